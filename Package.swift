@@ -1,0 +1,92 @@
+// swift-tools-version:6.0
+// Shellac: a caching reverse proxy for HTTP/1.1. Module layout and import direction follow
+// DESIGN: executables → ShellacServer → {ShellacCore, ShellacStore, ShellacHTTP}.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "shellac",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "shellacd", targets: ["shellacd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+    ],
+    targets: [
+        // Pure HTTP: strict request parser, header rules, dates, Cache-Control, freshness, Vary.
+        .target(
+            name: "ShellacHTTP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // Pure store: objects, variants, LRU, memory budget, busy objects, hit-for-miss markers.
+        .target(
+            name: "ShellacStore",
+            dependencies: [
+                "ShellacHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
+        // Pure policy: runtime parameters table, the builtin cache policy, the request flow.
+        .target(
+            name: "ShellacCore",
+            dependencies: ["ShellacHTTP", "ShellacStore"],
+            swiftSettings: strict
+        ),
+        // The I/O layer: listeners, client and backend channels, timers, signals.
+        .target(
+            name: "ShellacServer",
+            dependencies: [
+                "ShellacHTTP", "ShellacStore", "ShellacCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "shellacd",
+            dependencies: [
+                "ShellacServer", "ShellacCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Test helpers: a scriptable origin on loopback and a raw-socket client.
+        .target(
+            name: "ShellacTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ShellacHTTPTests", dependencies: ["ShellacHTTP"]),
+        .testTarget(name: "ShellacStoreTests", dependencies: ["ShellacStore", "ShellacHTTP"]),
+        .testTarget(name: "ShellacCoreTests", dependencies: ["ShellacCore", "ShellacHTTP", "ShellacStore"]),
+        .testTarget(
+            name: "ShellacServerTests",
+            dependencies: [
+                "ShellacServer", "ShellacCore", "ShellacTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

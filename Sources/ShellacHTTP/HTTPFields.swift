@@ -1,0 +1,146 @@
+// HTTPFields: an ordered list of header fields with ASCII case-insensitive name lookup.
+// Owns no I/O; values are stored exactly as parsed (already validated by the parser).
+
+/// One header field line, name and value as received (value without surrounding whitespace).
+public struct HTTPField: Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// An ordered header list. Names compare case-insensitively (RFC 9110 §5.1).
+public struct HTTPFields: Sendable, Equatable, Sequence {
+    public private(set) var fields: [HTTPField]
+
+    public init(_ fields: [HTTPField] = []) {
+        self.fields = fields
+    }
+
+    public init(_ pairs: [(String, String)]) {
+        self.fields = pairs.map { HTTPField(name: $0.0, value: $0.1) }
+    }
+
+    public var count: Int { fields.count }
+
+    public func makeIterator() -> IndexingIterator<[HTTPField]> {
+        fields.makeIterator()
+    }
+
+    /// The first value of `name`, or nil.
+    public subscript(name: String) -> String? {
+        for field in fields where field.name.equalsIgnoringASCIICase(name) {
+            return field.value
+        }
+        return nil
+    }
+
+    /// Every value of `name` in order.
+    public func values(_ name: String) -> [String] {
+        fields.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
+    }
+
+    /// All values of `name` joined as one comma-separated list (RFC 9110 §5.3).
+    public func combined(_ name: String) -> String? {
+        let all = values(name)
+        return all.isEmpty ? nil : all.joined(separator: ", ")
+    }
+
+    public func contains(_ name: String) -> Bool {
+        fields.contains { $0.name.equalsIgnoringASCIICase(name) }
+    }
+
+    public func count(of name: String) -> Int {
+        fields.reduce(0) { $0 + ($1.name.equalsIgnoringASCIICase(name) ? 1 : 0) }
+    }
+
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append(HTTPField(name: name, value: value))
+    }
+
+    /// Replaces every `name` field with one field holding `value`, keeping the first position.
+    public mutating func set(_ name: String, _ value: String) {
+        if let index = fields.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
+            fields[index].value = value
+            var next = index + 1
+            while next < fields.count {
+                if fields[next].name.equalsIgnoringASCIICase(name) {
+                    fields.remove(at: next)
+                } else {
+                    next += 1
+                }
+            }
+        } else {
+            add(name, value)
+        }
+    }
+
+    public mutating func remove(_ name: String) {
+        fields.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+    }
+
+    public mutating func removeAll(where predicate: (HTTPField) -> Bool) {
+        fields.removeAll(where: predicate)
+    }
+
+    /// Whether a comma-separated list header contains `token`, case-insensitively.
+    public func listContains(_ name: String, token: String) -> Bool {
+        for value in values(name) {
+            for item in value.split(separator: ",") where item.trimmingOWS().equalsIgnoringASCIICase(token) {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+extension StringProtocol {
+    /// ASCII case-insensitive comparison, byte by byte, without allocating.
+    public func equalsIgnoringASCIICase(_ other: some StringProtocol) -> Bool {
+        let a = self.utf8
+        let b = other.utf8
+        guard a.count == b.count else { return false }
+        var ib = b.makeIterator()
+        for byteA in a {
+            guard let byteB = ib.next() else { return false }
+            if byteA != byteB && asciiLower(byteA) != asciiLower(byteB) { return false }
+        }
+        return true
+    }
+
+    /// Whether it begins with `prefix`, ASCII case-insensitively.
+    public func hasPrefixIgnoringASCIICase(_ prefix: some StringProtocol) -> Bool {
+        var ia = self.utf8.makeIterator()
+        for byteB in prefix.utf8 {
+            guard let byteA = ia.next(), asciiLower(byteA) == asciiLower(byteB) else { return false }
+        }
+        return true
+    }
+
+    /// The string without leading and trailing spaces and tabs (optional whitespace, RFC 9110 §5.6.3).
+    public func trimmingOWS() -> Substring {
+        let s = Substring(self)
+        var start = s.startIndex
+        var end = s.endIndex
+        while start < end, s[start] == " " || s[start] == "\t" { start = s.index(after: start) }
+        while end > start {
+            let before = s.index(before: end)
+            guard s[before] == " " || s[before] == "\t" else { break }
+            end = before
+        }
+        return s[start..<end]
+    }
+
+    /// Lower-cased ASCII letters only; other bytes unchanged.
+    public func asciiLowercased() -> String {
+        String(decoding: self.utf8.map(asciiLower), as: UTF8.self)
+    }
+}
+
+@inline(__always)
+func asciiLower(_ byte: UInt8) -> UInt8 {
+    (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+}

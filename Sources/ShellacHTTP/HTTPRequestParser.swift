@@ -1,0 +1,208 @@
+// HTTPRequestParser: the strict HTTP/1.1 request parser for client connections.
+// Fed a cumulation buffer, it returns one event at a time (head, body piece, end). Once it has
+// thrown, it stays failed: bytes after a rejected request are never parsed as a new request.
+
+import NIOCore
+
+public struct HTTPRequestParser {
+    public enum Event: Equatable {
+        case head(HTTPRequestHead)
+        case body(ByteBuffer)
+        case end
+    }
+
+    private enum State {
+        case head(scanned: Int)
+        case body(BodyDecoder)
+        case failed
+    }
+
+    private var state: State = .head(scanned: 0)
+    public let limits: HTTPParserLimits
+
+    public init(limits: HTTPParserLimits = HTTPParserLimits()) {
+        self.limits = limits
+    }
+
+    /// True while part of a request head has arrived but not all of it (for the head timeout).
+    public func isMidHead(buffered: Int) -> Bool {
+        if case .head = state { return buffered > 0 }
+        return false
+    }
+
+    /// True while a request body is being received (for the body idle timeout).
+    public var isInBody: Bool {
+        if case .body = state { return true }
+        return false
+    }
+
+    /// The next event parsed from `buffer`, or nil when more bytes are needed.
+    public mutating func next(from buffer: inout ByteBuffer) throws(HTTPParseError) -> Event? {
+        do {
+            return try step(&buffer)
+        } catch {
+            state = .failed
+            throw error
+        }
+    }
+
+    private mutating func step(_ buffer: inout ByteBuffer) throws(HTTPParseError) -> Event? {
+        switch state {
+        case .failed:
+            throw .bad("connection already failed")
+        case .head(let scanned):
+            // RFC 9112 §2.2: ignore empty lines before the request line.
+            while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
+                buffer.moveReaderIndex(forwardBy: 2)
+            }
+            guard let head = try parseHead(&buffer, scanned: scanned) else { return nil }
+            let decoder = BodyDecoder(framing: head.framing, limits: limits)
+            state = decoder.isDone ? .head(scanned: 0) : .body(decoder)
+            return .head(head)
+        case .body(var decoder):
+            guard let output = try decoder.next(from: &buffer) else {
+                state = .body(decoder)
+                return nil
+            }
+            switch output {
+            case .data(let data):
+                state = .body(decoder)
+                return .body(data)
+            case .end:
+                state = .head(scanned: 0)
+                return .end
+            }
+        }
+    }
+
+    private mutating func parseHead(_ buffer: inout ByteBuffer,
+                                    scanned: Int) throws(HTTPParseError) -> HTTPRequestHead? {
+        let limits = self.limits
+        let found = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) -> (Int?, Int) in
+            let window = UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, limits.maxHeadSize)])
+            let end = try HeadParser.findHeadEnd(window, from: max(0, scanned - 3))
+            if end == nil {
+                // The request line alone is too long: 414 when the target is what overflows.
+                let lineEnd = window.firstIndex(of: HeadParser.lf) ?? window.count
+                if lineEnd > limits.maxURLSize + 32 {
+                    let firstSpace = window.firstIndex(of: 0x20) ?? 0
+                    let secondSpace = window[(firstSpace + 1)...].firstIndex(of: 0x20) ?? lineEnd
+                    if secondSpace - firstSpace - 1 > limits.maxURLSize {
+                        throw HTTPParseError(status: 414, "request target longer than \(limits.maxURLSize) bytes")
+                    }
+                }
+                if raw.count >= limits.maxHeadSize {
+                    throw HTTPParseError(status: 431, "request head larger than \(limits.maxHeadSize) bytes")
+                }
+            }
+            return (end, window.count)
+        }
+        guard let headEnd = found.0 else {
+            state = .head(scanned: found.1)
+            return nil
+        }
+        let head = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) in
+            try Self.head(UnsafeRawBufferPointer(rebasing: raw[0..<headEnd]), limits: limits)
+        }
+        buffer.moveReaderIndex(forwardBy: headEnd)
+        return head
+    }
+
+    static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPRequestHead {
+        let lines = HeadParser.lines(raw)
+        guard let requestLine = lines.first else { throw .bad("empty request") }
+        let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .bad("malformed request line") }
+        let methodBytes = parts[0], targetBytes = parts[1], versionBytes = parts[2]
+        guard !methodBytes.isEmpty, methodBytes.allSatisfy(HeadParser.isTokenByte) else {
+            throw .bad("invalid method")
+        }
+        guard targetBytes.count <= limits.maxURLSize else {
+            throw HTTPParseError(status: 414, "request target longer than \(limits.maxURLSize) bytes")
+        }
+        guard !targetBytes.isEmpty, targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .bad("invalid request target")
+        }
+        let version = try HeadParser.version(UnsafeRawBufferPointer(rebasing: versionBytes))
+        let method = String(decoding: UnsafeRawBufferPointer(rebasing: methodBytes), as: UTF8.self)
+        let target = String(decoding: UnsafeRawBufferPointer(rebasing: targetBytes), as: UTF8.self)
+        guard target.hasPrefix("/") || target == "*" || target.hasPrefixIgnoringASCIICase("http://")
+            || target.hasPrefixIgnoringASCIICase("https://") || method == "CONNECT" else {
+            throw .bad("invalid request target")
+        }
+        let fields = try HeadParser.fields(lines.dropFirst(), limits: limits)
+        let hostCount = fields.count(of: "Host")
+        if version == .http1_1 && hostCount != 1 {
+            throw .bad(hostCount == 0 ? "HTTP/1.1 request without Host" : "more than one Host header")
+        }
+        if hostCount > 1 { throw .bad("more than one Host header") }
+        if let host = fields["Host"], !HostValidation.isValid(host) { throw .bad("invalid Host header") }
+        let framing = try requestFraming(fields, version: version, limits: limits)
+        return HTTPRequestHead(method: method, target: target, version: version, fields: fields, framing: framing)
+    }
+
+    /// RFC 9112 §6.3 for requests, with every ambiguity rejected rather than resolved.
+    static func requestFraming(_ fields: HTTPFields, version: HTTPVersion,
+                               limits: HTTPParserLimits) throws(HTTPParseError) -> BodyFraming {
+        let te = fields.values("Transfer-Encoding")
+        let cl = fields.values("Content-Length")
+        if !te.isEmpty {
+            guard cl.isEmpty else { throw .bad("both Content-Length and Transfer-Encoding") }
+            guard version == .http1_1 else { throw .bad("Transfer-Encoding in an HTTP/1.0 request") }
+            guard te.count == 1, te[0].equalsIgnoringASCIICase("chunked") else {
+                throw HTTPParseError(status: 501, "Transfer-Encoding other than chunked")
+            }
+            return .chunked
+        }
+        guard !cl.isEmpty else { return .none }
+        guard cl.count == 1 else { throw .bad("several Content-Length headers") }
+        guard let length = HeadParser.contentLength(cl[0]) else { throw .bad("invalid Content-Length") }
+        guard length <= limits.maxBodySize else {
+            throw HTTPParseError(status: 413, "body larger than \(limits.maxBodySize) bytes")
+        }
+        return .contentLength(length)
+    }
+}
+
+/// Host header syntax (RFC 9110 §7.2: uri-host [ ":" port ]).
+enum HostValidation {
+    static func isValid(_ host: String) -> Bool {
+        let bytes = Array(host.utf8)
+        guard !bytes.isEmpty else { return false }
+        var i = 0
+        if bytes[0] == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            for b in bytes[1..<close] where !(isHex(b) || b == UInt8(ascii: ":") || b == UInt8(ascii: ".")) {
+                return false
+            }
+            i = close + 1
+        } else {
+            while i < bytes.count, bytes[i] != UInt8(ascii: ":") {
+                guard isRegNameByte(bytes[i]) else { return false }
+                i += 1
+            }
+            guard i > 0 else { return false }
+        }
+        if i == bytes.count { return true }
+        guard bytes[i] == UInt8(ascii: ":") else { return false }
+        let port = bytes[(i + 1)...]
+        return port.count <= 5 && port.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    private static func isHex(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
+    }
+
+    /// unreserved / pct-encoded / sub-delims (RFC 3986 §3.2.2).
+    private static func isRegNameByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
+             UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+             UInt8(ascii: "="):
+            return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,127 @@
+// HeadParser: splits a complete message head into the start line and validated field lines.
+// Strict by design (RFC 9112 §2–5): CRLF line endings only, no obs-fold, no whitespace
+// between a field name and its colon, no CR/LF/NUL or other controls in values.
+
+enum HeadParser {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+
+    /// Finds the end of the head: the index just past the blank line, scanning from `from`.
+    /// A lone LF is an error (we accept CRLF only).
+    static func findHeadEnd(_ bytes: UnsafeRawBufferPointer, from: Int) throws(HTTPParseError) -> Int? {
+        var i = from
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if b == lf {
+                guard i > 0, bytes[i - 1] == cr else { throw .bad("bare LF in message head") }
+                // A blank line is CRLF CRLF, or CRLF at the very start (handled by caller).
+                if i >= 3, bytes[i - 2] == lf, bytes[i - 3] == cr { return i + 1 }
+            } else if b == cr, i + 1 < n, bytes[i + 1] != lf {
+                throw .bad("bare CR in message head")
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Splits `head` (ending in CRLF CRLF) into lines without their CRLF; the blank line is dropped.
+    static func lines(_ head: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
+        var result: [UnsafeRawBufferPointer] = []
+        var start = 0
+        var i = 0
+        while i + 1 < head.count {
+            if head[i] == cr && head[i + 1] == lf {
+                if i > start { result.append(UnsafeRawBufferPointer(rebasing: head[start..<i])) }
+                i += 2
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        return result
+    }
+
+    /// Parses field lines into `HTTPFields`, enforcing the per-line and count limits.
+    static func fields(_ lines: ArraySlice<UnsafeRawBufferPointer>,
+                       limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPFields {
+        guard lines.count <= limits.maxFieldCount else {
+            throw HTTPParseError(status: 431, "more than \(limits.maxFieldCount) header fields")
+        }
+        var fields: [HTTPField] = []
+        fields.reserveCapacity(lines.count)
+        for line in lines {
+            guard line.count <= limits.maxFieldLineSize else {
+                throw HTTPParseError(status: 431, "a header field line exceeds \(limits.maxFieldLineSize) bytes")
+            }
+            fields.append(try field(line))
+        }
+        return HTTPFields(fields)
+    }
+
+    static func field(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPField {
+        guard let first = line.first else { throw .bad("empty header line") }
+        if first == 0x20 || first == 0x09 { throw .bad("obsolete line folding in header") }
+        var colon = -1
+        for (i, b) in line.enumerated() {
+            if b == 0x3A { colon = i; break }
+            guard isTokenByte(b) else {
+                if b == 0x20 || b == 0x09 { throw .bad("whitespace in or after a header field name") }
+                throw .bad("invalid character in header field name")
+            }
+        }
+        guard colon > 0 else { throw .bad(colon == 0 ? "empty header field name" : "header line without colon") }
+        var start = colon + 1
+        var end = line.count
+        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+        for i in start..<end {
+            let b = line[i]
+            // field-vchar = VCHAR / obs-text; SP and HTAB allowed inside (RFC 9110 §5.5).
+            if b < 0x20 && b != 0x09 || b == 0x7F { throw .bad("control character in header field value") }
+        }
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<colon]), as: UTF8.self)
+        let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+        return HTTPField(name: name, value: value)
+    }
+
+    /// tchar (RFC 9110 §5.6.2).
+    @inline(__always)
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default: return false
+        }
+    }
+
+    /// "HTTP/1.0" or "HTTP/1.1"; other HTTP versions are 505, anything else 400.
+    static func version(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPVersion {
+        let text = String(decoding: bytes, as: UTF8.self)
+        switch text {
+        case "HTTP/1.1": return .http1_1
+        case "HTTP/1.0": return .http1_0
+        default:
+            let u = Array(bytes)
+            if u.count == 8, text.hasPrefix("HTTP/"), u[5] >= 0x30, u[5] <= 0x39, u[6] == 0x2E, u[7] >= 0x30,
+               u[7] <= 0x39 {
+                throw HTTPParseError(status: 505, "HTTP version \(text) not supported")
+            }
+            throw .bad("malformed HTTP version")
+        }
+    }
+
+    /// Parses one Content-Length value: 1*DIGIT, no sign, no spaces, no overflow.
+    static func contentLength(_ value: String) -> Int? {
+        guard !value.isEmpty, value.utf8.count <= 18 else { return nil }
+        var n = 0
+        for b in value.utf8 {
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            n = n * 10 + Int(b - 0x30)
+        }
+        return n
+    }
+}

@@ -1,0 +1,89 @@
+// Dates, Cache-Control, freshness lifetime and age (RFC 9111 §4.2), Vary and hop-by-hop rules.
+
+import Testing
+@testable import ShellacHTTP
+
+@Suite struct HTTPDateTests {
+    @Test func formatsAndParsesAllThreeForms() {
+        #expect(HTTPDate.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
+        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == 784_111_777)
+        #expect(HTTPDate.parse("Sun Nov  6 08:49:37 1994") == 784_111_777)
+        #expect(HTTPDate.parse("0") == nil)
+        #expect(HTTPDate.parse("Sun, 32 Nov 1994 08:49:37 GMT") == nil)
+        #expect(HTTPDate.format(1_800_000_000) == "Fri, 15 Jan 2027 08:00:00 GMT")
+    }
+}
+
+@Suite struct FreshnessTests {
+    let now = 1_800_000_000.0
+
+    func ttl(_ pairs: [(String, String)], requestTime: Double? = nil) -> Double? {
+        let fields = HTTPFields(pairs)
+        return Freshness.compute(fields: fields, cacheControl: CacheControl(fields),
+                                 requestTime: requestTime ?? now, responseTime: now).ttl
+    }
+
+    @Test func sMaxAgeWinsOverMaxAgeWinsOverExpires() {
+        let date = HTTPDate.format(now)
+        let expires = HTTPDate.format(now + 30)
+        #expect(ttl([("Cache-Control", "max-age=10, s-maxage=20"), ("Expires", expires)]) == 20)
+        #expect(ttl([("Cache-Control", "max-age=10"), ("Expires", expires)]) == 10)
+        #expect(ttl([("Date", date), ("Expires", expires)]) == 30)
+        #expect(ttl([("Expires", expires)]) == 30, "no Date: relative to the response time")
+    }
+
+    @Test func noFreshnessInformationMeansNoTTL() {
+        #expect(ttl([("Content-Type", "text/plain")]) == nil)
+        #expect(ttl([("Cache-Control", "public")]) == nil)
+    }
+
+    @Test func invalidExpiresIsAlreadyExpired() {
+        #expect(ttl([("Expires", "0")]) == 0)
+    }
+
+    @Test func ageIsSubtracted() {
+        #expect(ttl([("Cache-Control", "max-age=100"), ("Age", "30")]) == 70)
+        #expect(ttl([("Cache-Control", "max-age=100"), ("Date", HTTPDate.format(now - 40))]) == 60)
+        #expect(ttl([("Cache-Control", "max-age=100"), ("Age", "300")]) == -200)
+    }
+
+    @Test func initialAgeIncludesResponseDelay() {
+        let fields = HTTPFields([("Cache-Control", "max-age=100"), ("Age", "10")])
+        let f = Freshness.compute(fields: fields, cacheControl: CacheControl(fields), requestTime: now - 2,
+                                  responseTime: now)
+        #expect(f.initialAge == 12)
+    }
+
+    @Test func cacheControlDirectives() {
+        let cc = CacheControl(HTTPFields([("Cache-Control", "Private, no-cache=\"set-cookie, x\", MAX-AGE=5"),
+                                          ("cache-control", "stale-while-revalidate=30, s-maxage=bad")]))
+        #expect(cc.isPrivate)
+        #expect(cc.noCache)
+        #expect(cc.maxAge == 5)
+        #expect(cc.sMaxAge == nil)
+        #expect(cc.staleWhileRevalidate == 30)
+        #expect(!cc.noStore)
+    }
+}
+
+@Suite struct VaryAndHopByHopTests {
+    @Test func varyNamesAndNormalisedValues() {
+        #expect(Vary.names(HTTPFields([("Vary", "Accept-Encoding, X-Lang"), ("Vary", "cookie")]))
+            == ["accept-encoding", "x-lang", "cookie"])
+        #expect(Vary.names(HTTPFields([("Vary", "X, *")])) == nil)
+        let a = Vary.values(for: ["accept-encoding", "x-none"], in: HTTPFields([("Accept-Encoding", "gzip,  br")]))
+        let b = Vary.values(for: ["accept-encoding", "x-none"], in: HTTPFields([("accept-encoding", "gzip"),
+                                                                                ("accept-encoding", "br")]))
+        #expect(a == b)
+        #expect(a == ["gzip,br", nil])
+    }
+
+    @Test func hopByHopFieldsAreStripped() {
+        var fields = HTTPFields([("Connection", "close, X-Private"), ("X-Private", "1"), ("Keep-Alive", "5"),
+                                 ("Proxy-Authorization", "x"), ("TE", "trailers"), ("Upgrade", "h2c"),
+                                 ("Transfer-Encoding", "chunked"), ("X-Kept", "yes")])
+        HopByHop.strip(&fields)
+        #expect(fields.fields.map(\.name) == ["X-Kept"])
+    }
+}
