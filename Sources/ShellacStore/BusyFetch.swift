@@ -1,0 +1,129 @@
+// BusyFetch: one backend fetch in progress and the requests waiting on it (request coalescing).
+// The fetcher publishes head, body pieces and the end; every subscriber, the fetching client
+// included, receives them in order: first a replay of what has already arrived, then live events.
+// Thread-safe: the fetch runs on one event loop, subscribers live on any; handlers are called
+// outside the lock and are expected to hop to their own loop.
+
+import NIOCore
+import ShellacHTTP
+import Synchronization
+
+/// What the fetch learned from the backend's response head.
+public struct FetchedHead: Sendable {
+    public var status: Int
+    public var reason: String
+    public var fields: HTTPFields
+    /// Body length when known in advance (Content-Length), so clients can be sent a length.
+    public var contentLength: Int?
+    /// Whether the response will be stored; false means each waiter must fetch for itself.
+    public var cacheable: Bool
+    public var varyNames: [String]
+    public var varyValues: [String?]
+
+    public init(status: Int, reason: String, fields: HTTPFields, contentLength: Int?, cacheable: Bool,
+                varyNames: [String] = [], varyValues: [String?] = []) {
+        self.status = status
+        self.reason = reason
+        self.fields = fields
+        self.contentLength = contentLength
+        self.cacheable = cacheable
+        self.varyNames = varyNames
+        self.varyValues = varyValues
+    }
+
+    /// Whether a waiting request with these fields may share this response.
+    public func matches(_ requestFields: HTTPFields) -> Bool {
+        varyNames.isEmpty || Vary.values(for: varyNames, in: requestFields) == varyValues
+    }
+}
+
+public enum FetchEvent: Sendable {
+    case head(FetchedHead)
+    case body(ByteBuffer)
+    case end
+    case failed(String)
+}
+
+public final class BusyFetch: Sendable {
+    public typealias Handler = @Sendable (FetchEvent) -> Void
+
+    private struct State {
+        var head: FetchedHead?
+        var chunks: [ByteBuffer] = []
+        var finished: FetchEvent?
+        var subscribers: [Int: Handler] = [:]
+        var nextID = 0
+        var waiters = 0
+    }
+
+    public let key: CacheKey
+    public let maxWaiters: Int
+    private let state = Mutex(State())
+
+    public init(key: CacheKey, maxWaiters: Int) {
+        self.key = key
+        self.maxWaiters = maxWaiters
+    }
+
+    /// Registers a handler; returns its id and the events that already happened (to be handled first),
+    /// or nil when the waiting list is full. `isWaiter` is false for the fetching client itself.
+    public func subscribe(isWaiter: Bool = true, _ handler: @escaping Handler) -> (id: Int, replay: [FetchEvent])? {
+        state.withLock { s in
+            if isWaiter {
+                guard s.waiters < maxWaiters else { return nil }
+                s.waiters += 1
+            }
+            var replay: [FetchEvent] = []
+            if let head = s.head { replay.append(.head(head)) }
+            replay.append(contentsOf: s.chunks.map { .body($0) })
+            if let finished = s.finished { replay.append(finished) }
+            let id = s.nextID
+            s.nextID += 1
+            if s.finished == nil { s.subscribers[id] = handler }
+            return (id, replay)
+        }
+    }
+
+    /// Stops delivering to `id` (its client went away or gave up waiting).
+    public func unsubscribe(_ id: Int) {
+        state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+    }
+
+    public var waiterCount: Int { state.withLock { $0.waiters } }
+
+    public var isFinished: Bool { state.withLock { $0.finished != nil } }
+
+    public func publishHead(_ head: FetchedHead) {
+        publish(.head(head)) { $0.head = head }
+    }
+
+    public func publishBody(_ chunk: ByteBuffer) {
+        publish(.body(chunk)) { $0.chunks.append(chunk) }
+    }
+
+    /// The body is complete; returns the chunks received, for storing.
+    @discardableResult
+    public func publishEnd() -> [ByteBuffer] {
+        var chunks: [ByteBuffer] = []
+        publish(.end) { s in
+            s.finished = .end
+            chunks = s.chunks
+        }
+        return chunks
+    }
+
+    public func publishFailure(_ reason: String) {
+        publish(.failed(reason)) { $0.finished = .failed(reason) }
+    }
+
+    private func publish(_ event: FetchEvent, _ update: (inout State) -> Void) {
+        let handlers: [Handler] = state.withLock { s in
+            guard s.finished == nil else { return [] }
+            update(&s)
+            let handlers = Array(s.subscribers.values)
+            if s.finished != nil { s.subscribers.removeAll() }
+            return handlers
+        }
+        for handler in handlers { handler(event) }
+    }
+}

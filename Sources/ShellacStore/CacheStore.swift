@@ -1,0 +1,244 @@
+// CacheStore: the in-memory object store. Keys map to an object head holding the variants of
+// one resource (Vary), the fetch in progress for it (coalescing) and a hit-for-miss marker.
+// Sharded by key hash; each shard is a Mutex around its dictionary, LRU list and expiry heap,
+// so event loops rarely contend. One memory budget covers all shards; inserting past it evicts
+// least recently used objects. Pure: time arrives as `now`, no I/O.
+
+import HeapModule
+import NIOCore
+import ShellacHTTP
+import Synchronization
+
+public enum MissKind: Sendable, Equatable {
+    /// Nothing stored under the key.
+    case uriMiss
+    /// Variants exist but none matches the request's Vary headers.
+    case varyMiss
+    /// A matching variant exists but is no longer fresh.
+    case stale
+}
+
+public enum LookupResult: Sendable {
+    /// A fresh variant: deliver it.
+    case hit(StoredObject)
+    /// The caller fetches and publishes into `fetch`; other requests for the key wait on it.
+    case miss(BusyFetch, MissKind)
+    /// A fetch for the key is running: wait on it.
+    case busy(BusyFetch)
+    /// The last response for the key was uncacheable: fetch alone, not coalesced.
+    case hitForMiss
+}
+
+public final class CacheStore: Sendable {
+    struct Head: Sendable {
+        var variants: [LRUNode] = []
+        var busy: BusyFetch?
+        var hitForMissUntil: Double?
+
+        var isEmpty: Bool { variants.isEmpty && busy == nil && hitForMissUntil == nil }
+    }
+
+    struct ExpiryEntry: Comparable, Sendable {
+        var at: Double
+        var key: CacheKey
+        static func < (a: Self, b: Self) -> Bool { a.at < b.at }
+        static func == (a: Self, b: Self) -> Bool { a.at == b.at && a.key == b.key }
+    }
+
+    struct Shard: Sendable {
+        var heads: [CacheKey: Head] = [:]
+        var lru = LRUList()
+        var expiry = Heap<ExpiryEntry>()
+    }
+
+    /// One shard's lock; a class because `Mutex` cannot be copied into an array.
+    final class LockedShard: Sendable {
+        let mutex = Mutex(Shard())
+
+        func withLock<R>(_ body: (inout Shard) -> R) -> R {
+            mutex.withLock { body(&$0) }
+        }
+    }
+
+    public let budget: Int
+    public let maxWaiters: Int
+    private let shards: [LockedShard]
+    private let usedBytes = Atomic<Int>(0)
+    private let objectCount = Atomic<Int>(0)
+    private let evictedCount = Atomic<Int>(0)
+    private let expiredCount = Atomic<Int>(0)
+
+    /// - Parameters:
+    ///   - budget: bytes available for stored objects (headers, bodies, overhead).
+    ///   - maxWaiters: requests that may wait on one fetch; more fetch on their own.
+    public init(budget: Int, maxWaiters: Int = 10_000, shardCount: Int = 16) {
+        self.budget = budget
+        self.maxWaiters = maxWaiters
+        self.shards = (0..<max(1, shardCount)).map { _ in LockedShard() }
+    }
+
+    public var bytesStored: Int { usedBytes.load(ordering: .relaxed) }
+    public var objects: Int { objectCount.load(ordering: .relaxed) }
+    public var evictions: Int { evictedCount.load(ordering: .relaxed) }
+    public var expired: Int { expiredCount.load(ordering: .relaxed) }
+
+    private func shard(for key: CacheKey) -> Int {
+        Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))
+    }
+
+    /// Looks the key up for a request with `requestFields`. On a miss the caller becomes the fetcher.
+    public func lookup(_ key: CacheKey, requestFields: HTTPFields, now: Double) -> LookupResult {
+        let result: LookupResult = shards[shard(for: key)].withLock { shard in
+            var head = shard.heads[key] ?? Head()
+            removeExpired(&head, shard: &shard, now: now)
+            var kind = MissKind.uriMiss
+            if !head.variants.isEmpty { kind = .varyMiss }
+            for node in head.variants where node.object.matches(requestFields) {
+                if node.object.isFresh(at: now) {
+                    shard.lru.moveToFront(node)
+                    shard.heads[key] = head
+                    return .hit(node.object)
+                }
+                kind = .stale
+                break
+            }
+            if let busy = head.busy, !busy.isFinished {
+                shard.heads[key] = head
+                return .busy(busy)
+            }
+            if let until = head.hitForMissUntil {
+                if now < until {
+                    shard.heads[key] = head
+                    return .hitForMiss
+                }
+                head.hitForMissUntil = nil
+            }
+            let busy = BusyFetch(key: key, maxWaiters: maxWaiters)
+            head.busy = busy
+            shard.heads[key] = head
+            return .miss(busy, kind)
+        }
+        if case .hit(let object) = result { object.recordHit() }
+        return result
+    }
+
+    /// Stores the completed response of `fetch` (or of an uncoalesced fetch when `fetch` is nil),
+    /// replacing the variant it matches. Returns false when it does not fit in the budget.
+    @discardableResult
+    public func insert(_ object: StoredObject, completing fetch: BusyFetch?, now: Double) -> Bool {
+        guard object.size <= budget else {
+            if let fetch { release(fetch, hitForMissTTL: nil, now: now) }
+            return false
+        }
+        let index = shard(for: object.key)
+        let freed: Int = shards[index].withLock { shard in
+            var head = shard.heads[object.key] ?? Head()
+            if let fetch, head.busy === fetch { head.busy = nil }
+            head.hitForMissUntil = nil
+            var freed = 0
+            head.variants.removeAll { node in
+                guard node.object.varyNames == object.varyNames, node.object.varyValues == object.varyValues else {
+                    return false
+                }
+                shard.lru.remove(node)
+                freed += node.object.size
+                return true
+            }
+            let node = LRUNode(object)
+            head.variants.insert(node, at: 0)
+            shard.lru.pushFront(node)
+            shard.expiry.insert(ExpiryEntry(at: object.removableAt, key: object.key))
+            shard.heads[object.key] = head
+            return freed
+        }
+        let replaced = freed > 0 ? 1 : 0
+        objectCount.add(1 - replaced, ordering: .relaxed)
+        usedBytes.add(object.size - freed, ordering: .relaxed)
+        evictIfNeeded(startingAt: index)
+        return true
+    }
+
+    /// Ends `fetch` without storing: the response was uncacheable (then a hit-for-miss marker is
+    /// set for `hitForMissTTL` seconds) or the fetch failed (nil: no marker).
+    public func release(_ fetch: BusyFetch, hitForMissTTL: Double?, now: Double) {
+        shards[shard(for: fetch.key)].withLock { shard in
+            guard var head = shard.heads[fetch.key] else { return }
+            if head.busy === fetch { head.busy = nil }
+            if let ttl = hitForMissTTL, ttl > 0 {
+                head.hitForMissUntil = now + ttl
+                shard.expiry.insert(ExpiryEntry(at: now + ttl, key: fetch.key))
+            }
+            if head.isEmpty {
+                shard.heads[fetch.key] = nil
+            } else {
+                shard.heads[fetch.key] = head
+            }
+        }
+    }
+
+    /// Removes every object past ttl + grace + keep and expired markers; returns how many objects went.
+    @discardableResult
+    public func expire(now: Double) -> Int {
+        var removed = 0
+        for index in shards.indices {
+            removed += shards[index].withLock { shard in
+                var count = 0
+                while let first = shard.expiry.min, first.at <= now {
+                    let entry = shard.expiry.removeMin()
+                    guard var head = shard.heads[entry.key] else { continue }
+                    count += removeExpired(&head, shard: &shard, now: now)
+                    shard.heads[entry.key] = head.isEmpty ? nil : head
+                }
+                return count
+            }
+        }
+        return removed
+    }
+
+    /// The variants stored under a key (for inspection and tests).
+    public func variants(of key: CacheKey) -> [StoredObject] {
+        shards[shard(for: key)].withLock { shard in shard.heads[key]?.variants.map { $0.object } ?? [] }
+    }
+
+    @discardableResult
+    private func removeExpired(_ head: inout Head, shard: inout Shard, now: Double) -> Int {
+        var removed = 0
+        var freed = 0
+        head.variants.removeAll { node in
+            guard node.object.removableAt <= now else { return false }
+            shard.lru.remove(node)
+            freed += node.object.size
+            removed += 1
+            return true
+        }
+        if let until = head.hitForMissUntil, until <= now { head.hitForMissUntil = nil }
+        if removed > 0 {
+            usedBytes.add(-freed, ordering: .relaxed)
+            objectCount.add(-removed, ordering: .relaxed)
+            expiredCount.add(removed, ordering: .relaxed)
+        }
+        return removed
+    }
+
+    /// Evicts least recently used objects until the budget holds, starting with the inserting shard.
+    private func evictIfNeeded(startingAt start: Int) {
+        var offset = 0
+        while usedBytes.load(ordering: .relaxed) > budget, offset < shards.count {
+            let index = (start + offset) % shards.count
+            let evictedAny: Bool = shards[index].withLock { shard in
+                guard let victim = shard.lru.tail else { return false }
+                shard.lru.remove(victim)
+                let key = victim.object.key
+                if var head = shard.heads[key] {
+                    head.variants.removeAll { $0 === victim }
+                    shard.heads[key] = head.isEmpty ? nil : head
+                }
+                usedBytes.add(-victim.object.size, ordering: .relaxed)
+                objectCount.add(-1, ordering: .relaxed)
+                evictedCount.add(1, ordering: .relaxed)
+                return true
+            }
+            if !evictedAny { offset += 1 }
+        }
+    }
+}

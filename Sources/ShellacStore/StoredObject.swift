@@ -1,0 +1,86 @@
+// StoredObject: one cached response variant. Immutable once built and shared by every reader:
+// the pre-serialised status line and header block and the body chunks are written as they are
+// on every hit, never copied. Only the hit counter changes (atomically).
+
+import NIOCore
+import ShellacHTTP
+import Synchronization
+
+public final class StoredObject: Sendable {
+    public let key: CacheKey
+    public let status: Int
+    public let reason: String
+    /// Response fields as stored: hop-by-hop and framing fields removed.
+    public let fields: HTTPFields
+    /// "HTTP/1.1 200 OK\r\n" followed by every stored field line, each ending in CRLF.
+    public let headBlock: ByteBuffer
+    public let body: [ByteBuffer]
+    public let bodyLength: Int
+    /// Lower-cased names from the response's Vary, and the request values this variant matches.
+    public let varyNames: [String]
+    public let varyValues: [String?]
+    /// When the response arrived (seconds since the epoch) and how old it was then.
+    public let storedAt: Double
+    public let initialAge: Double
+    public let ttl: Double
+    public let grace: Double
+    public let keep: Double
+    public let etag: String?
+    public let lastModified: String?
+    /// Bytes charged against the memory budget.
+    public let size: Int
+    private let hitCount = Atomic<Int>(0)
+
+    public init(key: CacheKey, status: Int, reason: String, fields: HTTPFields, body: [ByteBuffer],
+                varyNames: [String], varyValues: [String?], storedAt: Double, initialAge: Double,
+                ttl: Double, grace: Double, keep: Double) {
+        self.key = key
+        self.status = status
+        self.reason = reason
+        self.fields = fields
+        self.body = body
+        self.bodyLength = body.reduce(0) { $0 + $1.readableBytes }
+        self.varyNames = varyNames
+        self.varyValues = varyValues
+        self.storedAt = storedAt
+        self.initialAge = initialAge
+        self.ttl = ttl
+        self.grace = grace
+        self.keep = keep
+        self.etag = fields["ETag"]
+        self.lastModified = fields["Last-Modified"]
+        var block = ByteBuffer()
+        block.writeString("HTTP/1.1 \(status) \(reason)\r\n")
+        for field in fields {
+            block.writeString(field.name)
+            block.writeStaticString(": ")
+            block.writeString(field.value)
+            block.writeStaticString("\r\n")
+        }
+        self.headBlock = block
+        // Fixed overhead approximates the object, its arrays and the index entries.
+        self.size = block.readableBytes + bodyLength + key.value.utf8.count + 256
+    }
+
+    /// The moment the object stops being fresh.
+    public var expiresAt: Double { storedAt + ttl }
+    /// The moment the object may be removed (past ttl, grace and keep).
+    public var removableAt: Double { storedAt + ttl + max(0, grace) + max(0, keep) }
+
+    public func isFresh(at now: Double) -> Bool { now < expiresAt }
+
+    /// Current age in seconds (RFC 9111 §4.2.3 current_age).
+    public func age(at now: Double) -> Double { initialAge + max(0, now - storedAt) }
+
+    /// Remaining freshness, negative once stale.
+    public func remainingTTL(at now: Double) -> Double { expiresAt - now }
+
+    public var hits: Int { hitCount.load(ordering: .relaxed) }
+
+    public func recordHit() { hitCount.add(1, ordering: .relaxed) }
+
+    /// Whether this variant answers a request with these fields (RFC 9111 §4.1).
+    public func matches(_ requestFields: HTTPFields) -> Bool {
+        varyNames.isEmpty || Vary.values(for: varyNames, in: requestFields) == varyValues
+    }
+}

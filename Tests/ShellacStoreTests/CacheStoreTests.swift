@@ -1,0 +1,198 @@
+// The store with an explicit clock: hits, variants, coalescing, hit-for-miss, expiry, LRU, budget.
+
+import NIOCore
+import ShellacHTTP
+import Synchronization
+import Testing
+@testable import ShellacStore
+
+let t0 = 1_800_000_000.0
+
+func object(_ path: String, ttl: Double = 60, body: String = "body", vary: [String] = [],
+            values: [String?] = [], at: Double = t0, grace: Double = 0, keep: Double = 0) -> StoredObject {
+    StoredObject(key: CacheKey(parts: [path, "h"]), status: 200, reason: "OK",
+                 fields: HTTPFields([("Content-Type", "text/plain")]), body: [ByteBuffer(string: body)],
+                 varyNames: vary, varyValues: values, storedAt: at, initialAge: 0, ttl: ttl, grace: grace,
+                 keep: keep)
+}
+
+func key(_ path: String) -> CacheKey { CacheKey(parts: [path, "h"]) }
+
+@discardableResult
+func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFields(), now: Double = t0,
+                kind: MissKind? = nil) -> BusyFetch? {
+    guard case .miss(let fetch, let k) = store.lookup(key(path), requestFields: fields, now: now) else {
+        Issue.record("expected a miss for \(path)")
+        return nil
+    }
+    if let kind { #expect(k == kind) }
+    return fetch
+}
+
+@Suite struct CacheStoreTests {
+    @Test func missThenHit() throws {
+        let store = CacheStore(budget: 1 << 20)
+        let fetch = try #require(expectMiss(store, "/a", kind: .uriMiss))
+        store.insert(object("/a"), completing: fetch, now: t0)
+        guard case .hit(let hit) = store.lookup(key("/a"), requestFields: HTTPFields(), now: t0 + 1) else {
+            Issue.record("expected a hit"); return
+        }
+        #expect(hit.hits == 1)
+        #expect(hit.age(at: t0 + 5) == 5)
+        #expect(store.objects == 1)
+        #expect(store.bytesStored == hit.size)
+    }
+
+    @Test func concurrentMissesCoalesceOnOneFetch() throws {
+        let store = CacheStore(budget: 1 << 20)
+        let fetch = try #require(expectMiss(store, "/a"))
+        for _ in 0..<5 {
+            guard case .busy(let waiting) = store.lookup(key("/a"), requestFields: HTTPFields(), now: t0) else {
+                Issue.record("expected busy"); return
+            }
+            #expect(waiting === fetch)
+        }
+        store.release(fetch, hitForMissTTL: nil, now: t0)
+        expectMiss(store, "/a")
+    }
+
+    @Test func hitForMissMarkerLastsItsTTL() throws {
+        let store = CacheStore(budget: 1 << 20)
+        let fetch = try #require(expectMiss(store, "/a"))
+        store.release(fetch, hitForMissTTL: 120, now: t0)
+        guard case .hitForMiss = store.lookup(key("/a"), requestFields: HTTPFields(), now: t0 + 119) else {
+            Issue.record("expected hit-for-miss"); return
+        }
+        expectMiss(store, "/a", now: t0 + 120)
+    }
+
+    @Test func cacheableResponseReplacesTheHitForMissMarker() throws {
+        let store = CacheStore(budget: 1 << 20)
+        store.release(try #require(expectMiss(store, "/a")), hitForMissTTL: 120, now: t0)
+        store.insert(object("/a"), completing: nil, now: t0 + 1)
+        guard case .hit = store.lookup(key("/a"), requestFields: HTTPFields(), now: t0 + 2) else {
+            Issue.record("expected a hit"); return
+        }
+    }
+
+    @Test func variantsAreSelectedByVary() throws {
+        let store = CacheStore(budget: 1 << 20)
+        let gzip = HTTPFields([("Accept-Encoding", "gzip")])
+        let fetch = try #require(expectMiss(store, "/v", fields: gzip))
+        store.insert(object("/v", body: "zipped", vary: ["accept-encoding"], values: ["gzip"]), completing: fetch,
+                     now: t0)
+        guard case .hit(let hit) = store.lookup(key("/v"), requestFields: gzip, now: t0) else {
+            Issue.record("expected a hit"); return
+        }
+        #expect(String(buffer: hit.body[0]) == "zipped")
+        let plain = try #require(expectMiss(store, "/v", kind: .varyMiss))
+        store.insert(object("/v", body: "plain", vary: ["accept-encoding"], values: [nil]), completing: plain, now: t0)
+        guard case .hit(let other) = store.lookup(key("/v"), requestFields: HTTPFields(), now: t0) else {
+            Issue.record("expected a hit"); return
+        }
+        #expect(String(buffer: other.body[0]) == "plain")
+        #expect(store.variants(of: key("/v")).count == 2)
+        // The same variant again replaces, not adds.
+        store.insert(object("/v", body: "plain2", vary: ["accept-encoding"], values: [nil]), completing: nil, now: t0)
+        #expect(store.variants(of: key("/v")).count == 2)
+        #expect(store.objects == 2)
+    }
+
+    @Test func freshnessTransitionsAndExpiry() throws {
+        let store = CacheStore(budget: 1 << 20)
+        store.insert(object("/e", ttl: 10, grace: 5, keep: 5), completing: try #require(expectMiss(store, "/e")),
+                     now: t0)
+        guard case .hit = store.lookup(key("/e"), requestFields: HTTPFields(), now: t0 + 9.9) else {
+            Issue.record("fresh until ttl"); return
+        }
+        let stale = try #require(expectMiss(store, "/e", now: t0 + 10, kind: .stale))
+        store.release(stale, hitForMissTTL: nil, now: t0 + 10)
+        #expect(store.expire(now: t0 + 19.9) == 0, "kept through grace and keep")
+        #expect(store.objects == 1)
+        #expect(store.expire(now: t0 + 20) == 1)
+        #expect(store.objects == 0)
+        #expect(store.bytesStored == 0)
+        #expect(store.expired == 1)
+        expectMiss(store, "/e", now: t0 + 21, kind: .uriMiss)
+    }
+
+    @Test func leastRecentlyUsedIsEvictedFirst() throws {
+        let one = object("/1").size
+        let store = CacheStore(budget: one * 3 + 10, shardCount: 1)
+        for path in ["/1", "/2", "/3"] {
+            store.insert(object(path), completing: try #require(expectMiss(store, path)), now: t0)
+        }
+        _ = store.lookup(key("/1"), requestFields: HTTPFields(), now: t0)  // /2 is now the oldest
+        store.insert(object("/4"), completing: try #require(expectMiss(store, "/4")), now: t0)
+        #expect(store.evictions == 1)
+        #expect(store.objects == 3)
+        #expect(store.bytesStored <= store.budget)
+        expectMiss(store, "/2", kind: .uriMiss)
+        guard case .hit = store.lookup(key("/1"), requestFields: HTTPFields(), now: t0) else {
+            Issue.record("/1 was used recently"); return
+        }
+    }
+
+    @Test func objectLargerThanTheBudgetIsNotStored() throws {
+        let store = CacheStore(budget: 100)
+        let fetch = try #require(expectMiss(store, "/big"))
+        #expect(!store.insert(object("/big", body: String(repeating: "x", count: 200)), completing: fetch, now: t0))
+        #expect(store.objects == 0)
+        expectMiss(store, "/big", kind: .uriMiss)
+    }
+}
+
+@Suite struct BusyFetchTests {
+    final class Recorder: Sendable {
+        let events = Mutex<[String]>([])
+        func record(_ event: FetchEvent) {
+            events.withLock {
+                switch event {
+                case .head(let h): $0.append("head \(h.status)")
+                case .body(let b): $0.append("body \(String(buffer: b))")
+                case .end: $0.append("end")
+                case .failed(let why): $0.append("failed \(why)")
+                }
+            }
+        }
+        var all: [String] { events.withLock { $0 } }
+    }
+
+    let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: nil, cacheable: true)
+
+    @Test func lateSubscriberGetsReplayThenLiveEvents() throws {
+        let fetch = BusyFetch(key: key("/x"), maxWaiters: 10)
+        let early = Recorder()
+        _ = fetch.subscribe(isWaiter: false) { early.record($0) }
+        fetch.publishHead(head)
+        fetch.publishBody(ByteBuffer(string: "a"))
+        let late = Recorder()
+        let (_, replay) = try #require(fetch.subscribe { late.record($0) })
+        replay.forEach(late.record)
+        fetch.publishBody(ByteBuffer(string: "b"))
+        let chunks = fetch.publishEnd()
+        #expect(chunks.count == 2)
+        #expect(early.all == ["head 200", "body a", "body b", "end"])
+        #expect(late.all == early.all)
+        fetch.publishBody(ByteBuffer(string: "ignored"))
+        #expect(late.all.count == 4)
+    }
+
+    @Test func waitingListIsBounded() {
+        let fetch = BusyFetch(key: key("/x"), maxWaiters: 2)
+        #expect(fetch.subscribe { _ in } != nil)
+        #expect(fetch.subscribe { _ in } != nil)
+        #expect(fetch.subscribe { _ in } == nil)
+        #expect(fetch.subscribe(isWaiter: false) { _ in } != nil, "the fetcher itself is not counted")
+    }
+
+    @Test func failureReachesEveryone() {
+        let fetch = BusyFetch(key: key("/x"), maxWaiters: 10)
+        let a = Recorder(), b = Recorder()
+        _ = fetch.subscribe { a.record($0) }
+        _ = fetch.subscribe { b.record($0) }
+        fetch.publishFailure("reset")
+        #expect(a.all == ["failed reset"])
+        #expect(b.all == ["failed reset"])
+    }
+}
