@@ -1,0 +1,51 @@
+// BackendRequest: the request we send to a backend, derived from the client's: hop-by-hop fields
+// removed, X-Forwarded-For extended, and for cache fetches made method- and validator-neutral so
+// the stored object is the full representation.
+
+import ShellacHTTP
+
+public enum BackendRequest {
+    /// - Parameters:
+    ///   - forCache: true for a fetch whose response may be stored (GET, no client validators or Range).
+    ///   - clientAddress: the peer address appended to X-Forwarded-For.
+    public static func make(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
+                            requestID: String) -> HTTPRequestHead {
+        var fields = client.fields
+        HopByHop.strip(&fields)
+        fields.remove("Content-Length")
+        if let previous = fields.combined("X-Forwarded-For") {
+            fields.set("X-Forwarded-For", "\(previous), \(clientAddress)")
+        } else {
+            fields.add("X-Forwarded-For", clientAddress)
+        }
+        fields.set("X-Varnish", requestID)
+        var method = client.method
+        var framing = client.framing
+        if forCache {
+            // A HEAD miss fetches GET so the full object can be stored; client validators and
+            // ranges are answered by us from the stored object.
+            if method == "HEAD" { method = "GET" }
+            for name in ["If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range",
+                         "Range"] {
+                fields.remove(name)
+            }
+            framing = .none
+        }
+        switch framing {
+        case .contentLength(let n): fields.add("Content-Length", String(n))
+        case .chunked: fields.add("Transfer-Encoding", "chunked")
+        case .none, .untilClose: break
+        }
+        return HTTPRequestHead(method: method, target: client.target, version: .http1_1, fields: fields,
+                               framing: framing)
+    }
+
+    /// Serialises a request head for the wire.
+    public static func serialize(_ head: HTTPRequestHead) -> String {
+        var text = "\(head.method) \(head.target) HTTP/1.1\r\n"
+        for field in head.fields {
+            text += "\(field.name): \(field.value)\r\n"
+        }
+        return text + "\r\n"
+    }
+}

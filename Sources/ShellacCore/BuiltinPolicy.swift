@@ -1,0 +1,103 @@
+// BuiltinPolicy: Varnish's builtin VCL expressed in Swift — which requests are looked up in the
+// cache, what the key is, and whether (and for how long) a backend response is stored. The VCL
+// compiler will take over these decisions; until then this is the behaviour users get.
+
+import ShellacHTTP
+import ShellacStore
+
+public enum RecvDecision: Sendable, Equatable {
+    case hash
+    case pass
+    case synth(status: Int, reason: String)
+}
+
+/// How a fetched response is to be stored.
+public struct StoragePlan: Sendable, Equatable {
+    public var cacheable: Bool
+    public var ttl: Double
+    public var grace: Double
+    public var keep: Double
+    public var initialAge: Double
+    public var varyNames: [String]
+    /// Lifetime of the hit-for-miss marker when not cacheable.
+    public var hitForMissTTL: Double
+    /// Why the response is not stored (for logs and Cache-Status detail).
+    public var uncacheableReason: String?
+}
+
+public enum BuiltinPolicy {
+    static let knownMethods: Set<String> = ["GET", "HEAD", "PUT", "POST", "TRACE", "OPTIONS", "DELETE", "PATCH"]
+
+    /// vcl_recv: lower-cases Host, normalises Accept-Encoding, and decides hash / pass / synth.
+    public static func recv(_ head: inout HTTPRequestHead) -> RecvDecision {
+        if let host = head.fields["Host"] { head.fields.set("Host", host.asciiLowercased()) }
+        guard knownMethods.contains(head.method) else {
+            return .synth(status: 501, reason: "Not Implemented")
+        }
+        guard head.method == "GET" || head.method == "HEAD" else { return .pass }
+        if head.fields.contains("Authorization") || head.fields.contains("Cookie") { return .pass }
+        if head.hasBody { return .pass }
+        normaliseAcceptEncoding(&head.fields)
+        return .hash
+    }
+
+    /// vcl_hash: the URL, then the Host or, without one, the server address.
+    public static func cacheKey(_ head: HTTPRequestHead, serverAddress: String) -> CacheKey {
+        CacheKey(parts: [head.target, head.fields["Host"] ?? serverAddress])
+    }
+
+    /// Browsers send many Accept-Encoding spellings; keep "gzip" or nothing so Vary does not
+    /// fragment the cache (as Varnish does with http_gzip_support).
+    static func normaliseAcceptEncoding(_ fields: inout HTTPFields) {
+        guard let value = fields.combined("Accept-Encoding") else { return }
+        let acceptsGzip = value.split(separator: ",").contains { item in
+            let parts = item.split(separator: ";")
+            guard let coding = parts.first?.trimmingOWS(), coding.equalsIgnoringASCIICase("gzip") else { return false }
+            return !parts.dropFirst().contains { $0.trimmingOWS().replacingSpaces() == "q=0" }
+        }
+        if acceptsGzip { fields.set("Accept-Encoding", "gzip") } else { fields.remove("Accept-Encoding") }
+    }
+
+    /// Core freshness rules plus vcl_backend_response: decides whether and how long to store.
+    public static func backendResponse(status: Int, fields: HTTPFields, requestTime: Double, responseTime: Double,
+                                       parameters: Parameters) -> StoragePlan {
+        let cc = CacheControl(fields)
+        let freshness = Freshness.compute(fields: fields, cacheControl: cc, requestTime: requestTime,
+                                          responseTime: responseTime)
+        var ttl: Double
+        if !CacheableStatus.isCacheable(status) {
+            ttl = -1
+        } else if let explicit = freshness.ttl {
+            ttl = explicit
+        } else {
+            ttl = parameters["default_ttl"]
+        }
+        let grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters["default_grace"]
+        var plan = StoragePlan(cacheable: true, ttl: ttl, grace: grace, keep: parameters["default_keep"],
+                               initialAge: freshness.initialAge, varyNames: [],
+                               hitForMissTTL: parameters["uncacheable_ttl"], uncacheableReason: nil)
+        let surrogate = fields.combined("Surrogate-Control")
+        let varyNames = Vary.names(fields)
+        if ttl <= 0 {
+            plan.uncacheableReason = CacheableStatus.isCacheable(status) ? "ttl" : "status"
+        } else if fields.contains("Set-Cookie") {
+            plan.uncacheableReason = "set-cookie"
+        } else if let surrogate, surrogate.lowercased().contains("no-store") {
+            plan.uncacheableReason = "surrogate-no-store"
+        } else if surrogate == nil && (cc.noCache || cc.noStore || cc.isPrivate) {
+            plan.uncacheableReason = cc.noStore ? "no-store" : cc.isPrivate ? "private" : "no-cache"
+        } else if varyNames == nil {
+            plan.uncacheableReason = "vary-star"
+        }
+        if plan.uncacheableReason != nil {
+            plan.cacheable = false
+        } else {
+            plan.varyNames = varyNames ?? []
+        }
+        return plan
+    }
+}
+
+extension Substring {
+    fileprivate func replacingSpaces() -> String { String(filter { $0 != " " && $0 != "\t" }) }
+}

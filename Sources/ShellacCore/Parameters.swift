@@ -1,0 +1,173 @@
+// Parameters: every runtime parameter in one table (name, kind, default, bounds, unit, help).
+// `shellacd -p name=value` sets them, `shellacd -x parameters` prints the table, and the rest
+// of the program reads typed values from a `Parameters` value.
+
+public enum ParameterKind: Sendable {
+    case duration, bytes, count
+
+    var unit: String {
+        switch self {
+        case .duration: return "seconds"
+        case .bytes: return "bytes"
+        case .count: return ""
+        }
+    }
+}
+
+public struct ParameterDefinition: Sendable {
+    public let name: String
+    public let kind: ParameterKind
+    public let defaultValue: Double
+    public let minimum: Double
+    public let maximum: Double
+    public let help: String
+}
+
+public struct ParameterError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+}
+
+public struct Parameters: Sendable {
+    public static let table: [ParameterDefinition] = [
+        .init(name: "threads", kind: .count, defaultValue: 0, minimum: 0, maximum: 256,
+              help: "Event loops (threads) serving connections; 0 means one per CPU core."),
+        .init(name: "listen_depth", kind: .count, defaultValue: 1024, minimum: 1, maximum: 65535,
+              help: "Backlog of the listening socket."),
+        .init(name: "http_req_size", kind: .bytes, defaultValue: 32 * 1024, minimum: 256, maximum: 16_777_216,
+              help: "Largest request head (request line and header fields); larger gets 431 and a close."),
+        .init(name: "http_req_hdr_len", kind: .bytes, defaultValue: 8 * 1024, minimum: 40, maximum: 16_777_216,
+              help: "Largest single header field line in a request; larger gets 431 and a close."),
+        .init(name: "http_max_hdr", kind: .count, defaultValue: 100, minimum: 8, maximum: 65535,
+              help: "Most header fields in a request; more gets 431 and a close."),
+        .init(name: "http_url_len", kind: .bytes, defaultValue: 8 * 1024, minimum: 16, maximum: 16_777_216,
+              help: "Longest request target (URL); longer gets 414 and a close."),
+        .init(name: "http_req_body_max", kind: .bytes, defaultValue: 100 * 1024 * 1024, minimum: 0,
+              maximum: Double(Int64.max),
+              help: "Largest request body forwarded to a backend; larger gets 413 and a close."),
+        .init(name: "timeout_idle", kind: .duration, defaultValue: 5, minimum: 0.01, maximum: 3600,
+              help: "How long an idle keep-alive client connection is kept open."),
+        .init(name: "timeout_req", kind: .duration, defaultValue: 10, minimum: 0.01, maximum: 3600,
+              help: "A whole request head must arrive within this time of its first byte (slowloris)."),
+        .init(name: "timeout_body", kind: .duration, defaultValue: 10, minimum: 0.01, maximum: 3600,
+              help: "Longest pause between two pieces of a request body."),
+        .init(name: "connect_timeout", kind: .duration, defaultValue: 3.5, minimum: 0.01, maximum: 3600,
+              help: "Time allowed to open a backend connection."),
+        .init(name: "first_byte_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 3600,
+              help: "Time allowed between sending a backend request and the first byte of its response."),
+        .init(name: "between_bytes_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 3600,
+              help: "Longest pause between two reads of a backend response."),
+        .init(name: "backend_idle_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 3600,
+              help: "How long an idle backend connection is kept in the pool."),
+        .init(name: "backend_max_idle", kind: .count, defaultValue: 100, minimum: 0, maximum: 100_000,
+              help: "Idle backend connections kept per backend per event loop."),
+        .init(name: "default_ttl", kind: .duration, defaultValue: 0, minimum: 0, maximum: 1e9,
+              help: "TTL for responses without freshness information. 0: such responses are not reused "
+                  + "(Varnish uses 120 s)."),
+        .init(name: "default_grace", kind: .duration, defaultValue: 10, minimum: 0, maximum: 1e9,
+              help: "How long an object is kept past its TTL for stale delivery."),
+        .init(name: "default_keep", kind: .duration, defaultValue: 0, minimum: 0, maximum: 1e9,
+              help: "How long an object is kept past TTL and grace for conditional revalidation."),
+        .init(name: "uncacheable_ttl", kind: .duration, defaultValue: 120, minimum: 0, maximum: 1e9,
+              help: "Lifetime of a hit-for-miss marker left by an uncacheable response."),
+        .init(name: "waitinglist_max", kind: .count, defaultValue: 10_000, minimum: 0, maximum: 1e7,
+              help: "Requests that may wait on one backend fetch; more fetch on their own."),
+        .init(name: "waitinglist_timeout", kind: .duration, defaultValue: 65, minimum: 0.01, maximum: 3600,
+              help: "Longest wait on another request's fetch for the response head; then 503."),
+        .init(name: "shutdown_timeout", kind: .duration, defaultValue: 10, minimum: 0, maximum: 3600,
+              help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish before exit."),
+        .init(name: "expiry_interval", kind: .duration, defaultValue: 1, minimum: 0.01, maximum: 3600,
+              help: "How often expired objects are removed from the store."),
+    ]
+
+    private var values: [String: Double]
+
+    public init() {
+        values = Dictionary(uniqueKeysWithValues: Self.table.map { ($0.name, $0.defaultValue) })
+    }
+
+    public static func definition(_ name: String) -> ParameterDefinition? {
+        table.first { $0.name == name }
+    }
+
+    /// Sets one parameter from its text form ("3.5s", "500ms", "32k", "100"), checking its bounds.
+    public mutating func set(_ name: String, _ text: String) throws(ParameterError) {
+        guard let definition = Self.definition(name) else {
+            throw ParameterError(description: "unknown parameter '\(name)'; `shellacd -x parameters` lists them")
+        }
+        let value: Double?
+        switch definition.kind {
+        case .duration: value = Self.parseDuration(text)
+        case .bytes: value = Self.parseBytes(text)
+        case .count: value = Double(text).flatMap { $0.rounded() == $0 ? $0 : nil }
+        }
+        guard let value else {
+            throw ParameterError(description: "parameter '\(name)': cannot read '\(text)' as \(definition.kindName)")
+        }
+        guard value >= definition.minimum, value <= definition.maximum else {
+            throw ParameterError(description: "parameter '\(name)': \(text) is outside "
+                + "\(definition.format(definition.minimum))...\(definition.format(definition.maximum))")
+        }
+        values[name] = value
+    }
+
+    /// Sets from "name=value".
+    public mutating func set(assignment: String) throws(ParameterError) {
+        guard let eq = assignment.firstIndex(of: "=") else {
+            throw ParameterError(description: "expected name=value, got '\(assignment)'")
+        }
+        try set(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]))
+    }
+
+    public subscript(name: String) -> Double {
+        guard let value = values[name] else { preconditionFailure("no parameter named \(name)") }
+        return value
+    }
+
+    public func int(_ name: String) -> Int { Int(self[name]) }
+
+    /// "3.5", "3.5s", "500ms", "2m", "1h", "1d", "1w", "1y".
+    public static func parseDuration(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400),
+                                         ("w", 604_800), ("y", 31_536_000)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            return Double(text.dropLast(suffix.count)).map { $0 * factor }
+        }
+        return Double(text)
+    }
+
+    /// "1024", "32k", "32KB", "256m", "1g" (binary multiples).
+    public static func parseBytes(_ text: String) -> Double? {
+        var t = Substring(text.lowercased())
+        if t.hasSuffix("b") { t = t.dropLast() }
+        let factors: [Character: Double] = ["k": 1024, "m": 1_048_576, "g": 1_073_741_824, "t": 1_099_511_627_776]
+        if let last = t.last, let factor = factors[last] {
+            return Double(t.dropLast()).map { ($0 * factor).rounded() }
+        }
+        return Double(t)
+    }
+
+    /// The table as `shellacd -x parameters` prints it.
+    public func describe() -> String {
+        Self.table.map { d in
+            let unit = d.kind.unit.isEmpty ? "" : " [\(d.kind.unit)]"
+            return "\(d.name)\n    Value: \(d.format(self[d.name]))\(unit)  (default \(d.format(d.defaultValue)), "
+                + "min \(d.format(d.minimum)), max \(d.format(d.maximum)))\n    \(d.help)"
+        }.joined(separator: "\n\n") + "\n"
+    }
+}
+
+extension ParameterDefinition {
+    var kindName: String {
+        switch kind {
+        case .duration: return "a duration (e.g. 3.5s, 500ms, 2m)"
+        case .bytes: return "a size (e.g. 8k, 256m)"
+        case .count: return "a whole number"
+        }
+    }
+
+    func format(_ value: Double) -> String {
+        if value >= 1e15 { return "unlimited" }
+        if value.rounded() == value { return String(Int64(value)) }
+        return String(value)
+    }
+}

@@ -1,0 +1,156 @@
+// RequestFlow: the client-side request steps (recv → hash → lookup → hit / miss / busy /
+// hit-for-miss / pass → deliver) as a pure state machine. The I/O layer feeds it events and
+// carries out the actions it returns; it never touches sockets, clocks or the store itself.
+
+import ShellacHTTP
+import ShellacStore
+
+public struct RequestFlow {
+    public enum FetchMode: Sendable, Equatable {
+        /// A shared fetch other requests may wait on; the response may be stored.
+        case cacheable(MissKind)
+        /// The key is marked hit-for-miss: fetch alone, store if the answer is now cacheable.
+        case hitForMiss
+        /// Never stored, forwarded as the client sent it (method, body, validators).
+        case pass
+    }
+
+    public struct Fetch: Sendable {
+        /// Where the fetch publishes the response; the client streams from it.
+        public let busy: BusyFetch
+        public let mode: FetchMode
+        public let request: HTTPRequestHead
+    }
+
+    public enum Action: Sendable {
+        case synthesize(status: Int, reason: String)
+        case lookup(CacheKey)
+        /// Deliver a stored object (a 304 instead when the client's validators match).
+        case deliverHit(StoredObject, notModified: Bool, CacheStatus)
+        /// Start a backend fetch, then stream its response from `fetch.busy`.
+        case fetch(Fetch, CacheStatus)
+        /// Wait on another request's fetch; report `waitEnded` or `waitFailed`.
+        case wait(BusyFetch)
+        /// Deliver the response of the fetch waited on.
+        case stream(BusyFetch, CacheStatus)
+    }
+
+    private enum State {
+        case new
+        case lookingUp(CacheKey)
+        case waiting(BusyFetch)
+        case delivering
+    }
+
+    private var state = State.new
+    public private(set) var request: HTTPRequestHead
+    public let clientAddress: String
+    public let serverAddress: String
+    public let requestID: String
+    private let maxWaiters: Int
+
+    public init(request: HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
+                maxWaiters: Int) {
+        self.request = request
+        self.clientAddress = clientAddress
+        self.serverAddress = serverAddress
+        self.requestID = requestID
+        self.maxWaiters = maxWaiters
+    }
+
+    /// The request head is complete: run the receive policy.
+    public mutating func start() -> Action {
+        guard case .new = state else { preconditionFailure("start in \(state)") }
+        switch BuiltinPolicy.recv(&request) {
+        case .synth(let status, let reason):
+            state = .delivering
+            return .synthesize(status: status, reason: reason)
+        case .pass:
+            state = .delivering
+            return fetch(.pass, status: CacheStatus(forward: .bypass))
+        case .hash:
+            let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
+            state = .lookingUp(key)
+            return .lookup(key)
+        }
+    }
+
+    /// The store answered the lookup.
+    public mutating func lookupFinished(_ result: LookupResult, now: Double) -> Action {
+        guard case .lookingUp(let key) = state else { preconditionFailure("lookupFinished in \(state)") }
+        switch result {
+        case .hit(let object):
+            state = .delivering
+            let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: object.etag,
+                                                               lastModified: object.lastModified)
+            let ttl = Int(object.remainingTTL(at: now).rounded(.down))
+            return .deliverHit(object, notModified: notModified, CacheStatus(hit: true, ttl: ttl))
+        case .miss(let busy, let kind):
+            state = .delivering
+            let forward: CacheStatus.Forward = switch kind {
+            case .uriMiss: .uriMiss
+            case .varyMiss: .varyMiss
+            case .stale: .stale
+            }
+            return .fetch(Fetch(busy: busy, mode: .cacheable(kind), request: backendRequest(forCache: true)),
+                          CacheStatus(forward: forward))
+        case .busy(let busy):
+            state = .waiting(busy)
+            return .wait(busy)
+        case .hitForMiss:
+            state = .delivering
+            _ = key
+            return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "hit-for-miss"))
+        }
+    }
+
+    /// The fetch waited on produced its response head.
+    public mutating func waitEnded(with head: FetchedHead) -> Action {
+        guard case .waiting(let busy) = state else { preconditionFailure("waitEnded in \(state)") }
+        if !head.cacheable {
+            // Uncacheable: each waiter fetches for itself (the response may be private).
+            state = .delivering
+            return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "uncacheable"))
+        }
+        guard head.matches(request.fields) else {
+            // Another variant was fetched: look up again (this may start our own fetch).
+            let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
+            state = .lookingUp(key)
+            return .lookup(key)
+        }
+        state = .delivering
+        return .stream(busy, CacheStatus(forward: .miss, forwardStatus: head.status, stored: true, collapsed: true))
+    }
+
+    /// The fetch waited on failed, or the wait timed out.
+    public mutating func waitFailed() -> Action {
+        guard case .waiting = state else { preconditionFailure("waitFailed in \(state)") }
+        state = .delivering
+        return .synthesize(status: 503, reason: "Backend fetch failed")
+    }
+
+    /// The waiting list was full: fetch alone instead of waiting.
+    public mutating func waitRefused() -> Action {
+        guard case .waiting = state else { preconditionFailure("waitRefused in \(state)") }
+        state = .delivering
+        return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "waitinglist-full"))
+    }
+
+    private func fetch(_ mode: FetchMode, status: CacheStatus) -> Action {
+        let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
+        let busy = BusyFetch(key: key, maxWaiters: 0)
+        return .fetch(Fetch(busy: busy, mode: mode, request: backendRequest(forCache: mode != .pass)), status)
+    }
+
+    private func backendRequest(forCache: Bool) -> HTTPRequestHead {
+        BackendRequest.make(from: request, clientAddress: clientAddress, forCache: forCache, requestID: requestID)
+    }
+
+    /// Whether a streamed response should reach this client as 304 (validators match a cacheable 2xx).
+    public func answersNotModified(_ head: FetchedHead) -> Bool {
+        guard head.status == 200, request.method == "GET" || request.method == "HEAD",
+              ConditionalRequest.hasValidators(request.fields) else { return false }
+        return ConditionalRequest.isNotModified(request: request.fields, etag: head.fields["ETag"],
+                                                lastModified: head.fields["Last-Modified"])
+    }
+}

@@ -1,0 +1,118 @@
+// The request flow state machine, driven event by event against a real store and explicit time.
+
+import NIOCore
+import ShellacHTTP
+import ShellacStore
+import Testing
+@testable import ShellacCore
+
+let now = 1_800_000_000.0
+
+func flow(_ head: HTTPRequestHead) -> RequestFlow {
+    RequestFlow(request: head, clientAddress: "127.0.0.9", serverAddress: "127.0.0.1", requestID: "7",
+                maxWaiters: 10)
+}
+
+@Suite struct RequestFlowTests {
+    @Test func missFetchesForCacheThenHitDelivers() throws {
+        let store = CacheStore(budget: 1 << 20)
+        var first = flow(request("HEAD", "/a", [("Host", "H"), ("If-None-Match", "\"x\""), ("Connection", "te"),
+                                               ("TE", "trailers"), ("X-Forwarded-For", "1.2.3.4")]))
+        guard case .lookup(let key) = first.start() else { Issue.record("expected lookup"); return }
+        guard case .fetch(let fetch, let status) = first.lookupFinished(store.lookup(key, requestFields: first.request.fields,
+                                                                                   now: now), now: now) else {
+            Issue.record("expected fetch"); return
+        }
+        #expect(fetch.mode == .cacheable(.uriMiss))
+        #expect(status.headerValue == "Shellac; fwd=uri-miss")
+        #expect(fetch.request.method == "GET", "a HEAD miss fetches GET")
+        #expect(fetch.request.fields["If-None-Match"] == nil)
+        #expect(fetch.request.fields["TE"] == nil)
+        #expect(fetch.request.fields["X-Forwarded-For"] == "1.2.3.4, 127.0.0.9")
+        #expect(fetch.request.fields["Host"] == "h")
+
+        let object = StoredObject(key: key, status: 200, reason: "OK", fields: HTTPFields([("ETag", "\"x\"")]),
+                                  body: [ByteBuffer(string: "hi")], varyNames: [], varyValues: [], storedAt: now,
+                                  initialAge: 0, ttl: 60, grace: 0, keep: 0)
+        store.insert(object, completing: fetch.busy, now: now)
+
+        var second = flow(request("GET", "/a", [("Host", "h"), ("If-None-Match", "\"x\"")]))
+        guard case .lookup(let key2) = second.start() else { Issue.record("expected lookup"); return }
+        guard case .deliverHit(let hit, let notModified, let hitStatus) =
+            second.lookupFinished(store.lookup(key2, requestFields: second.request.fields, now: now + 10), now: now + 10)
+        else { Issue.record("expected hit"); return }
+        #expect(hit === object)
+        #expect(notModified)
+        #expect(hitStatus.headerValue == "Shellac; hit; ttl=50")
+    }
+
+    @Test func passKeepsMethodBodyAndValidators() {
+        var f = flow(request("POST", "/p", [("Host", "h"), ("If-None-Match", "\"x\"")], framing: .contentLength(4)))
+        guard case .fetch(let fetch, let status) = f.start() else { Issue.record("expected fetch"); return }
+        #expect(fetch.mode == .pass)
+        #expect(status.forward == .bypass)
+        #expect(fetch.request.method == "POST")
+        #expect(fetch.request.framing == .contentLength(4))
+        #expect(fetch.request.fields["Content-Length"] == "4")
+        #expect(fetch.request.fields["If-None-Match"] == "\"x\"")
+    }
+
+    @Test func waiterStreamsAMatchingCacheableResponse() throws {
+        let store = CacheStore(budget: 1 << 20)
+        var fetcher = flow(request())
+        guard case .lookup(let key) = fetcher.start(),
+              case .fetch = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
+        else { Issue.record("expected a fetch"); return }
+        var waiter = flow(request())
+        _ = waiter.start()
+        guard case .wait(let busy) = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now),
+                                                           now: now) else {
+            Issue.record("expected wait"); return
+        }
+        let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: true)
+        guard case .stream(let streamed, let status) = waiter.waitEnded(with: head) else {
+            Issue.record("expected stream"); return
+        }
+        #expect(streamed === busy)
+        #expect(status.collapsed)
+    }
+
+    @Test func waiterFetchesAloneWhenTheResponseIsUncacheable() {
+        let store = CacheStore(budget: 1 << 20)
+        var fetcher = flow(request())
+        guard case .lookup(let key) = fetcher.start() else { return }
+        _ = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
+        var waiter = flow(request())
+        _ = waiter.start()
+        _ = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
+        let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: false)
+        guard case .fetch(let own, _) = waiter.waitEnded(with: head) else { Issue.record("expected own fetch"); return }
+        #expect(own.mode == .hitForMiss)
+    }
+
+    @Test func waiterLooksUpAgainOnAnotherVariant() {
+        let store = CacheStore(budget: 1 << 20)
+        var fetcher = flow(request("GET", "/", [("Host", "h"), ("X-Lang", "en")]))
+        guard case .lookup(let key) = fetcher.start() else { return }
+        _ = fetcher.lookupFinished(store.lookup(key, requestFields: fetcher.request.fields, now: now), now: now)
+        var waiter = flow(request("GET", "/", [("Host", "h"), ("X-Lang", "fr")]))
+        _ = waiter.start()
+        _ = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields, now: now), now: now)
+        let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: true,
+                               varyNames: ["x-lang"], varyValues: ["en"])
+        guard case .lookup = waiter.waitEnded(with: head) else { Issue.record("expected a new lookup"); return }
+    }
+
+    @Test func synthForUnknownMethodAndFailedWait() {
+        var f = flow(request("BREW"))
+        guard case .synthesize(501, _) = f.start() else { Issue.record("expected 501"); return }
+        let store = CacheStore(budget: 1 << 20)
+        var fetcher = flow(request())
+        guard case .lookup(let key) = fetcher.start() else { return }
+        _ = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
+        var waiter = flow(request())
+        _ = waiter.start()
+        _ = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
+        guard case .synthesize(503, _) = waiter.waitFailed() else { Issue.record("expected 503"); return }
+    }
+}
