@@ -122,11 +122,12 @@ public struct RequestFlow {
         return .stream(busy, CacheStatus(forward: .miss, forwardStatus: head.status, stored: true, collapsed: true))
     }
 
-    /// The fetch waited on failed, or the wait timed out.
-    public mutating func waitFailed() -> Action {
+    /// The fetch waited on failed (502: invalid backend response, 503: unreachable or timed out),
+    /// or the wait itself timed out (503).
+    public mutating func waitFailed(status: Int = 503) -> Action {
         guard case .waiting = state else { preconditionFailure("waitFailed in \(state)") }
         state = .delivering
-        return .synthesize(status: 503, reason: "Backend fetch failed")
+        return .synthesize(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
     }
 
     /// The waiting list was full: fetch alone instead of waiting.

@@ -19,9 +19,11 @@ public struct FetchedHead: Sendable {
     public var cacheable: Bool
     public var varyNames: [String]
     public var varyValues: [String?]
+    /// The response's age in whole seconds when it arrived (sent as Age).
+    public var age: Int
 
     public init(status: Int, reason: String, fields: HTTPFields, contentLength: Int?, cacheable: Bool,
-                varyNames: [String] = [], varyValues: [String?] = []) {
+                varyNames: [String] = [], varyValues: [String?] = [], age: Int = 0) {
         self.status = status
         self.reason = reason
         self.fields = fields
@@ -29,6 +31,7 @@ public struct FetchedHead: Sendable {
         self.cacheable = cacheable
         self.varyNames = varyNames
         self.varyValues = varyValues
+        self.age = age
     }
 
     /// Whether a waiting request with these fields may share this response.
@@ -37,11 +40,23 @@ public struct FetchedHead: Sendable {
     }
 }
 
+/// Why a fetch failed, and the status a client that got nothing yet should see.
+public struct FetchFailure: Sendable, Equatable {
+    /// 502 for an invalid backend response, 503 for connect failures and timeouts.
+    public var status: Int
+    public var reason: String
+
+    public init(status: Int, reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+}
+
 public enum FetchEvent: Sendable {
     case head(FetchedHead)
     case body(ByteBuffer)
     case end
-    case failed(String)
+    case failed(FetchFailure)
 }
 
 public final class BusyFetch: Sendable {
@@ -54,6 +69,7 @@ public final class BusyFetch: Sendable {
         var subscribers: [Int: Handler] = [:]
         var nextID = 0
         var waiters = 0
+        var retainsBody = true
     }
 
     public let key: CacheKey
@@ -93,27 +109,27 @@ public final class BusyFetch: Sendable {
 
     public var isFinished: Bool { state.withLock { $0.finished != nil } }
 
-    public func publishHead(_ head: FetchedHead) {
-        publish(.head(head)) { $0.head = head }
+    /// - Parameter retainBody: keep body pieces for subscribers that join later. False when no one
+    ///   can join (uncacheable or private fetches), so a large pass-through body is not held in memory.
+    public func publishHead(_ head: FetchedHead, retainBody: Bool = true) {
+        publish(.head(head)) { s in
+            s.head = head
+            s.retainsBody = retainBody
+        }
     }
 
     public func publishBody(_ chunk: ByteBuffer) {
-        publish(.body(chunk)) { $0.chunks.append(chunk) }
-    }
-
-    /// The body is complete; returns the chunks received, for storing.
-    @discardableResult
-    public func publishEnd() -> [ByteBuffer] {
-        var chunks: [ByteBuffer] = []
-        publish(.end) { s in
-            s.finished = .end
-            chunks = s.chunks
+        publish(.body(chunk)) { s in
+            if s.retainsBody { s.chunks.append(chunk) }
         }
-        return chunks
     }
 
-    public func publishFailure(_ reason: String) {
-        publish(.failed(reason)) { $0.finished = .failed(reason) }
+    public func publishEnd() {
+        publish(.end) { $0.finished = .end }
+    }
+
+    public func publishFailure(_ failure: FetchFailure) {
+        publish(.failed(failure)) { $0.finished = .failed(failure) }
     }
 
     private func publish(_ event: FetchEvent, _ update: (inout State) -> Void) {

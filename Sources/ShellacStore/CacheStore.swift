@@ -162,7 +162,7 @@ public final class CacheStore: Sendable {
     /// set for `hitForMissTTL` seconds) or the fetch failed (nil: no marker).
     public func release(_ fetch: BusyFetch, hitForMissTTL: Double?, now: Double) {
         shards[shard(for: fetch.key)].withLock { shard in
-            guard var head = shard.heads[fetch.key] else { return }
+            var head = shard.heads[fetch.key] ?? Head()
             if head.busy === fetch { head.busy = nil }
             if let ttl = hitForMissTTL, ttl > 0 {
                 head.hitForMissUntil = now + ttl

@@ -12,7 +12,8 @@ public final class StoredObject: Sendable {
     public let reason: String
     /// Response fields as stored: hop-by-hop and framing fields removed.
     public let fields: HTTPFields
-    /// "HTTP/1.1 200 OK\r\n" followed by every stored field line, each ending in CRLF.
+    /// "HTTP/1.1 200 OK\r\n", every stored field line and Content-Length, each ending in CRLF;
+    /// per-response fields (Age, request id, Cache-Status, Connection) and the blank line follow.
     public let headBlock: ByteBuffer
     public let body: [ByteBuffer]
     public let bodyLength: Int
@@ -56,6 +57,10 @@ public final class StoredObject: Sendable {
             block.writeStaticString(": ")
             block.writeString(field.value)
             block.writeStaticString("\r\n")
+        }
+        // RFC 9110 §8.6: no Content-Length on 204 and 304.
+        if status != 204 && status != 304 {
+            block.writeString("Content-Length: \(bodyLength)\r\n")
         }
         self.headBlock = block
         // Fixed overhead approximates the object, its arrays and the index entries.

@@ -1,0 +1,210 @@
+// BackendConnection: one keep-alive connection to a backend and the exchange running on it.
+// Parses responses with the strict HTTPResponseParser, enforces the first-byte and between-bytes
+// timeouts, and decides reuse: a connection is reused only when its response was read exactly
+// to the end with no extra bytes and the backend allowed keep-alive. Confined to its event loop.
+
+import NIOCore
+import ShellacCore
+import ShellacHTTP
+
+enum BackendError: Error, CustomStringConvertible {
+    case connectFailed(String)
+    case timeout(String)
+    case invalidResponse(String)
+    case closed(beforeResponse: Bool)
+
+    /// The status a client gets when nothing of the response reached it yet.
+    var status: Int {
+        if case .invalidResponse = self { return 502 }
+        return 503
+    }
+
+    var description: String {
+        switch self {
+        case .connectFailed(let why): return "backend connect failed: \(why)"
+        case .timeout(let which): return "backend \(which) timeout"
+        case .invalidResponse(let why): return "invalid backend response: \(why)"
+        case .closed(let early): return early ? "backend closed the connection before responding"
+                                             : "backend closed the connection mid-response"
+        }
+    }
+}
+
+/// Receives one exchange's events, on the connection's event loop.
+protocol BackendExchangeDelegate: AnyObject {
+    func backendResponseHead(_ head: HTTPResponseHead)
+    func backendResponseBody(_ chunk: ByteBuffer)
+    func backendResponseEnd(connectionReusable: Bool)
+    func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool)
+    func backendWritabilityChanged(_ writable: Bool)
+}
+
+/// Confined to its channel's event loop.
+final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+
+    private var parser = HTTPResponseParser()
+    private var buffer = ByteBuffer()
+    private var receivedAnything = false
+    private var timer: Scheduled<Void>?
+    private var betweenBytesTimeout = TimeAmount.seconds(60) as TimeAmount
+    private var context: ChannelHandlerContext?
+    /// Strong on purpose: a cacheable fetch lives on after its client leaves; cleared at the end.
+    var delegate: (any BackendExchangeDelegate)?
+    /// Called once when the channel closes (the pool forgets the connection).
+    var onClose: (() -> Void)?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// Arms the parser and the first-byte timer for the response to a request just written.
+    func begin(delegate: any BackendExchangeDelegate, requestWasHEAD: Bool, firstByte: TimeAmount,
+               betweenBytes: TimeAmount) {
+        self.delegate = delegate
+        receivedAnything = false
+        betweenBytesTimeout = betweenBytes
+        parser.expectResponse(requestWasHEAD: requestWasHEAD)
+        arm(firstByte, "first byte")
+    }
+
+    private func arm(_ amount: TimeAmount, _ which: String) {
+        timer?.cancel()
+        guard let context else { return }
+        timer = context.eventLoop.scheduleTask(in: amount) { [weak self] in
+            self?.fail(.timeout(which))
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        guard delegate != nil else {
+            // Bytes nobody asked for: the connection cannot be trusted any more.
+            context.close(promise: nil)
+            return
+        }
+        receivedAnything = true
+        arm(betweenBytesTimeout, "between bytes")
+        buffer.writeBuffer(&incoming)
+        parse()
+    }
+
+    private func parse() {
+        do {
+            while delegate != nil, let event = try parser.next(from: &buffer) {
+                switch event {
+                case .head(let head):
+                    keepAlive = head.keepAlive
+                    delegate?.backendResponseHead(head)
+                case .body(let chunk):
+                    delegate?.backendResponseBody(chunk)
+                case .end:
+                    // Leftover bytes mean the backend said more than it framed: never reuse.
+                    finish(reusable: keepAlive && buffer.readableBytes == 0)
+                }
+            }
+        } catch {
+            fail(.invalidResponse(error.description))
+        }
+        buffer.discardReadBytes()
+    }
+
+    private var keepAlive = true
+
+    private func finish(reusable: Bool) {
+        timer?.cancel()
+        timer = nil
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.backendResponseEnd(connectionReusable: reusable)
+    }
+
+    private func fail(_ error: BackendError) {
+        timer?.cancel()
+        timer = nil
+        let delegate = self.delegate
+        self.delegate = nil
+        context?.close(promise: nil)
+        delegate?.backendExchangeFailed(error, receivedAnything: receivedAnything)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if delegate != nil {
+            do {
+                if case .end? = try parser.finishAtEOF() {
+                    finish(reusable: false)
+                } else {
+                    fail(.closed(beforeResponse: !receivedAnything))
+                }
+            } catch {
+                fail(.closed(beforeResponse: !receivedAnything))
+            }
+        }
+        timer?.cancel()
+        onClose?()
+        onClose = nil
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.backendWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// A pooled connection: the channel and its handler, plus the pool's bookkeeping.
+/// Confined to its channel's event loop (hence unchecked Sendable, for futures).
+final class BackendConnection: @unchecked Sendable {
+    let channel: any Channel
+    let handler: BackendConnectionHandler
+    var idleTimer: Scheduled<Void>?
+    var isClosed = false
+
+    init(channel: any Channel, handler: BackendConnectionHandler) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Writes the request head and arms the response timers.
+    func send(_ request: HTTPRequestHead, delegate: any BackendExchangeDelegate, firstByte: TimeAmount,
+              betweenBytes: TimeAmount) {
+        handler.begin(delegate: delegate, requestWasHEAD: request.method == "HEAD", firstByte: firstByte,
+                      betweenBytes: betweenBytes)
+        let text = BackendRequest.serialize(request)
+        var bytes = channel.allocator.buffer(capacity: text.utf8.count)
+        bytes.writeString(text)
+        if request.framing == .none || request.framing == .contentLength(0) {
+            channel.writeAndFlush(bytes, promise: nil)
+        } else {
+            channel.write(bytes, promise: nil)
+        }
+    }
+
+    /// Writes a piece of request body, chunk-encoded when the request is chunked.
+    func sendBody(_ chunk: ByteBuffer, chunked: Bool) {
+        guard chunk.readableBytes > 0 else { return }
+        if chunked {
+            var prefix = channel.allocator.buffer(capacity: 18)
+            prefix.writeString(String(chunk.readableBytes, radix: 16) + "\r\n")
+            channel.write(prefix, promise: nil)
+            channel.write(chunk, promise: nil)
+            channel.writeAndFlush(channel.allocator.buffer(staticString: "\r\n"), promise: nil)
+        } else {
+            channel.writeAndFlush(chunk, promise: nil)
+        }
+    }
+
+    func endBody(chunked: Bool) {
+        if chunked {
+            channel.writeAndFlush(channel.allocator.buffer(staticString: "0\r\n\r\n"), promise: nil)
+        } else {
+            channel.flush()
+        }
+    }
+
+    var isWritable: Bool { channel.isWritable }
+}

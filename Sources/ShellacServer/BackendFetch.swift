@@ -1,0 +1,205 @@
+// BackendFetch: runs one backend fetch on the client's event loop and publishes the response into
+// its BusyFetch, from which the client (and any coalesced waiters) stream it. When the head arrives
+// it applies the storage policy; a complete cacheable body is stored before the end is published,
+// a failed or truncated one never is. Retries once on a fresh connection when a reused one fails
+// before answering an idempotent, bodiless request.
+
+import NIOCore
+import ShellacCore
+import ShellacHTTP
+import ShellacStore
+
+/// Confined to its client's event loop (hence unchecked Sendable, for futures).
+final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
+    let fetch: RequestFlow.Fetch
+    private let services: ServerServices
+    private let pool: BackendPool
+    private var connection: BackendConnection?
+    private var reused = false
+    private var retried = false
+    private var requestTime = 0.0
+    private var plan: StoragePlan?
+    private var fetchedHead: FetchedHead?
+    private var storing = false
+    private var chunks: [ByteBuffer] = []
+    private var finished = false
+
+    // Request body forwarding (pass with a body): buffered until connected, bounded by the caller.
+    private var pendingBody: [ByteBuffer] = []
+    private(set) var pendingBodyBytes = 0
+    private var bodyEnded = false
+    /// Called when the fetch can take more request body (the client resumes reading).
+    var onBodyDemand: (() -> Void)?
+
+    init(fetch: RequestFlow.Fetch, services: ServerServices, pool: BackendPool) {
+        self.fetch = fetch
+        self.services = services
+        self.pool = pool
+        self.bodyEnded = !fetch.request.hasBody
+    }
+
+    /// Private fetches (pass, hit-for-miss) serve only their own client; shared ones serve waiters too.
+    var isPrivate: Bool {
+        if case .cacheable = fetch.mode { return false }
+        return true
+    }
+
+    func start() {
+        services.counters.increment(.fetches)
+        requestTime = WallClock.now()
+        pool.acquire().whenComplete { result in
+            switch result {
+            case .success(let acquired): self.connected(acquired.connection, reused: acquired.reused)
+            case .failure(let error): self.fail(error as? BackendError ?? .connectFailed("\(error)"))
+            }
+        }
+    }
+
+    private func connected(_ connection: BackendConnection, reused: Bool) {
+        guard !finished else {
+            pool.release(connection, reusable: true)
+            return
+        }
+        self.connection = connection
+        self.reused = reused
+        let p = services.parameters
+        connection.send(fetch.request, delegate: self, firstByte: .duration(p["first_byte_timeout"]),
+                        betweenBytes: .duration(p["between_bytes_timeout"]))
+        for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
+        pendingBody.removeAll()
+        pendingBodyBytes = 0
+        if bodyEnded && fetch.request.hasBody { connection.endBody(chunked: isChunked) }
+        onBodyDemand?()
+    }
+
+    private var isChunked: Bool { fetch.request.framing == .chunked }
+
+    // MARK: request body from the client
+
+    /// Whether more request body may be handed over without growing buffers.
+    var wantsMoreBody: Bool {
+        guard let connection else { return pendingBodyBytes < 64 * 1024 }
+        return connection.isWritable
+    }
+
+    func requestBodyPart(_ chunk: ByteBuffer) {
+        guard !finished else { return }
+        if let connection {
+            connection.sendBody(chunk, chunked: isChunked)
+        } else {
+            pendingBody.append(chunk)
+            pendingBodyBytes += chunk.readableBytes
+        }
+    }
+
+    func requestBodyEnd() {
+        bodyEnded = true
+        guard !finished, let connection else { return }
+        connection.endBody(chunked: isChunked)
+    }
+
+    /// The client's body broke off: the backend must not see a request that looks complete.
+    func abort() {
+        guard !finished else { return }
+        connection?.channel.close(promise: nil)
+        fail(.invalidResponse("client request body aborted"))
+    }
+
+    // MARK: backend events
+
+    func backendResponseHead(_ head: HTTPResponseHead) {
+        let now = WallClock.now()
+        var fields = head.fields
+        HopByHop.strip(&fields)
+        fields.remove("Content-Length")
+        var age = 0.0
+        switch fetch.mode {
+        case .pass:
+            storing = false
+        case .cacheable, .hitForMiss:
+            let plan = BuiltinPolicy.backendResponse(status: head.status, fields: head.fields,
+                                                     requestTime: requestTime, responseTime: now,
+                                                     parameters: services.parameters)
+            self.plan = plan
+            age = plan.initialAge
+            storing = plan.cacheable
+            if case .contentLength(let n) = head.framing, n > services.store.budget { storing = false }
+            if !storing {
+                // Waiters fetch for themselves; a marker keeps later requests from queueing.
+                let marker = plan.cacheable ? nil : plan.hitForMissTTL
+                services.store.release(fetch.busy, hitForMissTTL: marker, now: now)
+            }
+        }
+        fields.remove("Age")
+        if !fields.contains("Date") { fields.add("Date", services.dateCache.value(now: now)) }
+        fields.add("Via", "1.1 shellac (Shellac/0.1)")
+        let contentLength: Int? = switch head.framing {
+        case .contentLength(let n): n
+        case .none: 0
+        case .chunked, .untilClose: nil
+        }
+        let varyNames = plan?.varyNames ?? []
+        let fetched = FetchedHead(status: head.status, reason: head.reason, fields: fields,
+                                  contentLength: contentLength, cacheable: storing, varyNames: varyNames,
+                                  varyValues: Vary.values(for: varyNames, in: fetch.request.fields),
+                                  age: Int(age))
+        fetchedHead = fetched
+        fetch.busy.publishHead(fetched, retainBody: storing)
+    }
+
+    func backendResponseBody(_ chunk: ByteBuffer) {
+        if storing { chunks.append(chunk) }
+        fetch.busy.publishBody(chunk)
+    }
+
+    func backendResponseEnd(connectionReusable: Bool) {
+        // A backend may answer before reading our whole request body: then the connection is spent.
+        if let connection { pool.release(connection, reusable: connectionReusable && bodyEnded) }
+        connection = nil
+        finished = true
+        if storing, let head = fetchedHead, let plan {
+            let object = StoredObject(key: fetch.busy.key, status: head.status, reason: head.reason,
+                                      fields: head.fields, body: chunks, varyNames: head.varyNames,
+                                      varyValues: head.varyValues, storedAt: WallClock.now(),
+                                      initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep)
+            let completing: BusyFetch? = fetch.mode == .hitForMiss ? nil : fetch.busy
+            services.store.insert(object, completing: completing, now: object.storedAt)
+        }
+        chunks.removeAll()
+        fetch.busy.publishEnd()
+    }
+
+    func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool) {
+        let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"].contains(fetch.request.method)
+        if !receivedAnything && reused && !retried && idempotent && !fetch.request.hasBody && !finished {
+            retried = true
+            connection = nil
+            services.counters.increment(.backendRetries)
+            pool.connect().whenComplete { result in
+                switch result {
+                case .success(let connection): self.connected(connection, reused: false)
+                case .failure(let error): self.fail(error as? BackendError ?? .connectFailed("\(error)"))
+                }
+            }
+            return
+        }
+        fail(error)
+    }
+
+    func backendWritabilityChanged(_ writable: Bool) {
+        if writable { onBodyDemand?() }
+    }
+
+    private func fail(_ error: BackendError) {
+        guard !finished else { return }
+        finished = true
+        connection = nil
+        chunks.removeAll()
+        services.counters.increment(.fetchFailures)
+        if fetchedHead != nil { services.counters.increment(.truncatedBodies) }
+        if case .cacheable = fetch.mode {
+            services.store.release(fetch.busy, hitForMissTTL: nil, now: WallClock.now())
+        }
+        fetch.busy.publishFailure(FetchFailure(status: error.status, reason: error.description))
+    }
+}

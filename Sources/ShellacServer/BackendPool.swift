@@ -1,0 +1,96 @@
+// BackendPool: keep-alive connections to one backend for one event loop, so a fetch stays on its
+// client's loop and the pool needs no lock. Idle connections are reused most-recent-first, closed
+// after backend_idle_timeout, and never kept beyond backend_max_idle.
+
+import NIOCore
+import NIOPosix
+import ShellacCore
+
+/// Confined to `eventLoop` (hence unchecked Sendable, for futures).
+final class BackendPool: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let address: SocketAddress
+    private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private let maxIdle: Int
+    private let counters: Counters
+    private var idle: [BackendConnection] = []
+
+    init(eventLoop: any EventLoop, address: SocketAddress, parameters: Parameters, counters: Counters) {
+        self.eventLoop = eventLoop
+        self.address = address
+        self.connectTimeout = .duration(parameters["connect_timeout"])
+        self.idleTimeout = .duration(parameters["backend_idle_timeout"])
+        self.maxIdle = parameters.int("backend_max_idle")
+        self.counters = counters
+    }
+
+    /// An idle connection (reused: true) or a new one.
+    func acquire() -> EventLoopFuture<(connection: BackendConnection, reused: Bool)> {
+        eventLoop.assertInEventLoop()
+        while let connection = idle.popLast() {
+            connection.idleTimer?.cancel()
+            connection.idleTimer = nil
+            if !connection.isClosed && connection.channel.isActive {
+                counters.increment(.backendConnectionsReused)
+                return eventLoop.makeSucceededFuture((connection, true))
+            }
+        }
+        return connect().map { ($0, false) }
+    }
+
+    /// A new connection, bypassing the idle list (used to retry after a reused one failed).
+    func connect() -> EventLoopFuture<BackendConnection> {
+        let handler = BackendConnectionHandler()
+        let counters = self.counters
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(to: address)
+            .map { channel in
+                counters.increment(.backendConnectionsOpened)
+                let connection = BackendConnection(channel: channel, handler: handler)
+                handler.onClose = { [weak self, weak connection] in
+                    guard let connection else { return }
+                    connection.isClosed = true
+                    self?.forget(connection)
+                }
+                return connection
+            }
+            .flatMapErrorThrowing { error in
+                counters.increment(.backendConnectionsFailed)
+                throw BackendError.connectFailed("\(error)")
+            }
+    }
+
+    /// Returns a connection after its exchange: kept when reusable and there is room, else closed.
+    func release(_ connection: BackendConnection, reusable: Bool) {
+        eventLoop.assertInEventLoop()
+        guard reusable, !connection.isClosed, connection.channel.isActive, idle.count < maxIdle else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        connection.idleTimer = eventLoop.scheduleTask(in: idleTimeout) { [weak connection] in
+            connection?.channel.close(promise: nil)
+        }
+        idle.append(connection)
+    }
+
+    private func forget(_ connection: BackendConnection) {
+        idle.removeAll { $0 === connection }
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        for connection in idle {
+            connection.idleTimer?.cancel()
+            connection.channel.close(promise: nil)
+        }
+        idle.removeAll()
+    }
+}

@@ -1,0 +1,559 @@
+// ClientConnectionHandler: one client connection. Parses requests with the strict parser,
+// enforces the idle, head (slowloris) and body timeouts, answers pipelined requests strictly in
+// order (the next head is not parsed until the current response is done), runs each request's
+// RequestFlow and carries out its actions: hits are written from the stored buffers, misses and
+// passes stream from a BusyFetch. Reading is explicit (autoRead off), so buffered input stays
+// bounded. Confined to the channel's event loop.
+
+import NIOCore
+import ShellacCore
+import ShellacHTTP
+import ShellacStore
+
+final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let services: ServerServices
+    private let loopServices: LoopServices
+    private var parser: HTTPRequestParser
+    private var buffer = ByteBuffer()
+    private var context: ChannelHandlerContext!
+    private var current: ClientRequest?
+    private var closing = false
+    private var closed = false
+    private var inputClosed = false
+    private var processing = false
+    private var needsFlush = false
+    private var idleTimer: Scheduled<Void>?
+    private var headTimer: Scheduled<Void>?
+    private var bodyTimer: Scheduled<Void>?
+    private var clientAddress = "0.0.0.0"
+    private var serverAddress = "0.0.0.0"
+    /// Input kept buffered at most: a full head plus some pipelined requests.
+    private let maxBuffered: Int
+
+    init(services: ServerServices, loopServices: LoopServices) {
+        self.services = services
+        self.loopServices = loopServices
+        self.parser = HTTPRequestParser(limits: services.limits)
+        self.maxBuffered = services.limits.maxHeadSize + 64 * 1024
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        services.counters.increment(.clientConnections)
+        services.connections.add(context.channel)
+        clientAddress = context.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
+        serverAddress = context.channel.localAddress?.ipAddress ?? "0.0.0.0"
+        if services.isDraining {
+            closeNow()
+            return
+        }
+        armIdleTimer()
+        context.read()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        services.connections.remove(context.channel)
+        cancelTimers()
+        if let request = current {
+            abandon(request)
+        }
+        current = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        idleTimer?.cancel()
+        idleTimer = nil
+        if buffer.readableBytes == 0 {
+            buffer = incoming
+        } else {
+            buffer.writeBuffer(&incoming)
+        }
+        if parser.isInBody { armBodyTimer() }
+        processBuffer()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded()
+        readMoreIfWanted()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainEvent {
+            if current == nil { closeNow() } else { closing = true }
+        } else if case ChannelEvent.inputClosed = event {
+            // The client half-closed: answer what it already sent, then close.
+            inputClosed = true
+            if current == nil {
+                processBuffer()
+                if current == nil { closeAfterFlush() }
+            }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        closeNow()
+    }
+
+    // MARK: parsing
+
+    private func processBuffer() {
+        guard !processing else { return }
+        processing = true
+        defer {
+            processing = false
+            flushIfNeeded()
+        }
+        while !closing && !closed {
+            if let current {
+                // Pipelined heads wait until the current response is done; bodies flow if the fetch wants them.
+                guard parser.isInBody else { break }
+                if let fetch = current.fetch, !fetch.wantsMoreBody { break }
+            }
+            let event: HTTPRequestParser.Event?
+            do {
+                event = try parser.next(from: &buffer)
+            } catch {
+                reject(error)
+                break
+            }
+            guard let event else { break }
+            switch event {
+            case .head(let head):
+                headTimer?.cancel()
+                headTimer = nil
+                startRequest(head)
+            case .body(let chunk):
+                current?.fetch?.requestBodyPart(chunk)
+            case .end:
+                bodyTimer?.cancel()
+                bodyTimer = nil
+                if let current {
+                    current.bodyComplete = true
+                    current.fetch?.requestBodyEnd()
+                }
+            }
+        }
+        guard current == nil, !closing, !closed else { return }
+        if parser.isMidHead(buffered: buffer.readableBytes) {
+            armHeadTimer()
+        } else if buffer.readableBytes == 0 {
+            if inputClosed { closeAfterFlush() } else { armIdleTimer() }
+        }
+    }
+
+    private func readMoreIfWanted() {
+        guard !closed, !closing, !inputClosed, buffer.readableBytes < maxBuffered else { return }
+        if let fetch = current?.fetch, parser.isInBody, !fetch.wantsMoreBody { return }
+        context.read()
+    }
+
+    /// The fetch can take more request body.
+    private func bodyDemand() {
+        guard !processing else { return }
+        processBuffer()
+        readMoreIfWanted()
+    }
+
+    /// A malformed request: answer with its status and close; nothing after it is parsed.
+    private func reject(_ error: HTTPParseError) {
+        services.counters.increment(.clientBadRequests)
+        if let request = current {
+            request.fetch?.abort()
+            if request.responseStarted {
+                closeNow()
+                return
+            }
+            request.done = true
+            unsubscribe(request)
+            current = nil
+        }
+        cancelTimers()
+        writeSynthetic(status: error.status, reason: Synthetic.reasonPhrase(error.status),
+                       requestID: services.requestID(), isHEAD: false, keepAlive: false)
+        closeAfterFlush()
+    }
+
+    // MARK: requests
+
+    private func startRequest(_ head: HTTPRequestHead) {
+        services.counters.increment(.clientRequests)
+        let id = services.requestID()
+        var expectsContinue = false
+        var expectationFailed = false
+        if let expect = head.fields["Expect"] {
+            if expect.equalsIgnoringASCIICase("100-continue") {
+                expectsContinue = head.version == .http1_1 && head.hasBody
+            } else {
+                expectationFailed = true
+            }
+        }
+        let flow = RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
+                               requestID: id, maxWaiters: services.parameters.int("waitinglist_max"))
+        let request = ClientRequest(id: id, flow: flow, keepAlive: head.keepAlive && !inputClosed,
+                                    expectsContinue: expectsContinue)
+        current = request
+        if head.hasBody { armBodyTimer() }
+        if expectationFailed {
+            request.keepAlive = false
+            run(.synthesize(status: 417, reason: "Expectation Failed"), request)
+            return
+        }
+        run(request.flow.start(), request)
+    }
+
+    private func run(_ action: RequestFlow.Action, _ request: ClientRequest) {
+        switch action {
+        case .synthesize(let status, let reason):
+            services.counters.increment(.synth)
+            writeSynthetic(status: status, reason: reason, requestID: request.id, isHEAD: request.isHEAD,
+                           keepAlive: request.keepAlive && request.bodyComplete)
+            finishResponse(request)
+        case .lookup(let key):
+            let now = WallClock.now()
+            let result = services.store.lookup(key, requestFields: request.flow.request.fields, now: now)
+            run(request.flow.lookupFinished(result, now: now), request)
+        case .deliverHit(let object, let notModified, let status):
+            services.counters.increment(.hits)
+            writeHit(object, notModified: notModified, status: status, request: request)
+            finishResponse(request)
+        case .fetch(let fetch, let status):
+            switch fetch.mode {
+            case .pass: services.counters.increment(.passes)
+            case .cacheable: services.counters.increment(.misses)
+            case .hitForMiss: services.counters.increment(.hitForMiss)
+            }
+            request.cacheStatus = status
+            if request.expectsContinue && !request.bodyComplete {
+                context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")),
+                              promise: nil)
+                needsFlush = true
+            }
+            let backendFetch = BackendFetch(fetch: fetch, services: services, pool: loopServices.pool)
+            request.fetch = backendFetch
+            backendFetch.onBodyDemand = { [weak self] in self?.bodyDemand() }
+            subscribe(request, to: fetch.busy, isWaiter: false)
+            backendFetch.start()
+        case .wait(let busy):
+            services.counters.increment(.coalescedWaits)
+            request.waiting = true
+            guard subscribe(request, to: busy, isWaiter: true) else {
+                request.waiting = false
+                services.counters.increment(.waitinglistFull)
+                run(request.flow.waitRefused(), request)
+                return
+            }
+            if request.waiting {
+                let timeout = TimeAmount.duration(services.parameters["waitinglist_timeout"])
+                request.waitTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+                    guard let self, request.waiting, self.current === request else { return }
+                    request.waiting = false
+                    self.unsubscribe(request)
+                    self.run(request.flow.waitFailed(), request)
+                }
+            }
+        case .stream:
+            preconditionFailure("stream is only returned by waitEnded")
+        }
+    }
+
+    /// Subscribes to a fetch's events; replays what already arrived. False when the waiting list is full.
+    @discardableResult
+    private func subscribe(_ request: ClientRequest, to busy: BusyFetch, isWaiter: Bool) -> Bool {
+        let eventLoop = context.eventLoop
+        let target = NIOLoopBound((handler: self, request: request), eventLoop: eventLoop)
+        let subscribed = busy.subscribe(isWaiter: isWaiter) { event in
+            if eventLoop.inEventLoop {
+                target.value.handler.fetchEvent(event, target.value.request)
+            } else {
+                eventLoop.execute { target.value.handler.fetchEvent(event, target.value.request) }
+            }
+        }
+        guard let (id, replay) = subscribed else { return false }
+        request.subscription = (busy, id)
+        for event in replay { fetchEvent(event, request) }
+        return true
+    }
+
+    private func unsubscribe(_ request: ClientRequest) {
+        if let subscription = request.subscription {
+            subscription.busy.unsubscribe(subscription.id)
+            request.subscription = nil
+        }
+    }
+
+    private func fetchEvent(_ event: FetchEvent, _ request: ClientRequest) {
+        guard current === request, !request.done, !closed else { return }
+        if request.waiting {
+            switch event {
+            case .head(let head):
+                request.waiting = false
+                request.waitTimer?.cancel()
+                let action = request.flow.waitEnded(with: head)
+                if case .stream(_, let status) = action {
+                    request.cacheStatus = status
+                    startStreamedResponse(head, request)
+                } else {
+                    unsubscribe(request)
+                    run(action, request)
+                }
+            case .failed(let failure):
+                request.waiting = false
+                request.waitTimer?.cancel()
+                unsubscribe(request)
+                run(request.flow.waitFailed(status: failure.status), request)
+            case .body, .end:
+                break
+            }
+            return
+        }
+        switch event {
+        case .head(let head):
+            request.cacheStatus.forwardStatus = head.status
+            if request.cacheStatus.forward != .bypass { request.cacheStatus.stored = head.cacheable }
+            startStreamedResponse(head, request)
+        case .body(let chunk):
+            writeBody(chunk, request)
+        case .end:
+            endBody(request)
+            finishResponse(request)
+        case .failed(let failure):
+            if request.responseStarted {
+                // A truncated response must look truncated: no terminating chunk, the connection breaks.
+                closeNow()
+            } else {
+                services.counters.increment(.synth)
+                let reason = failure.status == 502 ? "Bad Gateway" : "Backend fetch failed"
+                writeSynthetic(status: failure.status, reason: reason, requestID: request.id,
+                               isHEAD: request.isHEAD, keepAlive: request.keepAlive && request.bodyComplete)
+                finishResponse(request)
+            }
+        }
+    }
+
+    // MARK: writing responses
+
+    private func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, request: ClientRequest) {
+        let age = Int(object.age(at: WallClock.now()))
+        let allocator = context.channel.allocator
+        if notModified {
+            services.counters.increment(.notModified)
+            let head = ResponseHead.notModified(fields: object.fields, age: age, requestID: request.id,
+                                                cacheStatus: status, keepAlive: request.keepAlive,
+                                                http10KeepAlive: request.isHTTP10, allocator: allocator)
+            context.write(wrapOutboundOut(head), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(object.headBlock), promise: nil)
+            let trailer = ResponseHead.hitTrailer(age: age, requestID: request.id, cacheStatus: status,
+                                                  keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
+                                                  allocator: allocator)
+            context.write(wrapOutboundOut(trailer), promise: nil)
+            if !request.isHEAD {
+                for chunk in object.body { context.write(wrapOutboundOut(chunk), promise: nil) }
+            }
+        }
+        needsFlush = true
+    }
+
+    private func startStreamedResponse(_ head: FetchedHead, _ request: ClientRequest) {
+        request.responseStarted = true
+        let allocator = context.channel.allocator
+        var bodyless = request.isHEAD || head.status == 204 || head.status == 304
+        let buffer: ByteBuffer
+        if request.flow.answersNotModified(head) {
+            services.counters.increment(.notModified)
+            bodyless = true
+            buffer = ResponseHead.notModified(fields: head.fields, age: head.age, requestID: request.id,
+                                              cacheStatus: request.cacheStatus, keepAlive: request.keepAlive,
+                                              http10KeepAlive: request.isHTTP10, allocator: allocator)
+        } else {
+            var announced: ResponseFraming
+            if let length = head.contentLength {
+                announced = head.status == 204 || head.status == 304 ? .none : .contentLength(length)
+            } else if bodyless {
+                announced = .none
+            } else if request.isHTTP10 {
+                announced = .close
+                request.keepAlive = false
+            } else {
+                announced = .chunked
+            }
+            request.framing = bodyless ? .none : announced
+            buffer = ResponseHead.full(status: head.status, reason: head.reason, fields: head.fields, age: head.age,
+                                       requestID: request.id, cacheStatus: request.cacheStatus, framing: announced,
+                                       keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
+                                       allocator: allocator)
+        }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if bodyless {
+            finishResponse(request)
+        }
+    }
+
+    private func writeBody(_ chunk: ByteBuffer, _ request: ClientRequest) {
+        guard chunk.readableBytes > 0 else { return }
+        switch request.framing {
+        case .none:
+            return
+        case .chunked:
+            var prefix = context.channel.allocator.buffer(capacity: 18)
+            prefix.writeString(String(chunk.readableBytes, radix: 16))
+            prefix.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(prefix), promise: nil)
+            context.write(wrapOutboundOut(chunk), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+        case .contentLength, .close:
+            context.writeAndFlush(wrapOutboundOut(chunk), promise: nil)
+        }
+    }
+
+    private func endBody(_ request: ClientRequest) {
+        if case .chunked = request.framing {
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
+        }
+        needsFlush = true
+    }
+
+    private func writeSynthetic(status: Int, reason: String, requestID: String, isHEAD: Bool, keepAlive: Bool) {
+        let body = Synthetic.page(status: status, reason: reason, requestID: requestID)
+        var fields = HTTPFields([("Date", services.dateCache.value(now: WallClock.now())),
+                                 ("Server", "Shellac"),
+                                 ("Content-Type", "text/html; charset=utf-8")])
+        if status == 503 { fields.add("Retry-After", "5") }
+        let allocator = context.channel.allocator
+        let head = ResponseHead.full(status: status, reason: reason, fields: fields, age: nil, requestID: requestID,
+                                     cacheStatus: nil, framing: .contentLength(body.utf8.count), keepAlive: keepAlive,
+                                     http10KeepAlive: false, allocator: allocator)
+        context.write(wrapOutboundOut(head), promise: nil)
+        if !isHEAD {
+            context.write(wrapOutboundOut(allocator.buffer(string: body)), promise: nil)
+        }
+        needsFlush = true
+    }
+
+    /// The response is complete: keep the connection for the next request, or close it.
+    private func finishResponse(_ request: ClientRequest) {
+        guard !request.done else { return }
+        request.done = true
+        request.waitTimer?.cancel()
+        unsubscribe(request)
+        if let fetch = request.fetch, fetch.isPrivate, !request.bodyComplete {
+            fetch.abort()
+        }
+        current = nil
+        let reusable = request.keepAlive && request.bodyComplete && !closing && !services.isDraining
+            && !inputClosed
+        if !reusable {
+            if inputClosed && request.bodyComplete && !closing && !services.isDraining {
+                // Half-closed client: answer any complete requests it already sent, then close.
+                if !processing { processBuffer() }
+                if current == nil && !processing { closeAfterFlush() }
+                return
+            }
+            closeAfterFlush()
+            return
+        }
+        needsFlush = true
+        if !processing {
+            processBuffer()
+            readMoreIfWanted()
+        }
+    }
+
+    /// The client went away: waiting stops, a private fetch is abandoned, a shared one carries on.
+    private func abandon(_ request: ClientRequest) {
+        request.done = true
+        request.waitTimer?.cancel()
+        unsubscribe(request)
+        if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }
+    }
+
+    private func flushIfNeeded() {
+        guard needsFlush, !closed else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    // MARK: timers and closing
+
+    private func armIdleTimer() {
+        idleTimer?.cancel()
+        let timeout = TimeAmount.duration(services.parameters["timeout_idle"])
+        idleTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            guard let self, self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else {
+                return
+            }
+            self.closeNow()
+        }
+    }
+
+    private func armHeadTimer() {
+        guard headTimer == nil else { return }
+        let timeout = TimeAmount.duration(services.parameters["timeout_req"])
+        headTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            guard let self, self.current == nil, !self.closed else { return }
+            self.headTimer = nil
+            self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: self.services.requestID(),
+                                isHEAD: false, keepAlive: false)
+            self.closeAfterFlush()
+        }
+    }
+
+    private func armBodyTimer() {
+        bodyTimer?.cancel()
+        let timeout = TimeAmount.duration(services.parameters["timeout_body"])
+        bodyTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            guard let self, !self.closed, let request = self.current, !request.bodyComplete else { return }
+            request.fetch?.abort()
+            if request.responseStarted {
+                self.closeNow()
+            } else {
+                request.done = true
+                self.unsubscribe(request)
+                self.current = nil
+                self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: request.id, isHEAD: false,
+                                    keepAlive: false)
+                self.closeAfterFlush()
+            }
+        }
+    }
+
+    private func cancelTimers() {
+        idleTimer?.cancel()
+        headTimer?.cancel()
+        bodyTimer?.cancel()
+        idleTimer = nil
+        headTimer = nil
+        bodyTimer = nil
+    }
+
+    private func closeAfterFlush() {
+        guard !closing || !closed else { return }
+        closing = true
+        cancelTimers()
+        let channel = context.channel
+        needsFlush = false
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func closeNow() {
+        closing = true
+        cancelTimers()
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,37 @@
+// ClientRequest: the state of one request while a client connection answers it: its flow,
+// the fetch it started or waits on, and how its response is framed. Owned by the connection
+// handler and confined to its event loop.
+
+import NIOCore
+import ShellacCore
+import ShellacStore
+
+final class ClientRequest {
+    let id: String
+    var flow: RequestFlow
+    let isHEAD: Bool
+    let isHTTP10: Bool
+    var keepAlive: Bool
+    let expectsContinue: Bool
+    /// The whole request body has been read (true at once for bodiless requests).
+    var bodyComplete: Bool
+    /// The fetch this request started (pass, miss, hit-for-miss); nil when waiting or hit.
+    var fetch: BackendFetch?
+    var subscription: (busy: BusyFetch, id: Int)?
+    var waiting = false
+    var waitTimer: Scheduled<Void>?
+    var cacheStatus = CacheStatus()
+    var responseStarted = false
+    var framing = ResponseFraming.none
+    var done = false
+
+    init(id: String, flow: RequestFlow, keepAlive: Bool, expectsContinue: Bool) {
+        self.id = id
+        self.flow = flow
+        self.isHEAD = flow.request.method == "HEAD"
+        self.isHTTP10 = flow.request.version == .http1_0
+        self.keepAlive = keepAlive
+        self.expectsContinue = expectsContinue
+        self.bodyComplete = !flow.request.hasBody
+    }
+}

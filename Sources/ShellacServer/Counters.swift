@@ -1,0 +1,66 @@
+// Counters: the daemon's statistics, shared by every event loop (relaxed atomics). They feed
+// the shutdown log today and the admin `stats` command and metrics later.
+
+import NIOCore
+import Synchronization
+
+public final class Counters: Sendable {
+    public enum Name: Int, CaseIterable, Sendable {
+        case clientConnections, clientRequests, clientBadRequests, hits, misses, passes, hitForMiss,
+             coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
+             backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies
+
+        /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
+        public var label: String {
+            switch self {
+            case .clientConnections: return "sess_conn"
+            case .clientRequests: return "client_req"
+            case .clientBadRequests: return "client_req_400"
+            case .hits: return "cache_hit"
+            case .misses: return "cache_miss"
+            case .passes: return "s_pass"
+            case .hitForMiss: return "cache_hitmiss"
+            case .coalescedWaits: return "busy_sleep"
+            case .waitinglistFull: return "busy_killed"
+            case .synth: return "s_synth"
+            case .notModified: return "cache_304"
+            case .fetches: return "s_fetch"
+            case .backendConnectionsOpened: return "backend_conn"
+            case .backendConnectionsReused: return "backend_reuse"
+            case .backendConnectionsFailed: return "backend_fail"
+            case .backendRetries: return "backend_retry"
+            case .fetchFailures: return "fetch_failed"
+            case .truncatedBodies: return "fetch_truncated"
+            }
+        }
+    }
+
+    private final class Cell: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private let cells: [Cell] = Name.allCases.map { _ in Cell() }
+
+    public init() {}
+
+    @inline(__always)
+    public func increment(_ name: Name, by amount: Int = 1) {
+        cells[name.rawValue].value.add(amount, ordering: .relaxed)
+    }
+
+    public subscript(name: Name) -> Int {
+        cells[name.rawValue].value.load(ordering: .relaxed)
+    }
+
+    /// Every counter as label/value pairs, in table order.
+    public var snapshot: [(String, Int)] {
+        Name.allCases.map { ($0.label, self[$0]) }
+    }
+}
+
+extension TimeAmount {
+    /// A TimeAmount from seconds given as a Double (parameters are Doubles).
+    static func duration(_ seconds: Double) -> TimeAmount {
+        .nanoseconds(Int64((seconds * 1e9).rounded()))
+    }
+}

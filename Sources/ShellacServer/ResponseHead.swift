@@ -1,0 +1,81 @@
+// ResponseHead: serialises the heads Shellac writes to clients. A hit reuses the stored object's
+// pre-serialised block and appends only the per-response fields; streamed and synthetic
+// responses are built whole. Framing is always ours: Content-Length, chunked, or close.
+
+import NIOCore
+import ShellacCore
+import ShellacHTTP
+import ShellacStore
+
+enum ResponseFraming {
+    case none
+    case contentLength(Int)
+    case chunked
+    case close
+}
+
+enum ResponseHead {
+    /// The fields after a stored head block: Age, request id, Cache-Status, Connection, blank line.
+    static func hitTrailer(age: Int, requestID: String, cacheStatus: CacheStatus, keepAlive: Bool,
+                           http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 128)
+        buffer.writeStaticString("Age: ")
+        buffer.writeString(String(age))
+        buffer.writeStaticString("\r\nX-Varnish: ")
+        buffer.writeString(requestID)
+        buffer.writeStaticString("\r\nCache-Status: ")
+        buffer.writeString(cacheStatus.headerValue)
+        buffer.writeStaticString("\r\n")
+        writeConnection(&buffer, keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// A 304 for a stored object or fetched head: only the fields RFC 9110 §15.4.5 asks for.
+    static func notModified(fields: HTTPFields, age: Int, requestID: String, cacheStatus: CacheStatus,
+                            keepAlive: Bool, http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var kept = HTTPFields()
+        for field in fields {
+            let name = field.name.asciiLowercased()
+            if ["cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified",
+                "via"].contains(name) {
+                kept.add(field.name, field.value)
+            }
+        }
+        return full(status: 304, reason: "Not Modified", fields: kept, age: age, requestID: requestID,
+                    cacheStatus: cacheStatus, framing: .none, keepAlive: keepAlive,
+                    http10KeepAlive: http10KeepAlive, allocator: allocator)
+    }
+
+    static func full(status: Int, reason: String, fields: HTTPFields, age: Int?, requestID: String,
+                     cacheStatus: CacheStatus?, framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool,
+                     allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 512)
+        buffer.writeString("HTTP/1.1 \(status) \(reason)\r\n")
+        for field in fields {
+            buffer.writeString(field.name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        switch framing {
+        case .contentLength(let n): buffer.writeString("Content-Length: \(n)\r\n")
+        case .chunked: buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
+        case .none, .close: break
+        }
+        if let age { buffer.writeString("Age: \(age)\r\n") }
+        buffer.writeString("X-Varnish: \(requestID)\r\n")
+        if let cacheStatus { buffer.writeString("Cache-Status: \(cacheStatus.headerValue)\r\n") }
+        writeConnection(&buffer, keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    private static func writeConnection(_ buffer: inout ByteBuffer, keepAlive: Bool, http10KeepAlive: Bool) {
+        if !keepAlive {
+            buffer.writeStaticString("Connection: close\r\n")
+        } else if http10KeepAlive {
+            buffer.writeStaticString("Connection: keep-alive\r\n")
+        }
+    }
+}
