@@ -89,24 +89,38 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         parse()
     }
 
+    /// Parses what has arrived. A head is handed over only after the rest of the same read has
+    /// parsed, so a body error visible in it (a bad first chunk size) still fails the fetch cleanly
+    /// (502) instead of reaching clients as a broken response.
     private func parse() {
+        var heldHead: HTTPResponseHead?
         do {
             while delegate != nil, let event = try parser.next(from: &buffer) {
                 switch event {
                 case .head(let head):
                     keepAlive = head.keepAlive
-                    delegate?.backendResponseHead(head)
+                    heldHead = head
                 case .body(let chunk):
+                    releaseHeld(&heldHead)
                     delegate?.backendResponseBody(chunk)
                 case .end:
+                    releaseHeld(&heldHead)
                     // Leftover bytes mean the backend said more than it framed: never reuse.
                     finish(reusable: keepAlive && buffer.readableBytes == 0)
                 }
             }
+            releaseHeld(&heldHead)
         } catch {
             fail(.invalidResponse(error.description))
         }
         buffer.discardReadBytes()
+    }
+
+    private func releaseHeld(_ head: inout HTTPResponseHead?) {
+        if let held = head {
+            head = nil
+            delegate?.backendResponseHead(held)
+        }
     }
 
     private var keepAlive = true

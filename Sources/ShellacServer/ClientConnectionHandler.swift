@@ -277,14 +277,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let target = NIOLoopBound((handler: self, request: request), eventLoop: eventLoop)
         let subscribed = busy.subscribe(isWaiter: isWaiter) { event in
             if eventLoop.inEventLoop {
-                target.value.handler.fetchEvent(event, target.value.request)
+                target.value.handler.fetchEvent(event, target.value.request, from: busy)
             } else {
-                eventLoop.execute { target.value.handler.fetchEvent(event, target.value.request) }
+                eventLoop.execute { target.value.handler.fetchEvent(event, target.value.request, from: busy) }
             }
         }
         guard let (id, replay) = subscribed else { return false }
         request.subscription = (busy, id)
-        for event in replay { fetchEvent(event, request) }
+        for event in replay { fetchEvent(event, request, from: busy) }
         return true
     }
 
@@ -295,8 +295,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 
-    private func fetchEvent(_ event: FetchEvent, _ request: ClientRequest) {
-        guard current === request, !request.done, !closed else { return }
+    /// An event from `busy`. Ignored unless `busy` is still what the request listens to: a waiter
+    /// that moved on to its own fetch must not act on the rest of an earlier replay.
+    private func fetchEvent(_ event: FetchEvent, _ request: ClientRequest, from busy: BusyFetch) {
+        guard current === request, !request.done, !closed, request.subscription?.busy === busy else { return }
         if request.waiting {
             switch event {
             case .head(let head):

@@ -95,6 +95,7 @@ public final class CacheStore: Sendable {
             if !head.variants.isEmpty { kind = .varyMiss }
             for node in head.variants where node.object.matches(requestFields) {
                 if node.object.isFresh(at: now) {
+                    node.lastUsed = now
                     shard.lru.moveToFront(node)
                     shard.heads[key] = head
                     return .hit(node.object)
@@ -130,8 +131,7 @@ public final class CacheStore: Sendable {
             if let fetch { release(fetch, hitForMissTTL: nil, now: now) }
             return false
         }
-        let index = shard(for: object.key)
-        let freed: Int = shards[index].withLock { shard in
+        let freed: Int = shards[shard(for: object.key)].withLock { shard in
             var head = shard.heads[object.key] ?? Head()
             if let fetch, head.busy === fetch { head.busy = nil }
             head.hitForMissUntil = nil
@@ -144,7 +144,7 @@ public final class CacheStore: Sendable {
                 freed += node.object.size
                 return true
             }
-            let node = LRUNode(object)
+            let node = LRUNode(object, lastUsed: now)
             head.variants.insert(node, at: 0)
             shard.lru.pushFront(node)
             shard.expiry.insert(ExpiryEntry(at: object.removableAt, key: object.key))
@@ -154,7 +154,7 @@ public final class CacheStore: Sendable {
         let replaced = freed > 0 ? 1 : 0
         objectCount.add(1 - replaced, ordering: .relaxed)
         usedBytes.add(object.size - freed, ordering: .relaxed)
-        evictIfNeeded(startingAt: index)
+        evictIfNeeded()
         return true
     }
 
@@ -220,13 +220,20 @@ public final class CacheStore: Sendable {
         return removed
     }
 
-    /// Evicts least recently used objects until the budget holds, starting with the inserting shard.
-    private func evictIfNeeded(startingAt start: Int) {
-        var offset = 0
-        while usedBytes.load(ordering: .relaxed) > budget, offset < shards.count {
-            let index = (start + offset) % shards.count
-            let evictedAny: Bool = shards[index].withLock { shard in
-                guard let victim = shard.lru.tail else { return false }
+    /// Evicts least recently used objects until the budget holds. Each shard keeps its own LRU
+    /// list; the victim is the oldest of the shard tails, so eviction order is global.
+    private func evictIfNeeded() {
+        while usedBytes.load(ordering: .relaxed) > budget {
+            var oldest: (index: Int, lastUsed: Double)?
+            for index in shards.indices {
+                if let tailUse = shards[index].withLock({ $0.lru.tail?.lastUsed }),
+                   oldest == nil || tailUse < oldest!.lastUsed {
+                    oldest = (index, tailUse)
+                }
+            }
+            guard let oldest else { return }
+            shards[oldest.index].withLock { shard in
+                guard let victim = shard.lru.tail else { return }
                 shard.lru.remove(victim)
                 let key = victim.object.key
                 if var head = shard.heads[key] {
@@ -236,9 +243,7 @@ public final class CacheStore: Sendable {
                 usedBytes.add(-victim.object.size, ordering: .relaxed)
                 objectCount.add(-1, ordering: .relaxed)
                 evictedCount.add(1, ordering: .relaxed)
-                return true
             }
-            if !evictedAny { offset += 1 }
         }
     }
 }

@@ -6,9 +6,12 @@ final class LRUNode: @unchecked Sendable {
     let object: StoredObject
     var previous: LRUNode?
     var next: LRUNode?
+    /// When the object was last inserted or hit: eviction compares shard tails by it.
+    var lastUsed: Double
 
-    init(_ object: StoredObject) {
+    init(_ object: StoredObject, lastUsed: Double) {
         self.object = object
+        self.lastUsed = lastUsed
     }
 }
 

@@ -118,12 +118,12 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
 
     @Test func leastRecentlyUsedIsEvictedFirst() throws {
         let one = object("/1").size
-        let store = CacheStore(budget: one * 3 + 10, shardCount: 1)
-        for path in ["/1", "/2", "/3"] {
-            store.insert(object(path), completing: try #require(expectMiss(store, path)), now: t0)
+        let store = CacheStore(budget: one * 3 + 10)
+        for (index, path) in ["/1", "/2", "/3"].enumerated() {
+            store.insert(object(path), completing: try #require(expectMiss(store, path)), now: t0 + Double(index))
         }
-        _ = store.lookup(key("/1"), requestFields: HTTPFields(), now: t0)  // /2 is now the oldest
-        store.insert(object("/4"), completing: try #require(expectMiss(store, "/4")), now: t0)
+        _ = store.lookup(key("/1"), requestFields: HTTPFields(), now: t0 + 5)  // /2 is now the oldest
+        store.insert(object("/4"), completing: try #require(expectMiss(store, "/4")), now: t0 + 6)
         #expect(store.evictions == 1)
         #expect(store.objects == 3)
         #expect(store.bytesStored <= store.budget)

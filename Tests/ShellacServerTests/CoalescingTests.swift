@@ -1,0 +1,180 @@
+// c: concurrent misses, streaming to waiters, uncacheable answers under concurrency, memory budget.
+
+import ShellacServer
+import ShellacTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct CoalescingTests {
+    @Test func hundredConcurrentColdRequestsMakeOneFetch() async throws {
+        try await withHarness(script: { _ in .ok(String(repeating: "z", count: 5000), delayMilliseconds: 300) }) { h in
+            let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                for _ in 0..<100 {
+                    group.addTask { try await h.get("/cold") }
+                }
+                var all: [TestResponse] = []
+                for try await response in group { all.append(response) }
+                return all
+            }
+            #expect(responses.count == 100)
+            #expect(responses.allSatisfy { $0.status == 200 && $0.body.count == 5000 })
+            #expect(h.origin.count(path: "/cold") == 1)
+            #expect(responses.filter { $0.header("Cache-Status")?.contains("collapsed") == true }.count >= 90)
+            #expect(h.server.counters[.coalescedWaits] >= 90)
+        }
+    }
+
+    @Test func uncacheableAnswerSendsEachWaiterToTheBackend() async throws {
+        try await withHarness(script: { request in
+            .ok("user \(request.header("X-User") ?? "")", [("Cache-Control", "private")], delayMilliseconds: 200)
+        }) { h in
+            let responses = try await withThrowingTaskGroup(of: (String, TestResponse).self) { group in
+                for i in 0..<10 {
+                    group.addTask { ("user \(i)", try await h.get("/private", [("X-User", "\(i)")])) }
+                }
+                var all: [(String, TestResponse)] = []
+                for try await pair in group { all.append(pair) }
+                return all
+            }
+            // Nobody ever receives someone else's private response.
+            for (expected, response) in responses { #expect(response.text == expected) }
+            #expect(h.origin.count(path: "/private") == 10)
+        }
+    }
+
+    @Test func waitersReceiveABodyStreamedInPieces() async throws {
+        // Chunked from the origin, sent slowly: waiters join mid-stream and still get every byte.
+        let body = (0..<50).map { "piece \($0);" }.joined()
+        try await withHarness(script: { _ in
+            var text = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n"
+            text += String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+            return .raw(text, close: false)
+        }) { h in
+            let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                for _ in 0..<20 { group.addTask { try await h.get("/stream") } }
+                var all: [TestResponse] = []
+                for try await response in group { all.append(response) }
+                return all
+            }
+            #expect(responses.allSatisfy { $0.text == body })
+            #expect(h.origin.count(path: "/stream") == 1)
+            let hit = try await h.get("/stream")
+            #expect(hit.text == body)
+            #expect(hit.header("Content-Length") == String(body.utf8.count))
+        }
+    }
+
+    @Test func memoryBudgetEvictsLeastRecentlyUsed() async throws {
+        let body = String(repeating: "m", count: 8 * 1024)
+        try await withHarness(budget: 64 * 1024, script: { _ in .ok(body) }) { h in
+            for i in 0..<20 {
+                let response = try await h.get("/obj/\(i)")
+                #expect(response.text == body)
+            }
+            #expect(h.server.store.evictions > 0)
+            #expect(h.server.store.bytesStored <= 64 * 1024)
+            // The most recent object is still there, the first one was evicted.
+            let r2 = try await h.get("/obj/19")
+            #expect(r2.header("Cache-Status")?.contains("hit") == true)
+            let r3 = try await h.get("/obj/0")
+            #expect(r3.header("Cache-Status")?.contains("miss") == true)
+        }
+    }
+
+    @Test func objectLargerThanTheBudgetIsPassedThrough() async throws {
+        let body = String(repeating: "L", count: 20 * 1024)
+        try await withHarness(budget: 8 * 1024, script: { _ in .ok(body) }) { h in
+            let r4 = try await h.get("/large")
+            #expect(r4.text == body)
+            let r5 = try await h.get("/large")
+            #expect(r5.text == body)
+            #expect(h.origin.count(path: "/large") == 2)
+            #expect(h.server.store.objects == 0)
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct BackendFailureTests {
+    @Test func originDyingMidBodyIsNeverCachedAndTheClientSeesTheBreak() async throws {
+        try await withHarness(script: { request in
+            request.indexOnConnection == 0 && request.path == "/cut"
+                ? .truncated(announcedLength: 1000, sent: 10, headers: [("Cache-Control", "max-age=60")])
+                : .ok("whole")
+        }) { h in
+            let c = try await h.client()
+            try await c.send("GET /cut HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            await #expect(throws: RawClientError.self) { try await c.readResponse(seconds: 3) }
+            #expect(c.isClosed)
+            await c.close()
+            #expect(h.server.store.objects == 0)
+            #expect(h.server.counters[.truncatedBodies] == 1)
+        }
+    }
+
+    @Test(arguments: [
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        "ICY 200 OK\r\n\r\nhello",
+    ])
+    func invalidBackendResponsesGive502AndAreNotCached(raw: String) async throws {
+        try await withHarness(script: { _ in .raw(raw, close: true) }) { h in
+            let r6 = try await h.get("/bad")
+            #expect(r6.status == 502)
+            let r7 = try await h.get("/bad")
+            #expect(r7.status == 502)
+            #expect(h.origin.count(path: "/bad") == 2)
+            #expect(h.server.store.objects == 0)
+        }
+    }
+
+    @Test func backendDownGives503() async throws {
+        let harness = try await Harness.start { _ in .ok("x") }
+        await harness.origin.stop()
+        let response = try await harness.get("/down")
+        #expect(response.status == 503)
+        #expect(response.header("Retry-After") == "5")
+        #expect(response.text.contains("Backend fetch failed"))
+        #expect(harness.server.counters[.backendConnectionsFailed] >= 1)
+        await harness.stop()
+    }
+
+    @Test func firstByteTimeoutGives503() async throws {
+        try await withHarness(parameters: ["first_byte_timeout=0.2s"], script: { _ in .ok("slow", delayMilliseconds: 2000) }) { h in
+            let r8 = try await h.get("/slow")
+            #expect(r8.status == 503)
+        }
+    }
+
+    @Test func aReusedConnectionThatFailsIsRetriedOnceOnAFreshOne() async throws {
+        // The origin answers the first request on each connection and silently closes on the second.
+        try await withHarness(parameters: ["threads=1"], script: { request in
+            request.indexOnConnection == 0 ? .ok("fresh", [("Cache-Control", "no-store")]) : .close
+        }) { h in
+            let r9 = try await h.get("/r")
+            #expect(r9.text == "fresh")
+            let r10 = try await h.get("/r")
+            #expect(r10.text == "fresh")
+            #expect(h.server.counters[.backendRetries] >= 1)
+        }
+    }
+
+    @Test func keepAliveBackendConnectionsAreReused() async throws {
+        try await withHarness(parameters: ["threads=1"], script: { _ in .ok("x", [("Cache-Control", "no-store")]) }) { h in
+            for _ in 0..<5 { _ = try await h.get("/k") }
+            #expect(h.server.counters[.backendConnectionsOpened] == 1)
+            #expect(h.server.counters[.backendConnectionsReused] == 4)
+        }
+    }
+
+    @Test func extraBytesAfterAResponseRetireTheConnection() async throws {
+        try await withHarness(parameters: ["threads=1"], script: { _ in
+            .raw("HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n", close: false)
+        }) { h in
+            let r11 = try await h.get("/x")
+            #expect(r11.text == "ok")
+            let r12 = try await h.get("/x")
+            #expect(r12.text == "ok")
+            #expect(h.server.counters[.backendConnectionsReused] == 0)
+        }
+    }
+}
