@@ -172,14 +172,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     private func reject(_ error: HTTPParseError) {
         services.counters.increment(.clientBadRequests)
         if let request = current {
+            // Stop listening before aborting, so the aborted fetch cannot answer for us.
+            request.done = true
+            unsubscribe(request)
             request.fetch?.abort()
+            current = nil
             if request.responseStarted {
                 closeNow()
                 return
             }
-            request.done = true
-            unsubscribe(request)
-            current = nil
         }
         cancelTimers()
         writeSynthetic(status: error.status, reason: Synthetic.reasonPhrase(error.status),
@@ -220,7 +221,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .synthesize(let status, let reason):
             services.counters.increment(.synth)
             writeSynthetic(status: status, reason: reason, requestID: request.id, isHEAD: request.isHEAD,
-                           keepAlive: request.keepAlive && request.bodyComplete)
+                           keepAlive: keepsAlive(request) && request.bodyComplete)
             finishResponse(request)
         case .lookup(let key):
             let now = WallClock.now()
@@ -340,7 +341,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 services.counters.increment(.synth)
                 let reason = failure.status == 502 ? "Bad Gateway" : "Backend fetch failed"
                 writeSynthetic(status: failure.status, reason: reason, requestID: request.id,
-                               isHEAD: request.isHEAD, keepAlive: request.keepAlive && request.bodyComplete)
+                               isHEAD: request.isHEAD, keepAlive: keepsAlive(request) && request.bodyComplete)
                 finishResponse(request)
             }
         }
@@ -348,7 +349,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     // MARK: writing responses
 
+    /// Whether this response may announce keep-alive: not when the server is draining.
+    private func keepsAlive(_ request: ClientRequest) -> Bool {
+        request.keepAlive && !closing && !services.isDraining
+    }
+
     private func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, request: ClientRequest) {
+        request.keepAlive = keepsAlive(request)
         let age = Int(object.age(at: WallClock.now()))
         let allocator = context.channel.allocator
         if notModified {
@@ -372,6 +379,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func startStreamedResponse(_ head: FetchedHead, _ request: ClientRequest) {
         request.responseStarted = true
+        request.keepAlive = keepsAlive(request)
         let allocator = context.channel.allocator
         var bodyless = request.isHEAD || head.status == 204 || head.status == 304
         let buffer: ByteBuffer
@@ -519,13 +527,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let timeout = TimeAmount.duration(services.parameters["timeout_body"])
         bodyTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
             guard let self, !self.closed, let request = self.current, !request.bodyComplete else { return }
+            request.done = true
+            self.unsubscribe(request)
             request.fetch?.abort()
+            self.current = nil
             if request.responseStarted {
                 self.closeNow()
             } else {
-                request.done = true
-                self.unsubscribe(request)
-                self.current = nil
                 self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: request.id, isHEAD: false,
                                     keepAlive: false)
                 self.closeAfterFlush()

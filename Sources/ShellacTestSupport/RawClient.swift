@@ -61,8 +61,9 @@ public final class RawClient: Sendable {
     public func readResponse(seconds: Double = 5, forHEAD: Bool = false) async throws -> TestResponse {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while true {
+            let closed = inbox.isClosed  // read before parsing: bytes and the close may land in between
             if let response = try inbox.takeResponse(forHEAD: forHEAD) { return response }
-            if inbox.isClosed {
+            if closed {
                 throw RawClientError(description: "connection closed before a complete response; got: \(inbox.peekText)")
             }
             guard ContinuousClock.now < deadline else {

@@ -1,0 +1,200 @@
+// p: the client side of HTTP/1.1 over real sockets — rejected framing, pipelining, limits,
+// timeouts, Expect, request bodies, HTTP/1.0, half-close, and draining on shutdown.
+
+import ShellacServer
+import ShellacTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct ClientProtocolTests {
+    static let rejected: [(String, String, Int)] = [
+        ("CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        ("two CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", 400),
+        ("non-numeric CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4x\r\n\r\n", 400),
+        ("TE not chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 501),
+        ("bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nnope\r\n", 400),
+        ("obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n", 400),
+        ("space before colon", "GET / HTTP/1.1\r\nHost: a\r\nX-A : 1\r\n\r\n", 400),
+        ("NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\u{0}2\r\n\r\n", 400),
+        ("no Host", "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n", 400),
+        ("two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        ("invalid Host", "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", 400),
+    ]
+
+    @Test(arguments: rejected)
+    func ambiguousFramingIsRejectedAndTheConnectionClosed(name: String, request: String, status: Int) async throws {
+        try await withHarness(script: { _ in .ok("x") }) { h in
+            let c = try await h.client()
+            // A smuggled request follows the bad one in the same write: it must never be parsed.
+            try await c.send(request + "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n")
+            let response = try await c.readResponse()
+            #expect(response.status == status, "\(name)")
+            #expect(response.header("Connection") == "close")
+            let rest = try await c.readUntilClose(seconds: 2)
+            #expect(rest.isEmpty, "\(name): nothing after the rejection")
+            #expect(h.origin.requestCount == 0, "\(name)")
+            #expect(h.server.counters[.clientBadRequests] == 1)
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withHarness(script: { request in
+            .ok("body of \(request.path)", delayMilliseconds: request.path == "/slow" ? 100 : 0)
+        }) { h in
+            let c = try await h.client()
+            try await c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /fast HTTP/1.1\r\nHost: a\r\n\r\n"
+                + "HEAD /fast HTTP/1.1\r\nHost: a\r\n\r\nGET /third HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await c.readResponse().text == "body of /slow")
+            #expect(try await c.readResponse().text == "body of /fast")
+            let head = try await c.readResponse(forHEAD: true)
+            #expect(head.status == 200 && head.body.isEmpty)
+            #expect(try await c.readResponse().text == "body of /third")
+            await c.close()
+        }
+    }
+
+    @Test func keepAliveAndConnectionClose() async throws {
+        try await withHarness(script: { _ in .ok("k") }) { h in
+            let c = try await h.client()
+            for _ in 0..<3 {
+                try await c.send("GET /k HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(try await c.readResponse().text == "k")
+            }
+            try await c.send("GET /k HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let last = try await c.readResponse()
+            #expect(last.header("Connection") == "close")
+            _ = try await c.readUntilClose(seconds: 2)
+        }
+    }
+
+    @Test func http10IsServedAndClosedUnlessKeepAliveIsAsked() async throws {
+        try await withHarness(script: { _ in .ok("old") }) { h in
+            let c = try await h.client()
+            try await c.send("GET /old HTTP/1.0\r\n\r\n")
+            #expect(try await c.readResponse().text == "old")
+            _ = try await c.readUntilClose(seconds: 2)
+            let k = try await h.client()
+            try await k.send("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let response = try await k.readResponse()
+            #expect(response.header("Connection") == "keep-alive")
+            try await k.send("GET /old HTTP/1.0\r\n\r\n")
+            #expect(try await k.readResponse().text == "old")
+            await k.close()
+        }
+    }
+
+    @Test func limitsAnswer431And414AndClose() async throws {
+        try await withHarness(parameters: ["http_req_size=2k", "http_url_len=256", "http_max_hdr=10"],
+                              script: { _ in .ok("x") }) { h in
+            let cases = [
+                ("GET /\(String(repeating: "u", count: 300)) HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+                ("GET / HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "v", count: 3000))\r\n\r\n", 431),
+                ("GET / HTTP/1.1\r\nHost: a\r\n" + (0..<12).map { "X-\($0): 1\r\n" }.joined() + "\r\n", 431),
+            ]
+            for (request, status) in cases {
+                let c = try await h.client()
+                try await c.send(request)
+                #expect(try await c.readResponse().status == status)
+                _ = try await c.readUntilClose(seconds: 2)
+            }
+        }
+    }
+
+    @Test func requestBodyOverTheCapGets413() async throws {
+        try await withHarness(parameters: ["http_req_body_max=1k"], script: { _ in .ok("x") }) { h in
+            let c = try await h.client()
+            try await c.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n")
+            #expect(try await c.readResponse().status == 413)
+            _ = try await c.readUntilClose(seconds: 2)
+            #expect(h.origin.requestCount == 0)
+        }
+    }
+
+    @Test func slowlorisHeadTimesOutWhileOthersAreServed() async throws {
+        try await withHarness(parameters: ["timeout_req=0.3s"], script: { _ in .ok("fast") }) { h in
+            let slow = try await h.client()
+            try await slow.send("GET / HTTP/1.1\r\nHost: a\r\n")
+            // Trickle a header line; the deadline counts from the first byte, not the last.
+            try await slow.send("X-A: 1\r\n")
+            let other = try await h.get("/other")
+            #expect(other.text == "fast")
+            let response = try await slow.readResponse(seconds: 3)
+            #expect(response.status == 408)
+            _ = try await slow.readUntilClose(seconds: 2)
+        }
+    }
+
+    @Test func idleKeepAliveConnectionsAreClosed() async throws {
+        try await withHarness(parameters: ["timeout_idle=0.2s"], script: { _ in .ok("x") }) { h in
+            let c = try await h.client()
+            try await c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            _ = try await c.readResponse()
+            _ = try await c.readUntilClose(seconds: 3)
+        }
+    }
+
+    @Test func chunkedRequestBodyIsStreamedToTheBackend() async throws {
+        try await withHarness(script: { request in .ok("got \(request.body.count)", [("Cache-Control", "no-store")]) }) { h in
+            let c = try await h.client()
+            try await c.send("POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            try await c.send("6\r\n world\r\n0\r\n\r\n")
+            #expect(try await c.readResponse().text == "got 11")
+            let seen = try #require(h.origin.requests.first)
+            #expect(seen.method == "POST")
+            #expect(String(decoding: seen.body, as: UTF8.self) == "hello world")
+            try await c.send("PUT /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+            #expect(try await c.readResponse().text == "got 3")
+            await c.close()
+        }
+    }
+
+    @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
+        try await withHarness(script: { request in .ok("got \(request.body.count)", [("Cache-Control", "no-store")]) }) { h in
+            let c = try await h.client()
+            try await c.send("POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+            #expect(try await c.readResponse().status == 100)
+            try await c.send("data")
+            #expect(try await c.readResponse().text == "got 4")
+            await c.close()
+        }
+    }
+
+    @Test func unknownExpectationGets417() async throws {
+        try await withHarness(script: { _ in .ok("x") }) { h in
+            let response = try await h.get("/e", [("Expect", "teapot")])
+            #expect(response.status == 417)
+        }
+    }
+
+    @Test func halfClosedClientStillGetsItsAnswers() async throws {
+        try await withHarness(script: { request in .ok("for \(request.path)") }) { h in
+            let c = try await h.client()
+            try await c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try await c.shutdownOutput()
+            #expect(try await c.readResponse().text == "for /1")
+            #expect(try await c.readResponse().text == "for /2")
+            _ = try await c.readUntilClose(seconds: 2)
+        }
+    }
+
+    @Test func unknownMethodGets501() async throws {
+        try await withHarness(script: { _ in .ok("x") }) { h in
+            let response = try await h.get("/", method: "BREW")
+            #expect(response.status == 501)
+            #expect(h.origin.requestCount == 0)
+        }
+    }
+
+    @Test func shutdownLetsInFlightRequestsFinish() async throws {
+        let harness = try await Harness.start { _ in .ok("finished", delayMilliseconds: 300) }
+        let c = try await harness.client()
+        try await c.send("GET /inflight HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(50))  // let the request reach the origin
+        async let stopped: Void = harness.server.shutdown()
+        let response = try await c.readResponse(seconds: 5)
+        #expect(response.text == "finished")
+        #expect(response.header("Connection") == "close")
+        await stopped
+        await harness.origin.stop()
+        try? await harness.clients.shutdownGracefully()
+    }
+}
