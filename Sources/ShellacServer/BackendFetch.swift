@@ -133,10 +133,14 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         fields.remove("Age")
         if !fields.contains("Date") { fields.add("Date", services.dateCache.value(now: now)) }
         fields.add("Via", "1.1 shellac (Shellac/0.1)")
-        let contentLength: Int? = switch head.framing {
+        var contentLength: Int? = switch head.framing {
         case .contentLength(let n): n
         case .none: 0
         case .chunked, .untilClose: nil
+        }
+        if fetch.request.method == "HEAD" {
+            // No body follows a HEAD response; its Content-Length describes the GET's body.
+            contentLength = head.fields["Content-Length"].flatMap { Int($0) }
         }
         let varyNames = plan?.varyNames ?? []
         let fetched = FetchedHead(status: head.status, reason: head.reason, fields: fields,
@@ -149,8 +153,13 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func backendResponseBody(_ chunk: ByteBuffer) {
         if storing { chunks.append(chunk) }
-        fetch.busy.publishBody(chunk)
+        // Each piece is published when the next arrives, the last one only after the object is
+        // stored: a client that has the whole body can rely on the object being in the cache.
+        if let previous = heldChunk { fetch.busy.publishBody(previous) }
+        heldChunk = chunk
     }
+
+    private var heldChunk: ByteBuffer?
 
     func backendResponseEnd(connectionReusable: Bool) {
         // A backend may answer before reading our whole request body: then the connection is spent.
@@ -158,14 +167,22 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         connection = nil
         finished = true
         if storing, let head = fetchedHead, let plan {
+            // One copy per miss into an exactly-sized buffer: the pieces are slices of read buffers
+            // that can pin far more memory than the object, and a single buffer is one write per hit.
+            var body = ByteBuffer()
+            body.reserveCapacity(chunks.reduce(0) { $0 + $1.readableBytes })
+            for chunk in chunks { body.writeImmutableBuffer(chunk) }
             let object = StoredObject(key: fetch.busy.key, status: head.status, reason: head.reason,
-                                      fields: head.fields, body: chunks, varyNames: head.varyNames,
+                                      fields: head.fields, body: body.readableBytes > 0 ? [body] : [],
+                                      varyNames: head.varyNames,
                                       varyValues: head.varyValues, storedAt: WallClock.now(),
                                       initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep)
             let completing: BusyFetch? = fetch.mode == .hitForMiss ? nil : fetch.busy
             services.store.insert(object, completing: completing, now: object.storedAt)
         }
         chunks.removeAll()
+        if let last = heldChunk { fetch.busy.publishBody(last) }
+        heldChunk = nil
         fetch.busy.publishEnd()
     }
 
@@ -195,6 +212,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         finished = true
         connection = nil
         chunks.removeAll()
+        heldChunk = nil
         services.counters.increment(.fetchFailures)
         if fetchedHead != nil { services.counters.increment(.truncatedBodies) }
         if case .cacheable = fetch.mode {

@@ -145,8 +145,10 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
         case .respond(let status, let headers, let body, let delay):
             var text = "HTTP/1.1 \(status) X\r\n"
             for (name, value) in headers { text += "\(name): \(value)\r\n" }
-            if request.method == "HEAD" || status == 304 || status == 204 {
+            if status == 304 || status == 204 {
                 text += "\r\n"
+            } else if request.method == "HEAD" {
+                text += "Content-Length: \(body.utf8.count)\r\n\r\n"
             } else {
                 text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
             }

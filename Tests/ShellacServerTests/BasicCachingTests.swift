@@ -139,3 +139,16 @@ import Testing
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct PassedHeadTests {
+    @Test func passedHeadKeepsTheBackendsContentLength() async throws {
+        try await withHarness(script: { _ in .ok("twelve bytes", [("Cache-Control", "no-store")]) }) { h in
+            let c = try await h.client()
+            try await c.send("HEAD /p HTTP/1.1\r\nHost: a\r\nCookie: a=1\r\n\r\n")
+            let response = try await c.readResponse(forHEAD: true)
+            #expect(response.header("Content-Length") == "12")
+            #expect(h.origin.requests.first?.method == "HEAD")
+            await c.close()
+        }
+    }
+}
