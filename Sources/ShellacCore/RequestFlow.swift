@@ -33,16 +33,22 @@ public struct RequestFlow {
         case wait(BusyFetch)
         /// Deliver the response of the fetch waited on.
         case stream(BusyFetch, CacheStatus)
+        /// The fetch waited on is for another variant: keep listening and report `fetchCompleted`
+        /// when it ends, then look up again (its object is stored by then, the key free).
+        case awaitCompletion
     }
 
     private enum State {
         case new
         case lookingUp(CacheKey)
         case waiting(BusyFetch)
+        case awaitingCompletion(BusyFetch)
         case delivering
     }
 
     private var state = State.new
+    /// The fetch this request already waited on, if any: it is never waited on twice.
+    private var waitedOn: BusyFetch?
     public private(set) var request: HTTPRequestHead
     public let clientAddress: String
     public let serverAddress: String
@@ -95,7 +101,13 @@ public struct RequestFlow {
             return .fetch(Fetch(busy: busy, mode: .cacheable(kind), request: backendRequest(forCache: true)),
                           CacheStatus(forward: forward))
         case .busy(let busy):
+            if busy === waitedOn {
+                // That fetch is for another variant and still running: fetch ours alone (it is stored).
+                state = .delivering
+                return fetch(.hitForMiss, status: CacheStatus(forward: .varyMiss, detail: "busy-other-variant"))
+            }
             state = .waiting(busy)
+            waitedOn = busy
             return .wait(busy)
         case .hitForMiss:
             state = .delivering
@@ -113,19 +125,28 @@ public struct RequestFlow {
             return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "uncacheable"))
         }
         guard head.matches(request.fields) else {
-            // Another variant was fetched: look up again (this may start our own fetch).
-            let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
-            state = .lookingUp(key)
-            return .lookup(key)
+            state = .awaitingCompletion(busy)
+            return .awaitCompletion
         }
         state = .delivering
         return .stream(busy, CacheStatus(forward: .miss, forwardStatus: head.status, stored: true, collapsed: true))
     }
 
+    /// The other variant's fetch ended (stored or failed): look up again; this may start our fetch.
+    public mutating func fetchCompleted() -> Action {
+        guard case .awaitingCompletion = state else { preconditionFailure("fetchCompleted in \(state)") }
+        let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
+        state = .lookingUp(key)
+        return .lookup(key)
+    }
+
     /// The fetch waited on failed (502: invalid backend response, 503: unreachable or timed out),
     /// or the wait itself timed out (503).
     public mutating func waitFailed(status: Int = 503) -> Action {
-        guard case .waiting = state else { preconditionFailure("waitFailed in \(state)") }
+        switch state {
+        case .waiting, .awaitingCompletion: break
+        default: preconditionFailure("waitFailed in \(state)")
+        }
         state = .delivering
         return .synthesize(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
     }

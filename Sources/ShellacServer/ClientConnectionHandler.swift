@@ -260,14 +260,17 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             if request.waiting {
                 let timeout = TimeAmount.duration(services.parameters["waitinglist_timeout"])
                 request.waitTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-                    guard let self, request.waiting, self.current === request else { return }
+                    guard let self, request.waiting || request.awaitingCompletion, self.current === request else {
+                        return
+                    }
                     request.waiting = false
+                    request.awaitingCompletion = false
                     self.unsubscribe(request)
                     self.run(request.flow.waitFailed(), request)
                 }
             }
-        case .stream:
-            preconditionFailure("stream is only returned by waitEnded")
+        case .stream, .awaitCompletion:
+            preconditionFailure("\(action) is only returned by waitEnded")
         }
     }
 
@@ -300,6 +303,18 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// that moved on to its own fetch must not act on the rest of an earlier replay.
     private func fetchEvent(_ event: FetchEvent, _ request: ClientRequest, from busy: BusyFetch) {
         guard current === request, !request.done, !closed, request.subscription?.busy === busy else { return }
+        if request.awaitingCompletion {
+            switch event {
+            case .end, .failed:
+                request.awaitingCompletion = false
+                request.waitTimer?.cancel()
+                unsubscribe(request)
+                run(request.flow.fetchCompleted(), request)
+            case .head, .body:
+                break
+            }
+            return
+        }
         if request.waiting {
             switch event {
             case .head(let head):
@@ -309,6 +324,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 if case .stream(_, let status) = action {
                     request.cacheStatus = status
                     startStreamedResponse(head, request)
+                } else if case .awaitCompletion = action {
+                    request.awaitingCompletion = true
                 } else {
                     unsubscribe(request)
                     run(action, request)

@@ -6,7 +6,8 @@ import NIOCore
 import ShellacCore
 import ShellacStore
 
-final class ClientRequest {
+/// Confined to its connection's event loop (hence unchecked Sendable, for timers).
+final class ClientRequest: @unchecked Sendable {
     let id: String
     var flow: RequestFlow
     let isHEAD: Bool
@@ -19,6 +20,8 @@ final class ClientRequest {
     var fetch: BackendFetch?
     var subscription: (busy: BusyFetch, id: Int)?
     var waiting = false
+    /// Listening to another variant's fetch only to learn when it ends.
+    var awaitingCompletion = false
     var waitTimer: Scheduled<Void>?
     var cacheStatus = CacheStatus()
     var responseStarted = false

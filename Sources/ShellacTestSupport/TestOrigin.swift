@@ -136,7 +136,7 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
     private func answer(_ request: OriginRequest, context: ChannelHandlerContext) {
         let channel = context.channel
         let action = script.script(request)
-        func write(_ text: String, close: Bool) {
+        @Sendable func write(_ text: String, close: Bool) {
             channel.writeAndFlush(channel.allocator.buffer(string: text)).whenComplete { _ in
                 if close { channel.close(promise: nil) }
             }
@@ -153,7 +153,8 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
                 text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
             }
             if delay > 0 {
-                context.eventLoop.scheduleTask(in: .milliseconds(Int64(delay))) { write(text, close: false) }
+                let response = text
+                context.eventLoop.scheduleTask(in: .milliseconds(Int64(delay))) { write(response, close: false) }
             } else {
                 write(text, close: false)
             }

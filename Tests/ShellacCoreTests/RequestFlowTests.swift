@@ -100,7 +100,15 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         _ = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields, now: now), now: now)
         let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: true,
                                varyNames: ["x-lang"], varyValues: ["en"])
-        guard case .lookup = waiter.waitEnded(with: head) else { Issue.record("expected a new lookup"); return }
+        guard case .awaitCompletion = waiter.waitEnded(with: head) else { Issue.record("expected to wait"); return }
+        guard case .lookup(let again) = waiter.fetchCompleted() else { Issue.record("expected a lookup"); return }
+        // Should the other variant's fetch still be registered, never wait on it twice: fetch alone.
+        guard case .fetch(let own, let status) = waiter.lookupFinished(
+            store.lookup(again, requestFields: waiter.request.fields, now: now), now: now) else {
+            Issue.record("expected a fetch of our own"); return
+        }
+        #expect(own.mode == .hitForMiss)
+        #expect(status.forward == .varyMiss)
     }
 
     @Test func synthForUnknownMethodAndFailedWait() {

@@ -41,6 +41,27 @@ import Testing
         }
     }
 
+    @Test func concurrentRequestsForDifferentVariantsEachGetTheirOwn() async throws {
+        try await withHarness(script: { request in
+            .ok("lang=\(request.header("X-Lang") ?? "")", [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")],
+                delayMilliseconds: 200)
+        }) { h in
+            let responses = try await withThrowingTaskGroup(of: (String, TestResponse).self) { group in
+                for i in 0..<12 {
+                    let lang = ["en", "fr", "de"][i % 3]
+                    group.addTask { (lang, try await h.get("/v", [("X-Lang", lang)])) }
+                }
+                var all: [(String, TestResponse)] = []
+                for try await pair in group { all.append(pair) }
+                return all
+            }
+            for (lang, response) in responses { #expect(response.text == "lang=\(lang)") }
+            #expect(h.origin.count(path: "/v") == 3, "one fetch per variant")
+            let after = try await h.get("/v", [("X-Lang", "de")])
+            #expect(after.header("Cache-Status")?.contains("hit") == true)
+        }
+    }
+
     @Test func waitersReceiveABodyStreamedInPieces() async throws {
         // Chunked from the origin, sent slowly: waiters join mid-stream and still get every byte.
         let body = (0..<50).map { "piece \($0);" }.joined()
