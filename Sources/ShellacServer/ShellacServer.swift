@@ -111,6 +111,14 @@ public final class ShellacServer: Sendable {
             try? await loopServices.pool.eventLoop.submit { loopServices.pool.closeAll() }.get()
         }
         try? await group.shutdownGracefully()
-        logger.info("stopped", metadata: ["requests": "\(counters[.clientRequests])"])
+        var metadata: Logger.Metadata = [:]
+        for (name, value) in statistics { metadata[name] = "\(value)" }
+        logger.info("stopped", metadata: metadata)
+    }
+
+    /// Every counter plus the store's gauges, named as varnishstat names their equivalents.
+    public var statistics: [(String, Int)] {
+        counters.snapshot + [("n_object", store.objects), ("g_bytes", store.bytesStored),
+                             ("n_lru_nuked", store.evictions), ("n_expired", store.expired)]
     }
 }

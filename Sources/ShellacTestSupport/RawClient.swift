@@ -20,6 +20,10 @@ public struct TestResponse: Sendable {
 
 public struct RawClientError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 public final class RawClient: Sendable {

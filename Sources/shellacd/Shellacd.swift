@@ -88,7 +88,7 @@ struct Shellacd: AsyncParsableCommand {
             logger: logger)
         try await server.start()
         if let pidFile { try Self.writePID(to: pidFile) }
-        let signal = await Self.waitForTermination()
+        let signal = await Self.waitForTermination(logger: logger)
         logger.info("draining", metadata: ["signal": "\(signal)"])
         await server.shutdown()
         if let pidFile { unlink(pidFile) }
@@ -124,15 +124,20 @@ struct Shellacd: AsyncParsableCommand {
         fclose(file)
     }
 
-    /// Suspends until SIGTERM or SIGINT arrives; returns its name.
-    static func waitForTermination() async -> String {
+    /// Suspends until SIGTERM or SIGINT arrives; returns its name. SIGHUP (reload) is logged and
+    /// ignored until there is a VCL to reload, rather than ending the process.
+    static func waitForTermination(logger: Logger) async -> String {
         await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
             let queue = DispatchQueue(label: "shellacd.signals")
             let resumed = SignalLatch(continuation)
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")] {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { resumed.fire(name) }
+                if number == SIGHUP {
+                    source.setEventHandler { logger.notice("SIGHUP: nothing to reload (no VCL in this version)") }
+                } else {
+                    source.setEventHandler { resumed.fire(name) }
+                }
                 source.resume()
                 SignalLatch.keep(source)
             }

@@ -1,0 +1,124 @@
+// d: the shellacd executable as a user runs it — argument errors, the parameter table, a pid
+// file, serving through a real origin, SIGHUP survived, SIGTERM drains and exits 0.
+
+import Foundation
+import NIOPosix
+import ShellacTestSupport
+import Testing
+
+/// The shellacd binary built next to the test bundle.
+func shellacdPath() throws -> String {
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var directory = executable.deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent("shellacd").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    throw RawClientError(description: "shellacd not found near \(executable.path); build it first")
+}
+
+struct RunResult {
+    var status: Int32
+    var output: String
+}
+
+/// Runs shellacd to completion (bounded: it is killed after `seconds`).
+func runShellacd(_ arguments: [String], seconds: Double = 10) throws -> RunResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try shellacdPath())
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return RunResult(status: process.terminationStatus, output: output)
+}
+
+/// A free loopback port (bound then released).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite(.timeLimit(.minutes(1))) struct DaemonCommandTests {
+    @Test(arguments: [
+        (["-a", "127.0.0.1:1"], "a backend is required"),
+        (["-b", "127.0.0.1"], "expected HOST:PORT"),
+        (["-b", "127.0.0.1:80", "-p", "nope=1"], "unknown parameter 'nope'"),
+        (["-b", "127.0.0.1:80", "-p", "timeout_idle=soon"], "cannot read 'soon'"),
+        (["-b", "127.0.0.1:80", "-s", "malloc,lots"], "expected malloc,SIZE"),
+        (["-b", "127.0.0.1:80", "-f", "default.vcl"], "VCL files are not supported"),
+        (["-x", "everything"], "try -x parameters"),
+    ])
+    func badArgumentsSayWhatIsWrong(arguments: [String], message: String) throws {
+        let result = try runShellacd(arguments)
+        #expect(result.status != 0)
+        #expect(result.output.contains(message), "\(result.output)")
+    }
+
+    @Test func parameterTableIsPrinted() throws {
+        let result = try runShellacd(["-x", "parameters", "-p", "timeout_idle=7s"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("http_req_size"))
+        #expect(result.output.contains("timeout_idle\n    Value: 7 [seconds]"))
+    }
+
+    @Test func servesThenDrainsOnSIGTERM() async throws {
+        let origin = try await TestOrigin { _ in .ok("through the daemon") }
+        let port = try freePort()
+        let pidFile = NSTemporaryDirectory() + "shellacd-test-\(port).pid"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try shellacdPath())
+        process.arguments = ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-P", pidFile,
+                             "-p", "threads=1"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // Wait (bounded) for the listener.
+        let group = MultiThreadedEventLoopGroup.singleton
+        var client: RawClient?
+        for _ in 0..<200 where client == nil {
+            client = try? await RawClient.connect(port: port, group: group)
+            if client == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let c = try #require(client)
+        try await c.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try await c.readResponse().text == "through the daemon")
+        await c.close()
+
+        let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(pid == String(process.processIdentifier))
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(process.isRunning, "SIGHUP does not end the daemon")
+
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: pidFile), "the pid file is removed on exit")
+        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("stopped"))
+        #expect(log.contains("client_req=1"))
+        await origin.stop()
+    }
+}
