@@ -84,7 +84,10 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         _ = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
         var waiter = flow(request())
         _ = waiter.start()
-        _ = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
+        guard case .wait = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now),
+                                                 now: now) else {
+            Issue.record("expected the second request to wait"); return
+        }
         let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: false)
         guard case .fetch(let own, _) = waiter.waitEnded(with: head) else { Issue.record("expected own fetch"); return }
         #expect(own.mode == .hitForMiss)
@@ -97,7 +100,10 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         _ = fetcher.lookupFinished(store.lookup(key, requestFields: fetcher.request.fields, now: now), now: now)
         var waiter = flow(request("GET", "/", [("Host", "h"), ("X-Lang", "fr")]))
         _ = waiter.start()
-        _ = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields, now: now), now: now)
+        guard case .wait = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields, now: now),
+                                                 now: now) else {
+            Issue.record("expected the second request to wait"); return
+        }
         let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: true,
                                varyNames: ["x-lang"], varyValues: ["en"])
         guard case .awaitCompletion = waiter.waitEnded(with: head) else { Issue.record("expected to wait"); return }
@@ -120,7 +126,10 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         _ = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
         var waiter = flow(request())
         _ = waiter.start()
-        _ = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
+        guard case .wait = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now),
+                                                 now: now) else {
+            Issue.record("expected the second request to wait"); return
+        }
         guard case .synthesize(503, _) = waiter.waitFailed() else { Issue.record("expected 503"); return }
     }
 }
