@@ -58,9 +58,30 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         self.context = context
     }
 
+    private var paused = false
+
+    /// Stops reading from the backend (its client cannot keep up); TCP then slows the backend down.
+    /// The between-bytes timer is off while paused: the wait is ours, not the backend's.
+    func pauseReading() {
+        guard !paused, let context else { return }
+        paused = true
+        timer?.cancel()
+        timer = nil
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+    }
+
+    func resumeReading() {
+        guard paused, let context else { return }
+        paused = false
+        try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        if delegate != nil { arm(betweenBytesTimeout, "between bytes") }
+        context.read()
+    }
+
     /// Arms the parser and the first-byte timer for the response to a request just written.
     func begin(delegate: any BackendExchangeDelegate, requestWasHEAD: Bool, firstByte: TimeAmount,
                betweenBytes: TimeAmount) {
+        resumeReading()
         self.delegate = delegate
         receivedAnything = false
         betweenBytesTimeout = betweenBytes

@@ -203,6 +203,19 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         fail(error)
     }
 
+    /// The client's socket filled up or drained. A private fetch (one reader) follows its client's
+    /// pace so its body is never buffered whole; a shared fetch keeps going for the cache and the
+    /// other waiters.
+    func clientWritabilityChanged(_ writable: Bool) {
+        guard isPrivate, let connection else { return }
+        if writable {
+            connection.handler.resumeReading()
+        } else {
+            services.counters.increment(.backendReadsPaused)
+            connection.handler.pauseReading()
+        }
+    }
+
     func backendWritabilityChanged(_ writable: Bool) {
         if writable { onBodyDemand?() }
     }

@@ -104,6 +104,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        current?.fetch?.clientWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         closeNow()
     }

@@ -8,7 +8,8 @@ public final class Counters: Sendable {
     public enum Name: Int, CaseIterable, Sendable {
         case clientConnections, clientRequests, clientBadRequests, hits, misses, passes, hitForMiss,
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
-             backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies
+             backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
+             backendReadsPaused
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -31,6 +32,7 @@ public final class Counters: Sendable {
             case .backendRetries: return "backend_retry"
             case .fetchFailures: return "fetch_failed"
             case .truncatedBodies: return "fetch_truncated"
+            case .backendReadsPaused: return "fetch_paused"
             }
         }
     }

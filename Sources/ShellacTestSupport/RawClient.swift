@@ -30,10 +30,12 @@ public final class RawClient: Sendable {
     private let channel: any Channel
     private let inbox: Inbox
 
-    public static func connect(port: Int, group: any EventLoopGroup) async throws -> RawClient {
+    /// - Parameter reading: false connects without reading, as a stalled client would; `startReading`.
+    public static func connect(port: Int, group: any EventLoopGroup, reading: Bool = true) async throws -> RawClient {
         let inbox = Inbox()
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: reading)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(InboxHandler(inbox: inbox))
@@ -46,6 +48,11 @@ public final class RawClient: Sendable {
     private init(channel: any Channel, inbox: Inbox) {
         self.channel = channel
         self.inbox = inbox
+    }
+
+    public func startReading() async throws {
+        try await channel.setOption(.autoRead, value: true)
+        channel.read()
     }
 
     public func send(_ text: String) async throws {

@@ -77,6 +77,9 @@ public final class TestOrigin: Sendable {
 
     public var requestCount: Int { recorderRef.all.count }
 
+    /// Responses whose last byte the origin's socket has accepted (a stalled reader holds this back).
+    public var responsesWritten: Int { recorderRef.responsesWritten }
+
     private let stopped = Mutex(false)
 
     /// Stops the origin; later calls do nothing.
@@ -98,8 +101,11 @@ final class ScriptBox: Sendable {
 
 final class Recorder: Sendable {
     private let list = Mutex<[OriginRequest]>([])
+    private let written = Mutex(0)
     func add(_ request: OriginRequest) { list.withLock { $0.append(request) } }
     var all: [OriginRequest] { list.withLock { $0 } }
+    func responseWritten() { written.withLock { $0 += 1 } }
+    var responsesWritten: Int { written.withLock { $0 } }
 }
 
 final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -136,8 +142,10 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
     private func answer(_ request: OriginRequest, context: ChannelHandlerContext) {
         let channel = context.channel
         let action = script.script(request)
+        let recorder = self.recorder
         @Sendable func write(_ text: String, close: Bool) {
-            channel.writeAndFlush(channel.allocator.buffer(string: text)).whenComplete { _ in
+            channel.writeAndFlush(channel.allocator.buffer(string: text)).whenComplete { result in
+                if case .success = result { recorder.responseWritten() }
                 if close { channel.close(promise: nil) }
             }
         }

@@ -114,6 +114,30 @@ import Testing
     }
 }
 
+@Suite(.timeLimit(.minutes(1))) struct SlowClientTests {
+    @Test func aPassedBodyFollowsItsClientsPaceInsteadOfPilingUp() async throws {
+        let size = 32 * 1024 * 1024
+        let body = String(repeating: "s", count: size)
+        try await withHarness(script: { _ in .ok(body, [("Cache-Control", "no-store")]) }) { h in
+            let c = try await RawClient.connect(port: h.port, group: h.clients, reading: false)
+            try await c.send("GET /big HTTP/1.1\r\nHost: a\r\nCookie: x=1\r\n\r\n")
+            // Bounded wait until the client's socket fills and the backend read is paused.
+            for _ in 0..<200 where h.server.counters[.backendReadsPaused] == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(h.server.counters[.backendReadsPaused] >= 1)
+            try await Task.sleep(for: .milliseconds(200))
+            // Shellac stopped reading, so the origin is still stuck writing its 32 MiB.
+            #expect(h.origin.responsesWritten == 0)
+            try await c.startReading()
+            let response = try await c.readResponse(seconds: 20)
+            #expect(response.body.count == size)
+            #expect(h.origin.responsesWritten == 1)
+            await c.close()
+        }
+    }
+}
+
 @Suite(.timeLimit(.minutes(1))) struct BackendFailureTests {
     @Test func originDyingMidBodyIsNeverCachedAndTheClientSeesTheBreak() async throws {
         try await withHarness(script: { request in
