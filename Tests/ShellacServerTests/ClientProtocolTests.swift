@@ -147,6 +147,29 @@ import Testing
         }
     }
 
+    @Test func largeRequestBodiesStreamThroughIntact() async throws {
+        try await withHarness(script: { request in
+            let sum = request.body.reduce(0) { ($0 &+ Int($1)) & 0xFFFF_FFFF }
+            return .ok("\(request.body.count) \(sum)", [("Cache-Control", "no-store")])
+        }) { h in
+            let size = 8 * 1024 * 1024
+            let body = String((0..<size).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+            let sum = body.utf8.reduce(0) { ($0 &+ Int($1)) & 0xFFFF_FFFF }
+            let c = try await h.client()
+            try await c.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(size)\r\n\r\n")
+            try await c.send(body)
+            #expect(try await c.readResponse(seconds: 20).text == "\(size) \(sum)")
+            // And chunked, in several writes.
+            try await c.send("POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+            let piece = String(body.prefix(1 << 20))
+            for _ in 0..<4 { try await c.send(String(piece.utf8.count, radix: 16) + "\r\n" + piece + "\r\n") }
+            try await c.send("0\r\n\r\n")
+            let pieceSum = piece.utf8.reduce(0) { ($0 &+ Int($1)) & 0xFFFF_FFFF }
+            #expect(try await c.readResponse(seconds: 20).text == "\(4 << 20) \((pieceSum * 4) & 0xFFFF_FFFF)")
+            await c.close()
+        }
+    }
+
     @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
         try await withHarness(script: { request in .ok("got \(request.body.count)", [("Cache-Control", "no-store")]) }) { h in
             let c = try await h.client()
