@@ -1,5 +1,7 @@
-// HTTPFields: an ordered list of header fields with ASCII case-insensitive name lookup.
-// Owns no I/O; values are stored exactly as parsed (already validated by the parser).
+// HTTPFields: an ordered list of header fields with ASCII case-insensitive name lookup, and
+// their wire form. Owns no I/O; values are stored exactly as parsed (already validated).
+
+import NIOCore
 
 /// One header field line, name and value as received (value without surrounding whitespace).
 public struct HTTPField: Sendable, Equatable {
@@ -143,4 +145,16 @@ extension StringProtocol {
 @inline(__always)
 func asciiLower(_ byte: UInt8) -> UInt8 {
     (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+}
+
+extension ByteBuffer {
+    /// Writes each field as "Name: value" CRLF.
+    public mutating func writeHTTPFields(_ fields: HTTPFields) {
+        for field in fields {
+            writeString(field.name)
+            writeStaticString(": ")
+            writeString(field.value)
+            writeStaticString("\r\n")
+        }
+    }
 }

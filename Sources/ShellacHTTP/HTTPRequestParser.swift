@@ -78,34 +78,30 @@ public struct HTTPRequestParser {
     private mutating func parseHead(_ buffer: inout ByteBuffer,
                                     scanned: Int) throws(HTTPParseError) -> HTTPRequestHead? {
         let limits = self.limits
-        let found = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) -> (Int?, Int) in
-            let window = UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, limits.maxHeadSize)])
-            let end = try HeadParser.findHeadEnd(window, from: max(0, scanned - 3))
-            if end == nil {
-                // The request line alone is too long: 414 when the target is what overflows.
-                let lineEnd = window.firstIndex(of: HeadParser.lf) ?? window.count
-                if lineEnd > limits.maxURLSize + 32 {
-                    let firstSpace = window.firstIndex(of: 0x20) ?? 0
-                    let secondSpace = window[(firstSpace + 1)...].firstIndex(of: 0x20) ?? lineEnd
-                    if secondSpace - firstSpace - 1 > limits.maxURLSize {
-                        throw HTTPParseError(status: 414, "request target longer than \(limits.maxURLSize) bytes")
-                    }
-                }
-                if raw.count >= limits.maxHeadSize {
-                    throw HTTPParseError(status: 431, "request head larger than \(limits.maxHeadSize) bytes")
+        let location = try HeadParser.locate(in: buffer, scanned: scanned, maxHeadSize: limits.maxHeadSize) {
+            window, total throws(HTTPParseError) in
+            // The request line alone is too long: 414 when the target is what overflows.
+            let lineEnd = window.firstIndex(of: HeadParser.lf) ?? window.count
+            if lineEnd > limits.maxURLSize + 32 {
+                let firstSpace = window.firstIndex(of: 0x20) ?? 0
+                let secondSpace = window[(firstSpace + 1)...].firstIndex(of: 0x20) ?? lineEnd
+                if secondSpace - firstSpace - 1 > limits.maxURLSize {
+                    throw HTTPParseError(status: 414, "request target longer than \(limits.maxURLSize) bytes")
                 }
             }
-            return (end, window.count)
+            if total >= limits.maxHeadSize {
+                throw HTTPParseError(status: 431, "request head larger than \(limits.maxHeadSize) bytes")
+            }
         }
-        guard let headEnd = found.0 else {
-            state = .head(scanned: found.1)
+        switch location {
+        case .incomplete(let scanned):
+            state = .head(scanned: scanned)
             return nil
+        case .complete(let length):
+            return try HeadParser.take(length, from: &buffer) { raw throws(HTTPParseError) in
+                try Self.head(raw, limits: limits)
+            }
         }
-        let head = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) in
-            try Self.head(UnsafeRawBufferPointer(rebasing: raw[0..<headEnd]), limits: limits)
-        }
-        buffer.moveReaderIndex(forwardBy: headEnd)
-        return head
     }
 
     static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPRequestHead {

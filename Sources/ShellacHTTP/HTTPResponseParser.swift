@@ -78,33 +78,26 @@ public struct HTTPResponseParser {
             throw .bad("connection already failed")
         case .head(let scanned, let wasHEAD):
             let limits = self.limits
-            let found = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) -> (Int?, Int) in
-                let window = UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, limits.maxHeadSize)])
-                let end = try HeadParser.findHeadEnd(window, from: max(0, scanned - 3))
-                if end == nil, raw.count >= limits.maxHeadSize {
+            let location = try HeadParser.locate(in: buffer, scanned: scanned, maxHeadSize: limits.maxHeadSize) {
+                _, total throws(HTTPParseError) in
+                if total >= limits.maxHeadSize {
                     throw .bad("backend response head larger than \(limits.maxHeadSize) bytes")
                 }
-                return (end, window.count)
             }
-            guard let headEnd = found.0 else {
-                state = .head(scanned: found.1, requestWasHEAD: wasHEAD)
+            guard case .complete(let length) = location else {
+                if case .incomplete(let scanned) = location { state = .head(scanned: scanned, requestWasHEAD: wasHEAD) }
                 return nil
             }
-            var head = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) in
-                try Self.head(UnsafeRawBufferPointer(rebasing: raw[0..<headEnd]), limits: limits)
+            var head = try HeadParser.take(length, from: &buffer) { raw throws(HTTPParseError) in
+                try Self.head(raw, limits: limits)
             }
-            buffer.moveReaderIndex(forwardBy: headEnd)
             if head.status >= 100 && head.status < 200 {
                 state = .head(scanned: 0, requestWasHEAD: wasHEAD)  // interim response: skip it
                 return try step(&buffer)
             }
             head.framing = try Self.framing(head, requestWasHEAD: wasHEAD)
-            let decoder = BodyDecoder(framing: head.framing, limits: limits)
-            state = decoder.isDone ? .idle : .body(decoder)
-            if decoder.isDone {
-                // Let the caller see the end at once for bodiless responses.
-                state = .body(decoder)
-            }
+            // Bodiless responses too go through .body, so the caller sees their end on the next call.
+            state = .body(BodyDecoder(framing: head.framing, limits: limits))
             return .head(head)
         case .body(var decoder):
             guard let output = try decoder.next(from: &buffer) else {

@@ -2,6 +2,8 @@
 // Strict by design (RFC 9112 §2–5): CRLF line endings only, no obs-fold, no whitespace
 // between a field name and its colon, no CR/LF/NUL or other controls in values.
 
+import NIOCore
+
 enum HeadParser {
     static let cr: UInt8 = 0x0D
     static let lf: UInt8 = 0x0A
@@ -23,6 +25,37 @@ enum HeadParser {
             i += 1
         }
         return nil
+    }
+
+    enum Location {
+        /// The head is `length` bytes long (blank line included).
+        case complete(length: Int)
+        /// Not all there yet; scanning resumes at `scanned` next time.
+        case incomplete(scanned: Int)
+    }
+
+    /// Looks for the end of a head within the first `maxHeadSize` readable bytes of `buffer`,
+    /// resuming from `scanned`. While it is incomplete, `checkIncomplete` sees the window and the
+    /// total buffered, to throw the parser's own size errors.
+    static func locate(in buffer: ByteBuffer, scanned: Int, maxHeadSize: Int,
+                       checkIncomplete: (UnsafeRawBufferPointer, Int) throws(HTTPParseError) -> Void)
+        throws(HTTPParseError) -> Location {
+        try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) -> Location in
+            let window = UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, maxHeadSize)])
+            if let end = try findHeadEnd(window, from: max(0, scanned - 3)) { return .complete(length: end) }
+            try checkIncomplete(window, raw.count)
+            return .incomplete(scanned: window.count)
+        }
+    }
+
+    /// Parses the first `length` readable bytes with `parse` and consumes them.
+    static func take<Head>(_ length: Int, from buffer: inout ByteBuffer,
+                           parse: (UnsafeRawBufferPointer) throws(HTTPParseError) -> Head) throws(HTTPParseError) -> Head {
+        let head = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) in
+            try parse(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+        }
+        buffer.moveReaderIndex(forwardBy: length)
+        return head
     }
 
     /// Splits `head` (ending in CRLF CRLF) into lines without their CRLF; the blank line is dropped.

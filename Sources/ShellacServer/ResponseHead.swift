@@ -52,12 +52,7 @@ enum ResponseHead {
                      allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 512)
         buffer.writeString("HTTP/1.1 \(status) \(reason)\r\n")
-        for field in fields {
-            buffer.writeString(field.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
+        buffer.writeHTTPFields(fields)
         switch framing {
         case .contentLength(let n): buffer.writeString("Content-Length: \(n)\r\n")
         case .chunked: buffer.writeStaticString("Transfer-Encoding: chunked\r\n")

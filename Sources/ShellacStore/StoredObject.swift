@@ -52,12 +52,7 @@ public final class StoredObject: Sendable {
         self.lastModified = fields["Last-Modified"]
         var block = ByteBuffer()
         block.writeString("HTTP/1.1 \(status) \(reason)\r\n")
-        for field in fields {
-            block.writeString(field.name)
-            block.writeStaticString(": ")
-            block.writeString(field.value)
-            block.writeStaticString("\r\n")
-        }
+        block.writeHTTPFields(fields)
         // RFC 9110 §8.6: no Content-Length on 204 and 304.
         if status != 204 && status != 304 {
             block.writeString("Content-Length: \(bodyLength)\r\n")
