@@ -152,7 +152,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     func backendResponseBody(_ chunk: ByteBuffer) {
-        if storing { chunks.append(chunk) }
+        if storing {
+            chunks.append(chunk)
+            storedBytes += chunk.readableBytes
+            if storedBytes > services.store.budget { stopStoring() }
+        }
         // Each piece is published when the next arrives, the last one only after the object is
         // stored: a client that has the whole body can rely on the object being in the cache.
         if let previous = heldChunk { fetch.busy.publishBody(previous) }
@@ -160,6 +164,17 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     private var heldChunk: ByteBuffer?
+    private var storedBytes = 0
+
+    /// A body of unannounced length outgrew the whole budget: pass it through instead of storing it.
+    private func stopStoring() {
+        storing = false
+        chunks.removeAll()
+        if case .cacheable = fetch.mode {
+            services.store.release(fetch.busy, hitForMissTTL: nil, now: WallClock.now())
+        }
+        fetch.busy.stopRetainingBody()
+    }
 
     func backendResponseEnd(connectionReusable: Bool) {
         // A backend may answer before reading our whole request body: then the connection is spent.

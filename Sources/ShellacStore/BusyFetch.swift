@@ -124,6 +124,16 @@ public final class BusyFetch: Sendable {
         }
     }
 
+    /// The response will not be stored after all (it outgrew the budget while streaming): drop the
+    /// retained body. Subscribers already listening still get every live event; the store no longer
+    /// lists this fetch, so nobody new can join and need the replay.
+    public func stopRetainingBody() {
+        state.withLock { s in
+            s.retainsBody = false
+            s.chunks.removeAll()
+        }
+    }
+
     public func publishEnd() {
         publish(.end) { $0.finished = .end }
     }

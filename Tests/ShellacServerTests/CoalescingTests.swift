@@ -101,6 +101,22 @@ import Testing
         }
     }
 
+    @Test func chunkedObjectOutgrowingTheBudgetIsPassedThrough() async throws {
+        let piece = String(repeating: "C", count: 4096)
+        try await withHarness(budget: 16 * 1024, script: { _ in
+            var text = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n"
+            for _ in 0..<10 { text += "1000\r\n" + piece + "\r\n" }
+            return .raw(text + "0\r\n\r\n", close: false)
+        }) { h in
+            let first = try await h.get("/chunked-large")
+            #expect(first.body.count == 40960)
+            let second = try await h.get("/chunked-large")
+            #expect(second.body.count == 40960)
+            #expect(h.origin.count(path: "/chunked-large") == 2)
+            #expect(h.server.store.objects == 0)
+        }
+    }
+
     @Test func objectLargerThanTheBudgetIsPassedThrough() async throws {
         let body = String(repeating: "L", count: 20 * 1024)
         try await withHarness(budget: 8 * 1024, script: { _ in .ok(body) }) { h in

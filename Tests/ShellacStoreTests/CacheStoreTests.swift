@@ -177,6 +177,21 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         #expect(late.all.count == 4)
     }
 
+    @Test func stopRetainingDropsTheBodyButKeepsLiveDelivery() throws {
+        let fetch = BusyFetch(key: key("/x"), maxWaiters: 10)
+        let live = Recorder()
+        _ = fetch.subscribe(isWaiter: false) { live.record($0) }
+        fetch.publishHead(head)
+        fetch.publishBody(ByteBuffer(string: "a"))
+        fetch.stopRetainingBody()
+        fetch.publishBody(ByteBuffer(string: "b"))
+        let late = Recorder()
+        let (_, replay) = try #require(fetch.subscribe { late.record($0) })
+        replay.forEach(late.record)
+        #expect(late.all == ["head 200"], "nothing of the body is held any more")
+        #expect(live.all == ["head 200", "body a", "body b"])
+    }
+
     @Test func waitingListIsBounded() {
         let fetch = BusyFetch(key: key("/x"), maxWaiters: 2)
         #expect(fetch.subscribe { _ in } != nil)
