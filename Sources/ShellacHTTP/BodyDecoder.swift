@@ -43,12 +43,6 @@ struct BodyDecoder {
         return false
     }
 
-    /// Whether the body is delimited by the connection closing.
-    var endsAtClose: Bool {
-        if case .untilClose = state { return true }
-        return false
-    }
-
     /// The next piece of body from `buffer`, `.end` when the body is complete, or nil for more input.
     mutating func next(from buffer: inout ByteBuffer) throws(HTTPParseError) -> Output? {
         while true {

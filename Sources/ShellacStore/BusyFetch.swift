@@ -105,8 +105,6 @@ public final class BusyFetch: Sendable {
         state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
     }
 
-    public var waiterCount: Int { state.withLock { $0.waiters } }
-
     public var isFinished: Bool { state.withLock { $0.finished != nil } }
 
     /// - Parameter retainBody: keep body pieces for subscribers that join later. False when no one
