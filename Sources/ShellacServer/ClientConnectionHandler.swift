@@ -162,7 +162,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func readMoreIfWanted() {
         guard !closed, !closing, !inputClosed, buffer.readableBytes < maxBuffered else { return }
-        if let fetch = current?.fetch, parser.isInBody, !fetch.wantsMoreBody { return }
+        if let request = current, !request.bodyComplete {
+            if let fetch = request.fetch, parser.isInBody, !fetch.wantsMoreBody {
+                // We hold the body back, not the client: its idle timer does not run meanwhile.
+                bodyTimer?.cancel()
+                bodyTimer = nil
+                return
+            }
+            if bodyTimer == nil { armBodyTimer() }
+        }
         context.read()
     }
 
