@@ -82,6 +82,21 @@ import Testing
         }
     }
 
+    @Test func http10ClientGetsABodyOfUnknownLengthDelimitedByClose() async throws {
+        try await withHarness(script: { _ in
+            .raw("HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                 close: false)
+        }) { h in
+            let c = try await h.client()
+            try await c.send("GET /u HTTP/1.0\r\n\r\n")
+            let response = try await c.readResponse(seconds: 3)
+            #expect(response.text == "hello")
+            #expect(response.header("Transfer-Encoding") == nil, "no chunked coding for an HTTP/1.0 client")
+            #expect(response.header("Connection") == "close")
+            #expect(c.isClosed)
+        }
+    }
+
     @Test func limitsAnswer431And414AndClose() async throws {
         try await withHarness(parameters: ["http_req_size=2k", "http_url_len=256", "http_max_hdr=10"],
                               script: { _ in .ok("x") }) { h in

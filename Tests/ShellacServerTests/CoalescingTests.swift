@@ -23,6 +23,33 @@ import Testing
         }
     }
 
+    @Test func waitersGiveUpAfterTheWaitingListTimeout() async throws {
+        try await withHarness(parameters: ["waitinglist_timeout=0.2s"],
+                              script: { _ in .ok("late", delayMilliseconds: 1000) }) { h in
+            async let first = h.get("/wait")
+            try await Task.sleep(for: .milliseconds(50))
+            let waiter = try await h.get("/wait")
+            #expect(waiter.status == 503)
+            #expect(try await first.text == "late")
+            #expect(h.origin.count(path: "/wait") == 1)
+        }
+    }
+
+    @Test func aFullWaitingListSendsRequestsToFetchAlone() async throws {
+        try await withHarness(parameters: ["waitinglist_max=0"],
+                              script: { _ in .ok("x", delayMilliseconds: 200) }) { h in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<5 { group.addTask { try await h.get("/full").status } }
+                var all: [Int] = []
+                for try await status in group { all.append(status) }
+                return all
+            }
+            #expect(statuses == [200, 200, 200, 200, 200])
+            #expect(h.origin.count(path: "/full") == 5)
+            #expect(h.server.counters[.waitinglistFull] == 4)
+        }
+    }
+
     @Test func uncacheableAnswerSendsEachWaiterToTheBackend() async throws {
         try await withHarness(script: { request in
             .ok("user \(request.header("X-User") ?? "")", [("Cache-Control", "private")], delayMilliseconds: 200)
@@ -203,6 +230,19 @@ import Testing
         try await withHarness(parameters: ["first_byte_timeout=0.2s"], script: { _ in .ok("slow", delayMilliseconds: 2000) }) { h in
             let r8 = try await h.get("/slow")
             #expect(r8.status == 503)
+        }
+    }
+
+    @Test func aStallMidBodyHitsTheBetweenBytesTimeout() async throws {
+        try await withHarness(parameters: ["between_bytes_timeout=0.2s"], script: { _ in
+            .raw("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 100\r\n\r\nabc", close: false)
+        }) { h in
+            let c = try await h.client()
+            try await c.send("GET /stall HTTP/1.1\r\nHost: a\r\n\r\n")
+            await #expect(throws: RawClientError.self) { try await c.readResponse(seconds: 3) }
+            #expect(c.isClosed, "the client sees the break, not a clean end")
+            await c.close()
+            #expect(h.server.store.objects == 0)
         }
     }
 
