@@ -46,7 +46,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func start() {
         services.counters.increment(.fetches)
-        requestTime = WallClock.now()
+        requestTime = services.now()
         pool.acquire().whenComplete { result in
             switch result {
             case .success(let acquired): self.connected(acquired.connection, reused: acquired.reused)
@@ -108,7 +108,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     // MARK: backend events
 
     func backendResponseHead(_ head: HTTPResponseHead) {
-        let now = WallClock.now()
+        let now = services.now()
         var fields = head.fields
         HopByHop.strip(&fields)
         fields.remove("Content-Length")
@@ -171,7 +171,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         storing = false
         chunks.removeAll()
         if case .cacheable = fetch.mode {
-            services.store.release(fetch.busy, hitForMissTTL: nil, now: WallClock.now())
+            services.store.release(fetch.busy, hitForMissTTL: nil, now: services.now())
         }
         fetch.busy.stopRetainingBody()
     }
@@ -190,7 +190,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             let object = StoredObject(key: fetch.busy.key, status: head.status, reason: head.reason,
                                       fields: head.fields, body: body.readableBytes > 0 ? [body] : [],
                                       varyNames: head.varyNames,
-                                      varyValues: head.varyValues, storedAt: WallClock.now(),
+                                      varyValues: head.varyValues, storedAt: services.now(),
                                       initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep)
             let completing: BusyFetch? = fetch.mode == .hitForMiss ? nil : fetch.busy
             services.store.insert(object, completing: completing, now: object.storedAt)
@@ -244,7 +244,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         services.counters.increment(.fetchFailures)
         if fetchedHead != nil { services.counters.increment(.truncatedBodies) }
         if case .cacheable = fetch.mode {
-            services.store.release(fetch.busy, hitForMissTTL: nil, now: WallClock.now())
+            services.store.release(fetch.busy, hitForMissTTL: nil, now: services.now())
         }
         fetch.busy.publishFailure(FetchFailure(status: error.status, reason: error.description))
     }

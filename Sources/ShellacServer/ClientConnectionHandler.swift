@@ -237,7 +237,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                            keepAlive: keepsAlive(request) && request.bodyComplete)
             finishResponse(request)
         case .lookup(let key):
-            let now = WallClock.now()
+            let now = services.now()
             let result = services.store.lookup(key, requestFields: request.flow.request.fields, now: now)
             run(request.flow.lookupFinished(result, now: now), request)
         case .deliverHit(let object, let notModified, let status):
@@ -386,7 +386,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, request: ClientRequest) {
         request.keepAlive = keepsAlive(request)
-        let age = Int(object.age(at: WallClock.now()))
+        let age = Int(object.age(at: services.now()))
         let allocator = context.channel.allocator
         if notModified {
             services.counters.increment(.notModified)
@@ -469,7 +469,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func writeSynthetic(status: Int, reason: String, requestID: String, isHEAD: Bool, keepAlive: Bool) {
         let body = Synthetic.page(status: status, reason: reason, requestID: requestID)
-        var fields = HTTPFields([("Date", services.dateCache.value(now: WallClock.now())),
+        var fields = HTTPFields([("Date", services.dateCache.value(now: services.now())),
                                  ("Server", "Shellac"),
                                  ("Content-Type", "text/html; charset=utf-8")])
         if status == 503 { fields.add("Retry-After", "5") }

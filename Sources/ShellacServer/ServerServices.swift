@@ -17,10 +17,14 @@ final class ServerServices: Sendable {
     private let nextRequestID = Atomic<Int>(1)
     private let drainFlag = Atomic<Bool>(false)
 
-    init(store: CacheStore, parameters: Parameters, counters: Counters) {
+    /// Current time for freshness decisions (the wall clock outside tests).
+    let now: @Sendable () -> Double
+
+    init(store: CacheStore, parameters: Parameters, counters: Counters, clock: @escaping @Sendable () -> Double) {
         self.store = store
         self.parameters = parameters
         self.counters = counters
+        self.now = clock
         self.limits = HTTPParserLimits(
             maxHeadSize: parameters.int("http_req_size"),
             maxFieldLineSize: parameters.int("http_req_hdr_len"),

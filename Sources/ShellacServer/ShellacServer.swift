@@ -16,15 +16,20 @@ public struct ServerConfiguration: Sendable {
     /// Bytes of cache memory (-s malloc,SIZE).
     public var storageBudget: Int
     public var parameters: Parameters
+    /// The time (seconds since the epoch) that freshness is judged by; tests pass a manual clock.
+    /// Timeouts are timers on the event loops and do not use it.
+    public var clock: @Sendable () -> Double
 
     public init(listenHost: String = "127.0.0.1", listenPort: Int = 6081, backendHost: String,
-                backendPort: Int, storageBudget: Int = 256 * 1024 * 1024, parameters: Parameters = Parameters()) {
+                backendPort: Int, storageBudget: Int = 256 * 1024 * 1024, parameters: Parameters = Parameters(),
+                clock: @escaping @Sendable () -> Double = WallClock.now) {
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.backendHost = backendHost
         self.backendPort = backendPort
         self.storageBudget = storageBudget
         self.parameters = parameters
+        self.clock = clock
     }
 }
 
@@ -45,7 +50,7 @@ public final class ShellacServer: Sendable {
         let threads = p.int("threads") == 0 ? System.coreCount : p.int("threads")
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         store = CacheStore(budget: configuration.storageBudget, maxWaiters: p.int("waitinglist_max"))
-        services = ServerServices(store: store, parameters: p, counters: counters)
+        services = ServerServices(store: store, parameters: p, counters: counters, clock: configuration.clock)
         let backend = try SocketAddress.makeAddressResolvingHost(configuration.backendHost,
                                                                  port: configuration.backendPort)
         var loops: [ObjectIdentifier: LoopServices] = [:]
@@ -78,9 +83,10 @@ public final class ShellacServer: Sendable {
             }
         let listener = try await bootstrap.bind(host: configuration.listenHost, port: configuration.listenPort).get()
         let store = self.store
+        let clock = configuration.clock
         let interval = TimeAmount.duration(p["expiry_interval"])
         let expiry = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            store.expire(now: WallClock.now())
+            store.expire(now: clock())
         }
         state.withLockedValue { $0 = (listener, expiry) }
         guard let address = listener.localAddress else { throw ChannelError.unknownLocalAddress }

@@ -13,7 +13,7 @@ struct Harness {
     let port: Int
     let clients: MultiThreadedEventLoopGroup
 
-    static func start(parameters: [String] = [], budget: Int = 16 << 20,
+    static func start(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
                       _ script: @escaping TestOrigin.Script) async throws -> Harness {
         let origin = try await TestOrigin(script)
         var p = Parameters()
@@ -21,9 +21,16 @@ struct Harness {
         for assignment in parameters { try p.set(assignment: assignment) }
         var logger = Logger(label: "test")
         logger.logLevel = .warning
+        let now: @Sendable () -> Double
+        if let clock {
+            now = { clock.now }
+        } else {
+            now = WallClock.now
+        }
         let server = try ShellacServer(
             configuration: ServerConfiguration(listenHost: "127.0.0.1", listenPort: 0, backendHost: "127.0.0.1",
-                                               backendPort: origin.port, storageBudget: budget, parameters: p),
+                                               backendPort: origin.port, storageBudget: budget, parameters: p,
+                                               clock: now),
             logger: logger)
         let address = try await server.start()
         return Harness(origin: origin, server: server, port: address.port!,
@@ -58,9 +65,9 @@ struct Harness {
 }
 
 /// Runs `body` against a fresh harness and always stops it.
-func withHarness(parameters: [String] = [], budget: Int = 16 << 20, script: @escaping TestOrigin.Script,
-                 _ body: (Harness) async throws -> Void) async throws {
-    let harness = try await Harness.start(parameters: parameters, budget: budget, script)
+func withHarness(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
+                 script: @escaping TestOrigin.Script, _ body: (Harness) async throws -> Void) async throws {
+    let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, script)
     do {
         try await body(harness)
     } catch {
