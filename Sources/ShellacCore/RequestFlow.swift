@@ -25,8 +25,9 @@ public struct RequestFlow {
     public enum Action: Sendable {
         case synthesize(status: Int, reason: String)
         case lookup(CacheKey)
-        /// Deliver a stored object (a 304 instead when the client's validators match).
-        case deliverHit(StoredObject, notModified: Bool, CacheStatus)
+        /// Deliver a stored object (a 304 instead when the client's validators match). A grace hit
+        /// carries the background fetch to start, when it is this request's turn to refresh.
+        case deliverHit(StoredObject, notModified: Bool, CacheStatus, refresh: Fetch? = nil)
         /// Start a backend fetch, then stream its response from `fetch.busy`.
         case fetch(Fetch, CacheStatus)
         /// Wait on another request's fetch; report `waitEnded` or `waitFailed`.
@@ -91,6 +92,16 @@ public struct RequestFlow {
                                                                lastModified: object.lastModified)
             let ttl = Int(object.remainingTTL(at: now).rounded(.down))
             return .deliverHit(object, notModified: notModified, CacheStatus(hit: true, ttl: ttl))
+        case .graceHit(let object, let refresh):
+            state = .delivering
+            let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: object.etag,
+                                                               lastModified: object.lastModified)
+            let ttl = Int(object.remainingTTL(at: now).rounded(.down))
+            let background = refresh.map {
+                Fetch(busy: $0, mode: .cacheable(.stale), request: backendRequest(forCache: true))
+            }
+            return .deliverHit(object, notModified: notModified,
+                               CacheStatus(hit: true, forward: .stale, ttl: ttl), refresh: background)
         case .miss(let busy, let kind):
             state = .delivering
             let forward: CacheStatus.Forward = switch kind {

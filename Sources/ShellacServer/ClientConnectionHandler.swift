@@ -240,8 +240,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             let now = services.now()
             let result = services.store.lookup(key, requestFields: request.flow.request.fields, now: now)
             run(request.flow.lookupFinished(result, now: now), request)
-        case .deliverHit(let object, let notModified, let status):
+        case .deliverHit(let object, let notModified, let status, let refresh):
             services.counters.increment(.hits)
+            if status.forward == .stale { services.counters.increment(.graceHits) }
+            if let refresh {
+                // Nobody waits on a background fetch: it refreshes the store, or fails and the
+                // stale object stays.
+                services.counters.increment(.backgroundFetches)
+                BackendFetch(fetch: refresh, services: services, pool: loopServices.pool).start()
+            }
             writeHit(object, notModified: notModified, status: status, request: request)
             finishResponse(request)
         case .fetch(let fetch, let status):

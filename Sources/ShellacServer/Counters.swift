@@ -9,7 +9,7 @@ public final class Counters: Sendable {
         case clientConnections, clientRequests, clientBadRequests, hits, misses, passes, hitForMiss,
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
-             backendReadsPaused
+             backendReadsPaused, graceHits, backgroundFetches
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -33,6 +33,8 @@ public final class Counters: Sendable {
             case .fetchFailures: return "fetch_failed"
             case .truncatedBodies: return "fetch_truncated"
             case .backendReadsPaused: return "fetch_paused"
+            case .graceHits: return "cache_hit_grace"
+            case .backgroundFetches: return "bgfetch"
             }
         }
     }

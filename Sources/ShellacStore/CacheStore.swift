@@ -21,6 +21,9 @@ public enum MissKind: Sendable, Equatable {
 public enum LookupResult: Sendable {
     /// A fresh variant: deliver it.
     case hit(StoredObject)
+    /// A stale variant within its grace: deliver it at once. When `refresh` is set, no fetch for
+    /// the key was running and the caller starts one in the background, publishing into it.
+    case graceHit(StoredObject, refresh: BusyFetch?)
     /// The caller fetches and publishes into `fetch`; other requests for the key wait on it.
     case miss(BusyFetch, MissKind)
     /// A fetch for the key is running: wait on it.
@@ -100,6 +103,18 @@ public final class CacheStore: Sendable {
                     shard.heads[key] = head
                     return .hit(node.object)
                 }
+                if node.object.isInGrace(at: now) {
+                    node.lastUsed = now
+                    shard.lru.moveToFront(node)
+                    if let busy = head.busy, !busy.isFinished {
+                        shard.heads[key] = head
+                        return .graceHit(node.object, refresh: nil)
+                    }
+                    let refresh = BusyFetch(key: key, maxWaiters: maxWaiters)
+                    head.busy = refresh
+                    shard.heads[key] = head
+                    return .graceHit(node.object, refresh: refresh)
+                }
                 kind = .stale
                 break
             }
@@ -119,7 +134,10 @@ public final class CacheStore: Sendable {
             shard.heads[key] = head
             return .miss(busy, kind)
         }
-        if case .hit(let object) = result { object.recordHit() }
+        switch result {
+        case .hit(let object), .graceHit(let object, _): object.recordHit()
+        default: break
+        }
         return result
     }
 

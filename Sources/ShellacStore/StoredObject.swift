@@ -69,6 +69,9 @@ public final class StoredObject: Sendable {
 
     public func isFresh(at now: Double) -> Bool { now < expiresAt }
 
+    /// Stale but within grace: served as is while one background fetch refreshes it.
+    public func isInGrace(at now: Double) -> Bool { now >= expiresAt && now < expiresAt + grace }
+
     /// Current age in seconds (RFC 9111 §4.2.3 current_age).
     public func age(at now: Double) -> Double { initialAge + max(0, now - storedAt) }
 

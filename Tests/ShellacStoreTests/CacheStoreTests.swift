@@ -105,8 +105,20 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         guard case .hit = store.lookup(key("/e"), requestFields: HTTPFields(), now: t0 + 9.9) else {
             Issue.record("fresh until ttl"); return
         }
-        let stale = try #require(expectMiss(store, "/e", now: t0 + 10, kind: .stale))
-        store.release(stale, hitForMissTTL: nil, now: t0 + 10)
+        // Stale within grace: served, and exactly one caller is handed the refresh.
+        guard case .graceHit(_, let refresh?) = store.lookup(key("/e"), requestFields: HTTPFields(), now: t0 + 10)
+        else { Issue.record("grace hit with a refresh"); return }
+        guard case .graceHit(_, nil) = store.lookup(key("/e"), requestFields: HTTPFields(), now: t0 + 11) else {
+            Issue.record("grace hit while the refresh runs"); return
+        }
+        // A failed refresh keeps the stale object; the next grace hit refreshes again.
+        store.release(refresh, hitForMissTTL: nil, now: t0 + 12)
+        guard case .graceHit(_, let again?) = store.lookup(key("/e"), requestFields: HTTPFields(), now: t0 + 12)
+        else { Issue.record("a new refresh after a failed one"); return }
+        store.release(again, hitForMissTTL: nil, now: t0 + 13)
+        // Past grace, within keep: a miss (revalidation candidates stay stored).
+        let stale = try #require(expectMiss(store, "/e", now: t0 + 15, kind: .stale))
+        store.release(stale, hitForMissTTL: nil, now: t0 + 15)
         #expect(store.expire(now: t0 + 19.9) == 0, "kept through grace and keep")
         #expect(store.objects == 1)
         #expect(store.expire(now: t0 + 20) == 1)

@@ -1,0 +1,95 @@
+// g: grace — stale objects answered at once while one background fetch refreshes them, driven
+// by a manual clock (no sleeping for time to pass).
+
+import ShellacServer
+import ShellacTestSupport
+import Synchronization
+import Testing
+
+/// Counts origin requests per path, so a script can answer the first one differently.
+final class Sequence: Sendable {
+    private let n = Mutex(0)
+    func next() -> Int { n.withLock { $0 += 1; return $0 } }
+}
+
+/// Polls (bounded, at most 3 s) until `condition` holds; for waiting on background work, not on time.
+func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<300 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
+
+@Suite(.timeLimit(.minutes(1))) struct GraceTests {
+    @Test func graceHitsAnswerAtOnceWhileOneBackgroundFetchRefreshes() async throws {
+        let clock = ManualClock()
+        let sequence = Sequence()
+        try await withHarness(clock: clock, script: { _ in
+            let n = sequence.next()
+            return .ok("v\(n)", [("Cache-Control", "max-age=10")], delayMilliseconds: n == 1 ? 0 : 400)
+        }) { h in
+            let r1 = try await h.get("/g")
+            #expect(r1.text == "v1")
+            clock.advance(by: 11)  // stale, within the default 10 s of grace
+            let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                for _ in 0..<10 { group.addTask { try await h.get("/g") } }
+                var all: [TestResponse] = []
+                for try await response in group { all.append(response) }
+                return all
+            }
+            // Everyone got the stale copy without waiting for the slow origin.
+            #expect(responses.allSatisfy { $0.text == "v1" })
+            #expect(responses.allSatisfy { $0.header("Cache-Status")?.contains("fwd=stale") == true })
+            #expect(h.origin.count(path: "/g") <= 2)
+            #expect(h.server.counters[.backgroundFetches] == 1)
+            // Once the refresh has landed, the new object answers, fresh, and nothing more was fetched.
+            #expect(try await eventually { try await h.get("/g").text == "v2" })
+            let refreshed = try await h.get("/g")
+            #expect(refreshed.text == "v2")
+            #expect(refreshed.header("Cache-Status")?.hasPrefix("Shellac; hit; ttl=") == true)
+            #expect(h.origin.count(path: "/g") == 2)
+        }
+    }
+
+    @Test func aFailedRefreshKeepsTheStaleObjectUntilGraceEnds() async throws {
+        let clock = ManualClock()
+        let sequence = Sequence()
+        try await withHarness(clock: clock, script: { _ in
+            sequence.next() == 1 ? .ok("original", [("Cache-Control", "max-age=10")]) : .close
+        }) { h in
+            let r2 = try await h.get("/f")
+            #expect(r2.text == "original")
+            clock.advance(by: 11)
+            let r3 = try await h.get("/f")
+            #expect(r3.text == "original")
+            #expect(try await eventually { h.server.counters[.fetchFailures] >= 1 })
+            #expect(h.server.store.objects == 1, "the stale object survives the failed refresh")
+            let r4 = try await h.get("/f")
+            #expect(r4.text == "original")
+            clock.advance(by: 10)  // past ttl + grace
+            let r5 = try await h.get("/f")
+            #expect(r5.status == 503)
+        }
+    }
+
+    @Test func oneSecondTTLUnderLoadMakesAboutOneFetchPerSecond() async throws {
+        let clock = ManualClock()
+        try await withHarness(clock: clock, script: { _ in .ok("tick", [("Cache-Control", "max-age=1")]) }) { h in
+            let c = try await h.client()
+            for _ in 0..<10 {
+                for _ in 0..<20 {
+                    try await c.send("GET /tick HTTP/1.1\r\nHost: a\r\n\r\n")
+                    #expect(try await c.readResponse().text == "tick")
+                }
+                // Let this second's refresh land before the clock moves on.
+                let fetched = h.origin.count(path: "/tick")
+                #expect(try await eventually { h.server.counters[.fetches] == fetched })
+                clock.advance(by: 1)
+            }
+            await c.close()
+            // One fetch per simulated second (the first a miss, then background refreshes).
+            #expect((9...11).contains(h.origin.count(path: "/tick")))
+        }
+    }
+}
