@@ -19,6 +19,8 @@ public struct StoragePlan: Sendable, Equatable {
     public var keep: Double
     public var initialAge: Double
     public var varyNames: [String]
+    /// Cache-Control stale-if-error, seconds (0 when absent).
+    public var staleIfError: Double = 0
     /// Lifetime of the hit-for-miss marker when not cacheable.
     public var hitForMissTTL: Double
     /// Why the response is not stored (for logs and Cache-Status detail).
@@ -75,6 +77,7 @@ public enum BuiltinPolicy {
         let grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters["default_grace"]
         var plan = StoragePlan(cacheable: true, ttl: ttl, grace: grace, keep: parameters["default_keep"],
                                initialAge: freshness.initialAge, varyNames: [],
+                               staleIfError: cc.staleIfError.map(Double.init) ?? 0,
                                hitForMissTTL: parameters["uncacheable_ttl"], uncacheableReason: nil)
         let surrogate = fields.combined("Surrogate-Control")
         let varyNames = Vary.names(fields)

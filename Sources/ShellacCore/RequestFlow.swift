@@ -50,6 +50,8 @@ public struct RequestFlow {
     private var state = State.new
     /// The fetch this request already waited on, if any: it is never waited on twice.
     private var waitedOn: BusyFetch?
+    /// The key this request was looked up under; nil for passes and synthetic answers.
+    public private(set) var cacheKey: CacheKey?
     public private(set) var request: HTTPRequestHead
     public let clientAddress: String
     public let serverAddress: String
@@ -77,6 +79,7 @@ public struct RequestFlow {
             return fetch(.pass, status: CacheStatus(forward: .bypass))
         case .hash:
             let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
+            cacheKey = key
             state = .lookingUp(key)
             return .lookup(key)
         }
@@ -143,6 +146,19 @@ public struct RequestFlow {
         return .stream(busy, CacheStatus(forward: .miss, forwardStatus: head.status, stored: true, collapsed: true))
     }
 
+    /// The fetch this request depends on failed before any of the response reached the client.
+    /// `stale` is the stored variant usable in its place (grace or stale-if-error), if any.
+    public func fetchFailed(status: Int, stale: StoredObject?, now: Double) -> Action {
+        guard let stale else {
+            return .synthesize(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
+        }
+        let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: stale.etag,
+                                                           lastModified: stale.lastModified)
+        return .deliverHit(stale, notModified: notModified,
+                           CacheStatus(hit: true, forward: .stale, forwardStatus: status,
+                                       ttl: Int(stale.remainingTTL(at: now).rounded(.down)), detail: "stale-if-error"))
+    }
+
     /// The other variant's fetch ended (stored or failed): look up again; this may start our fetch.
     public mutating func fetchCompleted() -> Action {
         guard case .awaitingCompletion = state else { preconditionFailure("fetchCompleted in \(state)") }
@@ -151,15 +167,15 @@ public struct RequestFlow {
         return .lookup(key)
     }
 
-    /// The fetch waited on failed (502: invalid backend response, 503: unreachable or timed out),
-    /// or the wait itself timed out (503).
-    public mutating func waitFailed(status: Int = 503) -> Action {
+    /// The fetch waited on failed (502: invalid backend response, 503: unreachable or timed out,
+    /// or the backend's 5xx), or the wait itself timed out (503). `stale` as in `fetchFailed`.
+    public mutating func waitFailed(status: Int = 503, stale: StoredObject? = nil, now: Double = 0) -> Action {
         switch state {
         case .waiting, .awaitingCompletion: break
         default: preconditionFailure("waitFailed in \(state)")
         }
         state = .delivering
-        return .synthesize(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
+        return fetchFailed(status: status, stale: stale, now: now)
     }
 
     /// The waiting list was full: fetch alone instead of waiting.

@@ -12,11 +12,16 @@ enum BackendError: Error, CustomStringConvertible {
     case timeout(String)
     case invalidResponse(String)
     case closed(beforeResponse: Bool)
+    /// The backend answered 5xx while a stale copy could stand in for it.
+    case serverError(Int)
 
     /// The status a client gets when nothing of the response reached it yet.
     var status: Int {
-        if case .invalidResponse = self { return 502 }
-        return 503
+        switch self {
+        case .invalidResponse: return 502
+        case .serverError(let status): return status
+        default: return 503
+        }
     }
 
     var description: String {
@@ -26,6 +31,7 @@ enum BackendError: Error, CustomStringConvertible {
         case .invalidResponse(let why): return "invalid backend response: \(why)"
         case .closed(let early): return early ? "backend closed the connection before responding"
                                              : "backend closed the connection mid-response"
+        case .serverError(let status): return "backend answered \(status)"
         }
     }
 }

@@ -109,6 +109,12 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func backendResponseHead(_ head: HTTPResponseHead) {
         let now = services.now()
+        if head.status >= 500, fetch.mode != .pass,
+           services.store.staleForError(fetch.busy.key, requestFields: fetch.request.fields, now: now) != nil {
+            // A stale copy may stand in (grace, stale-if-error): the 5xx is a failure, never stored.
+            fail(.serverError(head.status))
+            return
+        }
         var fields = head.fields
         HopByHop.strip(&fields)
         fields.remove("Content-Length")
@@ -191,7 +197,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                       fields: head.fields, body: body.readableBytes > 0 ? [body] : [],
                                       varyNames: head.varyNames,
                                       varyValues: head.varyValues, storedAt: services.now(),
-                                      initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep)
+                                      initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep,
+                                      staleIfError: plan.staleIfError)
             let completing: BusyFetch? = fetch.mode == .hitForMiss ? nil : fetch.busy
             services.store.insert(object, completing: completing, now: object.storedAt)
         }
@@ -238,6 +245,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     private func fail(_ error: BackendError) {
         guard !finished else { return }
         finished = true
+        if let connection {
+            // Whatever the backend still sends is unread: the connection cannot be reused.
+            connection.handler.delegate = nil
+            connection.channel.close(promise: nil)
+        }
         connection = nil
         chunks.removeAll()
         heldChunk = nil

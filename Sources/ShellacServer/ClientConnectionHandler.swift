@@ -286,7 +286,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                     request.waiting = false
                     request.awaitingCompletion = false
                     self.unsubscribe(request)
-                    self.run(request.flow.waitFailed(), request)
+                    self.run(request.flow.waitFailed(stale: self.staleFallback(request), now: self.services.now()),
+                             request)
                 }
             }
         case .stream, .awaitCompletion:
@@ -354,7 +355,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 request.waiting = false
                 request.waitTimer?.cancel()
                 unsubscribe(request)
-                run(request.flow.waitFailed(status: failure.status), request)
+                run(request.flow.waitFailed(status: failure.status, stale: staleFallback(request), now: services.now()),
+                    request)
             case .body, .end:
                 break
             }
@@ -375,13 +377,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 // A truncated response must look truncated: no terminating chunk, the connection breaks.
                 closeNow()
             } else {
-                services.counters.increment(.synth)
-                let reason = failure.status == 502 ? "Bad Gateway" : "Backend fetch failed"
-                writeSynthetic(status: failure.status, reason: reason, requestID: request.id,
-                               isHEAD: request.isHEAD, keepAlive: keepsAlive(request) && request.bodyComplete)
-                finishResponse(request)
+                unsubscribe(request)
+                run(request.flow.fetchFailed(status: failure.status, stale: staleFallback(request), now: services.now()),
+                    request)
             }
         }
+    }
+
+    /// A stored variant that may answer instead of an error (within grace or stale-if-error).
+    private func staleFallback(_ request: ClientRequest) -> StoredObject? {
+        guard let key = request.flow.cacheKey else { return nil }
+        let stale = services.store.staleForError(key, requestFields: request.flow.request.fields, now: services.now())
+        if stale != nil { services.counters.increment(.staleOnError) }
+        return stale
     }
 
     // MARK: writing responses

@@ -9,7 +9,7 @@ public final class Counters: Sendable {
         case clientConnections, clientRequests, clientBadRequests, hits, misses, passes, hitForMiss,
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
-             backendReadsPaused, graceHits, backgroundFetches
+             backendReadsPaused, graceHits, backgroundFetches, staleOnError
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -35,6 +35,7 @@ public final class Counters: Sendable {
             case .backendReadsPaused: return "fetch_paused"
             case .graceHits: return "cache_hit_grace"
             case .backgroundFetches: return "bgfetch"
+            case .staleOnError: return "fetch_stale_served"
             }
         }
     }

@@ -213,6 +213,13 @@ public final class CacheStore: Sendable {
         return removed
     }
 
+    /// The variant for this request that may stand in for a failed fetch (grace, stale-if-error).
+    public func staleForError(_ key: CacheKey, requestFields: HTTPFields, now: Double) -> StoredObject? {
+        shards[shard(for: key)].withLock { shard in
+            shard.heads[key]?.variants.first { $0.object.matches(requestFields) }.map(\.object)
+        }.flatMap { $0.isUsableOnError(at: now) ? $0 : nil }
+    }
+
     /// The variants stored under a key (for inspection and tests).
     public func variants(of key: CacheKey) -> [StoredObject] {
         shards[shard(for: key)].withLock { shard in shard.heads[key]?.variants.map { $0.object } ?? [] }

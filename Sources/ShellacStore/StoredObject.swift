@@ -26,6 +26,8 @@ public final class StoredObject: Sendable {
     public let ttl: Double
     public let grace: Double
     public let keep: Double
+    /// How long past its TTL the object may stand in for a failed fetch (RFC 5861 stale-if-error).
+    public let staleIfError: Double
     public let etag: String?
     public let lastModified: String?
     /// Bytes charged against the memory budget.
@@ -34,7 +36,7 @@ public final class StoredObject: Sendable {
 
     public init(key: CacheKey, status: Int, reason: String, fields: HTTPFields, body: [ByteBuffer],
                 varyNames: [String], varyValues: [String?], storedAt: Double, initialAge: Double,
-                ttl: Double, grace: Double, keep: Double) {
+                ttl: Double, grace: Double, keep: Double, staleIfError: Double = 0) {
         self.key = key
         self.status = status
         self.reason = reason
@@ -48,6 +50,7 @@ public final class StoredObject: Sendable {
         self.ttl = ttl
         self.grace = grace
         self.keep = keep
+        self.staleIfError = staleIfError
         self.etag = fields["ETag"]
         self.lastModified = fields["Last-Modified"]
         var block = ByteBuffer()
@@ -64,10 +67,16 @@ public final class StoredObject: Sendable {
 
     /// The moment the object stops being fresh.
     public var expiresAt: Double { storedAt + ttl }
-    /// The moment the object may be removed (past ttl, grace and keep).
-    public var removableAt: Double { storedAt + ttl + max(0, grace) + max(0, keep) }
+    /// How long past its TTL the object may still be served: grace, or longer on backend errors.
+    private var staleWindow: Double { max(0, grace, staleIfError) }
+
+    /// The moment the object may be removed (past ttl, its stale window and keep).
+    public var removableAt: Double { storedAt + ttl + staleWindow + max(0, keep) }
 
     public func isFresh(at now: Double) -> Bool { now < expiresAt }
+
+    /// Whether it may answer in place of a failed fetch: within grace or stale-if-error.
+    public func isUsableOnError(at now: Double) -> Bool { now < expiresAt + staleWindow }
 
     /// Stale but within grace: served as is while one background fetch refreshes it.
     public func isInGrace(at now: Double) -> Bool { now >= expiresAt && now < expiresAt + grace }

@@ -101,6 +101,11 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
         #expect(p.varyNames == ["accept-encoding"])
     }
 
+    @Test func staleIfErrorIsRead() {
+        #expect(plan(200, [("Cache-Control", "max-age=1, stale-if-error=300")]).staleIfError == 300)
+        #expect(plan(200, [("Cache-Control", "max-age=1")]).staleIfError == 0)
+    }
+
     @Test func staleWhileRevalidateSetsGrace() {
         #expect(plan(200, [("Cache-Control", "max-age=1, stale-while-revalidate=30")]).grace == 30)
     }

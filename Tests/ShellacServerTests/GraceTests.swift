@@ -93,3 +93,52 @@ func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct StaleOnErrorTests {
+    @Test func staleIfErrorAnswersWhileTheBackendIsDownThen503() async throws {
+        let clock = ManualClock()
+        let sequence = Sequence()
+        try await withHarness(parameters: ["default_grace=0s"], clock: clock, script: { _ in
+            sequence.next() == 1 ? .ok("saved", [("Cache-Control", "max-age=10, stale-if-error=60")]) : .close
+        }) { h in
+            let first = try await h.get("/s")
+            #expect(first.text == "saved")
+            clock.advance(by: 30)  // past ttl, no grace, within stale-if-error
+            let stale = try await h.get("/s")
+            #expect(stale.status == 200)
+            #expect(stale.text == "saved")
+            #expect(stale.header("Cache-Status")?.contains("detail=stale-if-error") == true)
+            #expect(h.server.counters[.staleOnError] == 1)
+            clock.advance(by: 45)  // past stale-if-error
+            let gone = try await h.get("/s")
+            #expect(gone.status == 503)
+        }
+    }
+
+    @Test func a5xxWithAStaleCopyAvailableServesTheCopyAndIsNotStored() async throws {
+        let clock = ManualClock()
+        let sequence = Sequence()
+        try await withHarness(parameters: ["default_grace=0s"], clock: clock, script: { _ in
+            sequence.next() == 1
+                ? .ok("good", [("Cache-Control", "max-age=10, stale-if-error=60")])
+                : .ok("broken", [("Cache-Control", "max-age=10")], status: 500)
+        }) { h in
+            _ = try await h.get("/e")
+            clock.advance(by: 20)
+            let response = try await h.get("/e")
+            #expect(response.status == 200)
+            #expect(response.text == "good")
+            #expect(response.header("Cache-Status")?.contains("fwd-status=500") == true)
+            let again = try await h.get("/e")
+            #expect(again.text == "good", "the 500 replaced nothing")
+        }
+    }
+
+    @Test func withoutAStaleCopyA5xxIsPassedOn() async throws {
+        try await withHarness(script: { _ in .ok("broken", [("Cache-Control", "max-age=10")], status: 500) }) { h in
+            let response = try await h.get("/x")
+            #expect(response.status == 500)
+            #expect(response.text == "broken")
+        }
+    }
+}

@@ -128,6 +128,18 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         expectMiss(store, "/e", now: t0 + 21, kind: .uriMiss)
     }
 
+    @Test func staleForErrorHonoursGraceAndStaleIfError() throws {
+        let store = CacheStore(budget: 1 << 20)
+        let sie = StoredObject(key: key("/s"), status: 200, reason: "OK", fields: HTTPFields(), body: [],
+                               varyNames: [], varyValues: [], storedAt: t0, initialAge: 0, ttl: 10, grace: 5,
+                               keep: 0, staleIfError: 60)
+        store.insert(sie, completing: try #require(expectMiss(store, "/s")), now: t0)
+        #expect(store.staleForError(key("/s"), requestFields: HTTPFields(), now: t0 + 12) === sie, "in grace")
+        #expect(store.staleForError(key("/s"), requestFields: HTTPFields(), now: t0 + 69) === sie, "stale-if-error")
+        #expect(store.staleForError(key("/s"), requestFields: HTTPFields(), now: t0 + 70) == nil)
+        #expect(sie.removableAt == t0 + 70, "kept as long as it may stand in")
+    }
+
     @Test func leastRecentlyUsedIsEvictedFirst() throws {
         let one = object("/1").size
         let store = CacheStore(budget: one * 3 + 10)
