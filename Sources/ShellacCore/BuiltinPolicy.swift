@@ -74,14 +74,33 @@ public enum BuiltinPolicy {
         } else {
             ttl = parameters["default_ttl"]
         }
-        let grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters["default_grace"]
-        var plan = StoragePlan(cacheable: true, ttl: ttl, grace: grace, keep: parameters["default_keep"],
-                               initialAge: freshness.initialAge, varyNames: [],
-                               staleIfError: cc.staleIfError.map(Double.init) ?? 0,
-                               hitForMissTTL: parameters["uncacheable_ttl"], uncacheableReason: nil)
+        var grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters["default_grace"]
+        var staleIfError = cc.staleIfError.map(Double.init) ?? 0
+        // must-revalidate, proxy-revalidate and s-maxage (§5.2.2.10) forbid serving it stale.
+        if cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge != nil {
+            grace = 0
+            staleIfError = 0
+        }
+        var keep = parameters["default_keep"]
         let surrogate = fields.combined("Surrogate-Control")
+        let hasValidators = fields.contains("ETag") || fields.contains("Last-Modified")
+        // no-cache (§5.2.2.4): store, but revalidate before every reuse — possible only with validators.
+        let revalidateAlways = cc.noCache && !cc.noStore && !cc.isPrivate && surrogate == nil && hasValidators
+            && CacheableStatus.isCacheable(status)
+        if revalidateAlways {
+            keep = max(keep, ttl, parameters["uncacheable_ttl"])
+            ttl = 0
+            grace = 0
+            staleIfError = 0
+        }
+        var plan = StoragePlan(cacheable: true, ttl: ttl, grace: grace, keep: keep,
+                               initialAge: freshness.initialAge, varyNames: [], staleIfError: staleIfError,
+                               hitForMissTTL: parameters["uncacheable_ttl"], uncacheableReason: nil)
         let varyNames = Vary.names(fields)
-        if ttl <= 0 {
+        if revalidateAlways {
+            if fields.contains("Set-Cookie") { plan.uncacheableReason = "set-cookie" }
+            if varyNames == nil { plan.uncacheableReason = "vary-star" }
+        } else if ttl <= 0 {
             plan.uncacheableReason = CacheableStatus.isCacheable(status) ? "ttl" : "status"
         } else if fields.contains("Set-Cookie") {
             plan.uncacheableReason = "set-cookie"

@@ -12,6 +12,11 @@ import ShellacStore
 /// Confined to its client's event loop (hence unchecked Sendable, for futures).
 final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     let fetch: RequestFlow.Fetch
+    /// The request as sent: the flow's, plus validators when revalidating a stored object.
+    private var request: HTTPRequestHead
+    /// The stored object this fetch revalidates; a 304 refreshes it without a body transfer.
+    private let revalidating: StoredObject?
+    private var revalidated = false
     private let services: ServerServices
     private let pool: BackendPool
     private var connection: BackendConnection?
@@ -31,11 +36,20 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// Called when the fetch can take more request body (the client resumes reading).
     var onBodyDemand: (() -> Void)?
 
-    init(fetch: RequestFlow.Fetch, services: ServerServices, pool: BackendPool) {
+    init(fetch: RequestFlow.Fetch, services: ServerServices, pool: BackendPool, revalidating: StoredObject? = nil) {
         self.fetch = fetch
         self.services = services
         self.pool = pool
         self.bodyEnded = !fetch.request.hasBody
+        var request = fetch.request
+        if let revalidating {
+            for (name, value) in Revalidation.conditions(etag: revalidating.etag,
+                                                         lastModified: revalidating.lastModified) {
+                request.fields.set(name, value)
+            }
+        }
+        self.request = request
+        self.revalidating = revalidating
     }
 
     /// Private fetches (pass, hit-for-miss) serve only their own client; shared ones serve waiters too.
@@ -63,16 +77,16 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         self.connection = connection
         self.reused = reused
         let p = services.parameters
-        connection.send(fetch.request, delegate: self, firstByte: .duration(p["first_byte_timeout"]),
+        connection.send(request, delegate: self, firstByte: .duration(p["first_byte_timeout"]),
                         betweenBytes: .duration(p["between_bytes_timeout"]))
         for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
         pendingBody.removeAll()
         pendingBodyBytes = 0
-        if bodyEnded && fetch.request.hasBody { connection.endBody(chunked: isChunked) }
+        if bodyEnded && request.hasBody { connection.endBody(chunked: isChunked) }
         onBodyDemand?()
     }
 
-    private var isChunked: Bool { fetch.request.framing == .chunked }
+    private var isChunked: Bool { request.framing == .chunked }
 
     // MARK: request body from the client
 
@@ -110,10 +124,23 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     func backendResponseHead(_ head: HTTPResponseHead) {
         let now = services.now()
         if head.status >= 500, fetch.mode != .pass,
-           services.store.staleForError(fetch.busy.key, requestFields: fetch.request.fields, now: now) != nil {
+           services.store.staleForError(fetch.busy.key, requestFields: request.fields, now: now) != nil {
             // A stale copy may stand in (grace, stale-if-error): the 5xx is a failure, never stored.
             fail(.serverError(head.status))
             return
+        }
+        var head = head
+        if head.status == 304, let stored = revalidating {
+            // §4.3.4: the stored response, its fields updated by the 304's, its body reused.
+            revalidated = true
+            services.counters.increment(.revalidated)
+            var updates = head.fields
+            HopByHop.strip(&updates)
+            // RFC 9110 §6.6.1: a message cached without Date gets the time it was received.
+            if !updates.contains("Date") { updates.add("Date", services.dateCache.value(now: now)) }
+            head = HTTPResponseHead(version: head.version, status: stored.status, reason: stored.reason,
+                                    fields: Revalidation.merge(stored: stored.fields, notModified: updates),
+                                    framing: .contentLength(stored.bodyLength))
         }
         var fields = head.fields
         HopByHop.strip(&fields)
@@ -123,7 +150,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         case .pass:
             storing = false
         case .cacheable, .hitForMiss:
-            let plan = BuiltinPolicy.backendResponse(status: head.status, fields: head.fields,
+            let plan = BuiltinPolicy.backendResponse(status: head.status, fields: fields,
                                                      requestTime: requestTime, responseTime: now,
                                                      parameters: services.parameters)
             self.plan = plan
@@ -138,20 +165,20 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         fields.remove("Age")
         if !fields.contains("Date") { fields.add("Date", services.dateCache.value(now: now)) }
-        fields.add("Via", "1.1 shellac (Shellac/0.1)")
+        fields.set("Via", "1.1 shellac (Shellac/0.1)")
         var contentLength: Int? = switch head.framing {
         case .contentLength(let n): n
         case .none: 0
         case .chunked, .untilClose: nil
         }
-        if fetch.request.method == "HEAD" {
+        if request.method == "HEAD" {
             // No body follows a HEAD response; its Content-Length describes the GET's body.
             contentLength = head.fields["Content-Length"].flatMap { Int($0) }
         }
         let varyNames = plan?.varyNames ?? []
         let fetched = FetchedHead(status: head.status, reason: head.reason, fields: fields,
                                   contentLength: contentLength, cacheable: storing, varyNames: varyNames,
-                                  varyValues: Vary.values(for: varyNames, in: fetch.request.fields),
+                                  varyValues: Vary.values(for: varyNames, in: request.fields),
                                   age: Int(age))
         fetchedHead = fetched
         fetch.busy.publishHead(fetched, retainBody: storing)
@@ -187,6 +214,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if let connection { pool.release(connection, reusable: connectionReusable && bodyEnded) }
         connection = nil
         finished = true
+        if revalidated, let stored = revalidating {
+            // The 304 carried no body: the stored one is delivered (and kept) as it is.
+            for chunk in stored.body { backendResponseBody(chunk) }
+        }
         if storing, let head = fetchedHead, let plan {
             // One copy per miss into an exactly-sized buffer: the pieces are slices of read buffers
             // that can pin far more memory than the object, and a single buffer is one write per hit.
@@ -209,8 +240,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool) {
-        let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"].contains(fetch.request.method)
-        if !receivedAnything && reused && !retried && idempotent && !fetch.request.hasBody && !finished {
+        let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"].contains(request.method)
+        if !receivedAnything && reused && !retried && idempotent && !request.hasBody && !finished {
             retried = true
             connection = nil
             services.counters.increment(.backendRetries)

@@ -247,7 +247,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 // Nobody waits on a background fetch: it refreshes the store, or fails and the
                 // stale object stays.
                 services.counters.increment(.backgroundFetches)
-                BackendFetch(fetch: refresh, services: services, pool: loopServices.pool).start()
+                let revalidating = object.etag != nil || object.lastModified != nil ? object : nil
+                BackendFetch(fetch: refresh, services: services, pool: loopServices.pool,
+                             revalidating: revalidating).start()
             }
             writeHit(object, notModified: notModified, status: status, request: request)
             finishResponse(request)
@@ -263,7 +265,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                               promise: nil)
                 needsFlush = true
             }
-            let backendFetch = BackendFetch(fetch: fetch, services: services, pool: loopServices.pool)
+            var revalidating: StoredObject?
+            if case .cacheable(.stale) = fetch.mode, let key = request.flow.cacheKey {
+                revalidating = services.store.revalidationCandidate(key, requestFields: request.flow.request.fields)
+            }
+            let backendFetch = BackendFetch(fetch: fetch, services: services, pool: loopServices.pool,
+                                            revalidating: revalidating)
             request.fetch = backendFetch
             backendFetch.onBodyDemand = { [weak self] in self?.bodyDemand() }
             subscribe(request, to: fetch.busy, isWaiter: false)

@@ -9,7 +9,7 @@ public final class Counters: Sendable {
         case clientConnections, clientRequests, clientBadRequests, hits, misses, passes, hitForMiss,
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
-             backendReadsPaused, graceHits, backgroundFetches, staleOnError
+             backendReadsPaused, graceHits, backgroundFetches, staleOnError, revalidated
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -36,6 +36,7 @@ public final class Counters: Sendable {
             case .graceHits: return "cache_hit_grace"
             case .backgroundFetches: return "bgfetch"
             case .staleOnError: return "fetch_stale_served"
+            case .revalidated: return "fetch_304"
             }
         }
     }

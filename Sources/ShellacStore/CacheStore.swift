@@ -220,6 +220,16 @@ public final class CacheStore: Sendable {
         }.flatMap { $0.isUsableOnError(at: now) ? $0 : nil }
     }
 
+    /// The stored variant for this request that carries validators, fresh or not: a fetch for it
+    /// can be conditional, and a 304 then refreshes it without moving the body again.
+    public func revalidationCandidate(_ key: CacheKey, requestFields: HTTPFields) -> StoredObject? {
+        shards[shard(for: key)].withLock { shard in
+            shard.heads[key]?.variants.first {
+                $0.object.matches(requestFields) && ($0.object.etag != nil || $0.object.lastModified != nil)
+            }.map(\.object)
+        }
+    }
+
     /// The variants stored under a key (for inspection and tests).
     public func variants(of key: CacheKey) -> [StoredObject] {
         shards[shard(for: key)].withLock { shard in shard.heads[key]?.variants.map { $0.object } ?? [] }

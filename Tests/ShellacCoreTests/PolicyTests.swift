@@ -101,6 +101,26 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
         #expect(p.varyNames == ["accept-encoding"])
     }
 
+    @Test func noCacheWithValidatorsIsStoredButAlwaysRevalidated() {
+        let p = plan(200, [("Cache-Control", "no-cache, max-age=600"), ("ETag", "\"v\"")])
+        #expect(p.cacheable)
+        #expect(p.ttl == 0)
+        #expect(p.grace == 0)
+        #expect(p.keep == 600)
+        let short = plan(200, [("Cache-Control", "no-cache"), ("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT")])
+        #expect(short.cacheable)
+        #expect(short.keep == 120)
+        #expect(!plan(200, [("Cache-Control", "no-cache"), ("ETag", "\"v\""), ("Set-Cookie", "a=1")]).cacheable)
+    }
+
+    @Test(arguments: ["max-age=60, must-revalidate", "max-age=60, proxy-revalidate", "s-maxage=60"])
+    func revalidateDirectivesForbidStaleDelivery(value: String) {
+        let p = plan(200, [("Cache-Control", value + ", stale-while-revalidate=30, stale-if-error=30")])
+        #expect(p.cacheable)
+        #expect(p.grace == 0)
+        #expect(p.staleIfError == 0)
+    }
+
     @Test func staleIfErrorIsRead() {
         #expect(plan(200, [("Cache-Control", "max-age=1, stale-if-error=300")]).staleIfError == 300)
         #expect(plan(200, [("Cache-Control", "max-age=1")]).staleIfError == 0)

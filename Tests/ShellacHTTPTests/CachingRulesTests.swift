@@ -87,3 +87,25 @@ import Testing
         #expect(fields.fields.map(\.name) == ["X-Kept"])
     }
 }
+
+@Suite struct RevalidationTests {
+    @Test func conditionsFromValidators() {
+        #expect(Revalidation.conditions(etag: "\"a\"", lastModified: nil).map(\.0) == ["If-None-Match"])
+        #expect(Revalidation.conditions(etag: "\"a\"", lastModified: "x").map(\.0) == ["If-None-Match", "If-Modified-Since"])
+        #expect(Revalidation.conditions(etag: nil, lastModified: nil).isEmpty)
+    }
+
+    @Test func a304ReplacesTheFieldsItCarriesButNotTheBodysOwn() {
+        let stored = HTTPFields([("Content-Type", "text/html"), ("Cache-Control", "max-age=10"), ("ETag", "\"a\""),
+                                 ("X-Multi", "1"), ("X-Multi", "2"), ("Date", "old")])
+        let notModified = HTTPFields([("Cache-Control", "max-age=60"), ("Date", "new"), ("X-Multi", "3"),
+                                      ("Content-Type", "text/plain"), ("Content-Length", "0")])
+        let merged = Revalidation.merge(stored: stored, notModified: notModified)
+        #expect(merged["Cache-Control"] == "max-age=60")
+        #expect(merged["Date"] == "new")
+        #expect(merged.values("X-Multi") == ["3"])
+        #expect(merged["Content-Type"] == "text/html", "the stored body's type stays")
+        #expect(merged["Content-Length"] == nil)
+        #expect(merged["ETag"] == "\"a\"")
+    }
+}

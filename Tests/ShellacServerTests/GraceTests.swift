@@ -142,3 +142,65 @@ func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct RevalidationScenarioTests {
+    /// 304 when the request carries the current validator, else the full body.
+    static func origin(cacheControl: String, etag: String = "\"v1\"") -> TestOrigin.Script {
+        { request in
+            if request.header("If-None-Match") == etag {
+                return .respond(status: 304, headers: [("Cache-Control", cacheControl), ("ETag", etag)], body: "",
+                                delayMilliseconds: 0)
+            }
+            return .ok("the body", [("Cache-Control", cacheControl), ("ETag", etag)])
+        }
+    }
+
+    @Test func aKeptObjectIsRevalidatedWithA304AndItsBodyReused() async throws {
+        let clock = ManualClock()
+        try await withHarness(parameters: ["default_grace=0s", "default_keep=60s"], clock: clock,
+                              script: Self.origin(cacheControl: "max-age=10")) { h in
+            let first = try await h.get("/k")
+            #expect(first.text == "the body")
+            clock.advance(by: 15)  // past ttl and grace, within keep
+            let revalidated = try await h.get("/k")
+            #expect(revalidated.status == 200)
+            #expect(revalidated.text == "the body")
+            #expect(revalidated.header("Cache-Status")?.contains("fwd=stale") == true)
+            let conditional = try #require(h.origin.requests.last)
+            #expect(conditional.header("If-None-Match") == "\"v1\"")
+            #expect(h.server.counters[.revalidated] == 1)
+            // Refreshed: fresh again, without another origin request.
+            let hit = try await h.get("/k")
+            #expect(hit.header("Cache-Status")?.hasPrefix("Shellac; hit") == true)
+            #expect(h.origin.count(path: "/k") == 2)
+        }
+    }
+
+    @Test func noCacheIsRevalidatedOnEveryUse() async throws {
+        try await withHarness(script: Self.origin(cacheControl: "no-cache")) { h in
+            for _ in 0..<3 {
+                let response = try await h.get("/nc")
+                #expect(response.status == 200)
+                #expect(response.text == "the body")
+            }
+            #expect(h.origin.count(path: "/nc") == 3)
+            #expect(h.origin.requests.dropFirst().allSatisfy { $0.header("If-None-Match") == "\"v1\"" })
+            #expect(h.server.counters[.revalidated] == 2)
+        }
+    }
+
+    @Test func mustRevalidateIsNeverServedStale() async throws {
+        let clock = ManualClock()
+        let sequence = Sequence()
+        try await withHarness(clock: clock, script: { _ in
+            let n = sequence.next()
+            return .ok("v\(n)", [("Cache-Control", "max-age=10, must-revalidate")], delayMilliseconds: n == 1 ? 0 : 200)
+        }) { h in
+            #expect(try await h.get("/m").text == "v1")
+            clock.advance(by: 11)  // within the default grace, but must-revalidate forbids it
+            let response = try await h.get("/m")
+            #expect(response.text == "v2")
+            #expect(h.server.counters[.graceHits] == 0)
+        }
+    }
+}
