@@ -71,8 +71,10 @@ public enum BuiltinPolicy {
             ttl = -1
         } else if let explicit = freshness.ttl {
             ttl = explicit
-        } else {
+        } else if CacheableStatus.isHeuristicallyCacheable(status) || cc.isPublic {
             ttl = parameters["default_ttl"]
+        } else {
+            ttl = 0
         }
         var grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters["default_grace"]
         var staleIfError = cc.staleIfError.map(Double.init) ?? 0

@@ -69,6 +69,8 @@ public struct Parameters: Sendable {
               help: "How long an object is kept past TTL and grace for conditional revalidation."),
         .init(name: "uncacheable_ttl", kind: .duration, defaultValue: 120, minimum: 0, maximum: 1e9,
               help: "Lifetime of a hit-for-miss marker left by an uncacheable response."),
+        .init(name: "max_variants", kind: .count, defaultValue: 16, minimum: 1, maximum: 10_000,
+              help: "Variants (Vary) kept per URL; storing one more evicts the least recently stored."),
         .init(name: "waitinglist_max", kind: .count, defaultValue: 10_000, minimum: 0, maximum: 1e7,
               help: "Requests that may wait on one backend fetch; more fetch on their own."),
         .init(name: "waitinglist_timeout", kind: .duration, defaultValue: 65, minimum: 0.01, maximum: 3600,

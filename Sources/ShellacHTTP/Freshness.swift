@@ -57,4 +57,13 @@ public enum CacheableStatus {
         default: return false
         }
     }
+
+    /// Statuses that may be given a heuristic (configured default) lifetime without explicit
+    /// freshness (RFC 9110 §15.1, RFC 9111 §4.2.2); others need `public` for that.
+    public static func isHeuristicallyCacheable(_ status: Int) -> Bool {
+        switch status {
+        case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501: return true
+        default: return false
+        }
+    }
 }

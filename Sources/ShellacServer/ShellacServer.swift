@@ -49,7 +49,8 @@ public final class ShellacServer: Sendable {
         let p = configuration.parameters
         let threads = p.int("threads") == 0 ? System.coreCount : p.int("threads")
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        store = CacheStore(budget: configuration.storageBudget, maxWaiters: p.int("waitinglist_max"))
+        store = CacheStore(budget: configuration.storageBudget, maxWaiters: p.int("waitinglist_max"),
+                           maxVariants: p.int("max_variants"))
         services = ServerServices(store: store, parameters: p, counters: counters, clock: configuration.clock)
         let backend = try SocketAddress.makeAddressResolvingHost(configuration.backendHost,
                                                                  port: configuration.backendPort)

@@ -65,6 +65,8 @@ public final class CacheStore: Sendable {
 
     public let budget: Int
     public let maxWaiters: Int
+    /// Variants kept per key; storing one more evicts the least recently stored.
+    public let maxVariants: Int
     private let shards: [LockedShard]
     private let usedBytes = Atomic<Int>(0)
     private let objectCount = Atomic<Int>(0)
@@ -74,9 +76,10 @@ public final class CacheStore: Sendable {
     /// - Parameters:
     ///   - budget: bytes available for stored objects (headers, bodies, overhead).
     ///   - maxWaiters: requests that may wait on one fetch; more fetch on their own.
-    public init(budget: Int, maxWaiters: Int = 10_000, shardCount: Int = 16) {
+    public init(budget: Int, maxWaiters: Int = 10_000, maxVariants: Int = 16, shardCount: Int = 16) {
         self.budget = budget
         self.maxWaiters = maxWaiters
+        self.maxVariants = max(1, maxVariants)
         self.shards = (0..<max(1, shardCount)).map { _ in LockedShard() }
     }
 
@@ -149,6 +152,8 @@ public final class CacheStore: Sendable {
             if let fetch { release(fetch, hitForMissTTL: nil, now: now) }
             return false
         }
+        var replacedVariants = 0
+        var droppedVariants = 0
         let freed: Int = shards[shard(for: object.key)].withLock { shard in
             var head = shard.heads[object.key] ?? Head()
             if let fetch, head.busy === fetch { head.busy = nil }
@@ -160,17 +165,23 @@ public final class CacheStore: Sendable {
                 }
                 shard.lru.remove(node)
                 freed += node.object.size
+                replacedVariants += 1
                 return true
             }
             let node = LRUNode(object, lastUsed: now)
             head.variants.insert(node, at: 0)
             shard.lru.pushFront(node)
+            while head.variants.count > maxVariants, let oldest = head.variants.popLast() {
+                shard.lru.remove(oldest)
+                freed += oldest.object.size
+                droppedVariants += 1
+            }
             shard.expiry.insert(ExpiryEntry(at: object.removableAt, key: object.key))
             shard.heads[object.key] = head
             return freed
         }
-        let replaced = freed > 0 ? 1 : 0
-        objectCount.add(1 - replaced, ordering: .relaxed)
+        if droppedVariants > 0 { evictedCount.add(droppedVariants, ordering: .relaxed) }
+        objectCount.add(1 - replacedVariants - droppedVariants, ordering: .relaxed)
         usedBytes.add(object.size - freed, ordering: .relaxed)
         evictIfNeeded()
         return true

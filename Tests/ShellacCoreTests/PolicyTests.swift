@@ -158,6 +158,11 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
         let p = plan(200, [("Content-Type", "text/html")], parameters: parameters)
         #expect(p.cacheable)
         #expect(p.ttl == 120)
+        // RFC 9111 §4.2.2: no heuristic lifetime for a 302 or 307 unless marked public.
+        #expect(!plan(302, [("Location", "/x")], parameters: parameters).cacheable)
+        #expect(!plan(307, [("Location", "/x")], parameters: parameters).cacheable)
+        #expect(plan(302, [("Location", "/x"), ("Cache-Control", "public")], parameters: parameters).cacheable)
+        #expect(plan(302, [("Location", "/x"), ("Cache-Control", "max-age=5")], parameters: parameters).cacheable)
     }
 }
 

@@ -98,6 +98,19 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         #expect(store.objects == 2)
     }
 
+    @Test func variantsPerKeyAreCapped() throws {
+        let store = CacheStore(budget: 1 << 20, maxVariants: 2)
+        for (index, lang) in ["en", "fr", "de"].enumerated() {
+            let fields = HTTPFields([("X-Lang", lang)])
+            store.insert(object("/v", body: lang, vary: ["x-lang"], values: [lang]),
+                         completing: try #require(expectMiss(store, "/v", fields: fields)), now: t0 + Double(index))
+        }
+        #expect(store.variants(of: key("/v")).map { String(buffer: $0.body[0]) } == ["de", "fr"])
+        #expect(store.objects == 2)
+        #expect(store.evictions == 1)
+        #expect(store.bytesStored == store.variants(of: key("/v")).reduce(0) { $0 + $1.size })
+    }
+
     @Test func freshnessTransitionsAndExpiry() throws {
         let store = CacheStore(budget: 1 << 20)
         store.insert(object("/e", ttl: 10, grace: 5, keep: 5), completing: try #require(expectMiss(store, "/e")),
