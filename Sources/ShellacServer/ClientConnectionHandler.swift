@@ -416,6 +416,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                                                 cacheStatus: status, keepAlive: request.keepAlive,
                                                 http10KeepAlive: request.isHTTP10, allocator: allocator)
             context.write(wrapOutboundOut(head), promise: nil)
+        } else if let answer = rangeAnswer(request, status: object.status, length: object.bodyLength,
+                                           etag: object.etag, lastModified: object.lastModified) {
+            let head = rangeHead(answer, fields: object.fields, length: object.bodyLength, age: age,
+                                 cacheStatus: status, request: request)
+            context.write(wrapOutboundOut(head), promise: nil)
+            if case .partial(let range) = answer {
+                for slice in Self.slices(of: object.body, in: range) {
+                    context.write(wrapOutboundOut(slice), promise: nil)
+                }
+            }
         } else {
             context.write(wrapOutboundOut(object.headBlock), promise: nil)
             let trailer = ResponseHead.hitTrailer(age: age, requestID: request.id, cacheStatus: status,
@@ -441,6 +451,17 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             buffer = ResponseHead.notModified(fields: head.fields, age: head.age, requestID: request.id,
                                               cacheStatus: request.cacheStatus, keepAlive: request.keepAlive,
                                               http10KeepAlive: request.isHTTP10, allocator: allocator)
+        } else if let length = head.contentLength,
+                  let answer = rangeAnswer(request, status: head.status, length: length, etag: head.fields["ETag"],
+                                           lastModified: head.fields["Last-Modified"]) {
+            buffer = rangeHead(answer, fields: head.fields, length: length, age: head.age,
+                               cacheStatus: request.cacheStatus, request: request)
+            if case .partial(let range) = answer {
+                request.rangeWindow = range
+                request.framing = .contentLength(range.count)
+            } else {
+                bodyless = true
+            }
         } else {
             var announced: ResponseFraming
             if let length = head.contentLength {
@@ -467,6 +488,20 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     private func writeBody(_ chunk: ByteBuffer, _ request: ClientRequest) {
         guard chunk.readableBytes > 0 else { return }
+        if let window = request.rangeWindow {
+            let start = request.streamOffset
+            request.streamOffset += chunk.readableBytes
+            let piece = start...(request.streamOffset - 1)
+            if piece.overlaps(window) {
+                let from = max(window.lowerBound, start) - start
+                let to = min(window.upperBound, piece.upperBound) - start
+                context.writeAndFlush(wrapOutboundOut(chunk.getSlice(at: chunk.readerIndex + from,
+                                                                     length: to - from + 1)!), promise: nil)
+            }
+            // The client has its range; the fetch goes on for the cache and other clients.
+            if request.streamOffset > window.upperBound { finishResponse(request) }
+            return
+        }
         switch request.framing {
         case .none:
             return
@@ -480,6 +515,56 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .contentLength, .close:
             context.writeAndFlush(wrapOutboundOut(chunk), promise: nil)
         }
+    }
+
+    /// How to answer a Range request from a complete 200 body of `length` bytes; nil: no Range
+    /// handling applies (not GET, a pass (the backend answers ranges itself), or another status).
+    private func rangeAnswer(_ request: ClientRequest, status: Int, length: Int, etag: String?,
+                             lastModified: String?) -> RangeRequest.Answer? {
+        guard status == 200, request.flow.request.method == "GET", request.cacheStatus.forward != .bypass,
+              request.flow.request.fields.contains("Range") else { return nil }
+        let answer = RangeRequest.evaluate(request: request.flow.request.fields, length: length, etag: etag,
+                                           lastModified: lastModified)
+        return answer == .full ? nil : answer
+    }
+
+    /// The head of a 206 (with Content-Range) or a 416 (with the length we have).
+    private func rangeHead(_ answer: RangeRequest.Answer, fields: HTTPFields, length: Int, age: Int,
+                           cacheStatus: CacheStatus, request: ClientRequest) -> ByteBuffer {
+        var fields = fields
+        let status: Int
+        let framing: ResponseFraming
+        switch answer {
+        case .partial(let range):
+            status = 206
+            fields.set("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound)/\(length)")
+            framing = .contentLength(range.count)
+        case .unsatisfiable, .full:
+            status = 416
+            fields = HTTPFields([("Date", services.dateCache.value(now: services.now())),
+                                 ("Content-Range", "bytes */\(length)")])
+            framing = .contentLength(0)
+        }
+        return ResponseHead.full(status: status, reason: Synthetic.reasonPhrase(status), fields: fields, age: age,
+                                 requestID: request.id, cacheStatus: cacheStatus, framing: framing,
+                                 keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
+                                 allocator: context.channel.allocator)
+    }
+
+    /// Zero-copy slices of `body` covering `range`.
+    static func slices(of body: [ByteBuffer], in range: ClosedRange<Int>) -> [ByteBuffer] {
+        var result: [ByteBuffer] = []
+        var offset = 0
+        for chunk in body {
+            let chunkRange = offset..<(offset + chunk.readableBytes)
+            offset += chunk.readableBytes
+            let from = max(range.lowerBound, chunkRange.lowerBound)
+            let to = min(range.upperBound + 1, chunkRange.upperBound)
+            if from < to {
+                result.append(chunk.getSlice(at: chunk.readerIndex + from - chunkRange.lowerBound, length: to - from)!)
+            }
+        }
+        return result
     }
 
     private func endBody(_ request: ClientRequest) {

@@ -26,6 +26,9 @@ final class ClientRequest: @unchecked Sendable {
     var cacheStatus = CacheStatus()
     var responseStarted = false
     var framing = ResponseFraming.none
+    /// For a 206 cut from a streamed body: the bytes to send, and how far the stream has come.
+    var rangeWindow: ClosedRange<Int>?
+    var streamOffset = 0
     var done = false
 
     init(id: String, flow: RequestFlow, keepAlive: Bool, expectsContinue: Bool) {

@@ -109,3 +109,37 @@ import Testing
         #expect(merged["ETag"] == "\"a\"")
     }
 }
+
+@Suite struct RangeRequestTests {
+    @Test(arguments: [
+        ("bytes=0-99", RangeRequest.Answer.partial(0...99)),
+        ("bytes=100-", .partial(100...299)),
+        ("bytes=-50", .partial(250...299)),
+        ("bytes=-500", .partial(0...299)),
+        ("bytes=250-999", .partial(250...299)),
+        ("bytes = 1-2", .full),  // no whitespace around "=" in the grammar (RFC 9110 §14.1.1)
+        ("bytes=300-", .unsatisfiable),
+        ("bytes=-0", .unsatisfiable),
+        ("bytes=5-2", .full),
+        ("bytes=0-1,5-6", .full),
+        ("items=0-1", .full),
+        ("bytes=x-1", .full),
+        ("bytes=", .full),
+    ])
+    func singleRanges(header: String, answer: RangeRequest.Answer) {
+        #expect(RangeRequest.parse(header, length: 300) == answer)
+    }
+
+    @Test func ifRangeMustMatch() {
+        let lm = "Sun, 06 Nov 1994 08:49:37 GMT"
+        func answer(_ ifRange: String) -> RangeRequest.Answer {
+            RangeRequest.evaluate(request: HTTPFields([("Range", "bytes=0-9"), ("If-Range", ifRange)]), length: 100,
+                                  etag: "\"a\"", lastModified: lm)
+        }
+        #expect(answer("\"a\"") == .partial(0...9))
+        #expect(answer("\"b\"") == .full)
+        #expect(answer("W/\"a\"") == .full, "weak tags never match If-Range")
+        #expect(answer(lm) == .partial(0...9))
+        #expect(answer("Mon, 07 Nov 1994 08:49:37 GMT") == .full)
+    }
+}
