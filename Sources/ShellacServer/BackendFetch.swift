@@ -149,6 +149,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         switch fetch.mode {
         case .pass:
             storing = false
+            invalidateAfterUnsafeMethod(status: head.status, fields: fields)
         case .cacheable, .hitForMiss:
             let plan = BuiltinPolicy.backendResponse(status: head.status, fields: fields,
                                                      requestTime: requestTime, responseTime: now,
@@ -194,6 +195,36 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         // stored: a client that has the whole body can rely on the object being in the cache.
         if let previous = heldChunk { fetch.busy.publishBody(previous) }
         heldChunk = chunk
+    }
+
+    /// RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI, and the
+    /// Location / Content-Location URIs on the same host.
+    private func invalidateAfterUnsafeMethod(status: Int, fields: HTTPFields) {
+        guard !["GET", "HEAD", "OPTIONS", "TRACE"].contains(request.method), (200..<400).contains(status) else { return }
+        // The fetch's key is the target URI's cache key (as the flow computed it).
+        var keys = [fetch.busy.key]
+        if let host = request.fields["Host"]?.asciiLowercased() {
+            for name in ["Location", "Content-Location"] {
+                guard let value = fields[name] else { continue }
+                if let path = value.hasPrefix("/") ? value : Self.sameHostPath(value, host: host) {
+                    keys.append(CacheKey(parts: [path, host]))
+                }
+            }
+        }
+        for key in keys where services.store.invalidate(key) > 0 {
+            services.counters.increment(.invalidations)
+        }
+    }
+
+    /// The path of an absolute http(s) URI whose authority is `host`, else nil.
+    private static func sameHostPath(_ uri: String, host: String) -> String? {
+        for scheme in ["http://", "https://"] where uri.hasPrefixIgnoringASCIICase(scheme) {
+            let rest = uri.dropFirst(scheme.count)
+            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+            guard rest[..<slash].asciiLowercased() == host else { return nil }
+            return slash == rest.endIndex ? "/" : String(rest[slash...])
+        }
+        return nil
     }
 
     private var heldChunk: ByteBuffer?

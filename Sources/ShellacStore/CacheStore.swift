@@ -224,6 +224,26 @@ public final class CacheStore: Sendable {
         return removed
     }
 
+    /// Removes every variant stored under `key` (RFC 9111 §4.4 invalidation); returns how many.
+    /// A fetch in progress for the key is left to finish.
+    @discardableResult
+    public func invalidate(_ key: CacheKey) -> Int {
+        let removed: [StoredObject] = shards[shard(for: key)].withLock { shard in
+            guard var head = shard.heads[key] else { return [] }
+            let nodes = head.variants
+            for node in nodes { shard.lru.remove(node) }
+            head.variants.removeAll()
+            head.hitForMissUntil = nil
+            shard.heads[key] = head.isEmpty ? nil : head
+            return nodes.map(\.object)
+        }
+        if !removed.isEmpty {
+            usedBytes.add(-removed.reduce(0) { $0 + $1.size }, ordering: .relaxed)
+            objectCount.add(-removed.count, ordering: .relaxed)
+        }
+        return removed.count
+    }
+
     /// The variant for this request that may stand in for a failed fetch (grace, stale-if-error).
     public func staleForError(_ key: CacheKey, requestFields: HTTPFields, now: Double) -> StoredObject? {
         shards[shard(for: key)].withLock { shard in

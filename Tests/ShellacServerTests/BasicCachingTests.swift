@@ -152,3 +152,26 @@ import Testing
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct InvalidationTests {
+    @Test func unsafeMethodsInvalidateTheTargetAndItsLocation() async throws {
+        try await withHarness(script: { request in
+            switch request.method {
+            case "POST": return .ok("created", [("Cache-Control", "no-store"), ("Location", "/list")], status: 201)
+            case "DELETE": return .ok("failed", [("Cache-Control", "no-store")], status: 500)
+            default: return .ok("page \(request.path)")
+            }
+        }) { h in
+            for path in ["/item", "/list", "/other"] { _ = try await h.get(path) }
+            #expect(h.server.store.objects == 3)
+            let post = try await h.get("/item", method: "POST")
+            #expect(post.status == 201)
+            #expect(h.server.store.objects == 1, "/item and its Location /list are gone")
+            let again = try await h.get("/other")
+            #expect(again.header("Cache-Status")?.contains("hit") == true)
+            // An error answer invalidates nothing.
+            _ = try await h.get("/other", method: "DELETE")
+            #expect(h.server.store.objects == 1)
+        }
+    }
+}
