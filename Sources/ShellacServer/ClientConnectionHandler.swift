@@ -106,7 +106,28 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         current?.fetch?.clientWritabilityChanged(context.channel.isWritable)
+        if context.channel.isWritable, let request = current, request.lagging { catchUp(request) }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Writes the pieces a lagging client missed, pulled from its fetch, while its socket takes them.
+    private func catchUp(_ request: ClientRequest) {
+        guard let busy = request.subscription?.busy else { return }
+        guard let pieces = busy.bodyPieces(from: request.nextPiece) else {
+            closeNow()  // the fetch stopped keeping its body (it outgrew the budget): cannot catch up
+            return
+        }
+        for piece in pieces {
+            guard context.channel.isWritable, current === request, !request.done else { return }
+            request.nextPiece += 1
+            writeBody(piece, request)
+        }
+        guard current === request, !request.done, request.nextPiece >= request.pieceEvents else { return }
+        request.lagging = false
+        if request.streamEnded {
+            endBody(request)
+            finishResponse(request)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -375,8 +396,23 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             if request.cacheStatus.forward != .bypass { request.cacheStatus.stored = head.cacheable }
             startStreamedResponse(head, request)
         case .body(let chunk):
+            let index = request.pieceEvents
+            request.pieceEvents += 1
+            guard index >= request.nextPiece, !request.lagging else { return }  // pulled already, or behind
+            if !context.channel.isWritable, request.fetch?.isPrivate != true, busy.retainsBody {
+                // A shared stream does not wait for a slow reader and is not queued for it either:
+                // the client pulls the pieces from the fetch once its socket drains.
+                request.lagging = true
+                services.counters.increment(.laggingClients)
+                return
+            }
+            request.nextPiece = index + 1
             writeBody(chunk, request)
         case .end:
+            if request.lagging {
+                request.streamEnded = true
+                return
+            }
             endBody(request)
             finishResponse(request)
         case .failed(let failure):

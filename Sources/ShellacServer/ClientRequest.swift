@@ -29,6 +29,12 @@ final class ClientRequest: @unchecked Sendable {
     /// For a 206 cut from a streamed body: the bytes to send, and how far the stream has come.
     var rangeWindow: ClosedRange<Int>?
     var streamOffset = 0
+    /// Position of the next body piece event, and of the next piece the client still needs; they
+    /// differ while the client lags (its socket full) and catches up by pulling from the fetch.
+    var pieceEvents = 0
+    var nextPiece = 0
+    var lagging = false
+    var streamEnded = false
     var done = false
 
     init(id: String, flow: RequestFlow, keepAlive: Bool, expectsContinue: Bool) {

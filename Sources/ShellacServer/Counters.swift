@@ -9,7 +9,8 @@ public final class Counters: Sendable {
         case clientConnections, clientRequests, clientBadRequests, hits, misses, passes, hitForMiss,
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
-             backendReadsPaused, graceHits, backgroundFetches, staleOnError, revalidated, invalidations
+             backendReadsPaused, graceHits, backgroundFetches, staleOnError, revalidated, invalidations,
+             laggingClients
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -38,6 +39,7 @@ public final class Counters: Sendable {
             case .staleOnError: return "fetch_stale_served"
             case .revalidated: return "fetch_304"
             case .invalidations: return "n_invalidated"
+            case .laggingClients: return "client_lagging"
             }
         }
     }

@@ -122,6 +122,18 @@ public final class BusyFetch: Sendable {
         }
     }
 
+    /// The body pieces from `index` on, for a subscriber that fell behind and now catches up by
+    /// pulling; nil when pieces are not retained (then nothing can be pulled).
+    public func bodyPieces(from index: Int) -> [ByteBuffer]? {
+        state.withLock { s in
+            guard s.retainsBody else { return nil }
+            return index < s.chunks.count ? Array(s.chunks[index...]) : []
+        }
+    }
+
+    /// Whether body pieces are kept for replay and pulling.
+    public var retainsBody: Bool { state.withLock { $0.retainsBody } }
+
     /// The response will not be stored after all (it outgrew the budget while streaming): drop the
     /// retained body. Subscribers already listening still get every live event; the store no longer
     /// lists this fetch, so nobody new can join and need the replay.

@@ -181,6 +181,30 @@ import Testing
     }
 }
 
+@Suite(.timeLimit(.minutes(1))) struct SlowSharedReaderTests {
+    @Test func aStalledReaderNeitherHoldsUpTheFetchNorOthersAndStillGetsEverything() async throws {
+        // 24 MiB, more than loopback socket buffers hold, in 4 KiB runs of one letter each.
+        let block = (0..<26).map { String(repeating: Character(UnicodeScalar(UInt8(97 + $0))), count: 4096) }.joined()
+        let body = String(repeating: block, count: 24 * 1024 * 1024 / block.utf8.count)
+        let size = body.utf8.count
+        try await withHarness(budget: 64 << 20, script: { _ in .ok(body, delayMilliseconds: 100) }) { h in
+            let slow = try await RawClient.connect(port: h.port, group: h.clients, reading: false)
+            try await slow.send("GET /shared HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(20))  // let the stalled request become the fetcher
+            let fast = try await h.get("/shared")
+            #expect(fast.body.count == size)
+            // The object is stored although the stalled reader has not read it.
+            #expect(h.server.store.objects == 1)
+            #expect(h.server.counters[.laggingClients] >= 1)
+            try await slow.startReading()
+            let response = try await slow.readResponse(seconds: 20)
+            #expect(response.body.count == size)
+            #expect(response.text == body)
+            await slow.close()
+        }
+    }
+}
+
 @Suite(.timeLimit(.minutes(1))) struct BackendFailureTests {
     @Test func originDyingMidBodyIsNeverCachedAndTheClientSeesTheBreak() async throws {
         try await withHarness(script: { request in
