@@ -14,6 +14,8 @@ enum BackendError: Error, CustomStringConvertible {
     case closed(beforeResponse: Bool)
     /// The backend answered 5xx while a stale copy could stand in for it.
     case serverError(Int)
+    /// The backend is marked sick: it is not tried.
+    case sick
 
     /// The status a client gets when nothing of the response reached it yet.
     var status: Int {
@@ -32,6 +34,7 @@ enum BackendError: Error, CustomStringConvertible {
         case .closed(let early): return early ? "backend closed the connection before responding"
                                              : "backend closed the connection mid-response"
         case .serverError(let status): return "backend answered \(status)"
+        case .sick: return "backend is sick"
         }
     }
 }

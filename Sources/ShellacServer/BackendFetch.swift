@@ -59,6 +59,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     func start() {
+        guard services.isBackendHealthy else {
+            fail(.sick)
+            return
+        }
         services.counters.increment(.fetches)
         requestTime = services.now()
         pool.acquire().whenComplete { result in

@@ -264,7 +264,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .deliverHit(let object, let notModified, let status, let refresh):
             services.counters.increment(.hits)
             if status.forward == .stale { services.counters.increment(.graceHits) }
-            if let refresh {
+            if let refresh, !services.isBackendHealthy {
+                // A sick backend is not tried: the stale object keeps answering.
+                services.store.release(refresh.busy, hitForMissTTL: nil, now: services.now())
+            } else if let refresh {
                 // Nobody waits on a background fetch: it refreshes the store, or fails and the
                 // stale object stays.
                 services.counters.increment(.backgroundFetches)

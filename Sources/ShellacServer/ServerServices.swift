@@ -16,6 +16,13 @@ final class ServerServices: Sendable {
     let connections = ConnectionRegistry()
     private let nextRequestID = Atomic<Int>(1)
     private let drainFlag = Atomic<Bool>(false)
+    private let backendSick = Atomic<Bool>(false)
+
+    /// Whether the backend may be tried. Set by health probes and the admin channel (to come);
+    /// while sick, fetches fail at once and stale copies answer where they may.
+    var isBackendHealthy: Bool { !backendSick.load(ordering: .relaxed) }
+
+    func setBackendHealthy(_ healthy: Bool) { backendSick.store(!healthy, ordering: .relaxed) }
 
     /// Current time for freshness decisions (the wall clock outside tests).
     let now: @Sendable () -> Double

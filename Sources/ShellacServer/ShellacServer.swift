@@ -123,6 +123,15 @@ public final class ShellacServer: Sendable {
         logger.info("stopped", metadata: metadata)
     }
 
+    /// Marks the backend healthy or sick. While sick it is not tried: grace hits start no refresh,
+    /// stale copies within grace or stale-if-error answer, and other requests get 503 at once.
+    public func setBackendHealthy(_ healthy: Bool) {
+        services.setBackendHealthy(healthy)
+        logger.notice("backend health changed", metadata: ["healthy": "\(healthy)"])
+    }
+
+    public var isBackendHealthy: Bool { services.isBackendHealthy }
+
     /// Every counter plus the store's gauges, named as varnishstat names their equivalents.
     public var statistics: [(String, Int)] {
         counters.snapshot + [("n_object", store.objects), ("g_bytes", store.bytesStored),

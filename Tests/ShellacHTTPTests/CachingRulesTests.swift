@@ -48,6 +48,19 @@ import Testing
         #expect(ttl([("Cache-Control", "max-age=100"), ("Age", "300")]) == -200)
     }
 
+    @Test func oddDateValues() {
+        // A Date in the future (a fast origin clock) gives no negative age.
+        #expect(ttl([("Cache-Control", "max-age=100"), ("Date", HTTPDate.format(now + 300))]) == 100)
+        // Expires relative to the origin's Date, not to our clock (§4.2.1).
+        #expect(ttl([("Date", HTTPDate.format(now + 300)), ("Expires", HTTPDate.format(now + 360))]) == 60)
+        // Expires before Date: already stale.
+        #expect(ttl([("Date", HTTPDate.format(now)), ("Expires", HTTPDate.format(now - 60))]) == -60)
+        // An unparsable Date is ignored: Expires counts from the response time.
+        #expect(ttl([("Date", "yesterday"), ("Expires", HTTPDate.format(now + 30))]) == 30)
+        // max-age wins over Expires even when Expires is invalid.
+        #expect(ttl([("Cache-Control", "max-age=5"), ("Expires", "-1")]) == 5)
+    }
+
     @Test func initialAgeIncludesResponseDelay() {
         let fields = HTTPFields([("Cache-Control", "max-age=100"), ("Age", "10")])
         let f = Freshness.compute(fields: fields, cacheControl: CacheControl(fields), requestTime: now - 2,

@@ -204,3 +204,36 @@ func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct SickBackendTests {
+    @Test func aSickBackendIsNotTriedAndStaleCopiesAnswer() async throws {
+        let clock = ManualClock()
+        try await withHarness(clock: clock, script: { request in
+            .ok("from origin \(request.path)", [("Cache-Control", request.path == "/sie"
+                ? "max-age=10, stale-if-error=300" : "max-age=10")])
+        }) { h in
+            _ = try await h.get("/grace")
+            _ = try await h.get("/sie")
+            h.server.setBackendHealthy(false)
+            clock.advance(by: 15)  // both stale, within the default 10 s of grace
+
+            let grace = try await h.get("/grace")
+            #expect(grace.text == "from origin /grace")
+            #expect(grace.header("Cache-Status")?.contains("fwd=stale") == true)
+            let unknown = try await h.get("/never-cached")
+            #expect(unknown.status == 503)
+
+            clock.advance(by: 10)  // past grace: only /sie may still stand in (stale-if-error)
+            let sie = try await h.get("/sie")
+            #expect(sie.text == "from origin /sie")
+            #expect(sie.header("Cache-Status")?.contains("stale-if-error") == true)
+            let gone = try await h.get("/grace")
+            #expect(gone.status == 503)
+            #expect(h.origin.requestCount == 2, "nothing reached the sick backend")
+
+            h.server.setBackendHealthy(true)
+            let fresh = try await h.get("/never-cached")
+            #expect(fresh.text == "from origin /never-cached")
+        }
+    }
+}
