@@ -176,6 +176,26 @@ func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
         }
     }
 
+    @Test func aChangedResourceAnswersTheConditionalFetchWith200AndReplacesTheObject() async throws {
+        let clock = ManualClock()
+        let sequence = Sequence()
+        try await withHarness(parameters: ["default_grace=0s", "default_keep=60s"], clock: clock, script: { _ in
+            let n = sequence.next()
+            return .ok("version \(n)", [("Cache-Control", "max-age=10"), ("ETag", "\"v\(n)\"")])
+        }) { h in
+            #expect(try await h.get("/c").text == "version 1")
+            clock.advance(by: 15)
+            let changed = try await h.get("/c")
+            #expect(changed.text == "version 2")
+            #expect(h.origin.requests.last?.header("If-None-Match") == "\"v1\"")
+            #expect(h.server.counters[.revalidated] == 0)
+            let hit = try await h.get("/c")
+            #expect(hit.text == "version 2")
+            #expect(hit.header("ETag") == "\"v2\"")
+            #expect(h.origin.count(path: "/c") == 2)
+        }
+    }
+
     @Test func noCacheIsRevalidatedOnEveryUse() async throws {
         try await withHarness(script: Self.origin(cacheControl: "no-cache")) { h in
             for _ in 0..<3 {
