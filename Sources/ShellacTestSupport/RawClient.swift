@@ -51,7 +51,7 @@ public final class RawClient: Sendable {
     }
 
     public func startReading() async throws {
-        try await channel.setOption(.autoRead, value: true)
+        try await channel.setOption(.autoRead, value: true).get()
         channel.read()
     }
 

@@ -57,37 +57,38 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         #expect(fetch.request.fields["If-None-Match"] == "\"x\"")
     }
 
-    @Test func waiterStreamsAMatchingCacheableResponse() throws {
-        let store = CacheStore(budget: 1 << 20)
-        var fetcher = flow(request())
+    /// A first request that misses and fetches, and a second one for the same URL left waiting on
+    /// that fetch; nil (with an issue recorded) when the flow did not get there.
+    func fetcherAndWaiter(_ store: CacheStore, fetcher fetcherHead: HTTPRequestHead = request(),
+                          waiter waiterHead: HTTPRequestHead = request()) -> (waiter: RequestFlow, busy: BusyFetch)? {
+        var fetcher = flow(fetcherHead)
         guard case .lookup(let key) = fetcher.start(),
-              case .fetch = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
-        else { Issue.record("expected a fetch"); return }
-        var waiter = flow(request())
-        _ = waiter.start()
-        guard case .wait(let busy) = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now),
-                                                           now: now) else {
-            Issue.record("expected wait"); return
+              case .fetch = fetcher.lookupFinished(store.lookup(key, requestFields: fetcher.request.fields, now: now),
+                                                   now: now) else {
+            Issue.record("expected the first request to fetch"); return nil
         }
+        var waiter = flow(waiterHead)
+        _ = waiter.start()
+        guard case .wait(let busy) = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields,
+                                                                        now: now), now: now) else {
+            Issue.record("expected the second request to wait"); return nil
+        }
+        return (waiter, busy)
+    }
+
+    @Test func waiterStreamsAMatchingCacheableResponse() throws {
+        guard let pair = fetcherAndWaiter(CacheStore(budget: 1 << 20)) else { return }
+        var waiter = pair.waiter
         let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: true)
         guard case .stream(let streamed, let status) = waiter.waitEnded(with: head) else {
             Issue.record("expected stream"); return
         }
-        #expect(streamed === busy)
+        #expect(streamed === pair.busy)
         #expect(status.collapsed)
     }
 
     @Test func waiterFetchesAloneWhenTheResponseIsUncacheable() {
-        let store = CacheStore(budget: 1 << 20)
-        var fetcher = flow(request())
-        guard case .lookup(let key) = fetcher.start() else { return }
-        _ = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
-        var waiter = flow(request())
-        _ = waiter.start()
-        guard case .wait = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now),
-                                                 now: now) else {
-            Issue.record("expected the second request to wait"); return
-        }
+        guard var (waiter, _) = fetcherAndWaiter(CacheStore(budget: 1 << 20)) else { return }
         let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: false)
         guard case .fetch(let own, _) = waiter.waitEnded(with: head) else { Issue.record("expected own fetch"); return }
         #expect(own.mode == .hitForMiss)
@@ -95,15 +96,9 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
 
     @Test func waiterLooksUpAgainOnAnotherVariant() {
         let store = CacheStore(budget: 1 << 20)
-        var fetcher = flow(request("GET", "/", [("Host", "h"), ("X-Lang", "en")]))
-        guard case .lookup(let key) = fetcher.start() else { return }
-        _ = fetcher.lookupFinished(store.lookup(key, requestFields: fetcher.request.fields, now: now), now: now)
-        var waiter = flow(request("GET", "/", [("Host", "h"), ("X-Lang", "fr")]))
-        _ = waiter.start()
-        guard case .wait = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields, now: now),
-                                                 now: now) else {
-            Issue.record("expected the second request to wait"); return
-        }
+        guard var (waiter, _) = fetcherAndWaiter(store, fetcher: request("GET", "/", [("Host", "h"), ("X-Lang", "en")]),
+                                                 waiter: request("GET", "/", [("Host", "h"), ("X-Lang", "fr")]))
+        else { return }
         let head = FetchedHead(status: 200, reason: "OK", fields: HTTPFields(), contentLength: 2, cacheable: true,
                                varyNames: ["x-lang"], varyValues: ["en"])
         guard case .awaitCompletion = waiter.waitEnded(with: head) else { Issue.record("expected to wait"); return }
@@ -120,16 +115,7 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
     @Test func synthForUnknownMethodAndFailedWait() {
         var f = flow(request("BREW"))
         guard case .synthesize(501, _) = f.start() else { Issue.record("expected 501"); return }
-        let store = CacheStore(budget: 1 << 20)
-        var fetcher = flow(request())
-        guard case .lookup(let key) = fetcher.start() else { return }
-        _ = fetcher.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now), now: now)
-        var waiter = flow(request())
-        _ = waiter.start()
-        guard case .wait = waiter.lookupFinished(store.lookup(key, requestFields: HTTPFields(), now: now),
-                                                 now: now) else {
-            Issue.record("expected the second request to wait"); return
-        }
+        guard var (waiter, _) = fetcherAndWaiter(CacheStore(budget: 1 << 20)) else { return }
         guard case .synthesize(503, _) = waiter.waitFailed() else { Issue.record("expected 503"); return }
     }
 }
