@@ -251,16 +251,13 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         finished = true
         if revalidated, let stored = revalidating {
             // The 304 carried no body: the stored one is delivered (and kept) as it is.
-            for chunk in stored.body { backendResponseBody(chunk) }
+            if stored.bodyLength > 0 { backendResponseBody(stored.body) }
         }
         if storing, let head = fetchedHead, let plan {
-            // One copy per miss into an exactly-sized buffer: the pieces are slices of read buffers
-            // that can pin far more memory than the object, and a single buffer is one write per hit.
-            var body = ByteBuffer()
-            body.reserveCapacity(chunks.reduce(0) { $0 + $1.readableBytes })
-            for chunk in chunks { body.writeImmutableBuffer(chunk) }
+            // The object copies the pieces once into its own exactly-sized buffer: they are slices of
+            // read buffers that can pin far more memory than the object.
             let object = StoredObject(key: fetch.busy.key, status: head.status, reason: head.reason,
-                                      fields: head.fields, body: body.readableBytes > 0 ? [body] : [],
+                                      fields: head.fields, body: chunks,
                                       varyNames: head.varyNames,
                                       varyValues: head.varyValues, storedAt: services.now(),
                                       initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep,

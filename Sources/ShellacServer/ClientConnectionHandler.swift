@@ -461,9 +461,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                                  cacheStatus: status, request: request)
             context.write(wrapOutboundOut(head), promise: nil)
             if case .partial(let range) = answer {
-                for slice in Self.slices(of: object.body, in: range) {
-                    context.write(wrapOutboundOut(slice), promise: nil)
-                }
+                let body = object.body
+                context.write(wrapOutboundOut(body.getSlice(at: body.readerIndex + range.lowerBound,
+                                                            length: range.count)!), promise: nil)
             }
         } else {
             context.write(wrapOutboundOut(object.headBlock), promise: nil)
@@ -471,8 +471,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                                                   keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                                   allocator: allocator)
             context.write(wrapOutboundOut(trailer), promise: nil)
-            if !request.isHEAD {
-                for chunk in object.body { context.write(wrapOutboundOut(chunk), promise: nil) }
+            if !request.isHEAD && object.bodyLength > 0 {
+                context.write(wrapOutboundOut(object.body), promise: nil)
             }
         }
         needsFlush = true
@@ -588,22 +588,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                                  requestID: request.id, cacheStatus: cacheStatus, framing: framing,
                                  keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                  allocator: context.channel.allocator)
-    }
-
-    /// Zero-copy slices of `body` covering `range`.
-    static func slices(of body: [ByteBuffer], in range: ClosedRange<Int>) -> [ByteBuffer] {
-        var result: [ByteBuffer] = []
-        var offset = 0
-        for chunk in body {
-            let chunkRange = offset..<(offset + chunk.readableBytes)
-            offset += chunk.readableBytes
-            let from = max(range.lowerBound, chunkRange.lowerBound)
-            let to = min(range.upperBound + 1, chunkRange.upperBound)
-            if from < to {
-                result.append(chunk.getSlice(at: chunk.readerIndex + from - chunkRange.lowerBound, length: to - from)!)
-            }
-        }
-        return result
     }
 
     private func endBody(_ request: ClientRequest) {

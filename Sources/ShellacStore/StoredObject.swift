@@ -1,6 +1,6 @@
 // StoredObject: one cached response variant. Immutable once built and shared by every reader:
-// the pre-serialised status line and header block and the body chunks are written as they are
-// on every hit, never copied. Only the hit counter changes (atomically).
+// the pre-serialised status line and header block and the body live in one buffer and are written
+// as they are on every hit, never copied. Only the hit counter changes (atomically).
 
 import NIOCore
 import ShellacHTTP
@@ -10,12 +10,11 @@ public final class StoredObject: Sendable {
     public let key: CacheKey
     public let status: Int
     public let reason: String
-    /// Response fields as stored: hop-by-hop and framing fields removed.
-    public let fields: HTTPFields
-    /// "HTTP/1.1 200 OK\r\n", every stored field line and Content-Length, each ending in CRLF;
-    /// per-response fields (Age, request id, Cache-Status, Connection) and the blank line follow.
-    public let headBlock: ByteBuffer
-    public let body: [ByteBuffer]
+    /// The head block, then the body: one exactly-sized allocation per object.
+    private let storage: ByteBuffer
+    /// Bytes of the status line and stored field lines, then of the whole head block.
+    private let fieldsLength: Int
+    private let headLength: Int
     public let bodyLength: Int
     /// Lower-cased names from the response's Vary, and the request values this variant matches.
     public let varyNames: [String]
@@ -34,15 +33,15 @@ public final class StoredObject: Sendable {
     public let size: Int
     private let hitCount = Atomic<Int>(0)
 
+    /// - Parameters:
+    ///   - fields: the response fields to store, hop-by-hop and framing fields already removed.
+    ///   - body: the body as received, in pieces; copied once into the object's own buffer.
     public init(key: CacheKey, status: Int, reason: String, fields: HTTPFields, body: [ByteBuffer],
                 varyNames: [String], varyValues: [String?], storedAt: Double, initialAge: Double,
                 ttl: Double, grace: Double, keep: Double, staleIfError: Double = 0) {
         self.key = key
         self.status = status
         self.reason = reason
-        self.fields = fields
-        self.body = body
-        self.bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         self.varyNames = varyNames
         self.varyValues = varyValues
         self.storedAt = storedAt
@@ -53,16 +52,41 @@ public final class StoredObject: Sendable {
         self.staleIfError = staleIfError
         self.etag = fields["ETag"]
         self.lastModified = fields["Last-Modified"]
-        var block = ByteBuffer()
-        block.writeString("HTTP/1.1 \(status) \(reason)\r\n")
-        block.writeHTTPFields(fields)
+        let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
+        self.bodyLength = bodyLength
+        let statusLine = "HTTP/1.1 \(status) \(reason)\r\n"
         // RFC 9110 §8.6: no Content-Length on 204 and 304.
-        if status != 204 && status != 304 {
-            block.writeString("Content-Length: \(bodyLength)\r\n")
+        let lengthLine = status != 204 && status != 304 ? "Content-Length: \(bodyLength)\r\n" : ""
+        let fieldsLength = statusLine.utf8.count + fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        // Sized exactly: a 1 KiB object is one allocation of about 1.3 KiB, not a few rounded up.
+        var storage = ByteBufferAllocator().buffer(capacity: fieldsLength + lengthLine.utf8.count + bodyLength)
+        storage.writeString(statusLine)
+        storage.writeHTTPFields(fields)
+        storage.writeString(lengthLine)
+        self.fieldsLength = fieldsLength
+        self.headLength = storage.readableBytes
+        for piece in body { storage.writeImmutableBuffer(piece) }
+        self.storage = storage
+        // Fixed overhead approximates the object and its index entries.
+        self.size = storage.capacity + key.value.utf8.count + 256
+    }
+
+    /// "HTTP/1.1 200 OK\r\n", every stored field line and Content-Length, each ending in CRLF;
+    /// per-response fields (Age, request id, Cache-Status, Connection) and the blank line follow.
+    public var headBlock: ByteBuffer { storage.getSlice(at: storage.readerIndex, length: headLength)! }
+
+    public var body: ByteBuffer { storage.getSlice(at: storage.readerIndex + headLength, length: bodyLength)! }
+
+    /// The stored response fields, read back from the head block (304s, ranges and revalidation
+    /// need them; hits do not).
+    public var fields: HTTPFields {
+        let text = storage.getString(at: storage.readerIndex, length: fieldsLength) ?? ""
+        var fields = HTTPFields()
+        for line in text.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields.add(String(line[..<colon]), String(line[line.index(colon, offsetBy: 2)...]))
         }
-        self.headBlock = block
-        // Fixed overhead approximates the object, its arrays and the index entries.
-        self.size = block.readableBytes + bodyLength + key.value.utf8.count + 256
+        return fields
     }
 
     /// The moment the object stops being fresh.

@@ -223,10 +223,10 @@ import Testing
     }
 
     @Test func shutdownLetsInFlightRequestsFinish() async throws {
-        let harness = try await Harness.start { _ in .ok("finished", delayMilliseconds: 300) }
+        let harness = try await Harness.start { _ in .ok("finished", delayMilliseconds: 1000) }
         let c = try await harness.client()
         try await c.send("GET /inflight HTTP/1.1\r\nHost: a\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(50))  // let the request reach the origin
+        #expect(try await eventually { harness.origin.requestCount == 1 })  // the request is in flight
         async let stopped: Void = harness.server.shutdown()
         let response = try await c.readResponse(seconds: 5)
         #expect(response.text == "finished")

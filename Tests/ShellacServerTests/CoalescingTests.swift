@@ -27,7 +27,8 @@ import Testing
         try await withHarness(parameters: ["waitinglist_timeout=0.2s"],
                               script: { _ in .ok("late", delayMilliseconds: 1000) }) { h in
             async let first = h.get("/wait")
-            try await Task.sleep(for: .milliseconds(50))
+            // The first request is the fetcher once the origin has it; only then send the waiter.
+            #expect(try await eventually { h.origin.requestCount == 1 })
             let waiter = try await h.get("/wait")
             #expect(waiter.status == 503)
             #expect(try await first.text == "late")

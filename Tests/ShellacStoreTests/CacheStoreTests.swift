@@ -43,6 +43,20 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         #expect(store.bytesStored == hit.size)
     }
 
+    @Test func storedFieldsAndBodyRoundTripThroughTheSingleBuffer() {
+        let fields = HTTPFields([("Content-Type", "text/plain"), ("X-Empty", ""), ("Link", "<http://a:1/b>; rel=x"),
+                                 ("ETag", "\"e\"")])
+        let stored = StoredObject(key: key("/rt"), status: 200, reason: "OK", fields: fields,
+                                  body: [ByteBuffer(string: "ab"), ByteBuffer(string: "cd")], varyNames: [],
+                                  varyValues: [], storedAt: t0, initialAge: 0, ttl: 1, grace: 0, keep: 0)
+        #expect(stored.fields == fields)
+        #expect(String(buffer: stored.body) == "abcd")
+        #expect(String(buffer: stored.headBlock)
+            == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Empty: \r\nLink: <http://a:1/b>; rel=x\r\n"
+            + "ETag: \"e\"\r\nContent-Length: 4\r\n")
+        #expect(stored.etag == "\"e\"")
+    }
+
     @Test func concurrentMissesCoalesceOnOneFetch() throws {
         let store = CacheStore(budget: 1 << 20)
         let fetch = try #require(expectMiss(store, "/a"))
@@ -84,13 +98,13 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         guard case .hit(let hit) = store.lookup(key("/v"), requestFields: gzip, now: t0) else {
             Issue.record("expected a hit"); return
         }
-        #expect(String(buffer: hit.body[0]) == "zipped")
+        #expect(String(buffer: hit.body) == "zipped")
         let plain = try #require(expectMiss(store, "/v", kind: .varyMiss))
         store.insert(object("/v", body: "plain", vary: ["accept-encoding"], values: [nil]), completing: plain, now: t0)
         guard case .hit(let other) = store.lookup(key("/v"), requestFields: HTTPFields(), now: t0) else {
             Issue.record("expected a hit"); return
         }
-        #expect(String(buffer: other.body[0]) == "plain")
+        #expect(String(buffer: other.body) == "plain")
         #expect(store.variants(of: key("/v")).count == 2)
         // The same variant again replaces, not adds.
         store.insert(object("/v", body: "plain2", vary: ["accept-encoding"], values: [nil]), completing: nil, now: t0)
@@ -105,7 +119,7 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
             store.insert(object("/v", body: lang, vary: ["x-lang"], values: [lang]),
                          completing: try #require(expectMiss(store, "/v", fields: fields)), now: t0 + Double(index))
         }
-        #expect(store.variants(of: key("/v")).map { String(buffer: $0.body[0]) } == ["de", "fr"])
+        #expect(store.variants(of: key("/v")).map { String(buffer: $0.body) } == ["de", "fr"])
         #expect(store.objects == 2)
         #expect(store.evictions == 1)
         #expect(store.bytesStored == store.variants(of: key("/v")).reduce(0) { $0 + $1.size })
