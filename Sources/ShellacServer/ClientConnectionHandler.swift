@@ -3,7 +3,8 @@
 // order (the next head is not parsed until the current response is done), runs each request's
 // RequestFlow and carries out its actions: hits are written from the stored buffers, misses and
 // passes stream from a BusyFetch. Reading is explicit (autoRead off), so buffered input stays
-// bounded. Confined to the channel's event loop.
+// bounded. Confined to the channel's event loop. Writing responses lives in +Responses, the end
+// of a response, timers and closing in +Lifecycle.
 
 import NIOCore
 import ShellacCore
@@ -14,24 +15,24 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let services: ServerServices
-    private let loopServices: LoopServices
-    private var parser: HTTPRequestParser
-    private var buffer = ByteBuffer()
-    private var context: ChannelHandlerContext!
-    private var current: ClientRequest?
-    private var closing = false
-    private var closed = false
-    private var inputClosed = false
-    private var processing = false
-    private var needsFlush = false
-    private var idleTimer: Scheduled<Void>?
-    private var headTimer: Scheduled<Void>?
-    private var bodyTimer: Scheduled<Void>?
-    private var clientAddress = "0.0.0.0"
-    private var serverAddress = "0.0.0.0"
+    let services: ServerServices
+    let loopServices: LoopServices
+    var parser: HTTPRequestParser
+    var buffer = ByteBuffer()
+    var context: ChannelHandlerContext!
+    var current: ClientRequest?
+    var closing = false
+    var closed = false
+    var inputClosed = false
+    var processing = false
+    var needsFlush = false
+    var idleTimer: Scheduled<Void>?
+    var headTimer: Scheduled<Void>?
+    var bodyTimer: Scheduled<Void>?
+    var clientAddress = "0.0.0.0"
+    var serverAddress = "0.0.0.0"
     /// Input kept buffered at most: a full head plus some pipelined requests.
-    private let maxBuffered: Int
+    let maxBuffered: Int
 
     init(services: ServerServices, loopServices: LoopServices) {
         self.services = services
@@ -111,7 +112,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     /// Writes the pieces a lagging client missed, pulled from its fetch, while its socket takes them.
-    private func catchUp(_ request: ClientRequest) {
+    func catchUp(_ request: ClientRequest) {
         guard let busy = request.subscription?.busy else { return }
         guard let pieces = busy.bodyPieces(from: request.nextPiece) else {
             closeNow()  // the fetch stopped keeping its body (it outgrew the budget): cannot catch up
@@ -136,7 +137,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     // MARK: parsing
 
-    private func processBuffer() {
+    func processBuffer() {
         guard !processing else { return }
         processing = true
         defer {
@@ -181,7 +182,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 
-    private func readMoreIfWanted() {
+    func readMoreIfWanted() {
         guard !closed, !closing, !inputClosed, buffer.readableBytes < maxBuffered else { return }
         if let request = current, !request.bodyComplete {
             if let fetch = request.fetch, parser.isInBody, !fetch.wantsMoreBody {
@@ -196,14 +197,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     /// The fetch can take more request body.
-    private func bodyDemand() {
+    func bodyDemand() {
         guard !processing else { return }
         processBuffer()
         readMoreIfWanted()
     }
 
     /// A malformed request: answer with its status and close; nothing after it is parsed.
-    private func reject(_ error: HTTPParseError) {
+    func reject(_ error: HTTPParseError) {
         services.counters.increment(.clientBadRequests)
         if let request = current {
             // Stop listening before aborting, so the aborted fetch cannot answer for us.
@@ -224,7 +225,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     // MARK: requests
 
-    private func startRequest(_ head: HTTPRequestHead) {
+    func startRequest(_ head: HTTPRequestHead) {
         services.counters.increment(.clientRequests)
         let id = services.requestID()
         var expectsContinue = false
@@ -250,7 +251,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         run(request.flow.start(), request)
     }
 
-    private func run(_ action: RequestFlow.Action, _ request: ClientRequest) {
+    func run(_ action: RequestFlow.Action, _ request: ClientRequest) {
         switch action {
         case .synthesize(let status, let reason):
             services.counters.increment(.synth)
@@ -328,7 +329,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// Subscribes to a fetch's events; replays what already arrived. False when the waiting list is full.
     @discardableResult
-    private func subscribe(_ request: ClientRequest, to busy: BusyFetch, isWaiter: Bool) -> Bool {
+    func subscribe(_ request: ClientRequest, to busy: BusyFetch, isWaiter: Bool) -> Bool {
         let eventLoop = context.eventLoop
         let target = NIOLoopBound((handler: self, request: request), eventLoop: eventLoop)
         let subscribed = busy.subscribe(isWaiter: isWaiter) { event in
@@ -344,7 +345,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         return true
     }
 
-    private func unsubscribe(_ request: ClientRequest) {
+    func unsubscribe(_ request: ClientRequest) {
         if let subscription = request.subscription {
             subscription.busy.unsubscribe(subscription.id)
             request.subscription = nil
@@ -353,7 +354,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// An event from `busy`. Ignored unless `busy` is still what the request listens to: a waiter
     /// that moved on to its own fetch must not act on the rest of an earlier replay.
-    private func fetchEvent(_ event: FetchEvent, _ request: ClientRequest, from busy: BusyFetch) {
+    func fetchEvent(_ event: FetchEvent, _ request: ClientRequest, from busy: BusyFetch) {
         guard current === request, !request.done, !closed, request.subscription?.busy === busy else { return }
         if request.awaitingCompletion {
             switch event {
@@ -431,299 +432,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     /// A stored variant that may answer instead of an error (within grace or stale-if-error).
-    private func staleFallback(_ request: ClientRequest) -> StoredObject? {
+    func staleFallback(_ request: ClientRequest) -> StoredObject? {
         guard let key = request.flow.cacheKey else { return nil }
         let stale = services.store.staleForError(key, requestFields: request.flow.request.fields, now: services.now())
         if stale != nil { services.counters.increment(.staleOnError) }
         return stale
-    }
-
-    // MARK: writing responses
-
-    /// Whether this response may announce keep-alive: not when the server is draining.
-    private func keepsAlive(_ request: ClientRequest) -> Bool {
-        request.keepAlive && !closing && !services.isDraining
-    }
-
-    private func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, request: ClientRequest) {
-        request.keepAlive = keepsAlive(request)
-        let age = Int(object.age(at: services.now()))
-        let allocator = context.channel.allocator
-        if notModified {
-            services.counters.increment(.notModified)
-            let head = ResponseHead.notModified(fields: object.fields, age: age, requestID: request.id,
-                                                cacheStatus: status, keepAlive: request.keepAlive,
-                                                http10KeepAlive: request.isHTTP10, allocator: allocator)
-            context.write(wrapOutboundOut(head), promise: nil)
-        } else if let answer = rangeAnswer(request, status: object.status, length: object.bodyLength,
-                                           etag: object.etag, lastModified: object.lastModified) {
-            let head = rangeHead(answer, fields: object.fields, length: object.bodyLength, age: age,
-                                 cacheStatus: status, request: request)
-            context.write(wrapOutboundOut(head), promise: nil)
-            if case .partial(let range) = answer {
-                let body = object.body
-                context.write(wrapOutboundOut(body.getSlice(at: body.readerIndex + range.lowerBound,
-                                                            length: range.count)!), promise: nil)
-            }
-        } else {
-            context.write(wrapOutboundOut(object.headBlock), promise: nil)
-            let trailer = ResponseHead.hitTrailer(age: age, requestID: request.id, cacheStatus: status,
-                                                  keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
-                                                  allocator: allocator)
-            context.write(wrapOutboundOut(trailer), promise: nil)
-            if !request.isHEAD && object.bodyLength > 0 {
-                context.write(wrapOutboundOut(object.body), promise: nil)
-            }
-        }
-        needsFlush = true
-    }
-
-    private func startStreamedResponse(_ head: FetchedHead, _ request: ClientRequest) {
-        request.responseStarted = true
-        request.keepAlive = keepsAlive(request)
-        let allocator = context.channel.allocator
-        var bodyless = request.isHEAD || head.status == 204 || head.status == 304
-        let buffer: ByteBuffer
-        if request.flow.answersNotModified(head) {
-            services.counters.increment(.notModified)
-            bodyless = true
-            buffer = ResponseHead.notModified(fields: head.fields, age: head.age, requestID: request.id,
-                                              cacheStatus: request.cacheStatus, keepAlive: request.keepAlive,
-                                              http10KeepAlive: request.isHTTP10, allocator: allocator)
-        } else if let length = head.contentLength,
-                  let answer = rangeAnswer(request, status: head.status, length: length, etag: head.fields["ETag"],
-                                           lastModified: head.fields["Last-Modified"]) {
-            buffer = rangeHead(answer, fields: head.fields, length: length, age: head.age,
-                               cacheStatus: request.cacheStatus, request: request)
-            if case .partial(let range) = answer {
-                request.rangeWindow = range
-                request.framing = .contentLength(range.count)
-            } else {
-                bodyless = true
-            }
-        } else {
-            var announced: ResponseFraming
-            if let length = head.contentLength {
-                announced = head.status == 204 || head.status == 304 ? .none : .contentLength(length)
-            } else if bodyless {
-                announced = .none
-            } else if request.isHTTP10 {
-                announced = .close
-                request.keepAlive = false
-            } else {
-                announced = .chunked
-            }
-            request.framing = bodyless ? .none : announced
-            buffer = ResponseHead.full(status: head.status, reason: head.reason, fields: head.fields, age: head.age,
-                                       requestID: request.id, cacheStatus: request.cacheStatus, framing: announced,
-                                       keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
-                                       allocator: allocator)
-        }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-        if bodyless {
-            finishResponse(request)
-        }
-    }
-
-    private func writeBody(_ chunk: ByteBuffer, _ request: ClientRequest) {
-        guard chunk.readableBytes > 0 else { return }
-        if let window = request.rangeWindow {
-            let start = request.streamOffset
-            request.streamOffset += chunk.readableBytes
-            let piece = start...(request.streamOffset - 1)
-            if piece.overlaps(window) {
-                let from = max(window.lowerBound, start) - start
-                let to = min(window.upperBound, piece.upperBound) - start
-                context.writeAndFlush(wrapOutboundOut(chunk.getSlice(at: chunk.readerIndex + from,
-                                                                     length: to - from + 1)!), promise: nil)
-            }
-            // The client has its range; the fetch goes on for the cache and other clients.
-            if request.streamOffset > window.upperBound { finishResponse(request) }
-            return
-        }
-        switch request.framing {
-        case .none:
-            return
-        case .chunked:
-            var prefix = context.channel.allocator.buffer(capacity: 18)
-            prefix.writeString(String(chunk.readableBytes, radix: 16))
-            prefix.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(prefix), promise: nil)
-            context.write(wrapOutboundOut(chunk), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
-        case .contentLength, .close:
-            context.writeAndFlush(wrapOutboundOut(chunk), promise: nil)
-        }
-    }
-
-    /// How to answer a Range request from a complete 200 body of `length` bytes; nil: no Range
-    /// handling applies (not GET, a pass (the backend answers ranges itself), or another status).
-    private func rangeAnswer(_ request: ClientRequest, status: Int, length: Int, etag: String?,
-                             lastModified: String?) -> RangeRequest.Answer? {
-        guard status == 200, request.flow.request.method == "GET", request.cacheStatus.forward != .bypass,
-              request.flow.request.fields.contains("Range") else { return nil }
-        let answer = RangeRequest.evaluate(request: request.flow.request.fields, length: length, etag: etag,
-                                           lastModified: lastModified)
-        return answer == .full ? nil : answer
-    }
-
-    /// The head of a 206 (with Content-Range) or a 416 (with the length we have).
-    private func rangeHead(_ answer: RangeRequest.Answer, fields: HTTPFields, length: Int, age: Int,
-                           cacheStatus: CacheStatus, request: ClientRequest) -> ByteBuffer {
-        var fields = fields
-        let status: Int
-        let framing: ResponseFraming
-        switch answer {
-        case .partial(let range):
-            status = 206
-            fields.set("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound)/\(length)")
-            framing = .contentLength(range.count)
-        case .unsatisfiable, .full:
-            status = 416
-            fields = HTTPFields([("Date", services.dateCache.value(now: services.now())),
-                                 ("Content-Range", "bytes */\(length)")])
-            framing = .contentLength(0)
-        }
-        return ResponseHead.full(status: status, reason: Synthetic.reasonPhrase(status), fields: fields, age: age,
-                                 requestID: request.id, cacheStatus: cacheStatus, framing: framing,
-                                 keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
-                                 allocator: context.channel.allocator)
-    }
-
-    private func endBody(_ request: ClientRequest) {
-        if case .chunked = request.framing {
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
-        }
-        needsFlush = true
-    }
-
-    private func writeSynthetic(status: Int, reason: String, requestID: String, isHEAD: Bool, keepAlive: Bool) {
-        let body = Synthetic.page(status: status, reason: reason, requestID: requestID)
-        var fields = HTTPFields([("Date", services.dateCache.value(now: services.now())),
-                                 ("Server", "Shellac"),
-                                 ("Content-Type", "text/html; charset=utf-8")])
-        if status == 503 { fields.add("Retry-After", "5") }
-        let allocator = context.channel.allocator
-        let head = ResponseHead.full(status: status, reason: reason, fields: fields, age: nil, requestID: requestID,
-                                     cacheStatus: nil, framing: .contentLength(body.utf8.count), keepAlive: keepAlive,
-                                     http10KeepAlive: false, allocator: allocator)
-        context.write(wrapOutboundOut(head), promise: nil)
-        if !isHEAD {
-            context.write(wrapOutboundOut(allocator.buffer(string: body)), promise: nil)
-        }
-        needsFlush = true
-    }
-
-    /// The response is complete: keep the connection for the next request, or close it.
-    private func finishResponse(_ request: ClientRequest) {
-        guard !request.done else { return }
-        request.done = true
-        request.waitTimer?.cancel()
-        unsubscribe(request)
-        if let fetch = request.fetch, fetch.isPrivate, !request.bodyComplete {
-            fetch.abort()
-        }
-        current = nil
-        let reusable = request.keepAlive && request.bodyComplete && !closing && !services.isDraining
-            && !inputClosed
-        if !reusable {
-            if inputClosed && request.bodyComplete && !closing && !services.isDraining {
-                // Half-closed client: answer any complete requests it already sent, then close.
-                if !processing { processBuffer() }
-                if current == nil && !processing { closeAfterFlush() }
-                return
-            }
-            closeAfterFlush()
-            return
-        }
-        needsFlush = true
-        if !processing {
-            processBuffer()
-            readMoreIfWanted()
-        }
-    }
-
-    /// The client went away: waiting stops, a private fetch is abandoned, a shared one carries on.
-    private func abandon(_ request: ClientRequest) {
-        request.done = true
-        request.waitTimer?.cancel()
-        unsubscribe(request)
-        if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }
-    }
-
-    private func flushIfNeeded() {
-        guard needsFlush, !closed else { return }
-        needsFlush = false
-        context.flush()
-    }
-
-    // MARK: timers and closing
-
-    private func armIdleTimer() {
-        idleTimer?.cancel()
-        let timeout = TimeAmount.duration(services.parameters["timeout_idle"])
-        idleTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else {
-                return
-            }
-            self.closeNow()
-        }
-    }
-
-    private func armHeadTimer() {
-        guard headTimer == nil else { return }
-        let timeout = TimeAmount.duration(services.parameters["timeout_req"])
-        headTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, self.current == nil, !self.closed else { return }
-            self.headTimer = nil
-            self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: self.services.requestID(),
-                                isHEAD: false, keepAlive: false)
-            self.closeAfterFlush()
-        }
-    }
-
-    private func armBodyTimer() {
-        bodyTimer?.cancel()
-        let timeout = TimeAmount.duration(services.parameters["timeout_body"])
-        bodyTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, !self.closed, let request = self.current, !request.bodyComplete else { return }
-            request.done = true
-            self.unsubscribe(request)
-            request.fetch?.abort()
-            self.current = nil
-            if request.responseStarted {
-                self.closeNow()
-            } else {
-                self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: request.id, isHEAD: false,
-                                    keepAlive: false)
-                self.closeAfterFlush()
-            }
-        }
-    }
-
-    private func cancelTimers() {
-        idleTimer?.cancel()
-        headTimer?.cancel()
-        bodyTimer?.cancel()
-        idleTimer = nil
-        headTimer = nil
-        bodyTimer = nil
-    }
-
-    private func closeAfterFlush() {
-        guard !closing || !closed else { return }
-        closing = true
-        cancelTimers()
-        let channel = context.channel
-        needsFlush = false
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
-
-    private func closeNow() {
-        closing = true
-        cancelTimers()
-        context.close(promise: nil)
     }
 }

@@ -1,0 +1,119 @@
+// ClientConnectionHandler+Lifecycle: the end of each response (keep the connection or close
+// it), the idle, head and body timers, and closing. Same event loop and state as the handler.
+
+import NIOCore
+import ShellacCore
+
+extension ClientConnectionHandler {
+    /// The response is complete: keep the connection for the next request, or close it.
+    func finishResponse(_ request: ClientRequest) {
+        guard !request.done else { return }
+        request.done = true
+        request.waitTimer?.cancel()
+        unsubscribe(request)
+        if let fetch = request.fetch, fetch.isPrivate, !request.bodyComplete {
+            fetch.abort()
+        }
+        current = nil
+        let reusable = request.keepAlive && request.bodyComplete && !closing && !services.isDraining
+            && !inputClosed
+        if !reusable {
+            if inputClosed && request.bodyComplete && !closing && !services.isDraining {
+                // Half-closed client: answer any complete requests it already sent, then close.
+                if !processing { processBuffer() }
+                if current == nil && !processing { closeAfterFlush() }
+                return
+            }
+            closeAfterFlush()
+            return
+        }
+        needsFlush = true
+        if !processing {
+            processBuffer()
+            readMoreIfWanted()
+        }
+    }
+
+    /// The client went away: waiting stops, a private fetch is abandoned, a shared one carries on.
+    func abandon(_ request: ClientRequest) {
+        request.done = true
+        request.waitTimer?.cancel()
+        unsubscribe(request)
+        if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }
+    }
+
+    func flushIfNeeded() {
+        guard needsFlush, !closed else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+
+    func armIdleTimer() {
+        idleTimer?.cancel()
+        let timeout = TimeAmount.duration(services.parameters["timeout_idle"])
+        idleTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            guard let self, self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else {
+                return
+            }
+            self.closeNow()
+        }
+    }
+
+    func armHeadTimer() {
+        guard headTimer == nil else { return }
+        let timeout = TimeAmount.duration(services.parameters["timeout_req"])
+        headTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            guard let self, self.current == nil, !self.closed else { return }
+            self.headTimer = nil
+            self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: self.services.requestID(),
+                                isHEAD: false, keepAlive: false)
+            self.closeAfterFlush()
+        }
+    }
+
+    func armBodyTimer() {
+        bodyTimer?.cancel()
+        let timeout = TimeAmount.duration(services.parameters["timeout_body"])
+        bodyTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+            guard let self, !self.closed, let request = self.current, !request.bodyComplete else { return }
+            request.done = true
+            self.unsubscribe(request)
+            request.fetch?.abort()
+            self.current = nil
+            if request.responseStarted {
+                self.closeNow()
+            } else {
+                self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: request.id, isHEAD: false,
+                                    keepAlive: false)
+                self.closeAfterFlush()
+            }
+        }
+    }
+
+    func cancelTimers() {
+        idleTimer?.cancel()
+        headTimer?.cancel()
+        bodyTimer?.cancel()
+        idleTimer = nil
+        headTimer = nil
+        bodyTimer = nil
+    }
+
+    func closeAfterFlush() {
+        guard !closing || !closed else { return }
+        closing = true
+        cancelTimers()
+        let channel = context.channel
+        needsFlush = false
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func closeNow() {
+        closing = true
+        cancelTimers()
+        context.close(promise: nil)
+    }
+}
