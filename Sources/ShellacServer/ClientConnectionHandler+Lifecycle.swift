@@ -79,7 +79,7 @@ extension ClientConnectionHandler {
             guard let self, !self.closed, let request = self.current, !request.bodyComplete else { return }
             request.done = true
             self.unsubscribe(request)
-            request.fetch?.abort()
+            if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }  // a shared fetch serves others
             self.current = nil
             if request.responseStarted {
                 self.closeNow()

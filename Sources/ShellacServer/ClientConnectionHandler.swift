@@ -210,7 +210,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             // Stop listening before aborting, so the aborted fetch cannot answer for us.
             request.done = true
             unsubscribe(request)
-            request.fetch?.abort()
+            if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }  // a shared fetch serves others
             current = nil
             if request.responseStarted {
                 closeNow()

@@ -236,3 +236,35 @@ import Testing
         try? await harness.clients.shutdownGracefully()
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct HostileClientTests {
+    @Test func garbageAndAbruptClientsLeaveTheDaemonServing() async throws {
+        try await withHarness(parameters: ["timeout_req=1s", "timeout_idle=1s"],
+                              script: { _ in .ok(String(repeating: "x", count: 64 * 1024), delayMilliseconds: 5) }) { h in
+            var rng = SystemRandomNumberGenerator()
+            let valid = "GET /big HTTP/1.1\r\nHost: example.com\r\n\r\n"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<200 {
+                    let kind = i % 4
+                    let noise = (0..<Int.random(in: 1...400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let cut = Int.random(in: 1..<valid.utf8.count, using: &rng)
+                    group.addTask {
+                        let c = try await h.client()
+                        switch kind {
+                        case 0: try await c.send(String(decoding: noise, as: UTF8.self))
+                        case 1: try await c.send(String(valid.prefix(cut)))
+                        case 2: try await c.send(valid)  // and leave mid-response
+                        default: try await c.send(valid + String(decoding: noise, as: UTF8.self))
+                        }
+                        await c.close()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let after = try await h.get("/big")
+            #expect(after.status == 200)
+            #expect(after.body.count == 64 * 1024)
+            #expect(h.origin.count(path: "/big") == 1, "one fetch, however the clients behaved")
+        }
+    }
+}

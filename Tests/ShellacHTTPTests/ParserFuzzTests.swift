@@ -1,0 +1,105 @@
+// Parser robustness: mutated and random inputs, fed in random slices, must only ever produce
+// events or a thrown HTTPParseError — never a crash or a hang. Seeded, so failures reproduce.
+
+import NIOCore
+import Testing
+@testable import ShellacHTTP
+
+/// A small deterministic generator (SplitMix64), so every run sees the same inputs.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct ParserFuzzTests {
+    static let requestSeeds = [
+        "GET /a?b=c HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n",
+        "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n0\r\nT: v\r\n\r\n",
+        "PUT /u HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.0\r\n\r\n",
+    ]
+    static let responseSeeds = [
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCache-Control: max-age=1\r\n\r\nhello",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "HTTP/1.0 404 Not Found\r\nX: y\r\n\r\nbody until close",
+    ]
+    static let interesting: [UInt8] = Array("\r\n :;,0123456789abcdefABCDEF-/\t\u{0}\u{7f}".utf8) + [0x80, 0xFF]
+
+    static func mutate(_ seed: String, _ rng: inout SeededGenerator) -> [UInt8] {
+        var bytes = Array(seed.utf8)
+        for _ in 0..<Int.random(in: 1...6, using: &rng) {
+            let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0 where !bytes.isEmpty: bytes.remove(at: position)
+            case 1: bytes.insert(interesting.randomElement(using: &rng)!, at: position)
+            case 2 where !bytes.isEmpty: bytes[position] = UInt8.random(in: 0...255, using: &rng)
+            default: bytes.insert(contentsOf: bytes[position...].prefix(8), at: position)
+            }
+        }
+        return bytes
+    }
+
+    /// Feeds `bytes` in random slices; returns how many events came out before the end or an error.
+    static func feedRequest(_ bytes: [UInt8], _ rng: inout SeededGenerator) -> Int {
+        var parser = HTTPRequestParser(limits: HTTPParserLimits(maxHeadSize: 512, maxFieldLineSize: 128,
+                                                                maxFieldCount: 10, maxURLSize: 128, maxBodySize: 1024))
+        var buffer = ByteBuffer()
+        var events = 0
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + Int.random(in: 1...64, using: &rng))
+            buffer.writeBytes(bytes[offset..<end])
+            offset = end
+            do {
+                while let _ = try parser.next(from: &buffer) {
+                    events += 1
+                    if events > 10_000 { return events }  // no event loop without consuming input
+                }
+            } catch {
+                return events
+            }
+        }
+        return events
+    }
+
+    @Test func mutatedAndRandomRequestsNeverCrash() {
+        var rng = SeededGenerator(state: 2026)
+        var parsedSome = 0
+        for round in 0..<6000 {
+            let bytes: [UInt8] = round % 5 == 4
+                ? (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                : Self.mutate(Self.requestSeeds[round % Self.requestSeeds.count], &rng)
+            let events = Self.feedRequest(bytes, &rng)
+            #expect(events < 10_000)
+            if events > 0 { parsedSome += 1 }
+        }
+        #expect(parsedSome > 100, "the mutations keep some inputs valid, so parsing paths are exercised")
+    }
+
+    @Test func mutatedAndRandomResponsesNeverCrash() {
+        var rng = SeededGenerator(state: 9111)
+        for round in 0..<6000 {
+            let bytes: [UInt8] = round % 5 == 4
+                ? (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                : Self.mutate(Self.responseSeeds[round % Self.responseSeeds.count], &rng)
+            var parser = HTTPResponseParser(limits: HTTPParserLimits(maxHeadSize: 512, maxFieldLineSize: 128,
+                                                                     maxFieldCount: 10, maxBodySize: 4096))
+            parser.expectResponse(requestWasHEAD: round % 7 == 0)
+            var buffer = ByteBuffer(bytes: bytes)
+            var events = 0
+            do {
+                while parser.isExpectingResponse, let _ = try parser.next(from: &buffer) {
+                    events += 1
+                    if events > 10_000 { break }
+                }
+                if parser.isExpectingResponse { _ = try parser.finishAtEOF() }
+            } catch {}
+            #expect(events < 10_000)
+        }
+    }
+}
