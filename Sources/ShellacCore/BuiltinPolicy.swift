@@ -32,6 +32,7 @@ public enum BuiltinPolicy {
 
     /// vcl_recv: lower-cases Host, normalises Accept-Encoding, and decides hash / pass / synth.
     public static func recv(_ head: inout HTTPRequestHead) -> RecvDecision {
+        normaliseAbsoluteForm(&head)
         if let host = head.fields["Host"] { head.fields.set("Host", host.asciiLowercased()) }
         guard knownMethods.contains(head.method) else {
             return .synth(status: 501, reason: "Not Implemented")
@@ -41,6 +42,22 @@ public enum BuiltinPolicy {
         if head.hasBody { return .pass }
         normaliseAcceptEncoding(&head.fields)
         return .hash
+    }
+
+    /// RFC 9112 §3.2.2: for `GET http://host/path`, the target's authority replaces Host and the
+    /// request continues in origin form, so it is keyed and forwarded like `GET /path`.
+    static func normaliseAbsoluteForm(_ head: inout HTTPRequestHead) {
+        for scheme in ["http://", "https://"] where head.target.hasPrefixIgnoringASCIICase(scheme) {
+            let rest = head.target.dropFirst(scheme.count)
+            let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            let authority = rest[..<pathStart]
+            guard !authority.isEmpty, !authority.contains("@") else { return }
+            var path = String(rest[pathStart...])
+            if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+            head.fields.set("Host", String(authority))
+            head.target = path
+            return
+        }
     }
 
     /// vcl_hash: the URL, then the Host or, without one, the server address.

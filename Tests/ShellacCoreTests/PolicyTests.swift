@@ -73,6 +73,19 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
     }
 
     @Test(arguments: [
+        ("http://Example.com/a?b", "/a?b", "example.com"),
+        ("HTTPS://example.com:8443", "/", "example.com:8443"),
+        ("http://example.com?q=1", "/?q=1", "example.com"),
+        ("/plain", "/plain", "h"),
+    ])
+    func absoluteFormBecomesOriginFormWithItsAuthorityAsHost(target: String, path: String, host: String) {
+        var head = request("GET", target, [("Host", "h")])
+        _ = BuiltinPolicy.recv(&head)
+        #expect(head.target == path)
+        #expect(head.fields["Host"] == host)
+    }
+
+    @Test(arguments: [
         ("gzip, deflate, br", "gzip"),
         ("br;q=1.0, GZIP;q=0.5", "gzip"),
         ("gzip;q=0, deflate", nil),

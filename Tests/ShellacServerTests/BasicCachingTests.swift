@@ -24,6 +24,20 @@ import Testing
         }
     }
 
+    @Test func absoluteFormRequestsShareTheOriginFormObject() async throws {
+        try await withHarness(script: { _ in .ok("same") }) { h in
+            let c = try await h.client()
+            try await c.send("GET http://example.com/abs HTTP/1.1\r\nHost: ignored.example\r\n\r\n")
+            #expect(try await c.readResponse().text == "same")
+            await c.close()
+            let seen = try #require(h.origin.requests.first)
+            #expect(seen.target == "/abs")
+            #expect(seen.header("Host") == "example.com")
+            let hit = try await h.get("/abs")
+            #expect(hit.header("Cache-Status")?.contains("hit") == true)
+        }
+    }
+
     @Test func headMissFetchesGetAndStoresTheFullObject() async throws {
         try await withHarness(script: { _ in .ok("full body") }) { h in
             let head = try await h.get("/h", method: "HEAD")
