@@ -33,7 +33,10 @@ public enum BuiltinPolicy {
     /// vcl_recv: lower-cases Host, normalises Accept-Encoding, and decides hash / pass / synth.
     public static func recv(_ head: inout HTTPRequestHead) -> RecvDecision {
         normaliseAbsoluteForm(&head)
-        if let host = head.fields["Host"] { head.fields.set("Host", host.asciiLowercased()) }
+        // Rewritten only when needed: most Host headers are already lower case (one allocation less per hit).
+        if let host = head.fields["Host"], host.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) {
+            head.fields.set("Host", host.asciiLowercased())
+        }
         guard knownMethods.contains(head.method) else {
             return .synth(status: 501, reason: "Not Implemented")
         }
@@ -68,7 +71,7 @@ public enum BuiltinPolicy {
     /// Browsers send many Accept-Encoding spellings; keep "gzip" or nothing so Vary does not
     /// fragment the cache (as Varnish does with http_gzip_support).
     static func normaliseAcceptEncoding(_ fields: inout HTTPFields) {
-        guard let value = fields.combined("Accept-Encoding") else { return }
+        guard let value = fields.combined("Accept-Encoding"), value != "gzip" else { return }
         let acceptsGzip = value.split(separator: ",").contains { item in
             let parts = item.split(separator: ";")
             guard let coding = parts.first?.trimmingOWS(), coding.equalsIgnoringASCIICase("gzip") else { return false }
