@@ -36,6 +36,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Pure VCL front end: source files, lexer, syntax tree, parser, diagnostics. Standard library only.
+        .target(name: "ShellacVCL", swiftSettings: strict),
         // Pure policy: runtime parameters table, the builtin cache policy, the request flow.
         .target(
             name: "ShellacCore",
@@ -79,6 +81,7 @@ let package = Package(
         .testTarget(name: "ShellacHTTPTests", dependencies: ["ShellacHTTP"]),
         .testTarget(name: "ShellacStoreTests", dependencies: ["ShellacStore", "ShellacHTTP"]),
         .testTarget(name: "ShellacCoreTests", dependencies: ["ShellacCore", "ShellacHTTP", "ShellacStore"]),
+        .testTarget(name: "ShellacVCLTests", dependencies: ["ShellacVCL"]),
         .testTarget(
             name: "ShellacServerTests",
             dependencies: [
