@@ -1,0 +1,51 @@
+// Subroutines: the builtin subroutines and the return actions each allows, as one table that
+// the checker (and later the docs) read. From Varnish's states.rst and ../shared/VCL.md.
+
+public enum Subroutines {
+    public struct Definition: Sendable {
+        public let name: String
+        public let returns: Set<String>
+        /// Client side (req.*), backend side (bereq.*), or housekeeping (vcl_init/fini).
+        public let side: Side
+    }
+
+    public enum Side: Sendable {
+        case client, backend, housekeeping
+    }
+
+    public static let builtin: [Definition] = [
+        .init(name: "vcl_recv", returns: ["hash", "pass", "pipe", "purge", "synth", "restart", "fail"], side: .client),
+        .init(name: "vcl_pipe", returns: ["pipe", "synth", "fail"], side: .client),
+        .init(name: "vcl_pass", returns: ["fetch", "synth", "restart", "fail"], side: .client),
+        .init(name: "vcl_hash", returns: ["lookup", "fail"], side: .client),
+        .init(name: "vcl_purge", returns: ["synth", "restart", "fail"], side: .client),
+        .init(name: "vcl_miss", returns: ["fetch", "pass", "synth", "restart", "fail"], side: .client),
+        .init(name: "vcl_hit", returns: ["deliver", "pass", "synth", "restart", "fail", "fetch", "miss"], side: .client),
+        .init(name: "vcl_deliver", returns: ["deliver", "synth", "restart", "fail"], side: .client),
+        .init(name: "vcl_synth", returns: ["deliver", "restart", "fail"], side: .client),
+        .init(name: "vcl_backend_fetch", returns: ["fetch", "abandon", "error", "fail"], side: .backend),
+        .init(name: "vcl_backend_response", returns: ["deliver", "retry", "abandon", "pass", "error", "fail"],
+              side: .backend),
+        .init(name: "vcl_backend_error", returns: ["deliver", "retry", "abandon", "fail"], side: .backend),
+        .init(name: "vcl_init", returns: ["ok", "fail"], side: .housekeeping),
+        .init(name: "vcl_fini", returns: ["ok", "fail"], side: .housekeeping),
+    ]
+
+    public static func definition(_ name: String) -> Definition? {
+        builtin.first { $0.name == name }
+    }
+
+    /// Varnish 2/3 subroutine names and their VCL 4 replacement.
+    public static let renamed: [String: String] = ["vcl_fetch": "vcl_backend_response", "vcl_error": "vcl_synth"]
+
+    /// Return actions that were renamed, per subroutine where it matters.
+    static func migration(forReturn action: String, in sub: String) -> String? {
+        switch (action, sub) {
+        case ("lookup", "vcl_recv"): return "in vcl_recv, write return (hash);"
+        case ("hit_for_pass", _): return "write return (pass(DURATION)); in vcl_backend_response"
+        case ("error", let s) where Subroutines.definition(s)?.side == .client:
+            return "write return (synth(STATUS, \"reason\"));"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,85 @@
+// The checker: clean real-world VCL, and each kind of mistake with its message and hint.
+
+import Testing
+@testable import ShellacVCL
+
+func check(_ text: String) -> [Diagnostic] {
+    let file = SourceFile(name: "t.vcl", text: text)
+    let (source, syntax) = Parser.parse(file)
+    #expect(syntax.isEmpty, "syntax: \(syntax.map { $0.rendered(in: file) })")
+    return Checker.check(source)
+}
+
+@Suite struct CheckerTests {
+    @Test func realWorldVCLChecksClean() {
+        let diagnostics = check(realWorld)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    }
+
+    @Test func variableOutsideItsSubroutineNamesWhereItCanBeUsed() {
+        let diagnostics = check("vcl 4.1; sub vcl_recv { if (resp.http.X) { return (pass); } }")
+        #expect(diagnostics.count == 1)
+        #expect(diagnostics[0].message == "'resp.http.X' is not available in vcl_recv")
+        #expect(diagnostics[0].hint == "it can be used in vcl_deliver and vcl_synth")
+    }
+
+    @Test(arguments: [
+        ("sub vcl_recv { set req.xid = \"1\"; }", "'req.xid' is read-only", nil),
+        ("sub vcl_hit { set beresp.ttl = 1s; }", "'beresp.ttl' cannot be set in vcl_hit",
+         "it can be set in vcl_backend_error and vcl_backend_response"),
+        ("sub vcl_deliver { unset resp.status; }", "only headers can be unset, not 'resp.status'", nil),
+        ("sub vcl_recv { return (lookup); }", "return(lookup) is not allowed in vcl_recv", "in vcl_recv, write return (hash);"),
+        ("sub vcl_deliver { return (hash); }", "return(hash) is not allowed in vcl_deliver",
+         "allowed there: deliver, fail, restart, synth"),
+        ("sub vcl_fetch { }", "'vcl_fetch' is Varnish 3 syntax", "it is called vcl_backend_response in VCL 4"),
+        ("sub vcl_recv { set req.request = \"GET\"; }", "'req.request' is Varnish 3 syntax", "write req.method"),
+        ("sub vcl_recv { call nowhere; }", "call to undefined subroutine 'nowhere'", nil),
+        ("sub vcl_recv { set req.backend_hint = app; }", "unknown name 'app'",
+         "not a variable, backend, ACL, probe or object declared in this VCL"),
+        ("import geoip; sub vcl_recv { }", "module 'geoip' is not available", "Shellac builds in the modules std and directors"),
+        ("sub vcl_recv { std.log(\"x\"); }", "'std' is used without 'import std;'", nil),
+        ("sub vcl_recv { hash_data(req.url); }", "hash_data() is only allowed in vcl_hash", nil),
+        ("sub vcl_recv { set req.url = frobnicate(req.url); }", "unknown function 'frobnicate'", nil),
+    ] as [(String, String, String?)])
+    func mistakesAreReportedWithAHint(text: String, message: String, hint: String?) {
+        let diagnostics = check("vcl 4.1; " + text).filter { $0.severity == .error }
+        #expect(diagnostics.map(\.message) == [message])
+        #expect(diagnostics.first?.hint == hint)
+    }
+
+    @Test func customSubroutinesAreHeldToEveryCaller() {
+        let text = """
+        vcl 4.1;
+        sub shared { set req.hash_always_miss = true; return (pass); }
+        sub vcl_recv { call shared; }
+        sub vcl_deliver { call shared; }
+        """
+        let messages = check(text).map(\.message)
+        #expect(messages.contains("'req.hash_always_miss' cannot be set in vcl_deliver"))
+        #expect(messages.contains("return(pass) is not allowed in vcl_deliver"))
+    }
+
+    @Test func recursionAndUnusedSubroutines() {
+        let diagnostics = check("""
+        vcl 4.1;
+        sub a { call b; }
+        sub b { call a; }
+        sub lonely { }
+        sub vcl_recv { call a; }
+        """)
+        #expect(diagnostics.contains { $0.message == "recursive call to 'a'" && $0.severity == .error })
+        #expect(diagnostics.contains { $0.message == "subroutine 'lonely' is never called" && $0.severity == .warning })
+    }
+
+    @Test func errorsRenderWithTheirLine() {
+        let file = SourceFile(name: "site.vcl", text: "vcl 4.1;\nsub vcl_recv {\n    set resp.http.X = \"1\";\n}\n")
+        let (source, _) = Parser.parse(file)
+        let rendered = Checker.check(source).map { $0.rendered(in: file) }
+        #expect(rendered == ["""
+        site.vcl:3:9: error: 'resp.http.X' cannot be set in vcl_recv
+            set resp.http.X = "1";
+                ^~~~~~~~~~~
+        hint: it can be set in vcl_deliver and vcl_synth
+        """])
+    }
+}
