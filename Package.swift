@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "shellacd",
             dependencies: [
-                "ShellacServer", "ShellacCore",
+                "ShellacServer", "ShellacCore", "ShellacVCL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -19,6 +19,11 @@ public struct Diagnostic: Sendable, Equatable {
         self.hint = hint
     }
 
+    /// Rendered against the files of a compilation, picking the one its range is in.
+    public func rendered(in files: [SourceFile]) -> String {
+        rendered(in: files[min(max(0, range.file), files.count - 1)])
+    }
+
     /// The diagnostic with its location, quoted line and underline.
     public func rendered(in file: SourceFile) -> String {
         let (line, column) = file.lineAndColumn(of: range.start)

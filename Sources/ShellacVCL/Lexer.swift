@@ -31,7 +31,7 @@ public enum Lexer {
     static let symbols2: Set<String> = ["==", "!=", "!~", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/="]
     static let symbols1: Set<UInt8> = Set("{}();,=~<>!+-*/".utf8)
 
-    public static func tokenize(_ file: SourceFile) -> (tokens: [Token], diagnostics: [Diagnostic]) {
+    public static func tokenize(_ file: SourceFile, fileID: Int = 0) -> (tokens: [Token], diagnostics: [Diagnostic]) {
         let b = file.bytes
         var tokens: [Token] = []
         var diagnostics: [Diagnostic] = []
@@ -50,7 +50,7 @@ public enum Lexer {
                 i += 2
                 while i < b.count, !(b[i] == UInt8(ascii: "*") && at(i + 1) == UInt8(ascii: "/")) { i += 1 }
                 if i >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated /* comment", at: SourceRange(start, start + 2)))
+                    diagnostics.append(Diagnostic(.error, "unterminated /* comment", at: SourceRange(start, start + 2, file: fileID)))
                 } else {
                     i += 2
                 }
@@ -58,40 +58,40 @@ public enum Lexer {
                 i += 2
                 while i < b.count, !(b[i] == UInt8(ascii: "}") && at(i + 1) == UInt8(ascii: "C")) { i += 1 }
                 i = min(b.count, i + 2)
-                diagnostics.append(Diagnostic(.error, "inline C (C{ … }C) is not supported", at: SourceRange(start, start + 2),
+                diagnostics.append(Diagnostic(.error, "inline C (C{ … }C) is not supported", at: SourceRange(start, start + 2, file: fileID),
                                               hint: "Shellac runs no C code; express this in VCL or with the std module"))
             } else if c == UInt8(ascii: "\"") && at(i + 1) == UInt8(ascii: "\"") && at(i + 2) == UInt8(ascii: "\"") {
                 i += 3
                 let contentStart = i
                 while i + 2 < b.count, !(b[i] == 0x22 && b[i + 1] == 0x22 && b[i + 2] == 0x22) { i += 1 }
                 if i + 2 >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated \"\"\" string", at: SourceRange(start, start + 3)))
+                    diagnostics.append(Diagnostic(.error, "unterminated \"\"\" string", at: SourceRange(start, start + 3, file: fileID)))
                     i = b.count
                     continue
                 }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 3)))
+                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 3, file: fileID)))
                 i += 3
             } else if c == UInt8(ascii: "{") && at(i + 1) == UInt8(ascii: "\"") {
                 i += 2
                 let contentStart = i
                 while i + 1 < b.count, !(b[i] == 0x22 && b[i + 1] == UInt8(ascii: "}")) { i += 1 }
                 if i + 1 >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated {\" string", at: SourceRange(start, start + 2)))
+                    diagnostics.append(Diagnostic(.error, "unterminated {\" string", at: SourceRange(start, start + 2, file: fileID)))
                     i = b.count
                     continue
                 }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 2)))
+                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 2, file: fileID)))
                 i += 2
             } else if c == UInt8(ascii: "\"") {
                 i += 1
                 let contentStart = i
                 while i < b.count, b[i] != 0x22, b[i] != 0x0A { i += 1 }
                 if i >= b.count || b[i] == 0x0A {
-                    diagnostics.append(Diagnostic(.error, "unterminated string", at: SourceRange(start, i),
+                    diagnostics.append(Diagnostic(.error, "unterminated string", at: SourceRange(start, i, file: fileID),
                                                   hint: "strings end on the line they start; use {\"…\"} for long strings"))
                     continue
                 }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 1)))
+                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 1, file: fileID)))
                 i += 1
             } else if isDigit(c) {
                 while isDigit(at(i)) { i += 1 }
@@ -110,35 +110,35 @@ public enum Lexer {
                     } else if sizeUnits.contains(unit) {
                         kind = .bytes
                     } else {
-                        diagnostics.append(Diagnostic(.error, "unknown unit '\(unit)'", at: SourceRange(unitStart, i),
+                        diagnostics.append(Diagnostic(.error, "unknown unit '\(unit)'", at: SourceRange(unitStart, i, file: fileID),
                                                       hint: "durations take ms, s, m, h, d, w or y; sizes B, KB, MB, GB or TB"))
                     }
                 }
-                tokens.append(Token(kind: kind, text: text(start, i), range: SourceRange(start, i)))
+                tokens.append(Token(kind: kind, text: text(start, i), range: SourceRange(start, i, file: fileID)))
             } else if isLetter(c) || c == UInt8(ascii: "_") {
                 while isIdentifierByte(at(i)) { i += 1 }
                 // A trailing '.' or '-' belongs to what follows (e.g. `.lower()` is not written this way).
                 while i > start + 1, b[i - 1] == UInt8(ascii: ".") || b[i - 1] == UInt8(ascii: "-") { i -= 1 }
-                tokens.append(Token(kind: .identifier, text: text(start, i), range: SourceRange(start, i)))
+                tokens.append(Token(kind: .identifier, text: text(start, i), range: SourceRange(start, i, file: fileID)))
             } else if c == UInt8(ascii: "."), isLetter(at(i + 1)) {
                 // `.host` in backend and probe declarations.
                 i += 1
                 while isIdentifierByte(at(i)) { i += 1 }
-                tokens.append(Token(kind: .identifier, text: text(start, i), range: SourceRange(start, i)))
+                tokens.append(Token(kind: .identifier, text: text(start, i), range: SourceRange(start, i, file: fileID)))
             } else if i + 1 < b.count, symbols2.contains(text(i, i + 2)) {
-                tokens.append(Token(kind: .symbol, text: text(i, i + 2), range: SourceRange(i, i + 2)))
+                tokens.append(Token(kind: .symbol, text: text(i, i + 2), range: SourceRange(i, i + 2, file: fileID)))
                 i += 2
             } else if symbols1.contains(c) {
-                tokens.append(Token(kind: .symbol, text: text(i, i + 1), range: SourceRange(i, i + 1)))
+                tokens.append(Token(kind: .symbol, text: text(i, i + 1), range: SourceRange(i, i + 1, file: fileID)))
                 i += 1
             } else {
                 let scalarEnd = min(b.count, i + utf8Length(c))
                 diagnostics.append(Diagnostic(.error, "unexpected character '\(text(i, scalarEnd))'",
-                                              at: SourceRange(i, scalarEnd)))
+                                              at: SourceRange(i, scalarEnd, file: fileID)))
                 i = scalarEnd
             }
         }
-        tokens.append(Token(kind: .end, text: "", range: SourceRange(b.count, b.count)))
+        tokens.append(Token(kind: .end, text: "", range: SourceRange(b.count, b.count, file: fileID)))
         return (tokens, diagnostics)
     }
 

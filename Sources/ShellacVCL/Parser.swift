@@ -8,8 +8,8 @@ public struct Parser {
     public private(set) var diagnostics: [Diagnostic] = []
 
     /// Parses a whole file; the diagnostics include the lexer's.
-    public static func parse(_ file: SourceFile) -> (source: VCLSource, diagnostics: [Diagnostic]) {
-        let (tokens, lexical) = Lexer.tokenize(file)
+    public static func parse(_ file: SourceFile, fileID: Int = 0) -> (source: VCLSource, diagnostics: [Diagnostic]) {
+        let (tokens, lexical) = Lexer.tokenize(file, fileID: fileID)
         var parser = Parser(tokens: tokens)
         parser.diagnostics = lexical
         let source = parser.parseFile()
@@ -454,9 +454,10 @@ public struct Parser {
                    !token.text.hasPrefix("std.") {
                     let targetText = String(token.text[..<dot])
                     let targetEnd = token.range.start + targetText.utf8.count
-                    let target = Expression.name(Name(text: targetText, range: SourceRange(token.range.start, targetEnd)))
+                    let target = Expression.name(Name(text: targetText,
+                                                      range: SourceRange(token.range.start, targetEnd, file: token.range.file)))
                     let method = Name(text: String(token.text[token.text.index(after: dot)...]),
-                                      range: SourceRange(targetEnd + 1, token.range.end))
+                                      range: SourceRange(targetEnd + 1, token.range.end, file: token.range.file))
                     let arguments = try parseArguments()
                     return .method(target: target, method: method, arguments: arguments,
                                    range: token.range.to(tokens[index - 1].range))

@@ -40,16 +40,21 @@ public struct SourceFile: Sendable {
     }
 }
 
-/// A half-open byte range in one source file.
+/// A half-open byte range in one source file; `file` indexes the files of one compilation
+/// (0 for a single file).
 public struct SourceRange: Sendable, Equatable {
     public var start: Int
     public var end: Int
+    public var file: Int
 
-    public init(_ start: Int, _ end: Int) {
+    public init(_ start: Int, _ end: Int, file: Int = 0) {
         self.start = start
         self.end = end
+        self.file = file
     }
 
-    /// The range covering both.
-    public func to(_ other: SourceRange) -> SourceRange { SourceRange(min(start, other.start), max(end, other.end)) }
+    /// The range covering both (in this range's file).
+    public func to(_ other: SourceRange) -> SourceRange {
+        SourceRange(min(start, other.start), max(end, other.end), file: file)
+    }
 }

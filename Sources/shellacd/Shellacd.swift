@@ -4,9 +4,11 @@
 
 import ArgumentParser
 import Dispatch
+import Foundation
 import Logging
 import ShellacCore
 import ShellacServer
+import ShellacVCL
 
 #if canImport(Glibc)
 import Glibc
@@ -28,8 +30,11 @@ struct Shellacd: AsyncParsableCommand {
     @Option(name: .customShort("b"), help: "Backend address, HOST:PORT.")
     var backend: String?
 
-    @Option(name: .customShort("f"), help: "VCL file (not supported yet; use -b).")
+    @Option(name: .customShort("f"), help: "VCL file; with -C it is checked (running a VCL is not supported yet).")
     var vclFile: String?
+
+    @Flag(name: .customShort("C"), help: "Check the VCL given with -f, print its diagnostics, and exit (non-zero on errors).")
+    var checkOnly = false
 
     @Option(name: .customShort("s"), help: "Cache storage, malloc,SIZE (e.g. malloc,256m).")
     var storage: String = "malloc,256m"
@@ -40,7 +45,7 @@ struct Shellacd: AsyncParsableCommand {
     @Option(name: .customShort("P"), help: "Write the process id to this file.")
     var pidFile: String?
 
-    @Option(name: .customShort("x"), help: "Print reference text and exit: parameters.")
+    @Option(name: .customShort("x"), help: "Print reference text and exit: parameters, builtin.")
     var reference: String?
 
     @Flag(name: .customShort("F"), help: "Run in the foreground (always the case; accepted for varnishd users).")
@@ -59,14 +64,21 @@ struct Shellacd: AsyncParsableCommand {
             }
         }
         if let reference {
-            guard reference == "parameters" else {
-                throw ValidationError("-x \(reference): unknown; try -x parameters")
+            switch reference {
+            case "parameters": print(params.describe(), terminator: "")
+            case "builtin": print(BuiltinVCL.text)
+            default: throw ValidationError("-x \(reference): unknown; try -x parameters or -x builtin")
             }
-            print(params.describe(), terminator: "")
+            return
+        }
+        if checkOnly {
+            guard let vclFile else { throw ValidationError("-C checks a VCL file: give it with -f FILE") }
+            try Self.check(vclFile)
             return
         }
         if vclFile != nil {
-            throw ValidationError("-f: VCL files are not supported by this version yet; use -b HOST:PORT")
+            throw ValidationError("-f: running a VCL is not supported by this version yet (check one with -C -f FILE); "
+                + "use -b HOST:PORT")
         }
         guard let backend else {
             throw ValidationError("a backend is required: -b HOST:PORT (e.g. -b 127.0.0.1:8000)")
@@ -92,6 +104,20 @@ struct Shellacd: AsyncParsableCommand {
         logger.info("draining", metadata: ["signal": "\(signal)"])
         await server.shutdown()
         if let pidFile { unlink(pidFile) }
+    }
+
+    /// Compiles `path` with its includes and the builtin VCL; prints diagnostics to standard error.
+    static func check(_ path: String) throws {
+        let compilation = VCLCompiler.compile(path: path) { try? String(contentsOfFile: $0, encoding: .utf8) }
+        if !compilation.diagnostics.isEmpty {
+            FileHandle.standardError.write(Data((compilation.renderedDiagnostics + "\n").utf8))
+        }
+        guard !compilation.hasErrors else {
+            let count = compilation.diagnostics.filter { $0.severity == .error }.count
+            FileHandle.standardError.write(Data("\(path): \(count) error\(count == 1 ? "" : "s")\n".utf8))
+            throw ExitCode.failure
+        }
+        print("\(path): VCL OK (syntax, subroutines, returns and variable use checked; types are not checked yet)")
     }
 
     /// "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces).

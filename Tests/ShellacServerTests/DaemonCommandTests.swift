@@ -63,13 +63,41 @@ func freePort() throws -> Int {
         (["-b", "127.0.0.1:80", "-p", "nope=1"], "unknown parameter 'nope'"),
         (["-b", "127.0.0.1:80", "-p", "timeout_idle=soon"], "cannot read 'soon'"),
         (["-b", "127.0.0.1:80", "-s", "malloc,lots"], "expected malloc,SIZE"),
-        (["-b", "127.0.0.1:80", "-f", "default.vcl"], "VCL files are not supported"),
-        (["-x", "everything"], "try -x parameters"),
+        (["-b", "127.0.0.1:80", "-f", "default.vcl"], "running a VCL is not supported"),
+        (["-C"], "give it with -f FILE"),
+        (["-x", "everything"], "try -x parameters or -x builtin"),
     ])
     func badArgumentsSayWhatIsWrong(arguments: [String], message: String) throws {
         let result = try runShellacd(arguments)
         #expect(result.status != 0)
         #expect(result.output.contains(message), "\(result.output)")
+    }
+
+    @Test func vclIsCheckedWithDiagnosticsAndAnExitCode() throws {
+        let directory = NSTemporaryDirectory() + "shellac-vcl-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = directory + "/good.vcl"
+        try "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; .port = \"8000\"; }\n"
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        let ok = try runShellacd(["-C", "-f", good])
+        #expect(ok.status == 0)
+        #expect(ok.output.contains("VCL OK"))
+
+        let bad = directory + "/bad.vcl"
+        try "vcl 4.1;\nsub vcl_recv {\n    set resp.http.X = \"1\";\n}\nsub vcl_fetch { }\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let failed = try runShellacd(["-C", "-f", bad])
+        #expect(failed.status != 0)
+        #expect(failed.output.contains("bad.vcl:3:9: error: 'resp.http.X' cannot be set in vcl_recv"))
+        #expect(failed.output.contains("    set resp.http.X = \"1\";\n        ^~~~~~~~~~~"))
+        #expect(failed.output.contains("hint: it is called vcl_backend_response in VCL 4"))
+        #expect(failed.output.contains("2 errors"))
+
+        let builtin = try runShellacd(["-x", "builtin"])
+        #expect(builtin.status == 0)
+        #expect(builtin.output.hasPrefix("vcl 4.1;"))
+        #expect(builtin.output.contains("sub vcl_backend_response"))
     }
 
     @Test func parameterTableIsPrinted() throws {
