@@ -1,7 +1,7 @@
 // Checker: what the parser cannot see. Legal returns per subroutine (a custom subroutine is held
 // to every builtin one that calls it), which variables each subroutine may read, set or unset,
-// undefined and recursive calls, unknown names, functions and modules, and Varnish 2/3 names.
-// Types are not checked yet.
+// undefined and recursive calls, unknown names, functions and modules, Varnish 2/3 names, and
+// types (assignments, operators, conditions, regex and ACL matches, synth/pass arguments).
 
 public struct Checker {
     private var diagnostics: [Diagnostic] = []
@@ -16,9 +16,6 @@ public struct Checker {
 
     static let supportedModules: Set<String> = ["std", "directors"]
     static let functions: Set<String> = ["regsub", "regsuball", "hash_data", "synthetic", "ban"]
-    static let stdFunctions: Set<String> = ["healthy", "querysort", "collect", "tolower", "toupper", "integer",
-                                            "real", "duration", "ip", "time", "log", "ban", "ban_error", "syslog",
-                                            "random", "strstr", "fileread", "port", "rollback", "timestamp"]
     static let directorKinds: Set<String> = ["round_robin", "random", "fallback", "hash"]
     static let objectMethods: Set<String> = ["add_backend", "remove_backend", "backend"]
 
@@ -146,9 +143,18 @@ public struct Checker {
 
     private mutating func check(_ statement: Statement, in sub: String, contexts: Set<String>) {
         switch statement {
-        case .set(let target, _, let value, _):
-            checkWrite(target, contexts: contexts, verb: "set")
-            check(value, contexts: contexts)
+        case .set(let target, let op, let value, _):
+            let valueType = type(of: value, contexts: contexts)
+            guard let definition = checkWrite(target, contexts: contexts, verb: "set"), let valueType else { return }
+            if op != "=" {
+                if op == "+=" ? !(definition.type == .string || Self.isNumeric(definition.type))
+                    : !Self.isNumeric(definition.type) {
+                    error("'\(op)' does not apply to \(definition.type.rawValue) '\(target.text)'", at: target.range)
+                }
+            } else if !Self.canAssign(valueType, to: definition.type) {
+                error("cannot set \(definition.type.rawValue) '\(target.text)' to a \(valueType.rawValue)", at: value.range,
+                      hint: Self.assignmentHint(valueType, to: definition.type, value: value))
+            }
         case .unset(let target, _):
             checkWrite(target, contexts: contexts, verb: "unset")
             if let definition = Variables.lookup(target.text), !definition.isFamily {
@@ -156,13 +162,18 @@ public struct Checker {
             }
         case .conditional(let branches, let otherwise, _):
             for branch in branches {
-                check(branch.condition, contexts: contexts)
+                if let conditionType = type(of: branch.condition, contexts: contexts), !Self.isTruthy(conditionType) {
+                    error("a \(conditionType.rawValue) cannot be used as a condition", at: branch.condition.range)
+                }
                 check(branch.body, in: sub, contexts: contexts)
             }
             if let otherwise { check(otherwise, in: sub, contexts: contexts) }
         case .returnAction(let action, let arguments, _):
             if let action { checkReturn(action, contexts: contexts) }
-            for argument in arguments { check(argument, contexts: contexts) }
+            let types = arguments.map { type(of: $0, contexts: contexts) }
+            if let action {
+                checkReturnArguments(action, arguments: arguments, types: types)
+            }
         case .call:
             break  // checked with the call graph
         case .new(let name, let constructor, _):
@@ -177,12 +188,12 @@ public struct Checker {
                 } else if !modules.contains("directors") {
                     error("'directors' is used without 'import directors;'", at: function.range)
                 }
-                for argument in arguments { check(argument, contexts: contexts) }
+                for argument in arguments { _ = type(of: argument, contexts: contexts) }
             } else {
                 error("expected a constructor call after 'new \(name.text) ='", at: constructor.range)
             }
         case .expression(let expression, _):
-            check(expression, contexts: contexts)
+            _ = type(of: expression, contexts: contexts)
         case .block(let block):
             check(block, in: sub, contexts: contexts)
         }
@@ -202,8 +213,10 @@ public struct Checker {
 
     // MARK: variables and expressions
 
-    private mutating func checkWrite(_ target: Name, contexts: Set<String>, verb: String) {
-        guard let definition = variable(target) else { return }
+    /// Reports a write where it is not allowed; returns the definition when the write is allowed.
+    @discardableResult
+    private mutating func checkWrite(_ target: Name, contexts: Set<String>, verb: String) -> Variables.Definition? {
+        guard let definition = variable(target) else { return nil }
         for context in contexts.sorted() where !definition.writable.contains(context) {
             if definition.writable.isEmpty {
                 error("'\(target.text)' is read-only", at: target.range)
@@ -211,8 +224,101 @@ public struct Checker {
                 error("'\(target.text)' cannot be \(verb) in \(context)", at: target.range,
                       hint: "it can be \(verb) in \(Variables.describe(definition.writable))")
             }
+            return nil
+        }
+        return definition
+    }
+
+    private mutating func checkReturnArguments(_ action: Name, arguments: [Expression], types: [VCLType?]) {
+        let expected: [VCLType]
+        switch action.text {
+        case "synth", "error": expected = [.int, .string]
+        case "pass" where !arguments.isEmpty: expected = [.duration]
+        default:
+            if !arguments.isEmpty { error("return(\(action.text)) takes no arguments", at: arguments[0].range) }
             return
         }
+        if arguments.count > expected.count || (action.text != "pass" && arguments.isEmpty) {
+            error("return(\(action.text)(…)) takes \(expected.count == 2 ? "a status and an optional reason" : "a duration")",
+                  at: action.range)
+            return
+        }
+        for (index, argument) in arguments.enumerated() {
+            guard let actual = types[index] else { continue }
+            if !Self.canAssign(actual, to: expected[index]) || (expected[index] == .string && actual != .string) {
+                error("argument \(index + 1) of \(action.text)() must be a \(expected[index].rawValue), not a \(actual.rawValue)",
+                      at: argument.range)
+            }
+        }
+    }
+
+    // MARK: types
+
+    static func isNumeric(_ type: VCLType) -> Bool { [.int, .real, .duration, .bytes].contains(type) }
+
+    static func isTruthy(_ type: VCLType) -> Bool { ![.void, .acl, .probe, .object].contains(type) }
+
+    /// Whether a value of `value` may be stored in a `target`: same type, anything printable into a
+    /// STRING, and INT into REAL.
+    static func canAssign(_ value: VCLType, to target: VCLType) -> Bool {
+        if value == target { return true }
+        if target == .string { return ![.void, .acl, .probe, .object].contains(value) }
+        return target == .real && value == .int
+    }
+
+    static func assignmentHint(_ value: VCLType, to target: VCLType, value expression: Expression) -> String? {
+        switch (value, target) {
+        case (.string, .duration):
+            if case .literal(.string(let text), _) = expression { return "write the duration without quotes: \(text)" }
+            return "convert with std.duration(STRING, fallback)"
+        case (.int, .duration): return "durations need a unit, e.g. 10s"
+        case (.string, .int): return "convert with std.integer(STRING, fallback)"
+        case (.string, .backend): return "name a backend or use a director's .backend()"
+        default: return nil
+        }
+    }
+
+    /// The result type of a binary operator, or nil after reporting a mismatch.
+    private mutating func binaryType(_ op: String, _ lhs: VCLType, _ rhs: VCLType, range: SourceRange) -> VCLType? {
+        switch op {
+        case "&&", "||":
+            if !Self.isTruthy(lhs) || !Self.isTruthy(rhs) {
+                error("'\(op)' needs conditions on both sides", at: range)
+                return nil
+            }
+            return .bool
+        case "==", "!=":
+            let numeric = Self.isNumeric(lhs) && Self.isNumeric(rhs) && (lhs == rhs || Set([lhs, rhs]) == [.int, .real])
+            if lhs != rhs && !numeric {
+                error("cannot compare a \(lhs.rawValue) with a \(rhs.rawValue)", at: range)
+                return nil
+            }
+            return .bool
+        case "<", ">", "<=", ">=":
+            let ordered: Set<VCLType> = [.int, .real, .duration, .time, .bytes]
+            if !(ordered.contains(lhs) && (lhs == rhs || Set([lhs, rhs]) == [.int, .real])) {
+                error("cannot order a \(lhs.rawValue) and a \(rhs.rawValue)", at: range)
+                return nil
+            }
+            return .bool
+        case "+":
+            if lhs == .string || rhs == .string { return .string }  // concatenation stringifies the other side
+            if lhs == .time && rhs == .duration { return .time }
+            if lhs == rhs && Self.isNumeric(lhs) { return lhs }
+            if Set([lhs, rhs]) == [.int, .real] { return .real }
+        case "-":
+            if lhs == .time && rhs == .duration { return .time }
+            if lhs == .time && rhs == .time { return .duration }
+            if lhs == rhs && Self.isNumeric(lhs) { return lhs }
+            if Set([lhs, rhs]) == [.int, .real] { return .real }
+        case "*", "/":
+            if Self.isNumeric(lhs) && (rhs == .int || rhs == .real) { return lhs == .int && rhs == .real ? .real : lhs }
+            if lhs == rhs && lhs == .int { return .int }
+        default:
+            break
+        }
+        error("'\(op)' does not apply to a \(lhs.rawValue) and a \(rhs.rawValue)", at: range)
+        return nil
     }
 
     /// The variable's definition, or nil after reporting an unknown or renamed one.
@@ -228,45 +334,111 @@ public struct Checker {
         return definition
     }
 
-    private mutating func check(_ expression: Expression, contexts: Set<String>) {
+    /// The expression's type after checking it; nil when a problem in it was already reported.
+    private mutating func type(of expression: Expression, contexts: Set<String>) -> VCLType? {
         switch expression {
-        case .literal:
-            break
+        case .literal(let literal, _):
+            switch literal {
+            case .string: return .string
+            case .integer: return .int
+            case .real: return .real
+            case .duration: return .duration
+            case .bytes: return .bytes
+            case .bool: return .bool
+            }
         case .name(let name):
-            if Variables.roots.contains(where: { name.text.hasPrefix($0) }) {
-                guard let definition = variable(name) else { return }
+            if Variables.roots.contains(where: { name.text.hasPrefix($0) }) || Variables.lookup(name.text) != nil {
+                guard let definition = variable(name) else { return nil }
                 for context in contexts.sorted() where !definition.readable.contains(context) {
                     error("'\(name.text)' is not available in \(context)", at: name.range,
                           hint: definition.readable.isEmpty ? "it can only be set"
                               : "it can be used in \(Variables.describe(definition.readable))")
-                    return
+                    return nil
                 }
-            } else if !(backends.contains(name.text) || acls.contains(name.text) || probes.contains(name.text)
-                        || objects.contains(name.text)) {
-                error("unknown name '\(name.text)'", at: name.range,
-                      hint: "not a variable, backend, ACL, probe or object declared in this VCL")
+                return definition.type
             }
+            if backends.contains(name.text) { return .backend }
+            if acls.contains(name.text) { return .acl }
+            if probes.contains(name.text) { return .probe }
+            if objects.contains(name.text) { return .object }
+            error("unknown name '\(name.text)'", at: name.range,
+                  hint: "not a variable, backend, ACL, probe or object declared in this VCL")
+            return nil
         case .call(let function, let arguments, _):
-            checkFunction(function, contexts: contexts)
-            for argument in arguments { check(argument, contexts: contexts) }
-        case .method(let target, _, let arguments, _):
-            check(target, contexts: contexts)
-            for argument in arguments { check(argument, contexts: contexts) }
-        case .unary(_, let operand, _):
-            check(operand, contexts: contexts)
-        case .binary(let op, let lhs, let rhs, _):
-            check(lhs, contexts: contexts)
-            if (op == "~" || op == "!~"), case .name(let acl) = rhs, acls.contains(acl.text) { return }
-            check(rhs, contexts: contexts)
+            let argumentTypes = arguments.map { type(of: $0, contexts: contexts) }
+            if ["regsub", "regsuball"].contains(function.text), arguments.count == 3 {
+                checkLiteralRegex(arguments[1])
+                if argumentTypes.contains(where: { $0 != nil && $0 != .string }) {
+                    error("\(function.text)() takes three STRINGs", at: function.range)
+                }
+            }
+            return checkFunction(function, contexts: contexts)
+        case .method(let target, let method, _, _):
+            _ = type(of: target, contexts: contexts)
+            guard ["lower", "upper"].contains(method.text) else {
+                error("unknown method '\(method.text)'", at: method.range, hint: "values have .lower() and .upper()")
+                return nil
+            }
+            return .string
+        case .unary(let op, let operand, let range):
+            guard let operandType = type(of: operand, contexts: contexts) else { return nil }
+            if op == "!" {
+                if !Self.isTruthy(operandType) { error("'!' needs a condition", at: range) }
+                return .bool
+            }
+            guard Self.isNumeric(operandType) else {
+                error("'-' does not apply to a \(operandType.rawValue)", at: range)
+                return nil
+            }
+            return operandType
+        case .binary(let op, let lhs, let rhs, let range):
+            let lhsType = type(of: lhs, contexts: contexts)
+            if op == "~" || op == "!~" {
+                if lhsType == .ip {
+                    if case .name(let acl) = rhs, acls.contains(acl.text) { return .bool }
+                    error("an IP is matched against an ACL name", at: rhs.range)
+                    return nil
+                }
+                if case .name(let acl) = rhs, acls.contains(acl.text) {
+                    error("only an IP can be matched against the ACL '\(acl.text)'", at: lhs.range)
+                    return nil
+                }
+                _ = type(of: rhs, contexts: contexts)
+                checkLiteralRegex(rhs)
+                if let lhsType, lhsType != .string {
+                    error("'\(op)' matches a STRING, not a \(lhsType.rawValue)", at: lhs.range)
+                }
+                return .bool
+            }
+            let rhsType = type(of: rhs, contexts: contexts)
+            guard let lhsType, let rhsType else { return nil }
+            return binaryType(op, lhsType, rhsType, range: range)
         }
     }
 
-    private mutating func checkFunction(_ function: Name, contexts: Set<String>) {
+    /// Regular expressions are compiled when the VCL loads, so they must be literals.
+    private mutating func checkLiteralRegex(_ expression: Expression) {
+        guard case .literal(.string, _) = expression else {
+            error("a regular expression must be a string literal", at: expression.range,
+                  hint: "regexes are compiled once when the VCL loads")
+            return
+        }
+    }
+
+    static let stdReturnTypes: [String: VCLType] = [
+        "healthy": .bool, "querysort": .string, "collect": .void, "tolower": .string, "toupper": .string,
+        "integer": .int, "real": .real, "duration": .duration, "ip": .ip, "time": .time, "log": .void,
+        "ban": .bool, "ban_error": .string, "syslog": .void, "random": .real, "strstr": .string,
+        "fileread": .string, "port": .int, "rollback": .void, "timestamp": .void,
+    ]
+
+    /// Checks a function's name and where it is called; returns its result type.
+    private mutating func checkFunction(_ function: Name, contexts: Set<String>) -> VCLType? {
         let parts = function.text.split(separator: ".").map(String.init)
         if parts.count == 1 {
             guard Self.functions.contains(parts[0]) else {
                 error("unknown function '\(function.text)'", at: function.range)
-                return
+                return nil
             }
             if parts[0] == "hash_data", contexts != ["vcl_hash"] {
                 error("hash_data() is only allowed in vcl_hash", at: function.range)
@@ -274,19 +446,27 @@ public struct Checker {
             if parts[0] == "synthetic", !contexts.isSubset(of: ["vcl_synth", "vcl_backend_error"]) {
                 error("synthetic() is only allowed in vcl_synth and vcl_backend_error", at: function.range)
             }
+            return ["regsub", "regsuball"].contains(parts[0]) ? .string : .void
         } else if parts.count == 2, parts[0] == "std" {
             if !modules.contains("std") {
                 error("'std' is used without 'import std;'", at: function.range)
-            } else if !Self.stdFunctions.contains(parts[1]) {
-                error("unknown function '\(function.text)'", at: function.range)
+                return nil
             }
+            guard let result = Self.stdReturnTypes[parts[1]] else {
+                error("unknown function '\(function.text)'", at: function.range)
+                return nil
+            }
+            return result
         } else if parts.count == 2, objects.contains(parts[0]) {
-            if !Self.objectMethods.contains(parts[1]) {
+            guard Self.objectMethods.contains(parts[1]) else {
                 error("unknown method '\(parts[1])' of '\(parts[0])'", at: function.range,
                       hint: "directors have add_backend, remove_backend and backend")
+                return nil
             }
+            return parts[1] == "backend" ? .backend : .void
         } else {
             error("unknown function '\(function.text)'", at: function.range)
+            return nil
         }
     }
 }

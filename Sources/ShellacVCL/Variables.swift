@@ -1,12 +1,27 @@
-// Variables: every VCL variable — its name (or prefix for header families), where it can be read
-// and where it can be written or unset — as one table for the checker and the docs.
+// Variables: every VCL variable — its name (or prefix for header families), its type, where it
+// can be read and where it can be written or unset — as one table for the checker and the docs.
+
+/// VCL's value types (vcl.rst), as far as the checker distinguishes them.
+public enum VCLType: String, Sendable {
+    case string = "STRING", int = "INT", real = "REAL", duration = "DURATION", time = "TIME", bool = "BOOL"
+    case ip = "IP", backend = "BACKEND", bytes = "BYTES", acl = "ACL", probe = "PROBE", object = "OBJECT"
+    case void = "VOID"
+}
 
 public enum Variables {
     public struct Definition: Sendable {
         /// The name, or a prefix ending in '.' for a family such as `req.http.`.
         public let name: String
+        public let type: VCLType
         public let readable: Set<String>
         public let writable: Set<String>
+
+        init(name: String, readable: Set<String>, writable: Set<String>) {
+            self.name = name
+            self.readable = readable
+            self.writable = writable
+            self.type = Variables.type(of: name)
+        }
 
         public var isFamily: Bool { name.hasSuffix(".") }
     }
@@ -90,6 +105,27 @@ public enum Variables {
         .init(name: "resp.body", readable: [], writable: ["vcl_synth"]),
         .init(name: "resp.proto", readable: resp, writable: []),
     ]
+
+    /// Types by name; everything not listed (headers, URLs, reasons, names) is a STRING.
+    static func type(of name: String) -> VCLType {
+        switch name {
+        case "client.ip", "server.ip", "remote.ip", "local.ip": return .ip
+        case "now": return .time
+        case "req.backend_hint", "bereq.backend": return .backend
+        case "req.restarts", "req.esi_level", "bereq.retries", "beresp.status", "obj.hits", "obj.status",
+             "resp.status":
+            return .int
+        case "req.grace", "req.ttl", "bereq.connect_timeout", "bereq.first_byte_timeout",
+             "bereq.between_bytes_timeout", "beresp.ttl", "beresp.grace", "beresp.keep", "beresp.age", "obj.ttl",
+             "obj.grace", "obj.keep", "obj.age":
+            return .duration
+        case "req.hash_always_miss", "req.hash_ignore_busy", "req.can_gzip", "req.is_hitmiss", "req.is_hitpass",
+             "bereq.uncacheable", "bereq.is_bgfetch", "beresp.uncacheable", "beresp.do_stream", "beresp.do_gzip",
+             "beresp.do_gunzip", "beresp.do_esi", "beresp.was_304", "obj.uncacheable":
+            return .bool
+        default: return .string
+        }
+    }
 
     /// The definition for a variable as written (header names match their family).
     public static func lookup(_ name: String) -> Definition? {

@@ -47,6 +47,40 @@ func check(_ text: String) -> [Diagnostic] {
         #expect(diagnostics.first?.hint == hint)
     }
 
+    @Test(arguments: [
+        ("sub vcl_backend_response { set beresp.ttl = \"10s\"; }", "cannot set DURATION 'beresp.ttl' to a STRING",
+         "write the duration without quotes: 10s"),
+        ("sub vcl_backend_response { set beresp.ttl = 10; }", "cannot set DURATION 'beresp.ttl' to a INT",
+         "durations need a unit, e.g. 10s"),
+        ("sub vcl_recv { if (req.restarts == \"0\") { } }", "cannot compare a INT with a STRING", nil),
+        ("sub vcl_recv { if (req.url > 3) { } }", "cannot order a STRING and a INT", nil),
+        ("sub vcl_recv { if (req.restarts ~ \"1\") { } }", "'~' matches a STRING, not a INT", nil),
+        ("sub vcl_recv { if (req.url ~ req.http.pattern) { } }", "a regular expression must be a string literal",
+         "regexes are compiled once when the VCL loads"),
+        ("acl a { \"127.0.0.1\"; } sub vcl_recv { if (req.url ~ a) { } }", "only an IP can be matched against the ACL 'a'", nil),
+        ("sub vcl_recv { return (synth(\"404\")); }", "argument 1 of synth() must be a INT, not a STRING", nil),
+        ("sub vcl_backend_response { return (pass(10)); }", "argument 1 of pass() must be a DURATION, not a INT", nil),
+        ("sub vcl_recv { set req.http.x = now - 1s + 1h; set req.ttl = now; }", "cannot set DURATION 'req.ttl' to a TIME", nil),
+    ] as [(String, String, String?)])
+    func typeErrorsAreReported(text: String, message: String, hint: String?) {
+        let diagnostics = check("vcl 4.1; " + text).filter { $0.severity == .error }
+        #expect(diagnostics.map(\.message) == [message])
+        #expect(diagnostics.first?.hint == hint)
+    }
+
+    @Test func stringConcatenationAndTimeArithmeticAreFine() {
+        let diagnostics = check("""
+        vcl 4.1;
+        import std;
+        sub vcl_deliver {
+            set resp.http.X = "hits " + obj.hits + " age " + obj.age + " at " + now + " ip " + client.ip;
+            set resp.http.Y = std.integer(req.http.n, 0) * 2 + 1;
+            if (obj.ttl > 0s && std.duration(req.http.d, 1s) < 1m || !req.http.z) { set resp.status = 200; }
+        }
+        """)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    }
+
     @Test func customSubroutinesAreHeldToEveryCaller() {
         let text = """
         vcl 4.1;
