@@ -36,8 +36,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Pure VCL front end: source files, lexer, syntax tree, parser, diagnostics. Standard library only.
-        .target(name: "ShellacVCL", swiftSettings: strict),
+        // The system PCRE2 library for VCL regexes (Varnish-compatible syntax, JIT).
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        // Pure VCL front end: source files, lexer, syntax tree, parser, checker, diagnostics, regexes.
+        .target(name: "ShellacVCL", dependencies: ["CPCRE2"], swiftSettings: strict),
         // Pure policy: runtime parameters table, the builtin cache policy, the request flow.
         .target(
             name: "ShellacCore",

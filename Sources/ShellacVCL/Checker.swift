@@ -416,12 +416,20 @@ public struct Checker {
         }
     }
 
-    /// Regular expressions are compiled when the VCL loads, so they must be literals.
+    /// Regular expressions are compiled (PCRE2) when the VCL loads, so they must be literals, and
+    /// a bad one is reported at the character where PCRE2 stopped.
     private mutating func checkLiteralRegex(_ expression: Expression) {
-        guard case .literal(.string, _) = expression else {
+        guard case .literal(.string(let pattern), let range) = expression else {
             error("a regular expression must be a string literal", at: expression.range,
                   hint: "regexes are compiled once when the VCL loads")
             return
+        }
+        do {
+            _ = try VCLRegex(pattern)
+        } catch {
+            // Inside "…": one byte of quote before the pattern (an approximation for {"…"}).
+            let at = min(range.start + 1 + error.offset, max(range.start, range.end - 1))
+            self.error("invalid regular expression: \(error.message)", at: SourceRange(at, at + 1, file: range.file))
         }
     }
 

@@ -117,7 +117,7 @@ struct Shellacd: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(path): \(count) error\(count == 1 ? "" : "s")\n".utf8))
             throw ExitCode.failure
         }
-        print("\(path): VCL OK (syntax, subroutines, returns, variable use and types checked)")
+        print("\(path): VCL OK (syntax, subroutines, returns, variable use, types and regexes checked)")
     }
 
     /// "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces).
