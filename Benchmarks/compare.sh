@@ -5,6 +5,7 @@
 # The shared script installs varnish, nginx and wrk from Debian when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
 swift build -c release --product shellacd >/dev/null
 BIN="$(swift build -c release --show-bin-path)/shellacd"
 exec bash ../shared/bench/compare.sh --candidate-name shellac \
