@@ -76,7 +76,9 @@ struct BodyDecoder {
                 return .data(slice)
             case .chunkDataEnd:
                 guard buffer.readableBytes >= 2 else { return nil }
-                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw .bad("chunk data not followed by CRLF") }
+                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else {
+                    throw .bad("chunk data not followed by CRLF")
+                }
                 state = .chunkSize
             case .trailers(let count):
                 guard let line = try readLine(&buffer) else { return nil }

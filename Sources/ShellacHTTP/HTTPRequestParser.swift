@@ -104,7 +104,8 @@ public struct HTTPRequestParser {
         }
     }
 
-    static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPRequestHead {
+    static func head(_ raw: UnsafeRawBufferPointer,
+                     limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPRequestHead {
         let lines = HeadParser.lines(raw)
         guard let requestLine = lines.first else { throw .bad("empty request") }
         let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)

@@ -115,7 +115,8 @@ public struct HTTPResponseParser {
         }
     }
 
-    static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPResponseHead {
+    static func head(_ raw: UnsafeRawBufferPointer,
+                     limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPResponseHead {
         let lines = HeadParser.lines(raw)
         guard let statusLine = lines.first, statusLine.count >= 12 else { throw .bad("malformed status line") }
         let version = try HeadParser.version(UnsafeRawBufferPointer(rebasing: statusLine[0..<8]))

@@ -50,7 +50,8 @@ enum HeadParser {
 
     /// Parses the first `length` readable bytes with `parse` and consumes them.
     static func take<Head>(_ length: Int, from buffer: inout ByteBuffer,
-                           parse: (UnsafeRawBufferPointer) throws(HTTPParseError) -> Head) throws(HTTPParseError) -> Head {
+                           parse: (UnsafeRawBufferPointer) throws(HTTPParseError) -> Head)
+        throws(HTTPParseError) -> Head {
         let head = try buffer.withUnsafeReadableBytes { raw throws(HTTPParseError) in
             try parse(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
         }

@@ -26,7 +26,9 @@ public enum RangeRequest {
         let firstText = spec[..<dash].trimmingOWS()
         let lastText = spec[spec.index(after: dash)...].trimmingOWS()
         func number(_ text: Substring) -> Int? {
-            guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                return nil
+            }
             return Int(text)
         }
         if firstText.isEmpty {

@@ -204,7 +204,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI, and the
     /// Location / Content-Location URIs on the same host.
     private func invalidateAfterUnsafeMethod(status: Int, fields: HTTPFields) {
-        guard !["GET", "HEAD", "OPTIONS", "TRACE"].contains(request.method), (200..<400).contains(status) else { return }
+        guard !["GET", "HEAD", "OPTIONS", "TRACE"].contains(request.method), (200..<400).contains(status) else {
+            return
+        }
         // The fetch's key is the target URI's cache key (as the flow computed it).
         var keys = [fetch.busy.key]
         if let host = request.fields["Host"]?.asciiLowercased() {

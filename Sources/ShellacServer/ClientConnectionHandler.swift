@@ -286,8 +286,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
             request.cacheStatus = status
             if request.expectsContinue && !request.bodyComplete {
-                context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")),
-                              promise: nil)
+                let interim = context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")
+                context.write(wrapOutboundOut(interim), promise: nil)
                 needsFlush = true
             }
             var revalidating: StoredObject?
@@ -425,8 +425,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 closeNow()
             } else {
                 unsubscribe(request)
-                run(request.flow.fetchFailed(status: failure.status, stale: staleFallback(request), now: services.now()),
-                    request)
+                let stale = staleFallback(request)
+                run(request.flow.fetchFailed(status: failure.status, stale: stale, now: services.now()), request)
             }
         }
     }

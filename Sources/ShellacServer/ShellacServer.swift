@@ -110,7 +110,8 @@ public final class ShellacServer: Sendable {
         }
         let remaining = services.connections.all
         if !remaining.isEmpty {
-            logger.warning("closing connections still open after shutdown_timeout", metadata: ["count": "\(remaining.count)"])
+            logger.warning("closing connections still open after shutdown_timeout",
+                           metadata: ["count": "\(remaining.count)"])
             for channel in remaining { try? await channel.close() }
         }
         expiry?.cancel()

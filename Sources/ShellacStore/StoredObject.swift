@@ -57,7 +57,8 @@ public final class StoredObject: Sendable {
         let statusLine = "HTTP/1.1 \(status) \(reason)\r\n"
         // RFC 9110 §8.6: no Content-Length on 204 and 304.
         let lengthLine = status != 204 && status != 304 ? "Content-Length: \(bodyLength)\r\n" : ""
-        let fieldsLength = statusLine.utf8.count + fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        let fieldsLength = statusLine.utf8.count
+            + fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         // Sized exactly: a 1 KiB object is one allocation of about 1.3 KiB, not a few rounded up.
         var storage = ByteBufferAllocator().buffer(capacity: fieldsLength + lengthLine.utf8.count + bodyLength)
         storage.writeString(statusLine)

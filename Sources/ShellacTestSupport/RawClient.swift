@@ -75,7 +75,8 @@ public final class RawClient: Sendable {
             let closed = inbox.isClosed  // read before parsing: bytes and the close may land in between
             if let response = try inbox.takeResponse(forHEAD: forHEAD) { return response }
             if closed {
-                throw RawClientError(description: "connection closed before a complete response; got: \(inbox.peekText)")
+                throw RawClientError(
+                    description: "connection closed before a complete response; got: \(inbox.peekText)")
             }
             guard ContinuousClock.now < deadline else {
                 throw RawClientError(description: "no complete response within \(seconds)s; got: \(inbox.peekText)")
@@ -169,7 +170,8 @@ final class Inbox: Sendable {
     /// Removes and returns one complete response from the front of the buffer, if there is one.
     func takeResponse(forHEAD: Bool) throws -> TestResponse? {
         try state.withLock { s in
-            guard let (response, consumed) = try ResponseReader.parse(s.bytes, closed: s.closed, forHEAD: forHEAD) else {
+            let parsed = try ResponseReader.parse(s.bytes, closed: s.closed, forHEAD: forHEAD)
+            guard let (response, consumed) = parsed else {
                 return nil
             }
             s.bytes.removeFirst(consumed)

@@ -59,7 +59,8 @@ public struct Checker {
             if case .backend(_, let properties?) = declaration {
                 for property in properties where property.name.text == "probe" {
                     if case .expression(.name(let probe)) = property.value, !probes.contains(probe.text) {
-                        error("unknown probe '\(probe.text)'", at: probe.range, hint: "declare it with probe \(probe.text) { … }")
+                        error("unknown probe '\(probe.text)'", at: probe.range,
+                              hint: "declare it with probe \(probe.text) { … }")
                     }
                 }
             }
@@ -114,7 +115,8 @@ public struct Checker {
                     }
                 } else if stack.contains(call.text) {
                     if !diagnostics.contains(where: { $0.range == call.range }) {
-                        error("recursive call to '\(call.text)'", at: call.range, hint: "VCL subroutines may not recurse")
+                        error("recursive call to '\(call.text)'", at: call.range,
+                              hint: "VCL subroutines may not recurse")
                     }
                 } else {
                     visit(call.text, from: root, stack: &stack, contexts: &contexts)
@@ -152,8 +154,8 @@ public struct Checker {
                     error("'\(op)' does not apply to \(definition.type.rawValue) '\(target.text)'", at: target.range)
                 }
             } else if !Self.canAssign(valueType, to: definition.type) {
-                error("cannot set \(definition.type.rawValue) '\(target.text)' to a \(valueType.rawValue)", at: value.range,
-                      hint: Self.assignmentHint(valueType, to: definition.type, value: value))
+                error("cannot set \(definition.type.rawValue) '\(target.text)' to a \(valueType.rawValue)",
+                      at: value.range, hint: Self.assignmentHint(valueType, to: definition.type, value: value))
             }
         case .unset(let target, _):
             checkWrite(target, contexts: contexts, verb: "unset")
@@ -239,15 +241,15 @@ public struct Checker {
             return
         }
         if arguments.count > expected.count || (action.text != "pass" && arguments.isEmpty) {
-            error("return(\(action.text)(…)) takes \(expected.count == 2 ? "a status and an optional reason" : "a duration")",
-                  at: action.range)
+            let wanted = expected.count == 2 ? "a status and an optional reason" : "a duration"
+            error("return(\(action.text)(…)) takes \(wanted)", at: action.range)
             return
         }
         for (index, argument) in arguments.enumerated() {
             guard let actual = types[index] else { continue }
             if !Self.canAssign(actual, to: expected[index]) || (expected[index] == .string && actual != .string) {
-                error("argument \(index + 1) of \(action.text)() must be a \(expected[index].rawValue), not a \(actual.rawValue)",
-                      at: argument.range)
+                error("argument \(index + 1) of \(action.text)() must be a \(expected[index].rawValue), "
+                        + "not a \(actual.rawValue)", at: argument.range)
             }
         }
     }

@@ -38,6 +38,7 @@ public enum Lexer {
         var i = 0
         func at(_ offset: Int) -> UInt8 { offset < b.count ? b[offset] : 0 }
         func text(_ start: Int, _ end: Int) -> String { String(decoding: b[start..<end], as: UTF8.self) }
+        func span(_ start: Int, _ end: Int) -> SourceRange { SourceRange(start, end, file: fileID) }
 
         while i < b.count {
             let c = b[i]
@@ -50,7 +51,7 @@ public enum Lexer {
                 i += 2
                 while i < b.count, !(b[i] == UInt8(ascii: "*") && at(i + 1) == UInt8(ascii: "/")) { i += 1 }
                 if i >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated /* comment", at: SourceRange(start, start + 2, file: fileID)))
+                    diagnostics.append(Diagnostic(.error, "unterminated /* comment", at: span(start, start + 2)))
                 } else {
                     i += 2
                 }
@@ -58,40 +59,41 @@ public enum Lexer {
                 i += 2
                 while i < b.count, !(b[i] == UInt8(ascii: "}") && at(i + 1) == UInt8(ascii: "C")) { i += 1 }
                 i = min(b.count, i + 2)
-                diagnostics.append(Diagnostic(.error, "inline C (C{ … }C) is not supported", at: SourceRange(start, start + 2, file: fileID),
-                                              hint: "Shellac runs no C code; express this in VCL or with the std module"))
+                diagnostics.append(Diagnostic(.error, "inline C (C{ … }C) is not supported",
+                                              at: span(start, start + 2),
+                                              hint: "Shellac runs no C code; use VCL or the std module"))
             } else if c == UInt8(ascii: "\"") && at(i + 1) == UInt8(ascii: "\"") && at(i + 2) == UInt8(ascii: "\"") {
                 i += 3
                 let contentStart = i
                 while i + 2 < b.count, !(b[i] == 0x22 && b[i + 1] == 0x22 && b[i + 2] == 0x22) { i += 1 }
                 if i + 2 >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated \"\"\" string", at: SourceRange(start, start + 3, file: fileID)))
+                    diagnostics.append(Diagnostic(.error, "unterminated \"\"\" string", at: span(start, start + 3)))
                     i = b.count
                     continue
                 }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 3, file: fileID)))
+                tokens.append(Token(kind: .string, text: text(contentStart, i), range: span(start, i + 3)))
                 i += 3
             } else if c == UInt8(ascii: "{") && at(i + 1) == UInt8(ascii: "\"") {
                 i += 2
                 let contentStart = i
                 while i + 1 < b.count, !(b[i] == 0x22 && b[i + 1] == UInt8(ascii: "}")) { i += 1 }
                 if i + 1 >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated {\" string", at: SourceRange(start, start + 2, file: fileID)))
+                    diagnostics.append(Diagnostic(.error, "unterminated {\" string", at: span(start, start + 2)))
                     i = b.count
                     continue
                 }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 2, file: fileID)))
+                tokens.append(Token(kind: .string, text: text(contentStart, i), range: span(start, i + 2)))
                 i += 2
             } else if c == UInt8(ascii: "\"") {
                 i += 1
                 let contentStart = i
                 while i < b.count, b[i] != 0x22, b[i] != 0x0A { i += 1 }
                 if i >= b.count || b[i] == 0x0A {
-                    diagnostics.append(Diagnostic(.error, "unterminated string", at: SourceRange(start, i, file: fileID),
-                                                  hint: "strings end on the line they start; use {\"…\"} for long strings"))
+                    diagnostics.append(Diagnostic(.error, "unterminated string", at: span(start, i),
+                                                  hint: "strings end on their line; use {\"…\"} for long strings"))
                     continue
                 }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: SourceRange(start, i + 1, file: fileID)))
+                tokens.append(Token(kind: .string, text: text(contentStart, i), range: span(start, i + 1)))
                 i += 1
             } else if isDigit(c) {
                 while isDigit(at(i)) { i += 1 }
@@ -110,35 +112,35 @@ public enum Lexer {
                     } else if sizeUnits.contains(unit) {
                         kind = .bytes
                     } else {
-                        diagnostics.append(Diagnostic(.error, "unknown unit '\(unit)'", at: SourceRange(unitStart, i, file: fileID),
-                                                      hint: "durations take ms, s, m, h, d, w or y; sizes B, KB, MB, GB or TB"))
+                        diagnostics.append(Diagnostic(.error, "unknown unit '\(unit)'", at: span(unitStart, i),
+                                                      hint: "durations take ms s m h d w y; sizes B KB MB GB TB"))
                     }
                 }
-                tokens.append(Token(kind: kind, text: text(start, i), range: SourceRange(start, i, file: fileID)))
+                tokens.append(Token(kind: kind, text: text(start, i), range: span(start, i)))
             } else if isLetter(c) || c == UInt8(ascii: "_") {
                 while isIdentifierByte(at(i)) { i += 1 }
                 // A trailing '.' or '-' belongs to what follows (e.g. `.lower()` is not written this way).
                 while i > start + 1, b[i - 1] == UInt8(ascii: ".") || b[i - 1] == UInt8(ascii: "-") { i -= 1 }
-                tokens.append(Token(kind: .identifier, text: text(start, i), range: SourceRange(start, i, file: fileID)))
+                tokens.append(Token(kind: .identifier, text: text(start, i), range: span(start, i)))
             } else if c == UInt8(ascii: "."), isLetter(at(i + 1)) {
                 // `.host` in backend and probe declarations.
                 i += 1
                 while isIdentifierByte(at(i)) { i += 1 }
-                tokens.append(Token(kind: .identifier, text: text(start, i), range: SourceRange(start, i, file: fileID)))
+                tokens.append(Token(kind: .identifier, text: text(start, i), range: span(start, i)))
             } else if i + 1 < b.count, symbols2.contains(text(i, i + 2)) {
-                tokens.append(Token(kind: .symbol, text: text(i, i + 2), range: SourceRange(i, i + 2, file: fileID)))
+                tokens.append(Token(kind: .symbol, text: text(i, i + 2), range: span(i, i + 2)))
                 i += 2
             } else if symbols1.contains(c) {
-                tokens.append(Token(kind: .symbol, text: text(i, i + 1), range: SourceRange(i, i + 1, file: fileID)))
+                tokens.append(Token(kind: .symbol, text: text(i, i + 1), range: span(i, i + 1)))
                 i += 1
             } else {
                 let scalarEnd = min(b.count, i + utf8Length(c))
                 diagnostics.append(Diagnostic(.error, "unexpected character '\(text(i, scalarEnd))'",
-                                              at: SourceRange(i, scalarEnd, file: fileID)))
+                                              at: span(i, scalarEnd)))
                 i = scalarEnd
             }
         }
-        tokens.append(Token(kind: .end, text: "", range: SourceRange(b.count, b.count, file: fileID)))
+        tokens.append(Token(kind: .end, text: "", range: span(b.count, b.count)))
         return (tokens, diagnostics)
     }
 

@@ -138,10 +138,12 @@ public struct Parser {
         return VCLSource(version: version, declarations: declarations)
     }
 
+    private static let expectedDeclaration = "expected a declaration (sub, backend, probe, acl, import, include)"
+
     private mutating func parseDeclaration() throws(SyntaxError) -> Declaration? {
         let keyword = current
         guard keyword.kind == .identifier else {
-            throw fail("expected a declaration (sub, backend, probe, acl, import, include), found \(Self.describe(keyword))")
+            throw fail(Self.expectedDeclaration + ", found \(Self.describe(keyword))")
         }
         switch keyword.text {
         case "include":
@@ -188,7 +190,7 @@ public struct Parser {
             throw fail("'director' declarations are Varnish 3 syntax", at: keyword.range,
                        hint: "import directors; and create one in vcl_init: new NAME = directors.round_robin();")
         default:
-            throw fail("expected a declaration (sub, backend, probe, acl, import, include), found \(Self.describe(keyword))")
+            throw fail(Self.expectedDeclaration + ", found \(Self.describe(keyword))")
         }
     }
 
@@ -450,12 +452,12 @@ public struct Parser {
             }
             if accept("(") {
                 // `x.y.lower()` lexes as one identifier: split off a trailing method on a value.
-                if let dot = token.text.lastIndex(of: "."), Self.methods.contains(String(token.text[token.text.index(after: dot)...])),
-                   !token.text.hasPrefix("std.") {
+                if let dot = token.text.lastIndex(of: "."), !token.text.hasPrefix("std."),
+                   Self.methods.contains(String(token.text[token.text.index(after: dot)...])) {
                     let targetText = String(token.text[..<dot])
                     let targetEnd = token.range.start + targetText.utf8.count
-                    let target = Expression.name(Name(text: targetText,
-                                                      range: SourceRange(token.range.start, targetEnd, file: token.range.file)))
+                    let targetRange = SourceRange(token.range.start, targetEnd, file: token.range.file)
+                    let target = Expression.name(Name(text: targetText, range: targetRange))
                     let method = Name(text: String(token.text[token.text.index(after: dot)...]),
                                       range: SourceRange(targetEnd + 1, token.range.end, file: token.range.file))
                     let arguments = try parseArguments()

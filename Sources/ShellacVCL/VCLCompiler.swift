@@ -72,8 +72,9 @@ public enum VCLCompiler {
                 }
                 let resolved = Self.resolve(included, relativeTo: path)
                 if stack.contains(resolved) {
+                    let chain = (stack + [resolved]).joined(separator: " → ")
                     diagnostics.append(Diagnostic(.error, "'\(included)' includes itself", at: range,
-                                                  hint: "include chain: \((stack + [resolved]).joined(separator: " → "))"))
+                                                  hint: "include chain: \(chain)"))
                 } else if stack.count >= 10 {
                     diagnostics.append(Diagnostic(.error, "includes nested more than 10 deep", at: range))
                 } else if let text = read(resolved) {

@@ -136,7 +136,8 @@ public enum Variables {
     /// Varnish 2/3 names and their VCL 4 spelling.
     static let renamed: [String: String] = ["req.request": "req.method", "req.backend": "req.backend_hint",
                                             "req.grace_ttl": "req.grace", "obj.response": "resp.reason",
-                                            "obj.status": "resp.status (in vcl_synth)", "beresp.response": "beresp.reason",
+                                            "obj.status": "resp.status (in vcl_synth)",
+                                            "beresp.response": "beresp.reason",
                                             "req.hash": "hash_data(…) in vcl_hash"]
 
     /// The variable prefixes that name variables at all (anything else is a backend, ACL or object).

@@ -33,7 +33,8 @@ struct Shellacd: AsyncParsableCommand {
     @Option(name: .customShort("f"), help: "VCL file; with -C it is checked (running a VCL is not supported yet).")
     var vclFile: String?
 
-    @Flag(name: .customShort("C"), help: "Check the VCL given with -f, print its diagnostics, and exit (non-zero on errors).")
+    @Flag(name: .customShort("C"),
+          help: "Check the VCL given with -f, print its diagnostics, and exit (non-zero on errors).")
     var checkOnly = false
 
     @Option(name: .customShort("s"), help: "Cache storage, malloc,SIZE (e.g. malloc,256m).")
