@@ -25,9 +25,9 @@ public struct RequestFlow {
     public enum Action: Sendable {
         case synthesize(status: Int, reason: String)
         case lookup(CacheKey)
-        /// Deliver a stored object (a 304 instead when the client's validators match). A grace hit
-        /// carries the background fetch to start, when it is this request's turn to refresh.
-        case deliverHit(StoredObject, notModified: Bool, CacheStatus, refresh: Fetch? = nil)
+        /// Deliver a stored object (a 304 instead when the client's validators match), `age` seconds
+        /// old. A grace hit carries the background fetch to start, when it is this request's turn.
+        case deliverHit(StoredObject, notModified: Bool, CacheStatus, age: Int, refresh: Fetch? = nil)
         /// Start a backend fetch, then stream its response from `fetch.busy`.
         case fetch(Fetch, CacheStatus)
         /// Wait on another request's fetch; report `waitEnded` or `waitFailed`.
@@ -91,20 +91,13 @@ public struct RequestFlow {
         switch result {
         case .hit(let object):
             state = .delivering
-            let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: object.etag,
-                                                               lastModified: object.lastModified)
-            let ttl = Int(object.remainingTTL(at: now).rounded(.down))
-            return .deliverHit(object, notModified: notModified, CacheStatus(hit: true, ttl: ttl))
+            return deliver(object, CacheStatus(hit: true), now: now)
         case .graceHit(let object, let refresh):
             state = .delivering
-            let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: object.etag,
-                                                               lastModified: object.lastModified)
-            let ttl = Int(object.remainingTTL(at: now).rounded(.down))
             let background = refresh.map {
                 Fetch(busy: $0, mode: .cacheable(.stale), request: backendRequest(forCache: true))
             }
-            return .deliverHit(object, notModified: notModified,
-                               CacheStatus(hit: true, forward: .stale, ttl: ttl), refresh: background)
+            return deliver(object, CacheStatus(hit: true, forward: .stale), now: now, refresh: background)
         case .miss(let busy, let kind):
             state = .delivering
             let forward: CacheStatus.Forward = switch kind {
@@ -152,11 +145,18 @@ public struct RequestFlow {
         guard let stale else {
             return .synthesize(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
         }
-        let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: stale.etag,
-                                                           lastModified: stale.lastModified)
-        return .deliverHit(stale, notModified: notModified,
-                           CacheStatus(hit: true, forward: .stale, forwardStatus: status,
-                                       ttl: Int(stale.remainingTTL(at: now).rounded(.down)), detail: "stale-if-error"))
+        return deliver(stale, CacheStatus(hit: true, forward: .stale, forwardStatus: status, detail: "stale-if-error"),
+                       now: now)
+    }
+
+    /// Delivery of a stored object at `now`: a 304 when the client's validators match, its age, and
+    /// the remaining TTL in Cache-Status (negative when stale).
+    private func deliver(_ object: StoredObject, _ status: CacheStatus, now: Double, refresh: Fetch? = nil) -> Action {
+        var status = status
+        status.ttl = Int(object.remainingTTL(at: now).rounded(.down))
+        let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: object.etag,
+                                                           lastModified: object.lastModified)
+        return .deliverHit(object, notModified: notModified, status, age: Int(object.age(at: now)), refresh: refresh)
     }
 
     /// The other variant's fetch ended (stored or failed): look up again; this may start our fetch.

@@ -14,9 +14,8 @@ extension ClientConnectionHandler {
         request.keepAlive && !closing && !services.isDraining
     }
 
-    func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, request: ClientRequest) {
+    func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, age: Int, request: ClientRequest) {
         request.keepAlive = keepsAlive(request)
-        let age = Int(object.age(at: services.now()))
         let allocator = context.channel.allocator
         if notModified {
             services.counters.increment(.notModified)

@@ -262,7 +262,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             let now = services.now()
             let result = services.store.lookup(key, requestFields: request.flow.request.fields, now: now)
             run(request.flow.lookupFinished(result, now: now), request)
-        case .deliverHit(let object, let notModified, let status, let refresh):
+        case .deliverHit(let object, let notModified, let status, let age, let refresh):
             services.counters.increment(.hits)
             if status.forward == .stale { services.counters.increment(.graceHits) }
             if let refresh, !services.isBackendHealthy {
@@ -276,7 +276,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 BackendFetch(fetch: refresh, services: services, pool: loopServices.pool,
                              revalidating: revalidating).start()
             }
-            writeHit(object, notModified: notModified, status: status, request: request)
+            writeHit(object, notModified: notModified, status: status, age: age, request: request)
             finishResponse(request)
         case .fetch(let fetch, let status):
             switch fetch.mode {

@@ -246,18 +246,19 @@ public final class CacheStore: Sendable {
 
     /// The variant for this request that may stand in for a failed fetch (grace, stale-if-error).
     public func staleForError(_ key: CacheKey, requestFields: HTTPFields, now: Double) -> StoredObject? {
-        shards[shard(for: key)].withLock { shard in
-            shard.heads[key]?.variants.first { $0.object.matches(requestFields) }.map(\.object)
-        }.flatMap { $0.isUsableOnError(at: now) ? $0 : nil }
+        variant(key, for: requestFields).flatMap { $0.isUsableOnError(at: now) ? $0 : nil }
     }
 
     /// The stored variant for this request that carries validators, fresh or not: a fetch for it
     /// can be conditional, and a 304 then refreshes it without moving the body again.
     public func revalidationCandidate(_ key: CacheKey, requestFields: HTTPFields) -> StoredObject? {
+        variant(key, for: requestFields).flatMap { $0.etag != nil || $0.lastModified != nil ? $0 : nil }
+    }
+
+    /// The newest stored variant matching the request, whatever its freshness.
+    private func variant(_ key: CacheKey, for requestFields: HTTPFields) -> StoredObject? {
         shards[shard(for: key)].withLock { shard in
-            shard.heads[key]?.variants.first {
-                $0.object.matches(requestFields) && ($0.object.etag != nil || $0.object.lastModified != nil)
-            }.map(\.object)
+            shard.heads[key]?.variants.first { $0.object.matches(requestFields) }.map(\.object)
         }
     }
 

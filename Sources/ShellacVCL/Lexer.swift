@@ -39,6 +39,18 @@ public enum Lexer {
         func at(_ offset: Int) -> UInt8 { offset < b.count ? b[offset] : 0 }
         func text(_ start: Int, _ end: Int) -> String { String(decoding: b[start..<end], as: UTF8.self) }
         func span(_ start: Int, _ end: Int) -> SourceRange { SourceRange(start, end, file: fileID) }
+        /// A string that may span lines ({"…"} or """…"""); returns where lexing resumes.
+        func longString(from start: Int, open: Int, close: [UInt8]) -> Int {
+            var end = start + open
+            while end + close.count <= b.count, !b[end..<(end + close.count)].elementsEqual(close) { end += 1 }
+            guard end + close.count <= b.count else {
+                let opener = text(start, start + open)
+                diagnostics.append(Diagnostic(.error, "unterminated \(opener) string", at: span(start, start + open)))
+                return b.count
+            }
+            tokens.append(Token(kind: .string, text: text(start + open, end), range: span(start, end + close.count)))
+            return end + close.count
+        }
 
         while i < b.count {
             let c = b[i]
@@ -63,27 +75,9 @@ public enum Lexer {
                                               at: span(start, start + 2),
                                               hint: "Shellac runs no C code; use VCL or the std module"))
             } else if c == UInt8(ascii: "\"") && at(i + 1) == UInt8(ascii: "\"") && at(i + 2) == UInt8(ascii: "\"") {
-                i += 3
-                let contentStart = i
-                while i + 2 < b.count, !(b[i] == 0x22 && b[i + 1] == 0x22 && b[i + 2] == 0x22) { i += 1 }
-                if i + 2 >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated \"\"\" string", at: span(start, start + 3)))
-                    i = b.count
-                    continue
-                }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: span(start, i + 3)))
-                i += 3
+                i = longString(from: start, open: 3, close: Array("\"\"\"".utf8))
             } else if c == UInt8(ascii: "{") && at(i + 1) == UInt8(ascii: "\"") {
-                i += 2
-                let contentStart = i
-                while i + 1 < b.count, !(b[i] == 0x22 && b[i + 1] == UInt8(ascii: "}")) { i += 1 }
-                if i + 1 >= b.count {
-                    diagnostics.append(Diagnostic(.error, "unterminated {\" string", at: span(start, start + 2)))
-                    i = b.count
-                    continue
-                }
-                tokens.append(Token(kind: .string, text: text(contentStart, i), range: span(start, i + 2)))
-                i += 2
+                i = longString(from: start, open: 2, close: Array("\"}".utf8))
             } else if c == UInt8(ascii: "\"") {
                 i += 1
                 let contentStart = i

@@ -38,7 +38,7 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
 
         var second = flow(request("GET", "/a", [("Host", "h"), ("If-None-Match", "\"x\"")]))
         guard case .lookup(let key2) = second.start() else { Issue.record("expected lookup"); return }
-        guard case .deliverHit(let hit, let notModified, let hitStatus, nil) =
+        guard case .deliverHit(let hit, let notModified, let hitStatus, _, nil) =
             second.lookupFinished(store.lookup(key2, requestFields: second.request.fields, now: now + 10), now: now + 10)
         else { Issue.record("expected hit"); return }
         #expect(hit === object)

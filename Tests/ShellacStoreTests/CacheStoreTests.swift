@@ -117,7 +117,7 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         for (index, lang) in ["en", "fr", "de"].enumerated() {
             let fields = HTTPFields([("X-Lang", lang)])
             store.insert(object("/v", body: lang, vary: ["x-lang"], values: [lang]),
-                         completing: try #require(expectMiss(store, "/v", fields: fields)), now: t0 + Double(index))
+                         completing: try #require(expectMiss(store, "/v", fields: fields)) as BusyFetch, now: t0 + Double(index))
         }
         #expect(store.variants(of: key("/v")).map { String(buffer: $0.body) } == ["de", "fr"])
         #expect(store.objects == 2)
@@ -127,7 +127,7 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
 
     @Test func freshnessTransitionsAndExpiry() throws {
         let store = CacheStore(budget: 1 << 20)
-        store.insert(object("/e", ttl: 10, grace: 5, keep: 5), completing: try #require(expectMiss(store, "/e")),
+        store.insert(object("/e", ttl: 10, grace: 5, keep: 5), completing: try #require(expectMiss(store, "/e")) as BusyFetch,
                      now: t0)
         guard case .hit = store.lookup(key("/e"), requestFields: HTTPFields(), now: t0 + 9.9) else {
             Issue.record("fresh until ttl"); return
@@ -160,7 +160,7 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         let sie = StoredObject(key: key("/s"), status: 200, reason: "OK", fields: HTTPFields(), body: [],
                                varyNames: [], varyValues: [], storedAt: t0, initialAge: 0, ttl: 10, grace: 5,
                                keep: 0, staleIfError: 60)
-        store.insert(sie, completing: try #require(expectMiss(store, "/s")), now: t0)
+        store.insert(sie, completing: try #require(expectMiss(store, "/s")) as BusyFetch, now: t0)
         #expect(store.staleForError(key("/s"), requestFields: HTTPFields(), now: t0 + 12) === sie, "in grace")
         #expect(store.staleForError(key("/s"), requestFields: HTTPFields(), now: t0 + 69) === sie, "stale-if-error")
         #expect(store.staleForError(key("/s"), requestFields: HTTPFields(), now: t0 + 70) == nil)
@@ -171,10 +171,10 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         let one = object("/1").size
         let store = CacheStore(budget: one * 3 + 10)
         for (index, path) in ["/1", "/2", "/3"].enumerated() {
-            store.insert(object(path), completing: try #require(expectMiss(store, path)), now: t0 + Double(index))
+            store.insert(object(path), completing: try #require(expectMiss(store, path)) as BusyFetch, now: t0 + Double(index))
         }
         _ = store.lookup(key("/1"), requestFields: HTTPFields(), now: t0 + 5)  // /2 is now the oldest
-        store.insert(object("/4"), completing: try #require(expectMiss(store, "/4")), now: t0 + 6)
+        store.insert(object("/4"), completing: try #require(expectMiss(store, "/4")) as BusyFetch, now: t0 + 6)
         #expect(store.evictions == 1)
         #expect(store.objects == 3)
         #expect(store.bytesStored <= store.budget)
