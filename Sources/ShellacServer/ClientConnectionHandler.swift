@@ -264,7 +264,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             run(request.flow.lookupFinished(result, now: now), request)
         case .deliverHit(let object, let notModified, let status, let age, let refresh):
             services.counters.increment(.hits)
-            if status.forward == .stale { services.counters.increment(.graceHits) }
+            // Stale and without a failed fetch's status: a grace hit, not a stale-if-error answer.
+            if status.forward == .stale && status.forwardStatus == nil { services.counters.increment(.graceHits) }
             if let refresh, !services.isBackendHealthy {
                 // A sick backend is not tried: the stale object keeps answering.
                 services.store.release(refresh.busy, hitForMissTTL: nil, now: services.now())

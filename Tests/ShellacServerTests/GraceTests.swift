@@ -109,6 +109,7 @@ func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
             #expect(stale.text == "saved")
             #expect(stale.header("Cache-Status")?.contains("detail=stale-if-error") == true)
             #expect(h.server.counters[.staleOnError] == 1)
+            #expect(h.server.counters[.graceHits] == 0, "a stale-if-error answer is not a grace hit")
             clock.advance(by: 45)  // past stale-if-error
             let gone = try await h.get("/s")
             #expect(gone.status == 503)
