@@ -41,7 +41,7 @@ public struct RequestFlow {
 
     private enum State {
         case new
-        case lookingUp(CacheKey)
+        case lookingUp
         case waiting(BusyFetch)
         case awaitingCompletion(BusyFetch)
         case delivering
@@ -80,14 +80,14 @@ public struct RequestFlow {
         case .hash:
             let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
             cacheKey = key
-            state = .lookingUp(key)
+            state = .lookingUp
             return .lookup(key)
         }
     }
 
     /// The store answered the lookup.
     public mutating func lookupFinished(_ result: LookupResult, now: Double) -> Action {
-        guard case .lookingUp(let key) = state else { preconditionFailure("lookupFinished in \(state)") }
+        guard case .lookingUp = state else { preconditionFailure("lookupFinished in \(state)") }
         switch result {
         case .hit(let object):
             state = .delivering
@@ -118,7 +118,6 @@ public struct RequestFlow {
             return .wait(busy)
         case .hitForMiss:
             state = .delivering
-            _ = key
             return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "hit-for-miss"))
         }
     }
@@ -161,9 +160,10 @@ public struct RequestFlow {
 
     /// The other variant's fetch ended (stored or failed): look up again; this may start our fetch.
     public mutating func fetchCompleted() -> Action {
-        guard case .awaitingCompletion = state else { preconditionFailure("fetchCompleted in \(state)") }
-        let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
-        state = .lookingUp(key)
+        guard case .awaitingCompletion = state, let key = cacheKey else {
+            preconditionFailure("fetchCompleted in \(state)")
+        }
+        state = .lookingUp
         return .lookup(key)
     }
 
@@ -186,7 +186,8 @@ public struct RequestFlow {
     }
 
     private func fetch(_ mode: FetchMode, status: CacheStatus) -> Action {
-        let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
+        // A pass was never looked up, but its fetch is keyed too (invalidation after unsafe methods).
+        let key = cacheKey ?? BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
         let busy = BusyFetch(key: key, maxWaiters: 0)
         return .fetch(Fetch(busy: busy, mode: mode, request: backendRequest(forCache: mode != .pass)), status)
     }
