@@ -38,19 +38,19 @@ let package = Package(
         ),
         // The system PCRE2 library for VCL regexes (Varnish-compatible syntax, JIT).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
-        // Pure VCL front end: source files, lexer, syntax tree, parser, checker, diagnostics, regexes.
-        .target(name: "ShellacVCL", dependencies: ["CPCRE2"], swiftSettings: strict),
-        // Pure policy: runtime parameters table, the builtin cache policy, the request flow.
+        // Pure VCL: lexer, parser, checker, diagnostics, regexes, and the program that runs subroutines.
+        .target(name: "ShellacVCL", dependencies: ["CPCRE2", "ShellacHTTP"], swiftSettings: strict),
+        // Pure policy: runtime parameters, core freshness rules, the request flow and the VCL contexts.
         .target(
             name: "ShellacCore",
-            dependencies: ["ShellacHTTP", "ShellacStore"],
+            dependencies: ["ShellacHTTP", "ShellacStore", "ShellacVCL"],
             swiftSettings: strict
         ),
         // The I/O layer: listeners, client and backend channels, timers, signals.
         .target(
             name: "ShellacServer",
             dependencies: [
-                "ShellacHTTP", "ShellacStore", "ShellacCore",
+                "ShellacHTTP", "ShellacStore", "ShellacCore", "ShellacVCL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -82,12 +82,12 @@ let package = Package(
         ),
         .testTarget(name: "ShellacHTTPTests", dependencies: ["ShellacHTTP"]),
         .testTarget(name: "ShellacStoreTests", dependencies: ["ShellacStore", "ShellacHTTP"]),
-        .testTarget(name: "ShellacCoreTests", dependencies: ["ShellacCore", "ShellacHTTP", "ShellacStore"]),
-        .testTarget(name: "ShellacVCLTests", dependencies: ["ShellacVCL"]),
+        .testTarget(name: "ShellacCoreTests", dependencies: ["ShellacCore", "ShellacHTTP", "ShellacStore", "ShellacVCL"]),
+        .testTarget(name: "ShellacVCLTests", dependencies: ["ShellacVCL", "ShellacHTTP"]),
         .testTarget(
             name: "ShellacServerTests",
             dependencies: [
-                "ShellacServer", "ShellacCore", "ShellacTestSupport",
+                "ShellacServer", "ShellacCore", "ShellacVCL", "ShellacTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

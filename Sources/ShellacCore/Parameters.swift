@@ -77,6 +77,12 @@ public struct Parameters: Sendable {
               help: "Longest wait on another request's fetch for the response head; then 503."),
         .init(name: "shutdown_timeout", kind: .duration, defaultValue: 10, minimum: 0, maximum: 3600,
               help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish before exit."),
+        .init(name: "max_restarts", kind: .count, defaultValue: 4, minimum: 0, maximum: 100,
+              help: "return(restart) allowed per request; one more answers 503."),
+        .init(name: "max_retries", kind: .count, defaultValue: 4, minimum: 0, maximum: 100,
+              help: "return(retry) allowed per backend fetch; one more goes to vcl_backend_error."),
+        .init(name: "pipe_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 86400,
+              help: "A piped connection (return(pipe), WebSocket) closes after this long without traffic."),
         .init(name: "expiry_interval", kind: .duration, defaultValue: 1, minimum: 0.01, maximum: 3600,
               help: "How often expired objects are removed from the store."),
     ]

@@ -1,15 +1,18 @@
-// RequestFlow: the client-side request steps (recv → hash → lookup → hit / miss / busy /
-// hit-for-miss / pass → deliver) as a pure state machine. The I/O layer feeds it events and
-// carries out the actions it returns; it never touches sockets, clocks or the store itself.
+// RequestFlow: the client side of a request as a pure state machine driven by the loaded VCL:
+// vcl_recv → vcl_hash → lookup → vcl_hit / vcl_miss (or wait on a busy fetch) / vcl_pass →
+// vcl_deliver, with vcl_purge, vcl_pipe and vcl_synth, restarts up to max_restarts, and `fail`.
+// The I/O layer feeds it events and carries out the actions it returns; it never touches
+// sockets, clocks or the store itself (busy fetches it gives up are handed back to release).
 
 import ShellacHTTP
 import ShellacStore
+import ShellacVCL
 
 public struct RequestFlow {
     public enum FetchMode: Sendable, Equatable {
         /// A shared fetch other requests may wait on; the response may be stored.
         case cacheable(MissKind)
-        /// The key is marked hit-for-miss: fetch alone, store if the answer is now cacheable.
+        /// Fetch alone (hit-for-miss marker, hash_always_miss, vcl_hit's miss): store if cacheable.
         case hitForMiss
         /// Never stored, forwarded as the client sent it (method, body, validators).
         case pass
@@ -20,14 +23,29 @@ public struct RequestFlow {
         public let busy: BusyFetch
         public let mode: FetchMode
         public let request: HTTPRequestHead
+        /// req.backend_hint when the fetch starts (bereq.backend).
+        public let backend: String?
+        public let requestID: String
+        public var isBackground = false
+    }
+
+    /// A response vcl_synth settled on.
+    public struct SyntheticResponse: Sendable, Equatable {
+        public var status: Int
+        public var reason: String
+        public var fields: HTTPFields
+        public var body: String
+        /// After `fail`: the connection closes after this response.
+        public var closesConnection = false
     }
 
     public enum Action: Sendable {
-        case synthesize(status: Int, reason: String)
+        case synthesize(SyntheticResponse)
         case lookup(CacheKey)
         /// Deliver a stored object (a 304 instead when the client's validators match), `age` seconds
-        /// old. A grace hit carries the background fetch to start, when it is this request's turn.
-        case deliverHit(StoredObject, notModified: Bool, CacheStatus, age: Int, refresh: Fetch? = nil)
+        /// old, with vcl_deliver's changes when it made any. A grace hit carries the background
+        /// fetch to start, when it is this request's turn.
+        case deliverHit(StoredObject, notModified: Bool, CacheStatus, age: Int, refresh: Fetch?, edits: ResponseEdits?)
         /// Start a backend fetch, then stream its response from `fetch.busy`.
         case fetch(Fetch, CacheStatus)
         /// Wait on another request's fetch; report `waitEnded` or `waitFailed`.
@@ -37,6 +55,17 @@ public struct RequestFlow {
         /// The fetch waited on is for another variant: keep listening and report `fetchCompleted`
         /// when it ends, then look up again (its object is stored by then, the key free).
         case awaitCompletion
+        /// Remove every variant of the key, then report `purged(count:)`.
+        case purge(CacheKey)
+        /// Tunnel bytes between the client and a backend, starting with this request.
+        case pipe(HTTPRequestHead, backend: String?)
+    }
+
+    /// What vcl_deliver decided for a response streamed from a fetch.
+    public enum StreamDelivery: Sendable {
+        case deliver(ResponseEdits?)
+        /// Not this response: stop listening to the fetch and carry out the action instead.
+        case replace(Action)
     }
 
     private enum State {
@@ -44,6 +73,7 @@ public struct RequestFlow {
         case lookingUp
         case waiting(BusyFetch)
         case awaitingCompletion(BusyFetch)
+        case purging
         case delivering
     }
 
@@ -52,61 +82,216 @@ public struct RequestFlow {
     private var waitedOn: BusyFetch?
     /// The key this request was looked up under; nil for passes and synthetic answers.
     public private(set) var cacheKey: CacheKey?
-    public private(set) var request: HTTPRequestHead
-    public let clientAddress: String
-    public let serverAddress: String
-    public let requestID: String
-    private let maxWaiters: Int
+    /// What the VCL sees and changes: req.*, obj.*, resp.*.
+    public private(set) var context: ClientVCLContext
+    /// Busy fetches this request created in the store and gave up (VCL chose another path).
+    private var released: [BusyFetch] = []
+    private var inSynth = false
+    let program: VCLProgram
+    let maxWaiters: Int
+    let maxRestarts: Int
 
     public init(request: HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
-                maxWaiters: Int) {
-        self.request = request
-        self.clientAddress = clientAddress
-        self.serverAddress = serverAddress
-        self.requestID = requestID
+                program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
+                health: @escaping @Sendable (String) -> Bool) {
+        self.program = program
         self.maxWaiters = maxWaiters
+        self.maxRestarts = maxRestarts
+        self.context = ClientVCLContext(request: request, clientAddress: clientAddress, serverAddress: serverAddress,
+                                        requestID: requestID, now: now, backendHint: program.defaultBackend,
+                                        health: health)
     }
 
-    /// The request head is complete: run the receive policy.
-    public mutating func start() -> Action {
+    public var request: HTTPRequestHead { context.request }
+
+    /// Busy fetches to release in the store (no marker); empties the list.
+    public mutating func takeReleased() -> [BusyFetch] {
+        defer { released.removeAll() }
+        return released
+    }
+
+    /// Bans made by ban() / std.ban() so far; empties the list.
+    public mutating func takeBans() -> [BanExpression] {
+        defer { context.bans.removeAll() }
+        return context.bans
+    }
+
+    public mutating func takeLogLines() -> [String] {
+        defer { context.logLines.removeAll() }
+        return context.logLines
+    }
+
+    // MARK: vcl_recv and what it leads to
+
+    /// The request head is complete: run vcl_recv.
+    public mutating func start(now: Double) -> Action {
         guard case .new = state else { preconditionFailure("start in \(state)") }
-        switch BuiltinPolicy.recv(&request) {
-        case .synth(let status, let reason):
-            state = .delivering
-            return .synthesize(status: status, reason: reason)
-        case .pass:
-            state = .delivering
-            return fetch(.pass, status: CacheStatus(forward: .bypass))
-        case .hash:
-            let key = BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
-            cacheKey = key
-            state = .lookingUp
-            return .lookup(key)
+        context.now = now
+        CorePolicy.prepare(&context.request)
+        return receive()
+    }
+
+    private mutating func receive() -> Action {
+        let outcome = program.run("vcl_recv", &context)
+        switch outcome.name {
+        case "hash":
+            // A request body cannot be part of a shared fetch: such requests go to the backend alone.
+            if context.request.hasBody { return pass() }
+            CorePolicy.normaliseAcceptEncoding(&context.request.fields)
+            return hash(then: .lookingUp)
+        case "pass": return pass()
+        case "pipe": return pipe()
+        case "purge": return hash(then: .purging)
+        case "restart": return restart()
+        case "synth": return synth(outcome)
+        default: return failed(outcome)
         }
     }
+
+    private mutating func hash(then next: State) -> Action {
+        context.hashParts.removeAll()
+        let outcome = program.run("vcl_hash", &context)
+        guard outcome.name == "lookup" else { return failed(outcome) }
+        let key = CacheKey(parts: context.hashParts)
+        cacheKey = key
+        if case .purging = next {
+            state = .purging
+            return .purge(key)
+        }
+        if context.hashAlwaysMiss {
+            return miss(busy: nil, kind: .uriMiss)
+        }
+        state = .lookingUp
+        return .lookup(key)
+    }
+
+    private mutating func pass() -> Action {
+        let outcome = program.run("vcl_pass", &context)
+        switch outcome.name {
+        case "fetch":
+            state = .delivering
+            return fetch(.pass, status: CacheStatus(forward: .bypass))
+        case "restart": return restart()
+        case "synth": return synth(outcome)
+        default: return failed(outcome)
+        }
+    }
+
+    private mutating func pipe() -> Action {
+        var head = context.request
+        if let previous = head.fields.combined("X-Forwarded-For") {
+            head.fields.set("X-Forwarded-For", "\(previous), \(context.clientAddress)")
+        } else {
+            head.fields.add("X-Forwarded-For", context.clientAddress)
+        }
+        head.fields.set("X-Varnish", context.requestID)
+        context.pipeRequest = head
+        let outcome = program.run("vcl_pipe", &context)
+        switch outcome.name {
+        case "pipe":
+            state = .delivering
+            return .pipe(context.pipeRequest ?? head, backend: context.backendHint)
+        case "synth": return synth(outcome)
+        default: return failed(outcome)
+        }
+    }
+
+    /// The purge removed `count` variants: run vcl_purge.
+    public mutating func purged(count: Int, now: Double) -> Action {
+        guard case .purging = state else { preconditionFailure("purged in \(state)") }
+        context.now = now
+        let outcome = program.run("vcl_purge", &context)
+        switch outcome.name {
+        case "synth": return synth(outcome)
+        case "restart": return restart()
+        default: return failed(outcome)
+        }
+    }
+
+    private mutating func restart() -> Action {
+        context.restarts += 1
+        state = .new
+        cacheKey = nil
+        waitedOn = nil
+        context.object = nil
+        context.response = nil
+        if context.restarts > maxRestarts {
+            return synth(status: 503, reason: "Too many restarts")
+        }
+        return receive()
+    }
+
+    // MARK: vcl_synth
+
+    private mutating func synth(_ outcome: VCLOutcome) -> Action {
+        guard case .action(_, let arguments) = outcome, let first = arguments.first,
+              case .int(let status) = first else {
+            return synth(status: 200, reason: nil)
+        }
+        let reason = arguments.count > 1 ? arguments[1].optionalString : nil
+        return synth(status: status, reason: reason)
+    }
+
+    /// Runs vcl_synth for `status`; its reason defaults to the standard phrase.
+    public mutating func synth(status: Int, reason: String?) -> Action {
+        state = .delivering
+        guard !inSynth else { return hardFailure() }
+        inSynth = true
+        defer { inSynth = false }
+        context.response = ResponseUnderConstruction(status: status, reason: reason ?? ReasonPhrase.of(status % 1000),
+                                                     object: nil, fields: HTTPFields())
+        context.syntheticBody = ""
+        let outcome = program.run("vcl_synth", &context)
+        switch outcome.name {
+        case "deliver":
+            let response = context.response!
+            return .synthesize(SyntheticResponse(status: response.status, reason: response.reason,
+                                                 fields: response.fields, body: context.syntheticBody))
+        case "restart":
+            inSynth = false
+            return restart()
+        default:
+            return hardFailure()
+        }
+    }
+
+    /// `fail` (or a runtime failure): a 503 through vcl_synth, then the connection closes.
+    private mutating func failed(_ outcome: VCLOutcome) -> Action {
+        if case .failed(let reason) = outcome { context.log("VCL failed: \(reason)") }
+        var action = synth(status: 503, reason: "VCL failed")
+        if case .synthesize(var response) = action {
+            response.closesConnection = true
+            action = .synthesize(response)
+        }
+        return action
+    }
+
+    /// vcl_synth itself failed: a bare 503 that needs no VCL.
+    private func hardFailure() -> Action {
+        .synthesize(SyntheticResponse(status: 503, reason: "VCL failed",
+                                      fields: HTTPFields([("Content-Type", "text/plain; charset=utf-8")]),
+                                      body: "VCL failed\n", closesConnection: true))
+    }
+
+    // MARK: lookup and its outcomes
 
     /// The store answered the lookup.
     public mutating func lookupFinished(_ result: LookupResult, now: Double) -> Action {
         guard case .lookingUp = state else { preconditionFailure("lookupFinished in \(state)") }
+        context.now = now
         switch result {
         case .hit(let object):
-            state = .delivering
-            return deliver(object, CacheStatus(hit: true), now: now)
+            return hit(object, status: CacheStatus(hit: true), refresh: nil, now: now)
         case .graceHit(let object, let refresh):
-            state = .delivering
             let background = refresh.map {
-                Fetch(busy: $0, mode: .cacheable(.stale), request: backendRequest(forCache: true))
+                var fetch = Fetch(busy: $0, mode: .cacheable(.stale), request: backendRequest(forCache: true),
+                                  backend: context.backendHint, requestID: context.requestID)
+                fetch.isBackground = true
+                return fetch
             }
-            return deliver(object, CacheStatus(hit: true, forward: .stale), now: now, refresh: background)
+            return hit(object, status: CacheStatus(hit: true, forward: .stale), refresh: background, now: now)
         case .miss(let busy, let kind):
-            state = .delivering
-            let forward: CacheStatus.Forward = switch kind {
-            case .uriMiss: .uriMiss
-            case .varyMiss: .varyMiss
-            case .stale: .stale
-            }
-            return .fetch(Fetch(busy: busy, mode: .cacheable(kind), request: backendRequest(forCache: true)),
-                          CacheStatus(forward: forward))
+            return miss(busy: busy, kind: kind)
         case .busy(let busy):
             if busy === waitedOn {
                 // That fetch is for another variant and still running: fetch ours alone (it is stored).
@@ -117,8 +302,52 @@ public struct RequestFlow {
             waitedOn = busy
             return .wait(busy)
         case .hitForMiss:
+            context.isHitMiss = true
+            return miss(busy: nil, kind: .uriMiss)
+        }
+    }
+
+    private mutating func hit(_ object: StoredObject, status: CacheStatus, refresh: Fetch?, now: Double) -> Action {
+        context.object = object
+        let outcome = program.isTrivial("vcl_hit") ? .action("deliver", []) : program.run("vcl_hit", &context)
+        if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
+        switch outcome.name {
+        case "deliver": return deliver(object, status, now: now, refresh: refresh)
+        case "fetch":
+            context.object = nil
+            return miss(busy: nil, kind: .stale)
+        case "pass":
+            context.object = nil
+            return pass()
+        case "restart": return restart()
+        case "synth": return synth(outcome)
+        default: return failed(outcome)
+        }
+    }
+
+    /// vcl_miss; `busy` nil fetches alone (hit-for-miss, hash_always_miss, miss from vcl_hit).
+    private mutating func miss(busy: BusyFetch?, kind: MissKind) -> Action {
+        let outcome = program.isTrivial("vcl_miss") ? .action("fetch", []) : program.run("vcl_miss", &context)
+        if outcome.name != "fetch", let busy { released.append(busy) }
+        switch outcome.name {
+        case "fetch":
             state = .delivering
-            return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "hit-for-miss"))
+            guard let busy else {
+                let detail = context.isHitMiss ? "hit-for-miss" : context.hashAlwaysMiss ? "always-miss" : "miss"
+                return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: detail))
+            }
+            let forward: CacheStatus.Forward = switch kind {
+            case .uriMiss: .uriMiss
+            case .varyMiss: .varyMiss
+            case .stale: .stale
+            }
+            return .fetch(Fetch(busy: busy, mode: .cacheable(kind), request: backendRequest(forCache: true),
+                                backend: context.backendHint, requestID: context.requestID),
+                          CacheStatus(forward: forward))
+        case "pass": return pass()
+        case "restart": return restart()
+        case "synth": return synth(outcome)
+        default: return failed(outcome)
         }
     }
 
@@ -127,10 +356,10 @@ public struct RequestFlow {
         guard case .waiting(let busy) = state else { preconditionFailure("waitEnded in \(state)") }
         if !head.cacheable {
             // Uncacheable: each waiter fetches for itself (the response may be private).
-            state = .delivering
-            return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "uncacheable"))
+            context.isHitMiss = true
+            return miss(busy: nil, kind: .uriMiss)
         }
-        guard head.matches(request.fields) else {
+        guard head.matches(context.request.fields) else {
             state = .awaitingCompletion(busy)
             return .awaitCompletion
         }
@@ -140,22 +369,73 @@ public struct RequestFlow {
 
     /// The fetch this request depends on failed before any of the response reached the client.
     /// `stale` is the stored variant usable in its place (grace or stale-if-error), if any.
-    public func fetchFailed(status: Int, stale: StoredObject?, now: Double) -> Action {
+    /// `response` is the error page vcl_backend_error made, if it made one.
+    public mutating func fetchFailed(status: Int, stale: StoredObject?, now: Double,
+                                     response: (reason: String, fields: HTTPFields, body: String)? = nil) -> Action {
+        context.now = now
         guard let stale else {
-            return .synthesize(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
+            if let response {
+                state = .delivering
+                return .synthesize(SyntheticResponse(status: status, reason: response.reason, fields: response.fields,
+                                                     body: response.body))
+            }
+            return synth(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
         }
+        context.object = stale
         return deliver(stale, CacheStatus(hit: true, forward: .stale, forwardStatus: status, detail: "stale-if-error"),
                        now: now)
     }
 
-    /// Delivery of a stored object at `now`: a 304 when the client's validators match, its age, and
-    /// the remaining TTL in Cache-Status (negative when stale).
-    private func deliver(_ object: StoredObject, _ status: CacheStatus, now: Double, refresh: Fetch? = nil) -> Action {
+    /// Delivery of a stored object at `now` through vcl_deliver: a 304 when the client's validators
+    /// match, its age, and the remaining TTL in Cache-Status (negative when stale).
+    private mutating func deliver(_ object: StoredObject, _ status: CacheStatus, now: Double,
+                                  refresh: Fetch? = nil) -> Action {
+        state = .delivering
         var status = status
         status.ttl = Int(object.remainingTTL(at: now).rounded(.down))
-        let notModified = ConditionalRequest.isNotModified(request: request.fields, etag: object.etag,
-                                                           lastModified: object.lastModified)
-        return .deliverHit(object, notModified: notModified, status, age: Int(object.age(at: now)), refresh: refresh)
+        var edits: ResponseEdits?
+        if !program.isTrivial("vcl_deliver") {
+            context.response = ResponseUnderConstruction(status: object.status, reason: object.reason, object: object,
+                                                         fields: nil)
+            let outcome = program.run("vcl_deliver", &context)
+            switch outcome.name {
+            case "deliver":
+                if let response = context.response, response.edited {
+                    edits = ResponseEdits(status: response.status, reason: response.reason, fields: response.fields)
+                }
+            case "restart":
+                if let refresh { released.append(refresh.busy) }
+                return restart()
+            case "synth":
+                if let refresh { released.append(refresh.busy) }
+                return synth(outcome)
+            default:
+                if let refresh { released.append(refresh.busy) }
+                return failed(outcome)
+            }
+        }
+        let notModified = (edits?.status ?? object.status) == object.status
+            && ConditionalRequest.isNotModified(request: context.request.fields, etag: object.etag,
+                                                lastModified: object.lastModified)
+        return .deliverHit(object, notModified: notModified, status, age: Int(object.age(at: now)), refresh: refresh,
+                           edits: edits)
+    }
+
+    /// vcl_deliver for a response streamed from a fetch, before its head is written.
+    public mutating func deliverStreamed(_ head: FetchedHead, now: Double) -> StreamDelivery {
+        context.now = now
+        guard !program.isTrivial("vcl_deliver") else { return .deliver(nil) }
+        context.response = ResponseUnderConstruction(status: head.status, reason: head.reason, object: nil,
+                                                     fields: head.fields)
+        let outcome = program.run("vcl_deliver", &context)
+        switch outcome.name {
+        case "deliver":
+            guard let response = context.response, response.edited else { return .deliver(nil) }
+            return .deliver(ResponseEdits(status: response.status, reason: response.reason, fields: response.fields))
+        case "restart": return .replace(restart())
+        case "synth": return .replace(synth(outcome))
+        default: return .replace(failed(outcome))
+        }
     }
 
     /// The other variant's fetch ended (stored or failed): look up again; this may start our fetch.
@@ -169,13 +449,14 @@ public struct RequestFlow {
 
     /// The fetch waited on failed (502: invalid backend response, 503: unreachable or timed out,
     /// or the backend's 5xx), or the wait itself timed out (503). `stale` as in `fetchFailed`.
-    public mutating func waitFailed(status: Int = 503, stale: StoredObject? = nil, now: Double = 0) -> Action {
+    public mutating func waitFailed(status: Int = 503, stale: StoredObject? = nil, now: Double = 0,
+                                    response: (reason: String, fields: HTTPFields, body: String)? = nil) -> Action {
         switch state {
         case .waiting, .awaitingCompletion: break
         default: preconditionFailure("waitFailed in \(state)")
         }
         state = .delivering
-        return fetchFailed(status: status, stale: stale, now: now)
+        return fetchFailed(status: status, stale: stale, now: now, response: response)
     }
 
     /// The waiting list was full: fetch alone instead of waiting.
@@ -187,17 +468,20 @@ public struct RequestFlow {
 
     private func fetch(_ mode: FetchMode, status: CacheStatus) -> Action {
         // A pass was never looked up, but its fetch is keyed too (invalidation after unsafe methods).
-        let key = cacheKey ?? BuiltinPolicy.cacheKey(request, serverAddress: serverAddress)
+        let key = cacheKey ?? CorePolicy.cacheKey(context.request, serverAddress: context.serverAddress)
         let busy = BusyFetch(key: key, maxWaiters: 0)
-        return .fetch(Fetch(busy: busy, mode: mode, request: backendRequest(forCache: mode != .pass)), status)
+        return .fetch(Fetch(busy: busy, mode: mode, request: backendRequest(forCache: mode != .pass),
+                            backend: context.backendHint, requestID: context.requestID), status)
     }
 
     private func backendRequest(forCache: Bool) -> HTTPRequestHead {
-        BackendRequest.make(from: request, clientAddress: clientAddress, forCache: forCache, requestID: requestID)
+        BackendRequest.make(from: context.request, clientAddress: context.clientAddress, forCache: forCache,
+                            requestID: context.requestID)
     }
 
     /// Whether a streamed response should reach this client as 304 (validators match a cacheable 2xx).
     public func answersNotModified(_ head: FetchedHead) -> Bool {
+        let request = context.request
         guard head.status == 200, request.method == "GET" || request.method == "HEAD",
               ConditionalRequest.hasValidators(request.fields) else { return false }
         return ConditionalRequest.isNotModified(request: request.fields, etag: head.fields["ETag"],

@@ -16,12 +16,19 @@ enum BackendError: Error, CustomStringConvertible {
     case serverError(Int)
     /// The backend is marked sick: it is not tried.
     case sick
+    /// The VCL chose no backend, or a director found none healthy.
+    case noBackend
+    /// vcl_backend_fetch / vcl_backend_response returned abandon, or the VCL failed.
+    case abandoned(String)
+    /// return(error(STATUS, REASON)), or too many retries: vcl_backend_error makes the response.
+    case vclError(Int, String)
 
     /// The status a client gets when nothing of the response reached it yet.
     var status: Int {
         switch self {
         case .invalidResponse: return 502
         case .serverError(let status): return status
+        case .vclError(let status, _): return status
         default: return 503
         }
     }
@@ -35,6 +42,9 @@ enum BackendError: Error, CustomStringConvertible {
                                              : "backend closed the connection mid-response"
         case .serverError(let status): return "backend answered \(status)"
         case .sick: return "backend is sick"
+        case .noBackend: return "no backend available"
+        case .abandoned(let why): return "fetch abandoned: \(why)"
+        case .vclError(_, let reason): return reason
         }
     }
 }

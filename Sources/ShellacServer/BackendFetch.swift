@@ -1,13 +1,16 @@
 // BackendFetch: runs one backend fetch on the client's event loop and publishes the response into
-// its BusyFetch, from which the client (and any coalesced waiters) stream it. When the head arrives
-// it applies the storage policy; a complete cacheable body is stored before the end is published,
-// a failed or truncated one never is. Retries once on a fresh connection when a reused one fails
-// before answering an idempotent, bodiless request.
+// its BusyFetch, from which the client (and any coalesced waiters) stream it. vcl_backend_fetch
+// shapes the request and picks the backend; when the head arrives the core computes its lifetimes
+// and vcl_backend_response decides whether and how long it is stored; a failure goes through
+// vcl_backend_error. A complete cacheable body is stored before the end is published, a failed or
+// truncated one never is. Retries once on a fresh connection when a reused one fails before
+// answering an idempotent, bodiless request; return(retry) starts over, up to max_retries.
 
 import NIOCore
 import ShellacCore
 import ShellacHTTP
 import ShellacStore
+import ShellacVCL
 
 /// Confined to its client's event loop (hence unchecked Sendable, for futures).
 final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
@@ -18,7 +21,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     private let revalidating: StoredObject?
     private var revalidated = false
     private let services: ServerServices
-    private let pool: BackendPool
+    private let loop: LoopServices
+    private let vcl: ActiveVCL
+    private var context: BackendVCLContext
+    private var pool: BackendPool?
     private var connection: BackendConnection?
     private var reused = false
     private var retried = false
@@ -36,10 +42,12 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// Called when the fetch can take more request body (the client resumes reading).
     var onBodyDemand: (() -> Void)?
 
-    init(fetch: RequestFlow.Fetch, services: ServerServices, pool: BackendPool, revalidating: StoredObject? = nil) {
+    init(fetch: RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
+         clientAddress: String, serverAddress: String, revalidating: StoredObject? = nil) {
         self.fetch = fetch
         self.services = services
-        self.pool = pool
+        self.loop = loop
+        self.vcl = vcl
         self.bodyEnded = !fetch.request.hasBody
         var request = fetch.request
         if let revalidating {
@@ -50,6 +58,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         self.request = request
         self.revalidating = revalidating
+        self.context = BackendVCLContext(bereq: request, backend: fetch.backend, uncacheable: fetch.mode == .pass,
+                                         isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
+                                         clientAddress: clientAddress, serverAddress: serverAddress,
+                                         now: services.now(), hostname: services.hostname,
+                                         health: { [services] in services.isHealthy($0) })
     }
 
     /// Private fetches (pass, hit-for-miss) serve only their own client; shared ones serve waiters too.
@@ -59,9 +72,34 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     func start() {
-        guard services.isBackendHealthy else {
+        context.now = services.now()
+        let outcome = vcl.program.run("vcl_backend_fetch", &context)
+        applyBans()
+        switch outcome {
+        case .action("fetch", _):
+            break
+        case .action("error", let arguments):
+            fail(.vclError(Self.status(arguments), Self.reason(arguments, default: "Backend fetch error")))
+            return
+        case .action(let name, _):
+            fail(.abandoned("vcl_backend_fetch returned \(name)"))
+            return
+        case .failed(let reason):
+            fail(.abandoned("vcl_backend_fetch failed: \(reason)"))
+            return
+        }
+        request = context.bereq
+        guard let backend = context.backend, let pool = loop.pool(for: backend, in: vcl) else {
+            fail(.noBackend)
+            return
+        }
+        guard services.isHealthy(backend) else {
             fail(.sick)
             return
+        }
+        self.pool = pool
+        if let host = pool.definition.hostHeader, !request.fields.contains("Host") {
+            request.fields.add("Host", host)
         }
         services.counters.increment(.fetches)
         requestTime = services.now()
@@ -73,16 +111,36 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
     }
 
+    static func status(_ arguments: [VCLValue]) -> Int {
+        if case .int(let status)? = arguments.first { return status }
+        return 503
+    }
+
+    static func reason(_ arguments: [VCLValue], default fallback: String) -> String {
+        arguments.count > 1 ? arguments[1].string : fallback
+    }
+
+    /// Bans made by the backend subroutines go to the store as they are made.
+    private func applyBans() {
+        for ban in context.bans {
+            services.store.ban(ban, now: services.now())
+            services.counters.increment(.bans)
+        }
+        context.bans.removeAll()
+    }
+
     private func connected(_ connection: BackendConnection, reused: Bool) {
-        guard !finished else {
-            pool.release(connection, reusable: true)
+        guard !finished, let pool else {
+            pool?.release(connection, reusable: true)
             return
         }
         self.connection = connection
         self.reused = reused
         let p = services.parameters
-        connection.send(request, delegate: self, firstByte: .duration(p["first_byte_timeout"]),
-                        betweenBytes: .duration(p["between_bytes_timeout"]))
+        let definition = pool.definition
+        let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? p["first_byte_timeout"]
+        let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? p["between_bytes_timeout"]
+        connection.send(request, delegate: self, firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
         for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
         pendingBody.removeAll()
         pendingBodyBytes = 0
@@ -120,7 +178,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     func abort() {
         guard !finished else { return }
         connection?.channel.close(promise: nil)
-        fail(.invalidResponse("client request body aborted"))
+        fail(.abandoned("the client went away"))
     }
 
     // MARK: backend events
@@ -149,24 +207,43 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         var fields = head.fields
         HopByHop.strip(&fields)
         fields.remove("Content-Length")
-        var age = 0.0
-        switch fetch.mode {
-        case .pass:
-            storing = false
-            invalidateAfterUnsafeMethod(status: head.status, fields: fields)
-        case .cacheable, .hitForMiss:
-            let plan = BuiltinPolicy.backendResponse(status: head.status, fields: fields,
-                                                     requestTime: requestTime, responseTime: now,
-                                                     parameters: services.parameters)
-            self.plan = plan
-            age = plan.initialAge
-            storing = plan.cacheable
-            if case .contentLength(let n) = head.framing, n > services.store.budget { storing = false }
-            if !storing {
-                // Waiters fetch for themselves; a marker keeps later requests from queueing.
-                let marker = plan.cacheable ? nil : plan.hitForMissTTL
-                services.store.release(fetch.busy, hitForMissTTL: marker, now: now)
-            }
+        if fetch.mode == .pass { invalidateAfterUnsafeMethod(status: head.status, fields: fields) }
+        let plan = CorePolicy.lifetimes(status: head.status, fields: fields, requestTime: requestTime,
+                                        responseTime: now, parameters: services.parameters)
+        context.now = now
+        let verdict = BackendResponsePolicy.evaluate(program: vcl.program, context: &context, status: head.status,
+                                                     reason: head.reason, fields: fields, plan: plan,
+                                                     pass: fetch.mode == .pass, was304: revalidated)
+        applyBans()
+        var hitForMissTTL: Double?
+        switch verdict {
+        case .deliver(let store, let marker):
+            storing = store
+            hitForMissTTL = marker
+        case .retry:
+            retry()
+            return
+        case .error(let status, let reason):
+            discardConnection()
+            fail(.vclError(status, reason))
+            return
+        case .abandon(let why):
+            discardConnection()
+            fail(.abandoned(why))
+            return
+        }
+        let final = context.response!
+        fields = final.fields
+        let varyNames = plan.varyNames
+        self.plan = StoragePlan(ttl: final.ttl, grace: final.grace, keep: final.keep, initialAge: plan.initialAge,
+                                varyNames: varyNames, staleIfError: plan.staleIfError)
+        let age = plan.initialAge
+        if case .contentLength(let n) = head.framing, n > services.store.budget { storing = false }
+        if !storing, case .cacheable = fetch.mode {
+            // Waiters fetch for themselves; a marker keeps later requests from queueing.
+            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, now: now)
+        } else if !storing, fetch.mode == .hitForMiss, let hitForMissTTL {
+            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, now: now)
         }
         fields.remove("Age")
         if !fields.contains("Date") { fields.add("Date", services.dateCache.value(now: now)) }
@@ -180,10 +257,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             // No body follows a HEAD response; its Content-Length describes the GET's body.
             contentLength = head.fields["Content-Length"].flatMap { Int($0) }
         }
-        let varyNames = plan?.varyNames ?? []
-        let fetched = FetchedHead(status: head.status, reason: head.reason, fields: fields,
-                                  contentLength: contentLength, cacheable: storing, varyNames: varyNames,
-                                  varyValues: Vary.values(for: varyNames, in: request.fields),
+        let names = varyNames ?? []
+        let fetched = FetchedHead(status: final.status, reason: final.reason, fields: fields,
+                                  contentLength: contentLength, cacheable: storing, varyNames: names,
+                                  varyValues: Vary.values(for: names, in: request.fields),
                                   age: Int(age))
         fetchedHead = fetched
         fetch.busy.publishHead(fetched, retainBody: storing)
@@ -248,7 +325,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func backendResponseEnd(connectionReusable: Bool) {
         // A backend may answer before reading our whole request body: then the connection is spent.
-        if let connection { pool.release(connection, reusable: connectionReusable && bodyEnded) }
+        if let connection { pool?.release(connection, reusable: connectionReusable && bodyEnded) }
         connection = nil
         finished = true
         if revalidated, let stored = revalidating {
@@ -279,6 +356,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             retried = true
             connection = nil
             services.counters.increment(.backendRetries)
+            guard let pool else { return fail(error) }
             pool.connect().whenComplete { result in
                 switch result {
                 case .success(let connection): self.connected(connection, reused: false)
@@ -307,15 +385,97 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if writable { onBodyDemand?() }
     }
 
-    private func fail(_ error: BackendError) {
-        guard !finished else { return }
-        finished = true
+    /// The connection's response will not be read to its end: it cannot be reused.
+    private func discardConnection() {
         if let connection {
-            // Whatever the backend still sends is unread: the connection cannot be reused.
             connection.handler.delegate = nil
             connection.channel.close(promise: nil)
         }
         connection = nil
+    }
+
+    /// return(retry): start over from vcl_backend_fetch on a new connection, up to max_retries;
+    /// then vcl_backend_error.
+    private func retry() {
+        discardConnection()
+        chunks.removeAll()
+        heldChunk = nil
+        fetchedHead = nil
+        context.response = nil
+        guard context.retries < services.parameters.int("max_retries"), !fetch.request.hasBody else {
+            retriesExhausted = true
+            fail(.vclError(503, "Too many retries"))
+            return
+        }
+        context.retries += 1
+        context.bereq = fetch.request
+        request = fetch.request
+        revalidated = false
+        retried = false
+        services.counters.increment(.backendRetries)
+        start()
+    }
+
+    private enum ErrorHandling {
+        /// The page vcl_backend_error made, for every client of the fetch without a stale copy.
+        case page(reason: String, fields: HTTPFields, body: String)
+        case retry
+        /// Abandoned, or a stale copy may stand in (clients then prefer it).
+        case none
+    }
+
+    /// vcl_backend_error for a fetch that produced nothing for the client yet.
+    private func backendError(for error: BackendError) -> ErrorHandling {
+        let now = services.now()
+        if case .abandoned = error { return .none }
+        if fetch.mode != .pass, case .serverError = error { return .none }
+        if fetch.mode != .pass,
+           services.store.staleForError(fetch.busy.key, requestFields: request.fields, now: now) != nil {
+            return .none
+        }
+        var fields = HTTPFields([("Date", services.dateCache.value(now: now))])
+        fields.add("Server", "Shellac")
+        let reason = if case .vclError(_, let reason) = error { reason } else {
+            error.status == 502 ? "Bad Gateway" : "Backend fetch failed"
+        }
+        context.response = BackendResponseState(status: error.status, reason: reason, fields: fields, ttl: 0,
+                                                grace: 0, keep: 0, uncacheable: true)
+        context.syntheticBody = ""
+        context.now = now
+        let outcome = vcl.program.run("vcl_backend_error", &context)
+        applyBans()
+        switch outcome.name {
+        case "deliver":
+            guard let response = context.response else { return .none }
+            return .page(reason: response.reason, fields: response.fields, body: context.syntheticBody)
+        case "retry" where !retriesExhausted:
+            return .retry
+        default:
+            return .none
+        }
+    }
+
+    private var retriesExhausted = false
+
+    private func fail(_ error: BackendError) {
+        guard !finished else { return }
+        var page: (reason: String, fields: HTTPFields, body: String)?
+        var status = error.status
+        if fetchedHead == nil {
+            discardConnection()
+            switch backendError(for: error) {
+            case .retry:
+                retry()
+                return
+            case .page(let reason, let fields, let body):
+                page = (reason, fields, body)
+                status = context.response?.status ?? status
+            case .none:
+                break
+            }
+        }
+        finished = true
+        discardConnection()  // whatever the backend still sends is unread
         chunks.removeAll()
         heldChunk = nil
         services.counters.increment(.fetchFailures)
@@ -323,6 +483,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if case .cacheable = fetch.mode {
             services.store.release(fetch.busy, hitForMissTTL: nil, now: services.now())
         }
-        fetch.busy.publishFailure(FetchFailure(status: error.status, reason: error.description))
+        fetch.busy.publishFailure(FetchFailure(status: status, reason: error.description, response: page))
     }
 }

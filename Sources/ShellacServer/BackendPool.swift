@@ -5,21 +5,25 @@
 import NIOCore
 import NIOPosix
 import ShellacCore
+import ShellacVCL
 
 /// Confined to `eventLoop` (hence unchecked Sendable, for futures).
 final class BackendPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     let address: SocketAddress
+    let definition: BackendDefinition
     private let connectTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let maxIdle: Int
     private let counters: Counters
     private var idle: [BackendConnection] = []
 
-    init(eventLoop: any EventLoop, address: SocketAddress, parameters: Parameters, counters: Counters) {
+    init(eventLoop: any EventLoop, address: SocketAddress, definition: BackendDefinition, parameters: Parameters,
+         counters: Counters) {
         self.eventLoop = eventLoop
         self.address = address
-        self.connectTimeout = .duration(parameters["connect_timeout"])
+        self.definition = definition
+        self.connectTimeout = .duration(definition.connectTimeout ?? parameters["connect_timeout"])
         self.idleTimeout = .duration(parameters["backend_idle_timeout"])
         self.maxIdle = parameters.int("backend_max_idle")
         self.counters = counters
@@ -43,9 +47,11 @@ final class BackendPool: @unchecked Sendable {
     func connect() -> EventLoopFuture<BackendConnection> {
         let handler = BackendConnectionHandler()
         let counters = self.counters
-        return ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(connectTimeout)
+        if definition.path == nil {
+            bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)  // not for Unix sockets
+        }
+        return bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(handler)

@@ -14,24 +14,39 @@ extension ClientConnectionHandler {
         request.keepAlive && !closing && !services.isDraining
     }
 
-    func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, age: Int, request: ClientRequest) {
+    /// A stored object: its pre-serialised head and body as they are, or, when vcl_deliver changed
+    /// the response, a head built from its changes (the body is still the stored one).
+    func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, age: Int, edits: ResponseEdits?,
+                  request: ClientRequest) {
         request.keepAlive = keepsAlive(request)
         let allocator = context.channel.allocator
+        let fields = edits?.fields ?? object.fields
         if notModified {
             services.counters.increment(.notModified)
-            let head = ResponseHead.notModified(fields: object.fields, age: age, requestID: request.id,
+            let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id,
                                                 cacheStatus: status, keepAlive: request.keepAlive,
                                                 http10KeepAlive: request.isHTTP10, allocator: allocator)
             context.write(wrapOutboundOut(head), promise: nil)
         } else if let answer = rangeAnswer(request, status: object.status, length: object.bodyLength,
                                            etag: object.etag, lastModified: object.lastModified) {
-            let head = rangeHead(answer, fields: object.fields, length: object.bodyLength, age: age,
+            let head = rangeHead(answer, fields: fields, length: object.bodyLength, age: age,
                                  cacheStatus: status, request: request)
             context.write(wrapOutboundOut(head), promise: nil)
             if case .partial(let range) = answer {
                 let body = object.body
                 context.write(wrapOutboundOut(body.getSlice(at: body.readerIndex + range.lowerBound,
                                                             length: range.count)!), promise: nil)
+            }
+        } else if let edits {
+            let bodyless = object.status == 204 || object.status == 304
+            let head = ResponseHead.full(status: edits.status, reason: edits.reason, fields: edits.fields, age: age,
+                                         requestID: request.id, cacheStatus: status,
+                                         framing: bodyless ? .none : .contentLength(object.bodyLength),
+                                         keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
+                                         allocator: allocator)
+            context.write(wrapOutboundOut(head), promise: nil)
+            if !request.isHEAD && object.bodyLength > 0 {
+                context.write(wrapOutboundOut(object.body), promise: nil)
             }
         } else {
             context.write(wrapOutboundOut(object.headBlock), promise: nil)
@@ -152,7 +167,7 @@ extension ClientConnectionHandler {
                                  ("Content-Range", "bytes */\(length)")])
             framing = .contentLength(0)
         }
-        return ResponseHead.full(status: status, reason: Synthetic.reasonPhrase(status), fields: fields, age: age,
+        return ResponseHead.full(status: status, reason: ReasonPhrase.of(status), fields: fields, age: age,
                                  requestID: request.id, cacheStatus: cacheStatus, framing: framing,
                                  keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                  allocator: context.channel.allocator)
@@ -165,6 +180,31 @@ extension ClientConnectionHandler {
         needsFlush = true
     }
 
+    /// A response vcl_synth or vcl_backend_error made. A status outside 100–999 (users signal with
+    /// synth(7xx) and the like) goes out as its last three digits, as Varnish sends it.
+    func writeSynthetic(_ response: RequestFlow.SyntheticResponse, requestID: String, isHEAD: Bool, keepAlive: Bool) {
+        var fields = response.fields
+        if !fields.contains("Date") { fields.add("Date", services.dateCache.value(now: services.now())) }
+        fields.remove("Content-Length")
+        fields.remove("Transfer-Encoding")
+        HopByHop.strip(&fields)
+        var status = response.status
+        if status >= 1000 { status %= 1000 }
+        if status < 100 { status = 503 }
+        let body = response.body
+        let allocator = context.channel.allocator
+        let head = ResponseHead.full(status: status, reason: response.reason, fields: fields, age: nil,
+                                     requestID: requestID, cacheStatus: nil,
+                                     framing: .contentLength(body.utf8.count), keepAlive: keepAlive,
+                                     http10KeepAlive: false, allocator: allocator)
+        context.write(wrapOutboundOut(head), promise: nil)
+        if !isHEAD && !body.isEmpty {
+            context.write(wrapOutboundOut(allocator.buffer(string: body)), promise: nil)
+        }
+        needsFlush = true
+    }
+
+    /// A response made before any VCL runs (malformed requests, timeouts, 417).
     func writeSynthetic(status: Int, reason: String, requestID: String, isHEAD: Bool, keepAlive: Bool) {
         let body = Synthetic.page(status: status, reason: reason, requestID: requestID)
         var fields = HTTPFields([("Date", services.dateCache.value(now: services.now())),

@@ -31,6 +31,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var bodyTimer: Scheduled<Void>?
     var clientAddress = "0.0.0.0"
     var serverAddress = "0.0.0.0"
+    /// return(pipe): bytes flow to `pipePeer` (the backend) untouched; nothing more is parsed.
+    var piping = false
+    var pipePeer: (any Channel)?
+    var pipeTimer: Scheduled<Void>?
+    var pipeActivity = NIODeadline.now()
     /// Input kept buffered at most: a full head plus some pipelined requests.
     let maxBuffered: Int
 
@@ -63,6 +68,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        pipeTimer?.cancel()
+        pipePeer?.close(promise: nil)
         services.connections.remove(context.channel)
         cancelTimers()
         if let request = current {
@@ -74,6 +81,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
+        if piping {
+            pipeRead(&incoming)
+            return
+        }
         idleTimer?.cancel()
         idleTimer = nil
         if buffer.readableBytes == 0 {
@@ -93,6 +104,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is DrainEvent {
             if current == nil { closeNow() } else { closing = true }
+        } else if case ChannelEvent.inputClosed = event, piping {
+            pipePeer?.close(mode: .output, promise: nil)
         } else if case ChannelEvent.inputClosed = event {
             // The client half-closed: answer what it already sent, then close.
             inputClosed = true
@@ -144,7 +157,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             processing = false
             flushIfNeeded()
         }
-        while !closing && !closed {
+        while !closing && !closed && !piping {
             if let current {
                 // Pipelined heads wait until the current response is done; bodies flow if the fetch wants them.
                 guard parser.isInBody else { break }
@@ -174,7 +187,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 }
             }
         }
-        guard current == nil, !closing, !closed else { return }
+        guard current == nil, !closing, !closed, !piping else { return }
         if parser.isMidHead(buffered: buffer.readableBytes) {
             armHeadTimer()
         } else if buffer.readableBytes == 0 {
@@ -183,6 +196,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func readMoreIfWanted() {
+        if piping {
+            if pipePeer != nil, !closed { context.read() }
+            return
+        }
         guard !closed, !closing, !inputClosed, buffer.readableBytes < maxBuffered else { return }
         if let request = current, !request.bodyComplete {
             if let fetch = request.fetch, parser.isInBody, !fetch.wantsMoreBody {
@@ -218,7 +235,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
         }
         cancelTimers()
-        writeSynthetic(status: error.status, reason: Synthetic.reasonPhrase(error.status),
+        writeSynthetic(status: error.status, reason: ReasonPhrase.of(error.status),
                        requestID: services.requestID(), isHEAD: false, keepAlive: false)
         closeAfterFlush()
     }
@@ -237,36 +254,69 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 expectationFailed = true
             }
         }
+        let vcl = services.vcl
         let flow = RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
-                               requestID: id, maxWaiters: services.parameters.int("waitinglist_max"))
-        let request = ClientRequest(id: id, flow: flow, keepAlive: head.keepAlive && !inputClosed,
+                               requestID: id, program: vcl.program,
+                               maxWaiters: services.parameters.int("waitinglist_max"),
+                               maxRestarts: services.parameters.int("max_restarts"), now: services.now(),
+                               health: { [services] in services.isHealthy($0) })
+        let request = ClientRequest(id: id, flow: flow, vcl: vcl, keepAlive: head.keepAlive && !inputClosed,
                                     expectsContinue: expectsContinue)
         current = request
         if head.hasBody { armBodyTimer() }
         if expectationFailed {
             request.keepAlive = false
-            run(.synthesize(status: 417, reason: "Expectation Failed"), request)
+            writeSynthetic(status: 417, reason: "Expectation Failed", requestID: id, isHEAD: request.isHEAD,
+                           keepAlive: false)
+            finishResponse(request)
             return
         }
-        run(request.flow.start(), request)
+        run(request.flow.start(now: services.now()), request)
+    }
+
+    /// What the flow produced besides its action: busy fetches it gave up, bans, log lines.
+    func applyFlowEffects(_ request: ClientRequest) {
+        for busy in request.flow.takeReleased() {
+            services.store.release(busy, hitForMissTTL: nil, now: services.now())
+        }
+        for ban in request.flow.takeBans() {
+            services.store.ban(ban, now: services.now())
+            services.counters.increment(.bans)
+        }
+        for line in request.flow.takeLogLines() {
+            services.logger.info("vcl: \(line)", metadata: ["xid": "\(request.id)"])
+        }
     }
 
     func run(_ action: RequestFlow.Action, _ request: ClientRequest) {
+        applyFlowEffects(request)
         switch action {
-        case .synthesize(let status, let reason):
+        case .synthesize(let response):
             services.counters.increment(.synth)
-            writeSynthetic(status: status, reason: reason, requestID: request.id, isHEAD: request.isHEAD,
+            if response.closesConnection {
+                services.counters.increment(.vclFailures)
+                request.keepAlive = false
+            }
+            writeSynthetic(response, requestID: request.id, isHEAD: request.isHEAD,
                            keepAlive: keepsAlive(request) && request.bodyComplete)
             finishResponse(request)
         case .lookup(let key):
             let now = services.now()
-            let result = services.store.lookup(key, requestFields: request.flow.request.fields, now: now)
+            let result = services.store.lookup(key, requestFields: request.flow.request.fields,
+                                               url: request.flow.request.target, now: now)
             run(request.flow.lookupFinished(result, now: now), request)
-        case .deliverHit(let object, let notModified, let status, let age, let refresh):
+        case .purge(let key):
+            let count = services.store.invalidate(key)
+            services.counters.increment(.purges)
+            run(request.flow.purged(count: count, now: services.now()), request)
+        case .pipe(let head, let backend):
+            services.counters.increment(.pipes)
+            startPipe(head, backend: backend, request)
+        case .deliverHit(let object, let notModified, let status, let age, let refresh, let edits):
             services.counters.increment(.hits)
             // Stale and without a failed fetch's status: a grace hit, not a stale-if-error answer.
             if status.forward == .stale && status.forwardStatus == nil { services.counters.increment(.graceHits) }
-            if let refresh, !services.isBackendHealthy {
+            if let refresh, !(refresh.backend.map(services.isHealthy) ?? false) {
                 // A sick backend is not tried: the stale object keeps answering.
                 services.store.release(refresh.busy, hitForMissTTL: nil, now: services.now())
             } else if let refresh {
@@ -274,10 +324,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 // stale object stays.
                 services.counters.increment(.backgroundFetches)
                 let revalidating = object.etag != nil || object.lastModified != nil ? object : nil
-                BackendFetch(fetch: refresh, services: services, pool: loopServices.pool,
+                BackendFetch(fetch: refresh, services: services, loop: loopServices, vcl: request.vcl,
+                             clientAddress: clientAddress, serverAddress: serverAddress,
                              revalidating: revalidating).start()
             }
-            writeHit(object, notModified: notModified, status: status, age: age, request: request)
+            writeHit(object, notModified: notModified, status: status, age: age, edits: edits, request: request)
             finishResponse(request)
         case .fetch(let fetch, let status):
             switch fetch.mode {
@@ -295,7 +346,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             if case .cacheable(.stale) = fetch.mode, let key = request.flow.cacheKey {
                 revalidating = services.store.revalidationCandidate(key, requestFields: request.flow.request.fields)
             }
-            let backendFetch = BackendFetch(fetch: fetch, services: services, pool: loopServices.pool,
+            let backendFetch = BackendFetch(fetch: fetch, services: services, loop: loopServices, vcl: request.vcl,
+                                            clientAddress: clientAddress, serverAddress: serverAddress,
                                             revalidating: revalidating)
             request.fetch = backendFetch
             backendFetch.onBodyDemand = { [weak self] in self?.bodyDemand() }
@@ -377,7 +429,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 let action = request.flow.waitEnded(with: head)
                 if case .stream(_, let status) = action {
                     request.cacheStatus = status
-                    startStreamedResponse(head, request)
+                    deliverStreamed(head, request)
                 } else if case .awaitCompletion = action {
                     request.awaitingCompletion = true
                 } else {
@@ -388,8 +440,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 request.waiting = false
                 request.waitTimer?.cancel()
                 unsubscribe(request)
-                run(request.flow.waitFailed(status: failure.status, stale: staleFallback(request), now: services.now()),
-                    request)
+                run(request.flow.waitFailed(status: failure.status, stale: staleFallback(request), now: services.now(),
+                                            response: failure.response), request)
             case .body, .end:
                 break
             }
@@ -399,7 +451,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .head(let head):
             request.cacheStatus.forwardStatus = head.status
             if request.cacheStatus.forward != .bypass { request.cacheStatus.stored = head.cacheable }
-            startStreamedResponse(head, request)
+            deliverStreamed(head, request)
         case .body(let chunk):
             let index = request.pieceEvents
             request.pieceEvents += 1
@@ -427,8 +479,30 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             } else {
                 unsubscribe(request)
                 let stale = staleFallback(request)
-                run(request.flow.fetchFailed(status: failure.status, stale: stale, now: services.now()), request)
+                run(request.flow.fetchFailed(status: failure.status, stale: stale, now: services.now(),
+                                             response: failure.response), request)
             }
+        }
+    }
+
+    /// vcl_deliver for a response arriving from a fetch: write it (with the VCL's changes), or
+    /// stop listening and do what the VCL said instead (synth, restart).
+    func deliverStreamed(_ head: FetchedHead, _ request: ClientRequest) {
+        switch request.flow.deliverStreamed(head, now: services.now()) {
+        case .deliver(let edits):
+            applyFlowEffects(request)
+            var head = head
+            if let edits {
+                head.status = edits.status
+                head.reason = edits.reason
+                head.fields = edits.fields
+            }
+            startStreamedResponse(head, request)
+        case .replace(let action):
+            unsubscribe(request)
+            if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }
+            request.fetch = nil
+            run(action, request)
         }
     }
 

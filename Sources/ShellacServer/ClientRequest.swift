@@ -10,6 +10,8 @@ import ShellacStore
 final class ClientRequest: @unchecked Sendable {
     let id: String
     var flow: RequestFlow
+    /// The VCL this request started with; it keeps it to the end, across reloads.
+    let vcl: ActiveVCL
     let isHEAD: Bool
     let isHTTP10: Bool
     var keepAlive: Bool
@@ -37,9 +39,10 @@ final class ClientRequest: @unchecked Sendable {
     var streamEnded = false
     var done = false
 
-    init(id: String, flow: RequestFlow, keepAlive: Bool, expectsContinue: Bool) {
+    init(id: String, flow: RequestFlow, vcl: ActiveVCL, keepAlive: Bool, expectsContinue: Bool) {
         self.id = id
         self.flow = flow
+        self.vcl = vcl
         self.isHEAD = flow.request.method == "HEAD"
         self.isHTTP10 = flow.request.version == .http1_0
         self.keepAlive = keepAlive

@@ -1,5 +1,5 @@
 // Counters: the daemon's statistics, shared by every event loop (relaxed atomics). They feed
-// the shutdown log today and the admin `stats` command and metrics later.
+// the shutdown log, and the admin `stats` command and metrics.
 
 import NIOCore
 import Synchronization
@@ -10,7 +10,7 @@ public final class Counters: Sendable {
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
              backendReadsPaused, graceHits, backgroundFetches, staleOnError, revalidated, invalidations,
-             laggingClients
+             laggingClients, bans, purges, restarts, pipes, vclFailures
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -40,6 +40,11 @@ public final class Counters: Sendable {
             case .revalidated: return "fetch_304"
             case .invalidations: return "n_invalidated"
             case .laggingClients: return "client_lagging"
+            case .bans: return "bans_added"
+            case .purges: return "n_purges"
+            case .restarts: return "req_restarts"
+            case .pipes: return "s_pipe"
+            case .vclFailures: return "vcl_fail"
             }
         }
     }

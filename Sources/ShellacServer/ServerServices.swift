@@ -1,11 +1,18 @@
 // ServerServices: what every connection handler shares (store, parameters, counters, the Date
-// cache, request ids, the drain flag) and what each event loop owns alone (its backend pool).
+// cache, request ids, the drain flag, the active VCL, backend health) and what each event loop
+// owns alone (its backend pools).
 
+import Logging
 import NIOCore
 import ShellacCore
 import ShellacHTTP
 import ShellacStore
+import ShellacVCL
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class ServerServices: Sendable {
     let store: CacheStore
@@ -16,19 +23,44 @@ final class ServerServices: Sendable {
     let connections = ConnectionRegistry()
     private let nextRequestID = Atomic<Int>(1)
     private let drainFlag = Atomic<Bool>(false)
-    private let backendSick = Atomic<Bool>(false)
+    private let active: Mutex<ActiveVCL>
+    /// Backends marked sick, by name; `sickCount` lets the common case skip the lock.
+    private let sick = Mutex<Set<String>>([])
+    private let sickCount = Atomic<Int>(0)
+    let hostname: String
 
-    /// Whether the backend may be tried. Set by health probes and the admin channel (to come);
-    /// while sick, fetches fail at once and stale copies answer where they may.
-    var isBackendHealthy: Bool { !backendSick.load(ordering: .relaxed) }
+    /// The VCL new requests run with.
+    var vcl: ActiveVCL { active.withLock { $0 } }
 
-    func setBackendHealthy(_ healthy: Bool) { backendSick.store(!healthy, ordering: .relaxed) }
+    func use(_ vcl: ActiveVCL) { active.withLock { $0 = vcl } }
+
+    /// Whether a backend may be tried. Set by health probes and the admin channel; while sick,
+    /// fetches to it fail at once and stale copies answer where they may.
+    func isHealthy(_ backend: String) -> Bool {
+        guard sickCount.load(ordering: .relaxed) > 0 else { return true }
+        return !sick.withLock { $0.contains(backend) }
+    }
+
+    func setHealthy(_ healthy: Bool, backend: String) {
+        sick.withLock { set in
+            if healthy { set.remove(backend) } else { set.insert(backend) }
+            sickCount.store(set.count, ordering: .relaxed)
+        }
+    }
 
     /// Current time for freshness decisions (the wall clock outside tests).
     let now: @Sendable () -> Double
 
-    init(store: CacheStore, parameters: Parameters, counters: Counters, clock: @escaping @Sendable () -> Double) {
+    let logger: Logger
+
+    init(store: CacheStore, parameters: Parameters, counters: Counters, vcl: ActiveVCL, logger: Logger,
+         clock: @escaping @Sendable () -> Double) {
         self.store = store
+        self.logger = logger
+        self.active = Mutex(vcl)
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        self.hostname = String(cString: name)
         self.parameters = parameters
         self.counters = counters
         self.now = clock
@@ -49,13 +81,35 @@ final class ServerServices: Sendable {
     func startDraining() { drainFlag.store(true, ordering: .relaxed) }
 }
 
-/// Per event loop state: the backend pool used by connections on that loop. Only used on that
-/// loop (the pool asserts it), hence unchecked Sendable.
+/// Per event loop state: the backend pools used by connections on that loop, one per backend
+/// (by name and address, so a reload that changes a backend gets a new pool). Only used on that
+/// loop, hence unchecked Sendable.
 final class LoopServices: @unchecked Sendable {
-    let pool: BackendPool
+    let eventLoop: any EventLoop
+    private let parameters: Parameters
+    private let counters: Counters
+    private var pools: [String: BackendPool] = [:]
 
-    init(pool: BackendPool) {
-        self.pool = pool
+    init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters) {
+        self.eventLoop = eventLoop
+        self.parameters = parameters
+        self.counters = counters
+    }
+
+    /// The pool for a backend of `vcl`, or nil when the VCL has no such (connectable) backend.
+    func pool(for backend: String, in vcl: ActiveVCL) -> BackendPool? {
+        eventLoop.assertInEventLoop()
+        guard let (definition, address) = vcl.backends[backend] else { return nil }
+        let key = definition.connectionKey + "|\(address)"
+        if let pool = pools[key] { return pool }
+        let pool = BackendPool(eventLoop: eventLoop, address: address, definition: definition,
+                               parameters: parameters, counters: counters)
+        pools[key] = pool
+        return pool
+    }
+
+    func closeAll() {
+        for pool in pools.values { pool.closeAll() }
     }
 }
 

@@ -1,18 +1,21 @@
 // ShellacServer: the daemon's I/O root. Owns the event loop group (one loop per core), the
-// listener, one backend pool per loop, the store and its expiry timer, and the drain on shutdown:
-// stop accepting, let in-flight requests finish up to shutdown_timeout, then close everything.
+// listener, the backend pools of each loop, the store and its expiry timer, the active VCL (and
+// reloads), and the drain on shutdown: stop accepting, let in-flight requests finish up to
+// shutdown_timeout, then close everything.
 
 import Logging
 import NIOCore
 import NIOPosix
 import ShellacCore
 import ShellacStore
+import ShellacVCL
 
 public struct ServerConfiguration: Sendable {
     public var listenHost: String
     public var listenPort: Int
-    public var backendHost: String
-    public var backendPort: Int
+    /// The VCL to run; nil runs the builtin VCL with one backend at `backend` (as `varnishd -b`).
+    public var vcl: VCLProgram?
+    public var backend: (host: String, port: Int)?
     /// Bytes of cache memory (-s malloc,SIZE).
     public var storageBudget: Int
     public var parameters: Parameters
@@ -25,12 +28,40 @@ public struct ServerConfiguration: Sendable {
                 clock: @escaping @Sendable () -> Double = WallClock.now) {
         self.listenHost = listenHost
         self.listenPort = listenPort
-        self.backendHost = backendHost
-        self.backendPort = backendPort
+        self.backend = (backendHost, backendPort)
         self.storageBudget = storageBudget
         self.parameters = parameters
         self.clock = clock
     }
+
+    /// Runs a loaded VCL (`shellacd -f`): its backends replace -b.
+    public init(listenHost: String = "127.0.0.1", listenPort: Int = 6081, vcl: VCLProgram,
+                storageBudget: Int = 256 * 1024 * 1024, parameters: Parameters = Parameters(),
+                clock: @escaping @Sendable () -> Double = WallClock.now) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.vcl = vcl
+        self.storageBudget = storageBudget
+        self.parameters = parameters
+        self.clock = clock
+    }
+
+    /// The program to start with: the configured VCL, or the builtin one around the -b backend.
+    func initialProgram() throws -> VCLProgram {
+        if let vcl { return vcl }
+        guard let backend else { throw BackendAddressError(message: "no VCL and no backend given") }
+        let host = backend.host.replacingQuotes()
+        let source = "vcl 4.1;\nbackend default { .host = \"\(host)\"; .port = \"\(backend.port)\"; }\n"
+        let compilation = VCLCompiler.compile(path: "<-b>") { _ in source }
+        switch VCLProgram.load(compilation) {
+        case .success(let program): return program
+        case .failure(let error): throw BackendAddressError(message: error.rendered)
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingQuotes() -> String { String(filter { $0 != "\"" && $0 != "\n" }) }
 }
 
 public final class ShellacServer: Sendable {
@@ -51,13 +82,12 @@ public final class ShellacServer: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         store = CacheStore(budget: configuration.storageBudget, maxWaiters: p.int("waitinglist_max"),
                            maxVariants: p.int("max_variants"))
-        services = ServerServices(store: store, parameters: p, counters: counters, clock: configuration.clock)
-        let backend = try SocketAddress.makeAddressResolvingHost(configuration.backendHost,
-                                                                 port: configuration.backendPort)
+        let vcl = try ActiveVCL(name: "boot", program: try configuration.initialProgram())
+        services = ServerServices(store: store, parameters: p, counters: counters, vcl: vcl, logger: logger,
+                                  clock: configuration.clock)
         var loops: [ObjectIdentifier: LoopServices] = [:]
         for loop in group.makeIterator() {
-            let pool = BackendPool(eventLoop: loop, address: backend, parameters: p, counters: counters)
-            loops[ObjectIdentifier(loop)] = LoopServices(pool: pool)
+            loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, parameters: p, counters: counters)
         }
         self.loops = loops
     }
@@ -91,8 +121,8 @@ public final class ShellacServer: Sendable {
         }
         state.withLockedValue { $0 = (listener, expiry) }
         guard let address = listener.localAddress else { throw ChannelError.unknownLocalAddress }
-        logger.info("listening", metadata: ["address": "\(address)",
-                                            "backend": "\(configuration.backendHost):\(configuration.backendPort)"])
+        let backends = services.vcl.program.backends.map(\.name).joined(separator: ",")
+        logger.info("listening", metadata: ["address": "\(address)", "backends": "\(backends)"])
         return address
     }
 
@@ -116,7 +146,7 @@ public final class ShellacServer: Sendable {
         }
         expiry?.cancel()
         for (_, loopServices) in loops {
-            try? await loopServices.pool.eventLoop.submit { loopServices.pool.closeAll() }.get()
+            try? await loopServices.eventLoop.submit { loopServices.closeAll() }.get()
         }
         try? await group.shutdownGracefully()
         var metadata: Logger.Metadata = [:]
@@ -124,18 +154,34 @@ public final class ShellacServer: Sendable {
         logger.info("stopped", metadata: metadata)
     }
 
-    /// Marks the backend healthy or sick. While sick it is not tried: grace hits start no refresh,
-    /// stale copies within grace or stale-if-error answer, and other requests get 503 at once.
-    public func setBackendHealthy(_ healthy: Bool) {
-        services.setBackendHealthy(healthy)
-        logger.notice("backend health changed", metadata: ["healthy": "\(healthy)"])
+    /// Marks a backend (nil: every backend of the active VCL) healthy or sick. While sick it is
+    /// not tried: grace hits start no refresh, stale copies within grace or stale-if-error answer,
+    /// directors pick another backend, and other requests get 503 at once.
+    public func setBackendHealthy(_ healthy: Bool, backend: String? = nil) {
+        let names = backend.map { [$0] } ?? services.vcl.program.backends.map(\.name)
+        for name in names { services.setHealthy(healthy, backend: name) }
+        logger.notice("backend health changed", metadata: ["backends": "\(names)", "healthy": "\(healthy)"])
     }
 
-    public var isBackendHealthy: Bool { services.isBackendHealthy }
+    public func isBackendHealthy(_ backend: String) -> Bool { services.isHealthy(backend) }
+
+    /// The VCL new requests run with.
+    public var activeVCL: ActiveVCL { services.vcl }
+
+    /// Makes `program` the VCL for new requests; requests in flight finish with the one they
+    /// started with, and the cache is kept. Throws (and changes nothing) when a backend of the
+    /// new program cannot be resolved.
+    public func use(_ program: VCLProgram, name: String) throws {
+        let vcl = try ActiveVCL(name: name, program: program)
+        services.use(vcl)
+        logger.notice("VCL in use", metadata: ["name": "\(name)",
+                                               "backends": "\(program.backends.map(\.name).joined(separator: ","))"])
+    }
 
     /// Every counter plus the store's gauges, named as varnishstat names their equivalents.
     public var statistics: [(String, Int)] {
         counters.snapshot + [("n_object", store.objects), ("g_bytes", store.bytesStored),
-                             ("n_lru_nuked", store.evictions), ("n_expired", store.expired)]
+                             ("n_lru_nuked", store.evictions), ("n_expired", store.expired),
+                             ("bans_obj_killed", store.banned), ("bans", store.banList.count)]
     }
 }

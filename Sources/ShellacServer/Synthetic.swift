@@ -1,34 +1,9 @@
-// Synthetic: responses made by Shellac itself (errors and rejections): reason phrases and the
-// small HTML page of Varnish's builtin vcl_synth, with the request id to quote in bug reports.
+// Synthetic: the page Shellac answers with when it rejects a request before any VCL runs (a
+// malformed request): the same small HTML page as the builtin vcl_synth, with the request id.
+
+import ShellacHTTP
 
 public enum Synthetic {
-    public static func reasonPhrase(_ status: Int) -> String {
-        switch status {
-        case 100: return "Continue"
-        case 200: return "OK"
-        case 204: return "No Content"
-        case 206: return "Partial Content"
-        case 301: return "Moved Permanently"
-        case 302: return "Found"
-        case 304: return "Not Modified"
-        case 400: return "Bad Request"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 408: return "Request Timeout"
-        case 413: return "Content Too Large"
-        case 414: return "URI Too Long"
-        case 417: return "Expectation Failed"
-        case 431: return "Request Header Fields Too Large"
-        case 500: return "Internal Server Error"
-        case 501: return "Not Implemented"
-        case 502: return "Bad Gateway"
-        case 503: return "Service Unavailable"
-        case 504: return "Gateway Timeout"
-        case 505: return "HTTP Version Not Supported"
-        default: return "Unknown"
-        }
-    }
-
     public static func page(status: Int, reason: String, requestID: String) -> String {
         let reason = escape(reason)
         return """

@@ -45,10 +45,18 @@ public struct FetchFailure: Sendable, Equatable {
     /// 502 for an invalid backend response, 503 for connect failures and timeouts.
     public var status: Int
     public var reason: String
+    /// The error response vcl_backend_error made, for clients with no stale copy to fall back on.
+    public var response: (reason: String, fields: HTTPFields, body: String)?
 
-    public init(status: Int, reason: String) {
+    public init(status: Int, reason: String, response: (reason: String, fields: HTTPFields, body: String)? = nil) {
         self.status = status
         self.reason = reason
+        self.response = response
+    }
+
+    public static func == (a: FetchFailure, b: FetchFailure) -> Bool {
+        a.status == b.status && a.reason == b.reason && a.response?.reason == b.response?.reason && a.response?.fields == b.response?.fields
+            && a.response?.body == b.response?.body
     }
 }
 

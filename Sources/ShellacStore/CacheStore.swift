@@ -32,7 +32,22 @@ public enum LookupResult: Sendable {
     case hitForMiss
 }
 
+/// A ban's test, applied lazily: an object stored before the ban is checked against it the next
+/// time a lookup finds it, and removed if it matches (Varnish's ban list).
+public protocol BanTest: Sendable {
+    /// `url` and `requestFields` are the looking-up request's (nil when there is none).
+    func matches(_ object: StoredObject, url: String?, requestFields: HTTPFields?) -> Bool
+    /// The expression as given (ban.list).
+    var text: String { get }
+}
+
 public final class CacheStore: Sendable {
+    struct Ban: Sendable {
+        var id: Int
+        var time: Double
+        var test: any BanTest
+    }
+
     struct Head: Sendable {
         var variants: [LRUNode] = []
         var busy: BusyFetch?
@@ -72,6 +87,10 @@ public final class CacheStore: Sendable {
     private let objectCount = Atomic<Int>(0)
     private let evictedCount = Atomic<Int>(0)
     private let expiredCount = Atomic<Int>(0)
+    private let bannedCount = Atomic<Int>(0)
+    /// Bans newer than some stored object, oldest first; ids count up from 1.
+    private let bans = Mutex<[Ban]>([])
+    private let lastBanID = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - budget: bytes available for stored objects (headers, bodies, overhead).
@@ -87,16 +106,58 @@ public final class CacheStore: Sendable {
     public var objects: Int { objectCount.load(ordering: .relaxed) }
     public var evictions: Int { evictedCount.load(ordering: .relaxed) }
     public var expired: Int { expiredCount.load(ordering: .relaxed) }
+    /// Objects removed because a ban matched them.
+    public var banned: Int { bannedCount.load(ordering: .relaxed) }
+    /// Bans still kept (some object stored before them has not been checked yet).
+    public var banList: [(id: Int, time: Double, text: String)] {
+        bans.withLock { $0.map { ($0.id, $0.time, $0.test.text) } }
+    }
+
+    /// Adds a ban: every object stored until now that matches it is gone from the next lookup on.
+    public func ban(_ test: any BanTest, now: Double) {
+        bans.withLock { list in
+            let id = lastBanID.add(1, ordering: .relaxed).newValue
+            list.append(Ban(id: id, time: now, test: test))
+        }
+    }
+
+    /// Whether a ban newer than the object matches it; records how far it has been checked.
+    private func isBanned(_ object: StoredObject, url: String?, requestFields: HTTPFields?) -> Bool {
+        let newest = lastBanID.load(ordering: .relaxed)
+        let checked = object.bansChecked.load(ordering: .relaxed)
+        guard checked < newest else { return false }
+        let pending = bans.withLock { $0.filter { $0.id > checked } }
+        for ban in pending where ban.test.matches(object, url: url, requestFields: requestFields) {
+            return true
+        }
+        object.bansChecked.store(newest, ordering: .relaxed)
+        return false
+    }
+
+    /// Drops bans every stored object has been checked against (or is newer than).
+    private func trimBans() {
+        guard lastBanID.load(ordering: .relaxed) > 0, !bans.withLock({ $0.isEmpty }) else { return }
+        var oldest = Int.max
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for head in shard.heads.values {
+                    for node in head.variants { oldest = min(oldest, node.object.bansChecked.load(ordering: .relaxed)) }
+                }
+            }
+        }
+        bans.withLock { $0.removeAll { $0.id <= oldest } }
+    }
 
     private func shard(for key: CacheKey) -> Int {
         Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))
     }
 
     /// Looks the key up for a request with `requestFields`. On a miss the caller becomes the fetcher.
-    public func lookup(_ key: CacheKey, requestFields: HTTPFields, now: Double) -> LookupResult {
+    public func lookup(_ key: CacheKey, requestFields: HTTPFields, url: String? = nil, now: Double) -> LookupResult {
         let result: LookupResult = shards[shard(for: key)].withLock { shard in
             var head = shard.heads[key] ?? Head()
             removeExpired(&head, shard: &shard, now: now)
+            removeBanned(&head, shard: &shard, url: url, requestFields: requestFields)
             var kind = MissKind.uriMiss
             if !head.variants.isEmpty { kind = .varyMiss }
             for node in head.variants where node.object.matches(requestFields) {
@@ -152,6 +213,8 @@ public final class CacheStore: Sendable {
             if let fetch { release(fetch, hitForMissTTL: nil, now: now) }
             return false
         }
+        // Bans made before the object was stored do not apply to it.
+        object.bansChecked.store(lastBanID.load(ordering: .relaxed), ordering: .relaxed)
         var replacedVariants = 0
         var droppedVariants = 0
         let freed: Int = shards[shard(for: object.key)].withLock { shard in
@@ -221,6 +284,7 @@ public final class CacheStore: Sendable {
                 return count
             }
         }
+        trimBans()
         return removed
     }
 
@@ -258,13 +322,32 @@ public final class CacheStore: Sendable {
     /// The newest stored variant matching the request, whatever its freshness.
     private func variant(_ key: CacheKey, for requestFields: HTTPFields) -> StoredObject? {
         shards[shard(for: key)].withLock { shard in
-            shard.heads[key]?.variants.first { $0.object.matches(requestFields) }.map(\.object)
+            shard.heads[key]?.variants.first {
+                $0.object.matches(requestFields) && !isBanned($0.object, url: nil, requestFields: requestFields)
+            }.map(\.object)
         }
     }
 
     /// The variants stored under a key (for inspection and tests).
     public func variants(of key: CacheKey) -> [StoredObject] {
         shards[shard(for: key)].withLock { shard in shard.heads[key]?.variants.map { $0.object } ?? [] }
+    }
+
+    private func removeBanned(_ head: inout Head, shard: inout Shard, url: String?, requestFields: HTTPFields?) {
+        var removed = 0
+        var freed = 0
+        head.variants.removeAll { node in
+            guard isBanned(node.object, url: url, requestFields: requestFields) else { return false }
+            shard.lru.remove(node)
+            freed += node.object.size
+            removed += 1
+            return true
+        }
+        if removed > 0 {
+            usedBytes.add(-freed, ordering: .relaxed)
+            objectCount.add(-removed, ordering: .relaxed)
+            bannedCount.add(removed, ordering: .relaxed)
+        }
     }
 
     @discardableResult

@@ -32,6 +32,8 @@ public final class StoredObject: Sendable {
     /// Bytes charged against the memory budget.
     public let size: Int
     private let hitCount = Atomic<Int>(0)
+    /// The newest ban this object has been checked against (set when stored; see CacheStore).
+    let bansChecked = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - fields: the response fields to store, hop-by-hop and framing fields already removed.

@@ -129,10 +129,13 @@ public struct Parser {
         }
         var declarations: [Declaration] = []
         while current.kind != .end {
+            let before = index
             do {
                 if let declaration = try parseDeclaration() { declarations.append(declaration) }
             } catch {
                 synchronizeDeclaration()
+                // Recovery must always move on, or a stray keyword would be reported forever.
+                if index == before { advance() }
             }
         }
         return VCLSource(version: version, declarations: declarations)
@@ -146,6 +149,13 @@ public struct Parser {
             throw fail(Self.expectedDeclaration + ", found \(Self.describe(keyword))")
         }
         switch keyword.text {
+        case "vcl":
+            _ = fail("the VCL version goes on the first line of the file only",
+                     hint: "remove this `vcl …;` (an included file needs none)")
+            advance()
+            while current.kind != .end && !current.isSymbol(";") && !current.isSymbol("{") { advance() }
+            _ = accept(";")
+            return nil
         case "include":
             advance()
             guard current.kind == .string else { throw fail("expected a file name string after 'include'") }

@@ -43,6 +43,61 @@ public final class VCLRegex: @unchecked Sendable {
         }
     }
 
+    /// regsub (first match) and regsuball (every match): `\0`–`\9` in `replacement` insert the
+    /// whole match or a group, as in Varnish. The subject is returned unchanged without a match.
+    public func substitute(in subject: String, with replacement: String, all: Bool) -> String {
+        guard let matchData = pcre2_match_data_create_from_pattern_8(code, nil) else { return subject }
+        defer { pcre2_match_data_free_8(matchData) }
+        let bytes = Array(subject.utf8)
+        let template = Array(replacement.utf8)
+        var out: [UInt8] = []
+        var offset = 0
+        var matched = false
+        while offset <= bytes.count {
+            let rc = bytes.withUnsafeBufferPointer { buffer in
+                pcre2_match_8(code, buffer.baseAddress, buffer.count, offset, 0, matchData, nil)
+            }
+            guard rc >= 0 else { break }
+            matched = true
+            let ovector = pcre2_get_ovector_pointer_8(matchData)!
+            let start = ovector[0]
+            let end = ovector[1]
+            out.append(contentsOf: bytes[offset..<start])
+            var index = 0
+            while index < template.count {
+                let byte = template[index]
+                if byte == UInt8(ascii: "\\"), index + 1 < template.count {
+                    let next = template[index + 1]
+                    if next >= UInt8(ascii: "0"), next <= UInt8(ascii: "9") {
+                        let group = Int(next - UInt8(ascii: "0"))
+                        if group < Int(rc) {
+                            let groupStart = ovector[2 * group]
+                            let groupEnd = ovector[2 * group + 1]
+                            if groupStart != Int.max, groupStart != ~0, groupEnd >= groupStart, groupEnd <= bytes.count {
+                                out.append(contentsOf: bytes[groupStart..<groupEnd])
+                            }
+                        }
+                        index += 2
+                        continue
+                    }
+                }
+                out.append(byte)
+                index += 1
+            }
+            if end == start {
+                // An empty match: copy one byte and move on, so the loop always advances.
+                if end < bytes.count { out.append(bytes[end]) }
+                offset = end + 1
+            } else {
+                offset = end
+            }
+            if !all { break }
+        }
+        guard matched else { return subject }
+        if offset < bytes.count { out.append(contentsOf: bytes[offset...]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private static func message(for code: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
         let length = pcre2_get_error_message_8(code, &buffer, buffer.count)

@@ -1,6 +1,6 @@
-// shellacd: the daemon's command line, in the spirit of varnishd: -a listen, -b backend,
-// -s memory, -p param=value, -P pid file, -x parameters. Runs in the foreground (for systemd)
-// until SIGTERM or SIGINT, then drains and exits 0.
+// shellacd: the daemon's command line, in the spirit of varnishd: -a listen, -f VCL file or
+// -b backend, -s memory, -p param=value, -P pid file, -C check, -x reference. Runs in the
+// foreground (for systemd); SIGHUP reloads the VCL file, SIGTERM or SIGINT drains and exits 0.
 
 import ArgumentParser
 import Dispatch
@@ -20,17 +20,18 @@ struct Shellacd: AsyncParsableCommand {
         commandName: "shellacd",
         abstract: "Shellac: a caching reverse proxy for HTTP/1.1.",
         discussion: """
-        Example: shellacd -a 127.0.0.1:6081 -b 127.0.0.1:8000 -s malloc,256m -p default_ttl=1s
+        Example: shellacd -a 127.0.0.1:6081 -f /etc/shellac/default.vcl -s malloc,256m
+                 shellacd -a 127.0.0.1:6081 -b 127.0.0.1:8000 -p default_ttl=1s
         `shellacd -x parameters` lists every -p parameter with its default, bounds and meaning.
         """)
 
     @Option(name: .customShort("a"), help: "Listen address, HOST:PORT (default 127.0.0.1:6081).")
     var listen: String = "127.0.0.1:6081"
 
-    @Option(name: .customShort("b"), help: "Backend address, HOST:PORT.")
+    @Option(name: .customShort("b"), help: "Backend address, HOST:PORT (runs the builtin VCL; instead of -f).")
     var backend: String?
 
-    @Option(name: .customShort("f"), help: "VCL file; with -C it is checked (running a VCL is not supported yet).")
+    @Option(name: .customShort("f"), help: "VCL file to run (reloaded on SIGHUP); with -C it is only checked.")
     var vclFile: String?
 
     @Flag(name: .customShort("C"),
@@ -77,16 +78,32 @@ struct Shellacd: AsyncParsableCommand {
             try Self.check(vclFile)
             return
         }
-        if vclFile != nil {
-            throw ValidationError("-f: running a VCL is not supported by this version yet (check one with -C -f FILE); "
-                + "use -b HOST:PORT")
-        }
-        guard let backend else {
-            throw ValidationError("a backend is required: -b HOST:PORT (e.g. -b 127.0.0.1:8000)")
+        if vclFile != nil && backend != nil {
+            throw ValidationError("give either -f FILE (backends declared in the VCL) or -b HOST:PORT, not both")
         }
         let (listenHost, listenPort) = try Self.hostPort(listen, option: "-a")
-        let (backendHost, backendPort) = try Self.hostPort(backend, option: "-b")
         let budget = try Self.storageBudget(storage)
+        let configuration: ServerConfiguration
+        if let vclFile {
+            let program: VCLProgram
+            do {
+                program = try Self.load(vclFile)
+            } catch let error as VCLProgram.LoadError {
+                FileHandle.standardError.write(Data((error.rendered + "\n").utf8))
+                FileHandle.standardError.write(Data("\(vclFile): the VCL has errors (above); nothing started\n".utf8))
+                throw ExitCode(2)
+            }
+            configuration = ServerConfiguration(listenHost: listenHost, listenPort: listenPort, vcl: program,
+                                                storageBudget: budget, parameters: params)
+        } else if let backend {
+            let (backendHost, backendPort) = try Self.hostPort(backend, option: "-b")
+            configuration = ServerConfiguration(listenHost: listenHost, listenPort: listenPort,
+                                                backendHost: backendHost, backendPort: backendPort,
+                                                storageBudget: budget, parameters: params)
+        } else {
+            throw ValidationError("a VCL file or a backend is required: -f default.vcl, or -b HOST:PORT "
+                + "(e.g. -b 127.0.0.1:8000)")
+        }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -94,31 +111,65 @@ struct Shellacd: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "shellacd")
-        let server = try ShellacServer(
-            configuration: ServerConfiguration(listenHost: listenHost, listenPort: listenPort,
-                                               backendHost: backendHost, backendPort: backendPort,
-                                               storageBudget: budget, parameters: params),
-            logger: logger)
+        let server: ShellacServer
+        do {
+            server = try ShellacServer(configuration: configuration, logger: logger)
+        } catch let error as BackendAddressError {
+            throw ValidationError(error.message)
+        }
         try await server.start()
         if let pidFile { try Self.writePID(to: pidFile) }
-        let signal = await Self.waitForTermination(logger: logger)
+        let reload: @Sendable () -> Void = { [vclFile] in
+            guard let vclFile else {
+                logger.notice("SIGHUP: nothing to reload (started with -b, not -f)")
+                return
+            }
+            Self.reload(vclFile, into: server, logger: logger)
+        }
+        let signal = await Self.waitForTermination(reload: reload)
         logger.info("draining", metadata: ["signal": "\(signal)"])
         await server.shutdown()
         if let pidFile { unlink(pidFile) }
     }
 
-    /// Compiles `path` with its includes and the builtin VCL; prints diagnostics to standard error.
+    /// Compiles and loads `path` with its includes and the builtin VCL (as the daemon would);
+    /// prints diagnostics to standard error.
     static func check(_ path: String) throws {
-        let compilation = VCLCompiler.compile(path: path) { try? String(contentsOfFile: $0, encoding: .utf8) }
-        if !compilation.diagnostics.isEmpty {
-            FileHandle.standardError.write(Data((compilation.renderedDiagnostics + "\n").utf8))
-        }
-        guard !compilation.hasErrors else {
-            let count = compilation.diagnostics.filter { $0.severity == .error }.count
+        do {
+            _ = try load(path)
+        } catch let error as VCLProgram.LoadError {
+            FileHandle.standardError.write(Data((error.rendered + "\n").utf8))
+            let count = error.diagnostics.filter { $0.severity == .error }.count
             FileHandle.standardError.write(Data("\(path): \(count) error\(count == 1 ? "" : "s")\n".utf8))
             throw ExitCode.failure
         }
-        print("\(path): VCL OK (syntax, subroutines, returns, variable use, types and regexes checked)")
+        print("\(path): VCL OK (syntax, subroutines, returns, variable use, types, regexes and declarations checked)")
+    }
+
+    /// Reads, compiles and loads a VCL file; warnings are printed, errors thrown.
+    static func load(_ path: String) throws -> VCLProgram {
+        let compilation = VCLCompiler.compile(path: path) { try? String(contentsOfFile: $0, encoding: .utf8) }
+        let warnings = compilation.diagnostics.filter { $0.severity == .warning }
+        if !compilation.hasErrors, !warnings.isEmpty {
+            let text = warnings.map { $0.rendered(in: compilation.files) }.joined(separator: "\n\n")
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+        return try VCLProgram.load(compilation).get()
+    }
+
+    /// SIGHUP: compile the file again; on success new requests use it, on failure the running VCL
+    /// stays and the diagnostics are logged.
+    static func reload(_ path: String, into server: ShellacServer, logger: Logger) {
+        do {
+            let program = try load(path)
+            try server.use(program, name: "reload-\(Int(Date().timeIntervalSince1970))")
+        } catch let error as VCLProgram.LoadError {
+            logger.error("VCL reload failed; the running VCL stays in use", metadata: ["file": "\(path)"])
+            FileHandle.standardError.write(Data((error.rendered + "\n").utf8))
+        } catch {
+            logger.error("VCL reload failed; the running VCL stays in use",
+                         metadata: ["file": "\(path)", "error": "\(error)"])
+        }
     }
 
     /// "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces).
@@ -151,9 +202,8 @@ struct Shellacd: AsyncParsableCommand {
         fclose(file)
     }
 
-    /// Suspends until SIGTERM or SIGINT arrives; returns its name. SIGHUP (reload) is logged and
-    /// ignored until there is a VCL to reload, rather than ending the process.
-    static func waitForTermination(logger: Logger) async -> String {
+    /// Suspends until SIGTERM or SIGINT arrives; returns its name. SIGHUP runs `reload`.
+    static func waitForTermination(reload: @escaping @Sendable () -> Void) async -> String {
         await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
             let queue = DispatchQueue(label: "shellacd.signals")
             let resumed = SignalLatch(continuation)
@@ -161,7 +211,7 @@ struct Shellacd: AsyncParsableCommand {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
                 if number == SIGHUP {
-                    source.setEventHandler { logger.notice("SIGHUP: nothing to reload (no VCL in this version)") }
+                    source.setEventHandler { reload() }
                 } else {
                     source.setEventHandler { resumed.fire(name) }
                 }

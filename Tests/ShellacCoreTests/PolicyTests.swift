@@ -2,6 +2,7 @@
 
 import ShellacHTTP
 import ShellacStore
+import ShellacVCL
 import Testing
 @testable import ShellacCore
 
@@ -48,28 +49,66 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
     }
 }
 
+/// A VCL program: the builtin VCL after `user` (one backend named default).
+func program(_ user: String = "") throws -> VCLProgram {
+    let text = "vcl 4.1;\nimport std;\nbackend default { .host = \"127.0.0.1\"; .port = \"8000\"; }\n" + user
+    let compilation = VCLCompiler.compile(path: "/t/default.vcl") { $0 == "/t/default.vcl" ? text : nil }
+    switch VCLProgram.load(compilation) {
+    case .success(let program): return program
+    case .failure(let error): throw VCLTestError(message: error.rendered)
+    }
+}
+
+struct VCLTestError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+let builtinProgram = try! program()
+
+/// What vcl_recv (and the flow around it) decided, in words.
+func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> String {
+    var f = RequestFlow(request: head, clientAddress: "127.0.0.9", serverAddress: "127.0.0.1", requestID: "7",
+                        program: program, maxWaiters: 10, maxRestarts: 4, now: 0, health: { _ in true })
+    switch f.start(now: 0) {
+    case .lookup: return "hash"
+    case .fetch(let fetch, _): return fetch.mode == .pass ? "pass" : "fetch"
+    case .pipe: return "pipe"
+    case .purge: return "purge"
+    case .synthesize(let response): return "synth(\(response.status))"
+    default: return "other"
+    }
+}
+
 @Suite struct BuiltinRecvTests {
     @Test(arguments: [
-        (request("GET"), RecvDecision.hash),
-        (request("HEAD"), .hash),
-        (request("POST"), .pass),
-        (request("DELETE"), .pass),
-        (request("GET", "/", [("Host", "h"), ("Cookie", "a=1")]), .pass),
-        (request("GET", "/", [("Host", "h"), ("Authorization", "Basic x")]), .pass),
-        (request("GET", "/", [("Host", "h")], framing: .contentLength(3)), .pass),
-        (request("BREW"), .synth(status: 501, reason: "Not Implemented")),
+        (request("GET"), "hash"),
+        (request("HEAD"), "hash"),
+        (request("POST"), "pass"),
+        (request("DELETE"), "pass"),
+        (request("GET", "/", [("Host", "h"), ("Cookie", "a=1")]), "pass"),
+        (request("GET", "/", [("Host", "h"), ("Authorization", "Basic x")]), "pass"),
+        (request("GET", "/", [("Host", "h")], framing: .contentLength(3)), "pass"),
+        (request("BREW"), "pipe"),
+        (request("PRI"), "synth(405)"),
+        (HTTPRequestHead(method: "GET", target: "/", version: .http1_1, fields: HTTPFields()), "synth(400)"),
+        (HTTPRequestHead(method: "GET", target: "/", version: .http1_0, fields: HTTPFields()), "hash"),
     ])
-    func decisions(head: HTTPRequestHead, expected: RecvDecision) {
-        var head = head
-        #expect(BuiltinPolicy.recv(&head) == expected)
+    func decisions(head: HTTPRequestHead, expected: String) {
+        #expect(recvDecision(head) == expected)
     }
 
     @Test func hostIsLowerCasedAndKeyedWithTheURL() {
         var head = request("GET", "/Path", [("Host", "WWW.Example.COM")])
-        _ = BuiltinPolicy.recv(&head)
-        #expect(BuiltinPolicy.cacheKey(head, serverAddress: "127.0.0.1") == CacheKey(parts: ["/Path", "www.example.com"]))
+        CorePolicy.prepare(&head)
+        #expect(CorePolicy.cacheKey(head, serverAddress: "127.0.0.1") == CacheKey(parts: ["/Path", "www.example.com"]))
         let noHost = HTTPRequestHead(method: "GET", target: "/x", version: .http1_0, fields: HTTPFields())
-        #expect(BuiltinPolicy.cacheKey(noHost, serverAddress: "10.1.1.1") == CacheKey(parts: ["/x", "10.1.1.1"]))
+        #expect(CorePolicy.cacheKey(noHost, serverAddress: "10.1.1.1") == CacheKey(parts: ["/x", "10.1.1.1"]))
+        var f = RequestFlow(request: request("GET", "/Path", [("Host", "WWW.Example.COM")]), clientAddress: "1.2.3.4",
+                            serverAddress: "127.0.0.1", requestID: "1", program: builtinProgram, maxWaiters: 1,
+                            maxRestarts: 4, now: 0, health: { _ in true })
+        guard case .lookup(let key) = f.start(now: 0) else { Issue.record("expected a lookup"); return }
+        #expect(key == CacheKey(parts: ["/Path", "www.example.com"]), "the builtin vcl_hash agrees with the core's")
     }
 
     @Test(arguments: [
@@ -80,7 +119,7 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
     ])
     func absoluteFormBecomesOriginFormWithItsAuthorityAsHost(target: String, path: String, host: String) {
         var head = request("GET", target, [("Host", "h")])
-        _ = BuiltinPolicy.recv(&head)
+        CorePolicy.prepare(&head)
         #expect(head.target == path)
         #expect(head.fields["Host"] == host)
     }
@@ -92,9 +131,9 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
         ("identity", nil),
     ] as [(String, String?)])
     func acceptEncodingIsNormalised(value: String, expected: String?) {
-        var head = request("GET", "/", [("Host", "h"), ("Accept-Encoding", value)])
-        _ = BuiltinPolicy.recv(&head)
-        #expect(head.fields["Accept-Encoding"] == expected)
+        var fields = HTTPFields([("Accept-Encoding", value)])
+        CorePolicy.normaliseAcceptEncoding(&fields)
+        #expect(fields["Accept-Encoding"] == expected)
     }
 }
 
@@ -102,13 +141,28 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
     let now = 1_800_000_000.0
 
     func plan(_ status: Int = 200, _ pairs: [(String, String)], parameters: Parameters = Parameters()) -> StoragePlan {
-        BuiltinPolicy.backendResponse(status: status, fields: HTTPFields(pairs), requestTime: now, responseTime: now,
-                                      parameters: parameters)
+        CorePolicy.lifetimes(status: status, fields: HTTPFields(pairs), requestTime: now, responseTime: now,
+                             parameters: parameters)
+    }
+
+    /// The core's lifetimes, then the builtin vcl_backend_response.
+    func verdict(_ status: Int = 200, _ pairs: [(String, String)], parameters: Parameters = Parameters(),
+                 program: VCLProgram = builtinProgram) -> BackendResponseVerdict {
+        var context = BackendVCLContext(bereq: request(), backend: "default", uncacheable: false,
+                                        isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
+                                        serverAddress: "127.0.0.1", now: now, health: { _ in true })
+        return BackendResponsePolicy.evaluate(program: program, context: &context, status: status, reason: "R",
+                                              fields: HTTPFields(pairs), plan: plan(status, pairs, parameters: parameters),
+                                              pass: false)
+    }
+
+    func stored(_ status: Int = 200, _ pairs: [(String, String)], parameters: Parameters = Parameters()) -> Bool {
+        verdict(status, pairs, parameters: parameters) == .deliver(store: true, hitForMissTTL: nil)
     }
 
     @Test func cacheableWithMaxAge() {
         let p = plan(200, [("Cache-Control", "max-age=60"), ("Vary", "Accept-Encoding")])
-        #expect(p.cacheable)
+        #expect(stored(200, [("Cache-Control", "max-age=60"), ("Vary", "Accept-Encoding")]))
         #expect(p.ttl == 60)
         #expect(p.grace == 10)
         #expect(p.varyNames == ["accept-encoding"])
@@ -116,22 +170,22 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
 
     @Test func noCacheWithValidatorsIsStoredButAlwaysRevalidated() {
         let p = plan(200, [("Cache-Control", "no-cache, max-age=600"), ("ETag", "\"v\"")])
-        #expect(p.cacheable)
+        #expect(stored(200, [("Cache-Control", "no-cache, max-age=600"), ("ETag", "\"v\"")]))
         #expect(p.ttl == 0)
         #expect(p.grace == 0)
         #expect(p.keep == 600)
-        let short = plan(200, [("Cache-Control", "no-cache"), ("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT")])
-        #expect(short.cacheable)
-        #expect(short.keep == 120)
-        #expect(!plan(200, [("Cache-Control", "no-cache"), ("ETag", "\"v\""), ("Set-Cookie", "a=1")]).cacheable)
+        let lastModified = [("Cache-Control", "no-cache"), ("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT")]
+        #expect(stored(200, lastModified))
+        #expect(plan(200, lastModified).keep == 120)
+        #expect(!stored(200, [("Cache-Control", "no-cache"), ("ETag", "\"v\""), ("Set-Cookie", "a=1")]))
     }
 
     @Test(arguments: ["max-age=60, must-revalidate", "max-age=60, proxy-revalidate", "s-maxage=60"])
     func revalidateDirectivesForbidStaleDelivery(value: String) {
-        let p = plan(200, [("Cache-Control", value + ", stale-while-revalidate=30, stale-if-error=30")])
-        #expect(p.cacheable)
-        #expect(p.grace == 0)
-        #expect(p.staleIfError == 0)
+        let pairs = [("Cache-Control", value + ", stale-while-revalidate=30, stale-if-error=30")]
+        #expect(stored(200, pairs))
+        #expect(plan(200, pairs).grace == 0)
+        #expect(plan(200, pairs).staleIfError == 0)
     }
 
     @Test func staleIfErrorIsRead() {
@@ -144,38 +198,57 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
     }
 
     @Test(arguments: [
-        (200, [("Cache-Control", "max-age=60"), ("Set-Cookie", "a=1")], "set-cookie"),
-        (200, [("Cache-Control", "max-age=60, private")], "private"),
-        (200, [("Cache-Control", "no-store, max-age=60")], "no-store"),
-        (200, [("Cache-Control", "no-cache, max-age=60")], "no-cache"),
-        (200, [("Cache-Control", "max-age=60"), ("Surrogate-Control", "no-store")], "surrogate-no-store"),
-        (200, [("Cache-Control", "max-age=60"), ("Vary", "*")], "vary-star"),
-        (200, [("Cache-Control", "max-age=0")], "ttl"),
-        (200, [("Content-Type", "text/html")], "ttl"),
-        (500, [("Cache-Control", "max-age=60")], "status"),
-    ] as [(Int, [(String, String)], String)])
-    func uncacheableBecomesHitForMiss(status: Int, pairs: [(String, String)], reason: String) {
-        let p = plan(status, pairs)
-        #expect(!p.cacheable)
-        #expect(p.uncacheableReason == reason)
-        #expect(p.hitForMissTTL == 120)
+        (200, [("Cache-Control", "max-age=60"), ("Set-Cookie", "a=1")]),
+        (200, [("Cache-Control", "max-age=60, private")]),
+        (200, [("Cache-Control", "no-store, max-age=60")]),
+        (200, [("Cache-Control", "no-cache, max-age=60")]),
+        (200, [("Cache-Control", "max-age=60"), ("Surrogate-Control", "no-store")]),
+        (200, [("Cache-Control", "max-age=60"), ("Vary", "*")]),
+        (200, [("Cache-Control", "max-age=0")]),
+        (200, [("Content-Type", "text/html")]),
+        (500, [("Cache-Control", "max-age=60")]),
+    ] as [(Int, [(String, String)])])
+    func uncacheableBecomesHitForMiss(status: Int, pairs: [(String, String)]) {
+        #expect(verdict(status, pairs) == .deliver(store: false, hitForMissTTL: 120))
     }
 
     @Test func surrogateControlOverridesCacheControlPrivate() {
-        #expect(plan(200, [("Cache-Control", "private, max-age=60"), ("Surrogate-Control", "max-age=60")]).cacheable)
+        #expect(stored(200, [("Cache-Control", "private, max-age=60"), ("Surrogate-Control", "max-age=60")]))
     }
 
     @Test func defaultTTLAppliesOnlyWhenConfigured() throws {
         var parameters = Parameters()
         try parameters.set("default_ttl", "120s")
-        let p = plan(200, [("Content-Type", "text/html")], parameters: parameters)
-        #expect(p.cacheable)
-        #expect(p.ttl == 120)
+        #expect(stored(200, [("Content-Type", "text/html")], parameters: parameters))
+        #expect(plan(200, [("Content-Type", "text/html")], parameters: parameters).ttl == 120)
         // RFC 9111 §4.2.2: no heuristic lifetime for a 302 or 307 unless marked public.
-        #expect(!plan(302, [("Location", "/x")], parameters: parameters).cacheable)
-        #expect(!plan(307, [("Location", "/x")], parameters: parameters).cacheable)
-        #expect(plan(302, [("Location", "/x"), ("Cache-Control", "public")], parameters: parameters).cacheable)
-        #expect(plan(302, [("Location", "/x"), ("Cache-Control", "max-age=5")], parameters: parameters).cacheable)
+        #expect(!stored(302, [("Location", "/x")], parameters: parameters))
+        #expect(!stored(307, [("Location", "/x")], parameters: parameters))
+        #expect(stored(302, [("Location", "/x"), ("Cache-Control", "public")], parameters: parameters))
+        #expect(stored(302, [("Location", "/x"), ("Cache-Control", "max-age=5")], parameters: parameters))
+    }
+
+    @Test func theVCLDecidesOverTheHeaders() throws {
+        let vcl = try program("""
+        sub vcl_backend_response {
+            if (bereq.url ~ "^/static/") { unset beresp.http.Set-Cookie; set beresp.ttl = 1h; return (deliver); }
+            if (beresp.status == 404) { return (pass(30s)); }
+            if (beresp.http.X-Retry) { return (retry); }
+            if (beresp.http.X-Error) { return (error(599, "bad")); }
+        }
+        """)
+        var context = BackendVCLContext(bereq: request("GET", "/static/a.css"), backend: "default", uncacheable: false,
+                                        isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
+                                        serverAddress: "127.0.0.1", now: now, health: { _ in true })
+        let fields = HTTPFields([("Set-Cookie", "a=1")])
+        let verdict = BackendResponsePolicy.evaluate(program: vcl, context: &context, status: 200, reason: "OK",
+                                                     fields: fields, plan: plan(200, []), pass: false)
+        #expect(verdict == .deliver(store: true, hitForMissTTL: nil))
+        #expect(context.response?.ttl == 3600)
+        #expect(context.response?.fields["Set-Cookie"] == nil)
+        #expect(self.verdict(404, [], program: vcl) == .deliver(store: false, hitForMissTTL: 30))
+        #expect(self.verdict(200, [("X-Retry", "1")], program: vcl) == .retry)
+        #expect(self.verdict(200, [("X-Error", "1")], program: vcl) == .error(status: 599, reason: "bad"))
     }
 }
 

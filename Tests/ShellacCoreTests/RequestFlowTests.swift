@@ -3,14 +3,15 @@
 import NIOCore
 import ShellacHTTP
 import ShellacStore
+import ShellacVCL
 import Testing
 @testable import ShellacCore
 
 let now = 1_800_000_000.0
 
-func flow(_ head: HTTPRequestHead) -> RequestFlow {
+func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> RequestFlow {
     RequestFlow(request: head, clientAddress: "127.0.0.9", serverAddress: "127.0.0.1", requestID: "7",
-                maxWaiters: 10)
+                program: program, maxWaiters: 10, maxRestarts: 4, now: now, health: { _ in true })
 }
 
 @Suite struct RequestFlowTests {
@@ -18,7 +19,7 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         let store = CacheStore(budget: 1 << 20)
         var first = flow(request("HEAD", "/a", [("Host", "H"), ("If-None-Match", "\"x\""), ("Connection", "te"),
                                                ("TE", "trailers"), ("X-Forwarded-For", "1.2.3.4")]))
-        guard case .lookup(let key) = first.start() else { Issue.record("expected lookup"); return }
+        guard case .lookup(let key) = first.start(now: now) else { Issue.record("expected lookup"); return }
         guard case .fetch(let fetch, let status) = first.lookupFinished(store.lookup(key, requestFields: first.request.fields,
                                                                                    now: now), now: now) else {
             Issue.record("expected fetch"); return
@@ -37,8 +38,8 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         store.insert(object, completing: fetch.busy, now: now)
 
         var second = flow(request("GET", "/a", [("Host", "h"), ("If-None-Match", "\"x\"")]))
-        guard case .lookup(let key2) = second.start() else { Issue.record("expected lookup"); return }
-        guard case .deliverHit(let hit, let notModified, let hitStatus, _, nil) =
+        guard case .lookup(let key2) = second.start(now: now) else { Issue.record("expected lookup"); return }
+        guard case .deliverHit(let hit, let notModified, let hitStatus, _, nil, nil) =
             second.lookupFinished(store.lookup(key2, requestFields: second.request.fields, now: now + 10), now: now + 10)
         else { Issue.record("expected hit"); return }
         #expect(hit === object)
@@ -48,7 +49,7 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
 
     @Test func passKeepsMethodBodyAndValidators() {
         var f = flow(request("POST", "/p", [("Host", "h"), ("If-None-Match", "\"x\"")], framing: .contentLength(4)))
-        guard case .fetch(let fetch, let status) = f.start() else { Issue.record("expected fetch"); return }
+        guard case .fetch(let fetch, let status) = f.start(now: now) else { Issue.record("expected fetch"); return }
         #expect(fetch.mode == .pass)
         #expect(status.forward == .bypass)
         #expect(fetch.request.method == "POST")
@@ -62,13 +63,13 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
     func fetcherAndWaiter(_ store: CacheStore, fetcher fetcherHead: HTTPRequestHead = request(),
                           waiter waiterHead: HTTPRequestHead = request()) -> (waiter: RequestFlow, busy: BusyFetch)? {
         var fetcher = flow(fetcherHead)
-        guard case .lookup(let key) = fetcher.start(),
+        guard case .lookup(let key) = fetcher.start(now: now),
               case .fetch = fetcher.lookupFinished(store.lookup(key, requestFields: fetcher.request.fields, now: now),
                                                    now: now) else {
             Issue.record("expected the first request to fetch"); return nil
         }
         var waiter = flow(waiterHead)
-        _ = waiter.start()
+        _ = waiter.start(now: now)
         guard case .wait(let busy) = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields,
                                                                         now: now), now: now) else {
             Issue.record("expected the second request to wait"); return nil
@@ -112,10 +113,16 @@ func flow(_ head: HTTPRequestHead) -> RequestFlow {
         #expect(status.forward == .varyMiss)
     }
 
-    @Test func synthForUnknownMethodAndFailedWait() {
+    @Test func pipeForUnknownMethodAndSynthForFailedWait() {
         var f = flow(request("BREW"))
-        guard case .synthesize(501, _) = f.start() else { Issue.record("expected 501"); return }
+        guard case .pipe(let head, let backend) = f.start(now: now) else { Issue.record("expected pipe"); return }
+        #expect(head.method == "BREW")
+        #expect(head.fields["X-Forwarded-For"] == "127.0.0.9")
+        #expect(backend == "default")
         guard var (waiter, _) = fetcherAndWaiter(CacheStore(budget: 1 << 20)) else { return }
-        guard case .synthesize(503, _) = waiter.waitFailed() else { Issue.record("expected 503"); return }
+        guard case .synthesize(let response) = waiter.waitFailed() else { Issue.record("expected synth"); return }
+        #expect(response.status == 503)
+        #expect(response.body.contains("Backend fetch failed"), "the builtin vcl_synth page")
+        #expect(response.fields["Retry-After"] == "5")
     }
 }

@@ -214,11 +214,18 @@ import Testing
         }
     }
 
-    @Test func unknownMethodGets501() async throws {
-        try await withHarness(script: { _ in .ok("x") }) { h in
-            let response = try await h.get("/", method: "BREW")
-            #expect(response.status == 501)
-            #expect(h.origin.requestCount == 0)
+    /// The builtin vcl_recv pipes methods it does not know: the backend answers them directly.
+    @Test func unknownMethodIsPipedToTheBackend() async throws {
+        try await withHarness(script: { request in .ok("piped \(request.method)", [("Cache-Control", "max-age=60")]) }) { h in
+            let response = try await h.get("/dav", method: "PROPFIND")
+            #expect(response.status == 200)
+            #expect(response.text == "piped PROPFIND")
+            #expect(h.origin.requests.first?.method == "PROPFIND")
+            #expect(h.origin.requests.first?.header("X-Forwarded-For") == "127.0.0.1")
+            #expect(h.server.statistics.first { $0.0 == "s_pipe" }?.1 == 1)
+            // Nothing piped is cached.
+            #expect(try await h.get("/dav", method: "PROPFIND").text == "piped PROPFIND")
+            #expect(h.origin.requestCount == 2)
         }
     }
 

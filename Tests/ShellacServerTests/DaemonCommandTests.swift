@@ -63,7 +63,8 @@ func freePort() throws -> Int {
         (["-b", "127.0.0.1:80", "-p", "nope=1"], "unknown parameter 'nope'"),
         (["-b", "127.0.0.1:80", "-p", "timeout_idle=soon"], "cannot read 'soon'"),
         (["-b", "127.0.0.1:80", "-s", "malloc,lots"], "expected malloc,SIZE"),
-        (["-b", "127.0.0.1:80", "-f", "default.vcl"], "running a VCL is not supported"),
+        (["-b", "127.0.0.1:80", "-f", "default.vcl"], "give either -f FILE"),
+        (["-f", "/nonexistent/shellac.vcl"], "cannot read the VCL file"),
         (["-C"], "give it with -f FILE"),
         (["-x", "everything"], "try -x parameters or -x builtin"),
     ])

@@ -1,0 +1,56 @@
+// BackendResponsePolicy: what happens to a backend response head, decided purely: the core's
+// lifetimes become beresp.ttl/grace/keep, vcl_backend_response runs, and its return (and what
+// it set) decides whether the response is stored, marks the key hit-for-miss or hit-for-pass,
+// or asks for a retry, an error page or abandoning the fetch.
+
+import ShellacHTTP
+import ShellacVCL
+
+public enum BackendResponseVerdict: Sendable, Equatable {
+    /// Deliver the (possibly changed) response; store it when `store`, else leave a marker for
+    /// `hitForMissTTL` seconds when set.
+    case deliver(store: Bool, hitForMissTTL: Double?)
+    case retry
+    case error(status: Int, reason: String)
+    case abandon(String)
+}
+
+public enum BackendResponsePolicy {
+    /// Runs vcl_backend_response for a response with `status` and `fields` (hop-by-hop fields
+    /// already removed). Afterwards `context.response` holds the response as the VCL left it.
+    /// - Parameters:
+    ///   - pass: a pass fetch (bereq.uncacheable): never stored, no marker.
+    public static func evaluate(program: VCLProgram, context: inout BackendVCLContext, status: Int, reason: String,
+                                fields: HTTPFields, plan: StoragePlan, pass: Bool,
+                                was304: Bool = false) -> BackendResponseVerdict {
+        var response = BackendResponseState(status: status, reason: reason, fields: fields, ttl: plan.ttl,
+                                            grace: plan.grace, keep: plan.keep, uncacheable: pass)
+        response.was304 = was304
+        response.age = plan.initialAge
+        response.backendName = context.backend
+        context.response = response
+        switch program.run("vcl_backend_response", &context) {
+        case .action("deliver", _):
+            break
+        case .action("pass", let arguments):
+            // Hit-for-pass: later requests for the key go to the backend without waiting.
+            context.response?.uncacheable = true
+            if case .duration(let d)? = arguments.first { context.response?.ttl = d }
+        case .action("retry", _):
+            return .retry
+        case .action("error", let arguments):
+            let code: Int = if case .int(let n)? = arguments.first { n } else { 503 }
+            return .error(status: code, reason: arguments.count > 1 ? arguments[1].string : "Backend fetch error")
+        case .action(let name, _):
+            return .abandon("vcl_backend_response returned \(name)")
+        case .failed(let why):
+            return .abandon("vcl_backend_response failed: \(why)")
+        }
+        let final = context.response!
+        if pass { return .deliver(store: false, hitForMissTTL: nil) }
+        if final.uncacheable { return .deliver(store: false, hitForMissTTL: final.ttl > 0 ? final.ttl : nil) }
+        // Vary: * never matches a later request; a lifetime of nothing is nothing to keep.
+        let store = plan.varyNames != nil && final.ttl + max(0, final.grace) + max(0, final.keep) > 0
+        return .deliver(store: store, hitForMissTTL: nil)
+    }
+}

@@ -1,0 +1,174 @@
+// BackendVCLContext: the backend-side subroutines' view of a fetch (vcl_backend_fetch,
+// vcl_backend_response, vcl_backend_error): bereq.*, and once a response exists beresp.* with
+// the lifetimes the core computed from its headers. The fetch owns one; a retry keeps it.
+
+import ShellacHTTP
+import ShellacStore
+import ShellacVCL
+
+/// beresp: the response as vcl_backend_response / vcl_backend_error see and change it.
+public struct BackendResponseState: Sendable {
+    public var status: Int
+    public var reason: String
+    public var fields: HTTPFields
+    public var ttl: Double
+    public var grace: Double
+    public var keep: Double
+    public var uncacheable: Bool
+    public var was304 = false
+    public var age: Double = 0
+    public var backendName: String?
+
+    public init(status: Int, reason: String, fields: HTTPFields, ttl: Double, grace: Double, keep: Double,
+                uncacheable: Bool) {
+        self.status = status
+        self.reason = reason
+        self.fields = fields
+        self.ttl = ttl
+        self.grace = grace
+        self.keep = keep
+        self.uncacheable = uncacheable
+    }
+}
+
+public struct BackendVCLContext: VCLContext {
+    public var bereq: HTTPRequestHead
+    public var backend: String?
+    public var retries = 0
+    /// A pass: nothing from this fetch is stored.
+    public let uncacheable: Bool
+    public let isBackgroundFetch: Bool
+    public let requestID: String
+    public var connectTimeout: Double?
+    public var firstByteTimeout: Double?
+    public var betweenBytesTimeout: Double?
+    public var response: BackendResponseState?
+    public var syntheticBody = ""
+    public var bans: [BanExpression] = []
+    public var logLines: [String] = []
+    public var now: Double
+    let clientAddress: String
+    let serverAddress: String
+    let hostname: String
+    let health: @Sendable (String) -> Bool
+
+    public init(bereq: HTTPRequestHead, backend: String?, uncacheable: Bool, isBackgroundFetch: Bool,
+                requestID: String, clientAddress: String, serverAddress: String, now: Double,
+                hostname: String = "localhost", health: @escaping @Sendable (String) -> Bool) {
+        self.bereq = bereq
+        self.backend = backend
+        self.uncacheable = uncacheable
+        self.isBackgroundFetch = isBackgroundFetch
+        self.requestID = requestID
+        self.clientAddress = clientAddress
+        self.serverAddress = serverAddress
+        self.now = now
+        self.hostname = hostname
+        self.health = health
+    }
+
+    public func read(_ variable: VariableID) -> VCLValue {
+        switch variable {
+        case .clientIP, .remoteIP: return .ip(clientAddress)
+        case .clientIdentity: return .string(clientAddress)
+        case .serverIP, .localIP: return .ip(serverAddress)
+        case .serverHostname, .serverIdentity: return .string(hostname)
+        case .now: return .time(now)
+        case .bereqMethod: return .string(bereq.method)
+        case .bereqURL: return .string(bereq.target)
+        case .bereqProto: return .string(bereq.version.text)
+        case .bereqBackend: return .backend(backend)
+        case .bereqRetries: return .int(retries)
+        case .bereqUncacheable: return .bool(uncacheable)
+        case .bereqIsBgfetch: return .bool(isBackgroundFetch)
+        case .bereqXID: return .string(requestID)
+        case .bereqConnectTimeout: return .duration(connectTimeout ?? 0)
+        case .bereqFirstByteTimeout: return .duration(firstByteTimeout ?? 0)
+        case .bereqBetweenBytesTimeout: return .duration(betweenBytesTimeout ?? 0)
+        case .berespStatus: return .int(response?.status ?? 0)
+        case .berespReason: return .string(response?.reason)
+        case .berespTTL: return .duration(response?.ttl ?? 0)
+        case .berespGrace: return .duration(response?.grace ?? 0)
+        case .berespKeep: return .duration(response?.keep ?? 0)
+        case .berespUncacheable: return .bool(response?.uncacheable ?? uncacheable)
+        case .berespWas304: return .bool(response?.was304 ?? false)
+        case .berespAge: return .duration(response?.age ?? 0)
+        case .berespBackendName: return .string(response?.backendName ?? backend)
+        case .berespDoStream: return .bool(true)
+        case .berespDoGzip, .berespDoGunzip, .berespDoESI: return .bool(false)
+        case .berespStorage: return .string(nil)
+        default: return .string(nil)
+        }
+    }
+
+    public mutating func write(_ variable: VariableID, _ value: VCLValue) {
+        switch variable {
+        case .bereqMethod: bereq.method = value.string
+        case .bereqURL: bereq.target = value.string
+        case .bereqBackend:
+            if case .backend(let name) = value { backend = name }
+        case .bereqConnectTimeout: connectTimeout = value.number
+        case .bereqFirstByteTimeout: firstByteTimeout = value.number
+        case .bereqBetweenBytesTimeout: betweenBytesTimeout = value.number
+        case .berespStatus:
+            if case .int(let status) = value { response?.status = status }
+        case .berespReason: response?.reason = value.string
+        case .berespTTL: response?.ttl = value.number ?? 0
+        case .berespGrace: response?.grace = value.number ?? 0
+        case .berespKeep: response?.keep = value.number ?? 0
+        case .berespUncacheable:
+            // Once uncacheable, always (as in Varnish): a pass cannot become cacheable.
+            if value.isTrue { response?.uncacheable = true }
+        default: break
+        }
+    }
+
+    public func header(_ scope: HeaderScope, _ name: String) -> String? {
+        switch scope {
+        case .bereq: return bereq.fields[name]
+        case .beresp: return response?.fields[name]
+        default: return nil
+        }
+    }
+
+    public func headers(_ scope: HeaderScope, _ name: String) -> [String] {
+        switch scope {
+        case .bereq: return bereq.fields.values(name)
+        case .beresp: return response?.fields.values(name) ?? []
+        default: return []
+        }
+    }
+
+    public mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {
+        switch scope {
+        case .bereq: bereq.fields.set(name, value)
+        case .beresp: response?.fields.set(name, value)
+        default: break
+        }
+    }
+
+    public mutating func unsetHeader(_ scope: HeaderScope, _ name: String) {
+        switch scope {
+        case .bereq: bereq.fields.remove(name)
+        case .beresp: response?.fields.remove(name)
+        default: break
+        }
+    }
+
+    public mutating func hashData(_ value: String) {}
+
+    public mutating func synthetic(_ body: String) { syntheticBody += body }
+
+    public mutating func ban(_ expression: String) -> String? {
+        do {
+            bans.append(try BanExpression.parse(expression))
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    public mutating func log(_ message: String) { logLines.append(message) }
+
+    public func isHealthy(_ backend: String) -> Bool { health(backend) }
+}

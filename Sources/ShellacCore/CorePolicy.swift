@@ -1,0 +1,119 @@
+// CorePolicy: what Varnish does around the VCL rather than in it: request normalisation before
+// vcl_recv (absolute-form targets, Host case, Accept-Encoding), the builtin hash of a URI (for
+// invalidation), and the TTL, grace and keep a backend response gets from its headers (RFC 9111)
+// before vcl_backend_response sees them as beresp.ttl/grace/keep.
+
+import ShellacHTTP
+import ShellacStore
+
+/// The lifetimes a fetched response starts with, from its headers and the parameters.
+public struct StoragePlan: Sendable, Equatable {
+    /// Negative for statuses that are never cached.
+    public var ttl: Double
+    public var grace: Double
+    public var keep: Double
+    public var initialAge: Double
+    /// Lower-cased Vary names; nil for `Vary: *` (never matches, so never stored).
+    public var varyNames: [String]?
+    /// Cache-Control stale-if-error, seconds (0 when absent).
+    public var staleIfError: Double = 0
+
+    public init(ttl: Double, grace: Double, keep: Double, initialAge: Double, varyNames: [String]?,
+                staleIfError: Double) {
+        self.ttl = ttl
+        self.grace = grace
+        self.keep = keep
+        self.initialAge = initialAge
+        self.varyNames = varyNames
+        self.staleIfError = staleIfError
+    }
+}
+
+public enum CorePolicy {
+    /// Before vcl_recv: an absolute-form target becomes origin form with its authority as Host,
+    /// and Host is lower-cased.
+    public static func prepare(_ head: inout HTTPRequestHead) {
+        normaliseAbsoluteForm(&head)
+        // Rewritten only when needed: most Host headers are already lower case (one allocation less per hit).
+        if let host = head.fields["Host"], host.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) {
+            head.fields.set("Host", host.asciiLowercased())
+        }
+    }
+
+    /// RFC 9112 §3.2.2: for `GET http://host/path`, the target's authority replaces Host and the
+    /// request continues in origin form, so it is keyed and forwarded like `GET /path`.
+    static func normaliseAbsoluteForm(_ head: inout HTTPRequestHead) {
+        for scheme in ["http://", "https://"] where head.target.hasPrefixIgnoringASCIICase(scheme) {
+            let rest = head.target.dropFirst(scheme.count)
+            let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            let authority = rest[..<pathStart]
+            guard !authority.isEmpty, !authority.contains("@") else { return }
+            var path = String(rest[pathStart...])
+            if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+            head.fields.set("Host", String(authority))
+            head.target = path
+            return
+        }
+    }
+
+    /// The builtin vcl_hash of a request: the URL, then the Host or, without one, the server address.
+    public static func cacheKey(_ head: HTTPRequestHead, serverAddress: String) -> CacheKey {
+        CacheKey(parts: [head.target, head.fields["Host"] ?? serverAddress])
+    }
+
+    /// Browsers send many Accept-Encoding spellings; keep "gzip" or nothing so Vary does not
+    /// fragment the cache (as Varnish does with http_gzip_support).
+    public static func normaliseAcceptEncoding(_ fields: inout HTTPFields) {
+        guard let value = fields.combined("Accept-Encoding"), value != "gzip" else { return }
+        let acceptsGzip = value.split(separator: ",").contains { item in
+            let parts = item.split(separator: ";")
+            guard let coding = parts.first?.trimmingOWS(), coding.equalsIgnoringASCIICase("gzip") else { return false }
+            return !parts.dropFirst().contains { $0.trimmingOWS().replacingSpaces() == "q=0" }
+        }
+        if acceptsGzip { fields.set("Accept-Encoding", "gzip") } else { fields.remove("Accept-Encoding") }
+    }
+
+    /// RFC 9111 freshness for a shared cache, as beresp.ttl/grace/keep start out: the explicit
+    /// lifetime, else default_ttl for heuristically cacheable statuses; grace from
+    /// stale-while-revalidate or default_grace; none after must-revalidate, proxy-revalidate or
+    /// s-maxage. `no-cache` means ttl 0: with a validator the response is kept to be revalidated
+    /// on every use, without one it is not stored.
+    public static func lifetimes(status: Int, fields: HTTPFields, requestTime: Double, responseTime: Double,
+                                 parameters: Parameters) -> StoragePlan {
+        let cc = CacheControl(fields)
+        let freshness = Freshness.compute(fields: fields, cacheControl: cc, requestTime: requestTime,
+                                          responseTime: responseTime)
+        var ttl: Double
+        if !CacheableStatus.isCacheable(status) {
+            ttl = -1
+        } else if let explicit = freshness.ttl {
+            ttl = explicit
+        } else if CacheableStatus.isHeuristicallyCacheable(status) || cc.isPublic {
+            ttl = parameters["default_ttl"]
+        } else {
+            ttl = 0
+        }
+        var grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters["default_grace"]
+        var staleIfError = cc.staleIfError.map(Double.init) ?? 0
+        // must-revalidate, proxy-revalidate and s-maxage (§5.2.2.10) forbid serving it stale.
+        if cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge != nil {
+            grace = 0
+            staleIfError = 0
+        }
+        var keep = parameters["default_keep"]
+        if cc.noCache && fields["Surrogate-Control"] == nil && ttl >= 0 {
+            // §5.2.2.4: store, but revalidate before every reuse — possible only with validators.
+            let hasValidators = fields.contains("ETag") || fields.contains("Last-Modified")
+            keep = hasValidators ? max(keep, ttl, parameters["uncacheable_ttl"]) : 0
+            ttl = 0
+            grace = 0
+            staleIfError = 0
+        }
+        return StoragePlan(ttl: ttl, grace: grace, keep: keep, initialAge: freshness.initialAge,
+                           varyNames: Vary.names(fields), staleIfError: staleIfError)
+    }
+}
+
+extension Substring {
+    fileprivate func replacingSpaces() -> String { String(filter { $0 != " " && $0 != "\t" }) }
+}

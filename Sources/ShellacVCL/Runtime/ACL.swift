@@ -1,0 +1,146 @@
+// ACL: a compiled `acl NAME { … }`: IPv4 and IPv6 entries with optional prefix lengths and
+// negation. The most specific matching entry decides (as in Varnish), so `! "10.0.0.23";` inside
+// `"10.0.0.0"/8;` excludes one address.
+
+public struct ACL: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var negated: Bool
+        /// 4 bytes (IPv4) or 16 (IPv6).
+        public var address: [UInt8]
+        public var prefixLength: Int
+    }
+
+    public let name: String
+    public let entries: [Entry]
+
+    public init(name: String, entries: [Entry]) {
+        self.name = name
+        self.entries = entries
+    }
+
+    /// Compiles the declared entries; an entry that is not an address (other than "localhost")
+    /// or whose prefix is too long is reported with the reason.
+    public static func compile(name: String, entries: [ACLEntry]) -> (ACL, [Diagnostic]) {
+        var compiled: [Entry] = []
+        var diagnostics: [Diagnostic] = []
+        for entry in entries {
+            let addresses: [[UInt8]]
+            if entry.address.lowercased() == "localhost" {
+                addresses = [[127, 0, 0, 1], IPAddress.parse("::1")!]
+            } else if let address = IPAddress.parse(entry.address) {
+                addresses = [address]
+            } else {
+                diagnostics.append(Diagnostic(.error, "'\(entry.address)' is not an IP address", at: entry.range,
+                                              hint: "ACL entries are IPv4 or IPv6 addresses, optionally \"addr\"/bits"))
+                continue
+            }
+            for address in addresses {
+                let maxBits = address.count * 8
+                let bits = entry.address.lowercased() == "localhost" ? maxBits : (entry.maskBits ?? maxBits)
+                guard (0...maxBits).contains(bits) else {
+                    diagnostics.append(Diagnostic(.error, "prefix length /\(bits) is longer than the address",
+                                                  at: entry.range, hint: "at most /\(maxBits)"))
+                    continue
+                }
+                compiled.append(Entry(negated: entry.negated, address: address, prefixLength: bits))
+            }
+        }
+        return (ACL(name: name, entries: compiled), diagnostics)
+    }
+
+    /// Whether `address` (text) is allowed: the longest matching prefix decides; no match is false.
+    public func matches(_ address: String) -> Bool {
+        guard let bytes = IPAddress.parse(address) else { return false }
+        var best: Entry?
+        for entry in entries {
+            var candidate = bytes
+            // An IPv4-mapped IPv6 client (::ffff:a.b.c.d) matches IPv4 entries.
+            if entry.address.count == 4, bytes.count == 16, bytes[0..<12].elementsEqual(IPAddress.mappedPrefix) {
+                candidate = Array(bytes[12...])
+            }
+            guard candidate.count == entry.address.count,
+                  IPAddress.samePrefix(candidate, entry.address, bits: entry.prefixLength) else { continue }
+            if best == nil || entry.prefixLength > best!.prefixLength { best = entry }
+        }
+        return best.map { !$0.negated } ?? false
+    }
+}
+
+/// Text forms of IPv4 and IPv6 addresses as bytes.
+enum IPAddress {
+    static let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]
+
+    static func parse(_ text: String) -> [UInt8]? {
+        text.contains(":") ? parseV6(text) : parseV4(Substring(text))
+    }
+
+    static func parseV4(_ text: Substring) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var bytes: [UInt8] = []
+        for part in parts {
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let n = UInt8(part) else { return nil }
+            bytes.append(n)
+        }
+        return bytes
+    }
+
+    static func parseV6(_ text: String) -> [UInt8]? {
+        var text = Substring(text)
+        if let percent = text.firstIndex(of: "%") { text = text[..<percent] }  // zone id
+        var tail: [UInt8] = []
+        // A trailing dotted IPv4 part (::ffff:1.2.3.4).
+        if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].contains(".") {
+            guard let v4 = parseV4(text[text.index(after: lastColon)...]) else { return nil }
+            tail = v4
+            text = text[...lastColon]
+            if text.hasSuffix(":") && !text.hasSuffix("::") { text = text.dropLast() }
+        }
+        let halves = text.components(separatedBy: "::")
+        guard halves.count <= 2 else { return nil }
+        func groups(_ s: String) -> [UInt8]? {
+            if s.isEmpty { return [] }
+            var out: [UInt8] = []
+            for group in s.split(separator: ":", omittingEmptySubsequences: false) {
+                guard !group.isEmpty, group.count <= 4, let n = UInt16(group, radix: 16) else { return nil }
+                out += [UInt8(n >> 8), UInt8(n & 0xff)]
+            }
+            return out
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        if halves.count == 1 {
+            let all = head + tail
+            return all.count == 16 ? all : nil
+        }
+        guard let rest = groups(halves[1]) else { return nil }
+        let fill = 16 - head.count - rest.count - tail.count
+        guard fill >= 2, fill % 2 == 0 else { return nil }
+        return head + [UInt8](repeating: 0, count: fill) + rest + tail
+    }
+
+    static func samePrefix(_ a: [UInt8], _ b: [UInt8], bits: Int) -> Bool {
+        var remaining = bits
+        var index = 0
+        while remaining >= 8 {
+            if a[index] != b[index] { return false }
+            index += 1
+            remaining -= 8
+        }
+        guard remaining > 0 else { return true }
+        let mask = UInt8(0xff) << (8 - remaining)
+        return a[index] & mask == b[index] & mask
+    }
+}
+
+extension Substring {
+    fileprivate func components(separatedBy separator: String) -> [String] {
+        var parts: [String] = []
+        var rest = self
+        while let range = rest.firstRange(of: separator) {
+            parts.append(String(rest[..<range.lowerBound]))
+            rest = rest[range.upperBound...]
+        }
+        parts.append(String(rest))
+        return parts
+    }
+}

@@ -1,0 +1,93 @@
+// Director: a `directors.*` object made in vcl_init: round_robin, random (weighted), fallback
+// (first healthy) and hash (by a key). Members are backends or other directors by name; picking
+// skips sick backends and resolves nested directors, so the result is always a concrete backend.
+
+import Synchronization
+
+public final class Director: Sendable {
+    public enum Kind: String, Sendable {
+        case roundRobin = "round_robin", random, fallback, hash
+    }
+
+    struct Member: Sendable {
+        var name: String
+        var weight: Double
+    }
+
+    public let name: String
+    public let kind: Kind
+    private let members = Mutex<[Member]>([])
+    private let next = Atomic<Int>(0)
+
+    init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
+
+    func add(_ backend: String, weight: Double) {
+        members.withLock { $0.append(Member(name: backend, weight: max(0, weight))) }
+    }
+
+    func remove(_ backend: String) {
+        members.withLock { $0.removeAll { $0.name == backend } }
+    }
+
+    public var memberNames: [String] { members.withLock { $0.map(\.name) } }
+
+    /// A concrete, healthy backend, or nil when none is healthy.
+    /// - Parameters:
+    ///   - key: the hash director's key (ignored by the others).
+    ///   - directors: every director of the program, to resolve nested ones.
+    func pick(key: String?, healthy: (String) -> Bool, directors: [String: Director], depth: Int = 0) -> String? {
+        guard depth < 8 else { return nil }
+        let members = self.members.withLock { $0 }
+        func resolve(_ member: Member) -> String? {
+            if let nested = directors[member.name] {
+                return nested.pick(key: key, healthy: healthy, directors: directors, depth: depth + 1)
+            }
+            return healthy(member.name) ? member.name : nil
+        }
+        switch kind {
+        case .fallback:
+            for member in members {
+                if let backend = resolve(member) { return backend }
+            }
+            return nil
+        case .roundRobin:
+            guard !members.isEmpty else { return nil }
+            let start = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            for offset in 0..<members.count {
+                let member = members[Int(UInt(bitPattern: start &+ offset) % UInt(members.count))]
+                if let backend = resolve(member) { return backend }
+            }
+            return nil
+        case .random, .hash:
+            // Weighted choice among the members that resolve to a healthy backend: by a random
+            // number, or by the key's hash (the same key picks the same backend while health holds).
+            let candidates = members.compactMap { member in resolve(member).map { ($0, member.weight) } }
+            let total = candidates.reduce(0) { $0 + $1.1 }
+            guard total > 0 else { return candidates.first?.0 }
+            let point: Double
+            if kind == .hash {
+                point = Double(Self.fnv1a(key ?? "") % 1_000_003) / 1_000_003 * total
+            } else {
+                point = Double.random(in: 0..<total)
+            }
+            var sum = 0.0
+            for (backend, weight) in candidates {
+                sum += weight
+                if point < sum { return backend }
+            }
+            return candidates.last?.0
+        }
+    }
+
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}

@@ -1,0 +1,302 @@
+// Interpreter: runs compiled statements against a VCLContext. Control flow is a small result
+// value (go on, a return action, leave a custom subroutine); expressions evaluate to VCLValues
+// with Varnish's conversions. Runtime problems (division by zero, a ban that does not parse)
+// become a `fail` outcome rather than a crash.
+
+import ShellacHTTP
+
+struct Interpreter {
+    enum Flow {
+        case next
+        /// `return;` out of a custom subroutine.
+        case left
+        case returned(VCLOutcome)
+    }
+
+    struct Failure: Error {
+        var reason: String
+    }
+
+    let program: VCLProgram
+    private var lastBanError = ""
+
+    init(program: VCLProgram) {
+        self.program = program
+    }
+
+    mutating func run<C: VCLContext>(_ statements: [CompiledStatement], _ context: inout C) -> Flow {
+        do {
+            return try execute(statements, &context)
+        } catch let failure as Failure {
+            return .returned(.failed(failure.reason))
+        } catch {
+            return .returned(.failed("\(error)"))
+        }
+    }
+
+    private mutating func execute<C: VCLContext>(_ statements: [CompiledStatement], _ context: inout C) throws -> Flow {
+        for statement in statements {
+            let flow = try execute(statement, &context)
+            if case .next = flow { continue }
+            return flow
+        }
+        return .next
+    }
+
+    private mutating func execute<C: VCLContext>(_ statement: CompiledStatement, _ context: inout C) throws -> Flow {
+        switch statement {
+        case .setVariable(let variable, let expression):
+            context.write(variable, Self.convert(try evaluate(expression, &context), for: variable))
+        case .setHeader(let scope, let name, let expression):
+            context.setHeader(scope, name, try evaluate(expression, &context).string)
+        case .unsetHeader(let scope, let name):
+            context.unsetHeader(scope, name)
+        case .conditional(let branches, let otherwise):
+            for branch in branches where try evaluate(branch.condition, &context).isTrue {
+                return try execute(branch.body, &context)
+            }
+            if let otherwise { return try execute(otherwise, &context) }
+        case .returnAction(let action, let arguments):
+            if action == "fail" { return .returned(.failed("return(fail)")) }
+            return .returned(.action(action, try arguments.map { try evaluate($0, &context) }))
+        case .leave:
+            return .left
+        case .call(let name):
+            let flow = try execute(program.subroutines[name] ?? [], &context)
+            if case .returned = flow { return flow }
+        case .hashData(let expression):
+            context.hashData(try evaluate(expression, &context).string)
+        case .synthetic(let expression):
+            context.synthetic(try evaluate(expression, &context).string)
+        case .evaluate(let expression):
+            _ = try evaluate(expression, &context)
+        case .newDirector:
+            break  // the director exists from load; vcl_init fills it
+        case .addBackend(let director, let backend, let weight):
+            guard case .backend(let name?) = try evaluate(backend, &context, resolvingDirectors: false) else {
+                throw Failure(reason: "\(director).add_backend() needs a backend")
+            }
+            let weight = try weight.map { try evaluate($0, &context).number ?? 1 } ?? 1
+            program.directors[director]?.add(name, weight: weight)
+        case .removeBackend(let director, let backend):
+            if case .backend(let name?) = try evaluate(backend, &context, resolvingDirectors: false) {
+                program.directors[director]?.remove(name)
+            }
+        }
+        return .next
+    }
+
+    /// A value stored into a variable takes the variable's type (a STRING variable prints it).
+    static func convert(_ value: VCLValue, for variable: VariableID) -> VCLValue {
+        switch Variables.type(of: variable.rawValue) {
+        case .string:
+            if case .string = value { return value }
+            return .string(value.string)
+        case .real:
+            if case .int(let n) = value { return .real(Double(n)) }
+            return value
+        default:
+            return value
+        }
+    }
+
+    // MARK: expressions
+
+    mutating func evaluate<C: VCLContext>(_ expression: CompiledExpression, _ context: inout C,
+                                          resolvingDirectors: Bool = true) throws -> VCLValue {
+        switch expression {
+        case .constant(let value):
+            return value
+        case .variable(let variable):
+            return context.read(variable)
+        case .header(let scope, let name):
+            return .string(context.header(scope, name))
+        case .regexMatch(let subject, let regex, let negated):
+            let text = try evaluate(subject, &context).string
+            return .bool(regex.matches(text) != negated)
+        case .aclMatch(let subject, let acl, let negated):
+            let address = try evaluate(subject, &context).string
+            return .bool(acl.matches(address) != negated)
+        case .not(let operand):
+            return .bool(!(try evaluate(operand, &context).isTrue))
+        case .and(let lhs, let rhs):
+            guard try evaluate(lhs, &context).isTrue else { return .bool(false) }
+            return .bool(try evaluate(rhs, &context).isTrue)
+        case .or(let lhs, let rhs):
+            if try evaluate(lhs, &context).isTrue { return .bool(true) }
+            return .bool(try evaluate(rhs, &context).isTrue)
+        case .binary(let op, let lhs, let rhs):
+            return try Self.apply(op, try evaluate(lhs, &context), try evaluate(rhs, &context))
+        case .negate(let operand):
+            switch try evaluate(operand, &context) {
+            case .int(let n): return .int(-n)
+            case .real(let x): return .real(-x)
+            case .duration(let d): return .duration(-d)
+            case let other: return other
+            }
+        case .regsub(let subject, let regex, let replacement, let all):
+            let text = try evaluate(subject, &context).string
+            let with = try evaluate(replacement, &context).string
+            return .string(regex.substitute(in: text, with: with, all: all))
+        case .lower(let operand):
+            return .string(try evaluate(operand, &context).optionalString?.lowercased())
+        case .upper(let operand):
+            return .string(try evaluate(operand, &context).optionalString?.uppercased())
+        case .std(let function, let arguments):
+            return try callStd(function, arguments, &context)
+        case .ban(let operand):
+            let text = try evaluate(operand, &context).string
+            if let problem = context.ban(text) {
+                lastBanError = problem
+                context.log("ban(): \(problem)")
+                return .bool(false)
+            }
+            lastBanError = ""
+            return .bool(true)
+        case .directorBackend(let name, let key):
+            guard resolvingDirectors, let director = program.directors[name] else { return .backend(name) }
+            let keyText = try key.map { try evaluate($0, &context).string }
+            let healthy = { (backend: String) in context.isHealthy(backend) }
+            return .backend(director.pick(key: keyText, healthy: healthy, directors: program.directors))
+        }
+    }
+
+    static func apply(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {
+        switch op {
+        case .equal: return .bool(equal(lhs, rhs))
+        case .notEqual: return .bool(!equal(lhs, rhs))
+        case .less, .greater, .lessOrEqual, .greaterOrEqual:
+            guard let a = lhs.number, let b = rhs.number else { return .bool(false) }
+            switch op {
+            case .less: return .bool(a < b)
+            case .greater: return .bool(a > b)
+            case .lessOrEqual: return .bool(a <= b)
+            default: return .bool(a >= b)
+            }
+        case .plus:
+            if case .string = lhs { return .string(lhs.string + rhs.string) }
+            if case .string = rhs { return .string(lhs.string + rhs.string) }
+            return try arithmetic(op, lhs, rhs)
+        case .minus, .times, .divide:
+            return try arithmetic(op, lhs, rhs)
+        }
+    }
+
+    static func equal(_ lhs: VCLValue, _ rhs: VCLValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.string(let a), .string(let b)): return a == b
+        case (.backend(let a), .backend(let b)): return a == b
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.ip(let a), .ip(let b)): return IPAddress.parse(a) == IPAddress.parse(b)
+        default:
+            if let a = lhs.number, let b = rhs.number { return a == b }
+            return lhs.string == rhs.string
+        }
+    }
+
+    static func arithmetic(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {
+        if case .int(let a) = lhs, case .int(let b) = rhs {
+            switch op {
+            case .plus: return .int(a &+ b)
+            case .minus: return .int(a &- b)
+            case .times: return .int(a &* b)
+            default:
+                guard b != 0 else { throw Failure(reason: "division by zero") }
+                return .int(a / b)
+            }
+        }
+        guard let a = lhs.number, let b = rhs.number else {
+            throw Failure(reason: "'\(op.rawValue)' on \(lhs) and \(rhs)")
+        }
+        let result: Double
+        switch op {
+        case .plus: result = a + b
+        case .minus: result = a - b
+        case .times: result = a * b
+        default:
+            guard b != 0 else { throw Failure(reason: "division by zero") }
+            result = a / b
+        }
+        switch (lhs, rhs) {
+        case (.time, .time): return .duration(result)
+        case (.time, _): return .time(result)
+        case (.duration, _), (_, .duration): return .duration(result)
+        case (.bytes, _): return .bytes(Int(result))
+        default: return .real(result)
+        }
+    }
+
+    // MARK: std
+
+    private mutating func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [CompiledExpression],
+                                                 _ context: inout C) throws -> VCLValue {
+        func argument(_ index: Int) throws -> VCLValue {
+            guard index < arguments.count else { throw Failure(reason: "std.\(function.rawValue): missing argument") }
+            return try evaluate(arguments[index], &context)
+        }
+        switch function {
+        case .healthy:
+            guard case .backend(let name?) = try argument(0) else { return .bool(false) }
+            if let director = program.directors[name] {
+                let pick = director.pick(key: nil, healthy: { context.isHealthy($0) }, directors: program.directors)
+                return .bool(pick != nil)
+            }
+            return .bool(context.isHealthy(name))
+        case .querysort:
+            return .string(StdLibrary.querysort(try argument(0).string))
+        case .collect:
+            guard case .header(let scope, let name) = arguments[0] else { return .string(nil) }
+            let separator = arguments.count > 1 ? try argument(1).string : ", "
+            let values = context.headers(scope, name)
+            if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }
+            return .string(nil)
+        case .tolower:
+            return .string(try argument(0).optionalString?.lowercased())
+        case .toupper:
+            return .string(try argument(0).optionalString?.uppercased())
+        case .integer:
+            let text = try argument(0).string.trimmingOWSString()
+            if let n = Int(text) { return .int(n) }
+            return try argument(1)
+        case .real:
+            let text = try argument(0).string.trimmingOWSString()
+            if let x = Double(text) { return .real(x) }
+            return try argument(1)
+        case .duration:
+            if let d = StdLibrary.duration(try argument(0).string) { return .duration(d) }
+            return try argument(1)
+        case .ip:
+            let text = try argument(0).string.trimmingOWSString()
+            return IPAddress.parse(text) != nil ? .ip(text) : try argument(1)
+        case .time:
+            let text = try argument(0).string
+            if let date = HTTPDate.parse(text) { return .time(date) }
+            if let seconds = Double(text.trimmingOWSString()) { return .time(seconds) }
+            return try argument(1)
+        case .log, .syslog:
+            let message = try argument(arguments.count - 1).string
+            context.log(message)
+            return .string(nil)
+        case .timestamp:
+            context.log("timestamp \(try argument(0).string): \(context.read(.now).number ?? 0)")
+            return .string(nil)
+        case .banError:
+            return .string(lastBanError)
+        case .random:
+            let low = try argument(0).number ?? 0
+            let high = try argument(1).number ?? 1
+            return .real(high > low ? Double.random(in: low..<high) : low)
+        case .strstr:
+            let haystack = try argument(0).string
+            let needle = try argument(1).string
+            guard let range = haystack.range(of: needle) else { return .string(nil) }
+            return .string(String(haystack[range.lowerBound...]))
+        }
+    }
+}
+
+extension String {
+    func trimmingOWSString() -> String {
+        String(self[...].trimmingOWS())
+    }
+}

@@ -1,0 +1,200 @@
+// Lowering: turns the checked syntax tree into the compiled statements the interpreter runs.
+// Runs after the checker, so it only reports what the checker leaves to load time (functions
+// Shellac does not provide, constructs it cannot run).
+
+struct Lowering {
+    let acls: [String: ACL]
+    let backends: Set<String>
+    let directors: Set<String>
+    var diagnostics: [Diagnostic] = []
+    private var regexes: [String: VCLRegex] = [:]
+
+    init(acls: [String: ACL], backends: Set<String>, directors: Set<String>) {
+        self.acls = acls
+        self.backends = backends
+        self.directors = directors
+    }
+
+    private mutating func error(_ message: String, at range: SourceRange, hint: String? = nil) {
+        diagnostics.append(Diagnostic(.error, message, at: range, hint: hint))
+    }
+
+    mutating func lower(_ block: Block) -> [CompiledStatement] {
+        block.statements.flatMap { lower($0) }
+    }
+
+    mutating func lower(_ statement: Statement) -> [CompiledStatement] {
+        switch statement {
+        case .set(let target, let op, let value, _):
+            var expression = lower(value)
+            if op != "=", let arithmetic = CompiledExpression.Operator(rawValue: String(op.dropLast())) {
+                expression = .binary(arithmetic, lower(.name(target)), expression)
+            }
+            if let (scope, header) = Self.header(target.text) {
+                return [.setHeader(scope, header, expression)]
+            }
+            guard let variable = VariableID(rawValue: target.text) else {
+                error("'\(target.text)' cannot be set", at: target.range)
+                return []
+            }
+            return [.setVariable(variable, expression)]
+        case .unset(let target, _):
+            guard let (scope, header) = Self.header(target.text) else {
+                error("only headers can be unset", at: target.range)
+                return []
+            }
+            return [.unsetHeader(scope, header)]
+        case .conditional(let branches, let otherwise, _):
+            let compiled = branches.map { CompiledBranch(condition: lower($0.condition), body: lower($0.body)) }
+            return [.conditional(compiled, otherwise: otherwise.map { lower($0) })]
+        case .returnAction(let action, let arguments, _):
+            guard let action else { return [.leave] }
+            let name = action.text == "miss" ? "fetch" : action.text  // legacy vcl_hit return(miss)
+            return [.returnAction(name, arguments.map { lower($0) })]
+        case .call(let name, _):
+            return [.call(name.text)]
+        case .new(let name, let constructor, _):
+            guard case .call(let function, _, _) = constructor,
+                  let kind = Director.Kind(rawValue: String(function.text.split(separator: ".").last ?? "")) else {
+                return []
+            }
+            return [.newDirector(name.text, kind)]
+        case .expression(let expression, _):
+            if case .call(let function, let arguments, let range) = expression {
+                let parts = function.text.split(separator: ".").map(String.init)
+                switch (parts.count, parts.first ?? "", parts.last ?? "") {
+                case (1, "hash_data", _):
+                    guard arguments.count == 1 else { break }
+                    return [.hashData(lower(arguments[0]))]
+                case (1, "synthetic", _):
+                    guard arguments.count == 1 else { break }
+                    return [.synthetic(lower(arguments[0]))]
+                case (2, let object, "add_backend") where directors.contains(object):
+                    guard (1...2).contains(arguments.count) else {
+                        error("add_backend takes a backend and an optional weight", at: range)
+                        return []
+                    }
+                    return [.addBackend(director: object, backend: lower(arguments[0]),
+                                        weight: arguments.count == 2 ? lower(arguments[1]) : nil)]
+                case (2, let object, "remove_backend") where directors.contains(object):
+                    guard arguments.count == 1 else { break }
+                    return [.removeBackend(director: object, backend: lower(arguments[0]))]
+                default:
+                    break
+                }
+            }
+            return [.evaluate(lower(expression))]
+        case .block(let block):
+            return [.conditional([CompiledBranch(condition: .constant(.bool(true)), body: lower(block))],
+                                 otherwise: nil)]
+        }
+    }
+
+    /// `req.http.Host` → (.req, "Host").
+    static func header(_ name: String) -> (HeaderScope, String)? {
+        guard let dot = name.firstIndex(of: "."), let scope = HeaderScope(rawValue: String(name[..<dot])) else {
+            return nil
+        }
+        let rest = name[name.index(after: dot)...]
+        guard rest.hasPrefix("http."), rest.count > 5 else { return nil }
+        return (scope, String(rest.dropFirst(5)))
+    }
+
+    mutating func lower(_ expression: Expression) -> CompiledExpression {
+        switch expression {
+        case .literal(let literal, _):
+            switch literal {
+            case .string(let s): return .constant(.string(s))
+            case .integer(let n): return .constant(.int(n))
+            case .real(let x): return .constant(.real(x))
+            case .duration(let d): return .constant(.duration(d))
+            case .bytes(let n): return .constant(.bytes(n))
+            case .bool(let b): return .constant(.bool(b))
+            }
+        case .name(let name):
+            if let variable = VariableID(rawValue: name.text) { return .variable(variable) }
+            if let (scope, header) = Self.header(name.text) { return .header(scope, header) }
+            if backends.contains(name.text) { return .constant(.backend(name.text)) }
+            if directors.contains(name.text) { return .directorBackend(name.text, nil) }
+            error("'\(name.text)' cannot be used as a value here", at: name.range)
+            return .constant(.string(nil))
+        case .call(let function, let arguments, let range):
+            return lowerCall(function, arguments, range: range)
+        case .method(let target, let method, _, _):
+            return method.text == "upper" ? .upper(lower(target)) : .lower(lower(target))
+        case .unary(let op, let operand, _):
+            return op == "!" ? .not(lower(operand)) : .negate(lower(operand))
+        case .binary(let op, let lhs, let rhs, _):
+            switch op {
+            case "&&": return .and(lower(lhs), lower(rhs))
+            case "||": return .or(lower(lhs), lower(rhs))
+            case "~", "!~":
+                if case .name(let name) = rhs, let acl = acls[name.text] {
+                    return .aclMatch(lower(lhs), acl, negated: op == "!~")
+                }
+                guard let regex = regex(rhs) else { return .constant(.bool(false)) }
+                return .regexMatch(lower(lhs), regex, negated: op == "!~")
+            default:
+                guard let binary = CompiledExpression.Operator(rawValue: op) else {
+                    error("operator '\(op)' is not supported", at: expression.range)
+                    return .constant(.bool(false))
+                }
+                return .binary(binary, lower(lhs), lower(rhs))
+            }
+        }
+    }
+
+    private mutating func lowerCall(_ function: Name, _ arguments: [Expression],
+                                    range: SourceRange) -> CompiledExpression {
+        let parts = function.text.split(separator: ".").map(String.init)
+        if parts.count == 1 {
+            switch parts[0] {
+            case "regsub", "regsuball":
+                guard arguments.count == 3, let regex = regex(arguments[1]) else {
+                    error("\(parts[0]) takes a string, a regular expression and a replacement", at: range)
+                    return .constant(.string(nil))
+                }
+                return .regsub(lower(arguments[0]), regex, lower(arguments[2]), all: parts[0] == "regsuball")
+            case "ban":
+                guard arguments.count == 1 else { break }
+                return .ban(lower(arguments[0]))
+            default:
+                break
+            }
+            error("'\(parts[0])' cannot be used here", at: function.range)
+            return .constant(.string(nil))
+        }
+        if parts[0] == "std" {
+            if parts[1] == "ban", arguments.count == 1 { return .ban(lower(arguments[0])) }
+            guard let std = StdFunction(rawValue: parts[1]) else {
+                error("std.\(parts[1]) is not supported by Shellac", at: function.range,
+                      hint: "supported: " + Self.stdNames)
+                return .constant(.string(nil))
+            }
+            if std == .collect {
+                guard let first = arguments.first, case .name(let name) = first, Self.header(name.text) != nil else {
+                    error("std.collect takes a header, e.g. std.collect(req.http.Cookie)", at: range)
+                    return .constant(.string(nil))
+                }
+            }
+            return .std(std, arguments.map { lower($0) })
+        }
+        if directors.contains(parts[0]), parts[1] == "backend" {
+            return .directorBackend(parts[0], arguments.first.map { lower($0) })
+        }
+        error("'\(function.text)' cannot be used as a value", at: function.range)
+        return .constant(.string(nil))
+    }
+
+    static let stdNames = "healthy, querysort, collect, tolower, toupper, integer, real, duration, ip, time, log, "
+        + "syslog, ban, ban_error, random, strstr, timestamp"
+
+    /// The compiled regex of a literal pattern (the checker has reported non-literal ones).
+    private mutating func regex(_ expression: Expression) -> VCLRegex? {
+        guard case .literal(.string(let pattern), _) = expression else { return nil }
+        if let cached = regexes[pattern] { return cached }
+        guard let compiled = try? VCLRegex(pattern) else { return nil }
+        regexes[pattern] = compiled
+        return compiled
+    }
+}

@@ -1,0 +1,59 @@
+// VCLContext: what a running subroutine sees of the world. The request flow (client side) and the
+// backend fetch (backend side) each implement it over their own state; the interpreter reads and
+// writes variables and headers only through it, so the language knows nothing of sockets.
+
+/// Every VCL variable that is not a header, by its VCL name.
+public enum VariableID: String, Sendable, CaseIterable {
+    case clientIP = "client.ip", clientIdentity = "client.identity"
+    case serverIP = "server.ip", serverHostname = "server.hostname", serverIdentity = "server.identity"
+    case remoteIP = "remote.ip", localIP = "local.ip", now = "now"
+
+    case reqMethod = "req.method", reqURL = "req.url", reqProto = "req.proto"
+    case reqBackendHint = "req.backend_hint", reqRestarts = "req.restarts", reqXID = "req.xid"
+    case reqGrace = "req.grace", reqTTL = "req.ttl", reqHashAlwaysMiss = "req.hash_always_miss"
+    case reqHashIgnoreBusy = "req.hash_ignore_busy", reqCanGzip = "req.can_gzip"
+    case reqIsHitMiss = "req.is_hitmiss", reqIsHitPass = "req.is_hitpass", reqEsiLevel = "req.esi_level"
+
+    case bereqMethod = "bereq.method", bereqURL = "bereq.url", bereqProto = "bereq.proto"
+    case bereqBackend = "bereq.backend", bereqRetries = "bereq.retries", bereqUncacheable = "bereq.uncacheable"
+    case bereqIsBgfetch = "bereq.is_bgfetch", bereqXID = "bereq.xid"
+    case bereqConnectTimeout = "bereq.connect_timeout", bereqFirstByteTimeout = "bereq.first_byte_timeout"
+    case bereqBetweenBytesTimeout = "bereq.between_bytes_timeout"
+
+    case berespStatus = "beresp.status", berespReason = "beresp.reason", berespTTL = "beresp.ttl"
+    case berespGrace = "beresp.grace", berespKeep = "beresp.keep", berespUncacheable = "beresp.uncacheable"
+    case berespDoStream = "beresp.do_stream", berespDoGzip = "beresp.do_gzip", berespDoGunzip = "beresp.do_gunzip"
+    case berespDoESI = "beresp.do_esi", berespWas304 = "beresp.was_304", berespAge = "beresp.age"
+    case berespBackendName = "beresp.backend.name", berespStorage = "beresp.storage"
+
+    case objTTL = "obj.ttl", objGrace = "obj.grace", objKeep = "obj.keep", objAge = "obj.age"
+    case objHits = "obj.hits", objStatus = "obj.status", objReason = "obj.reason"
+    case objUncacheable = "obj.uncacheable"
+
+    case respStatus = "resp.status", respReason = "resp.reason", respBody = "resp.body", respProto = "resp.proto"
+}
+
+/// Whose header fields `X.http.NAME` names.
+public enum HeaderScope: String, Sendable {
+    case req, bereq, beresp, obj, resp
+}
+
+public protocol VCLContext {
+    func read(_ variable: VariableID) -> VCLValue
+    mutating func write(_ variable: VariableID, _ value: VCLValue)
+    /// The first field `name` of `scope` (case-insensitive), or nil.
+    func header(_ scope: HeaderScope, _ name: String) -> String?
+    /// Replaces every `name` field with one holding `value`.
+    mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String)
+    mutating func unsetHeader(_ scope: HeaderScope, _ name: String)
+    /// Every field `name` of `scope` (std.collect).
+    func headers(_ scope: HeaderScope, _ name: String) -> [String]
+    mutating func hashData(_ value: String)
+    /// synthetic() and `set resp.body`: the body of a synthetic response.
+    mutating func synthetic(_ body: String)
+    /// ban(): returns nil when the expression was accepted, else why not.
+    mutating func ban(_ expression: String) -> String?
+    mutating func log(_ message: String)
+    /// Health of a backend by name (std.healthy, directors).
+    func isHealthy(_ backend: String) -> Bool
+}

@@ -1,0 +1,169 @@
+// VCLProgram: a loaded VCL, ready to run. Built from a compilation without errors: backends,
+// probes and ACLs read from the declarations, subroutines lowered (a builtin subroutine defined
+// several times runs its bodies in source order), vcl_init run to make the directors. Immutable
+// once loaded and shared by every event loop; a reload builds a new one.
+
+public enum VCLOutcome: Sendable, Equatable {
+    /// `return(ACTION)` or `return(ACTION(ARGS))`.
+    case action(String, [VCLValue])
+    /// A runtime failure (or `return(fail)`): the request gets a 503.
+    case failed(String)
+
+    public var name: String {
+        switch self {
+        case .action(let name, _): return name
+        case .failed: return "fail"
+        }
+    }
+}
+
+public final class VCLProgram: Sendable {
+    public let backends: [BackendDefinition]
+    /// The backend `req.backend_hint` starts as: one named `default`, else the first declared.
+    public let defaultBackend: String?
+    public let acls: [String: ACL]
+    public let directors: [String: Director]
+    /// The text of every file loaded, main file first (vcl.show).
+    public let files: [SourceFile]
+    let subroutines: [String: [CompiledStatement]]
+    private let trivial: Set<String>
+
+    /// Loads a compilation; returns the program, or the diagnostics that prevent loading
+    /// (the compilation's own errors, and those found while loading).
+    public static func load(_ compilation: VCLCompilation) -> Result<VCLProgram, LoadError> {
+        guard !compilation.hasErrors else { return .failure(LoadError(compilation: compilation, extra: [])) }
+        var diagnostics: [Diagnostic] = []
+        var probes: [String: ProbeDefinition] = [:]
+        var acls: [String: ACL] = [:]
+        var backends: [BackendDefinition] = []
+        for declaration in compilation.source.declarations {
+            switch declaration {
+            case .probe(let name, let properties):
+                probes[name.text] = DeclarationReader.probe(name, properties, diagnostics: &diagnostics)
+            case .acl(let name, let entries):
+                let (acl, problems) = ACL.compile(name: name.text, entries: entries)
+                acls[name.text] = acl
+                diagnostics += problems
+            default:
+                break
+            }
+        }
+        for declaration in compilation.source.declarations {
+            if case .backend(let name, let properties) = declaration {
+                backends.append(DeclarationReader.backend(name, properties, probes: probes, diagnostics: &diagnostics))
+            }
+        }
+        var directorNames: Set<String> = []
+        var bodies: [String: [Block]] = [:]
+        var order: [String] = []
+        for declaration in compilation.source.declarations {
+            guard case .subroutine(let name, let body) = declaration else { continue }
+            if bodies[name.text] == nil { order.append(name.text) }
+            bodies[name.text, default: []].append(body)
+            if name.text == "vcl_init" {
+                for statement in body.statements {
+                    if case .new(let object, _, _) = statement { directorNames.insert(object.text) }
+                }
+            }
+        }
+        var lowering = Lowering(acls: acls, backends: Set(backends.map(\.name)), directors: directorNames)
+        var subroutines: [String: [CompiledStatement]] = [:]
+        for name in order {
+            subroutines[name] = bodies[name]!.flatMap { lowering.lower($0) }
+        }
+        diagnostics += lowering.diagnostics
+        let program = VCLProgram(backends: backends, acls: acls, subroutines: subroutines,
+                                 directors: directorNames, files: compilation.files)
+        if !diagnostics.isEmpty {
+            return .failure(LoadError(compilation: compilation, extra: diagnostics))
+        }
+        var initContext = InitContext()
+        if case .failed(let reason) = program.run("vcl_init", &initContext) {
+            let range = bodies["vcl_init"]?.first?.range ?? SourceRange(0, 0)
+            return .failure(LoadError(compilation: compilation,
+                                      extra: [Diagnostic(.error, "vcl_init failed: \(reason)", at: range)]))
+        }
+        return .success(program)
+    }
+
+    public struct LoadError: Error, Sendable {
+        public let compilation: VCLCompilation
+        public let extra: [Diagnostic]
+
+        public var diagnostics: [Diagnostic] { compilation.diagnostics + extra }
+
+        public var rendered: String {
+            diagnostics.map { $0.rendered(in: compilation.files) }.joined(separator: "\n\n")
+        }
+    }
+
+    private init(backends: [BackendDefinition], acls: [String: ACL], subroutines: [String: [CompiledStatement]],
+                 directors: Set<String>, files: [SourceFile]) {
+        self.backends = backends
+        self.defaultBackend = backends.first { $0.name == "default" }?.name ?? backends.first?.name
+        self.acls = acls
+        self.subroutines = subroutines
+        self.files = files
+        self.trivial = Set(subroutines.compactMap { name, body in
+            guard body.count == 1, case .returnAction(let action, let arguments) = body[0],
+                  action == Self.defaultAction(name), arguments.isEmpty else { return nil }
+            return name
+        })
+        var made: [String: Director] = [:]
+        // Directors are created when vcl_init runs `new`; the objects exist up front so the
+        // program stays immutable (vcl_init fills them).
+        for statement in subroutines["vcl_init"] ?? [] {
+            if case .newDirector(let name, let kind) = statement { made[name] = Director(name: name, kind: kind) }
+        }
+        self.directors = made
+    }
+
+    /// Whether a subroutine does nothing but return its default action (the builtin's vcl_hit,
+    /// vcl_miss, vcl_deliver …): the flow skips running it.
+    public func isTrivial(_ subroutine: String) -> Bool { trivial.contains(subroutine) }
+
+    /// Whether a subroutine is defined (by the user or the builtin VCL).
+    public func defines(_ subroutine: String) -> Bool { subroutines[subroutine] != nil }
+
+    /// Runs a builtin subroutine to its return action. Falling off the end (possible only for a
+    /// subroutine the builtin VCL does not define) returns the subroutine's default action.
+    public func run<Context: VCLContext>(_ subroutine: String, _ context: inout Context) -> VCLOutcome {
+        var interpreter = Interpreter(program: self)
+        switch interpreter.run(subroutines[subroutine] ?? [], &context) {
+        case .returned(let outcome): return outcome
+        case .next, .left: return .action(Self.defaultAction(subroutine), [])
+        }
+    }
+
+    static func defaultAction(_ subroutine: String) -> String {
+        switch subroutine {
+        case "vcl_recv": return "hash"
+        case "vcl_hash": return "lookup"
+        case "vcl_miss", "vcl_pass", "vcl_backend_fetch": return "fetch"
+        case "vcl_pipe": return "pipe"
+        case "vcl_purge": return "synth"
+        case "vcl_init", "vcl_fini": return "ok"
+        default: return "deliver"
+        }
+    }
+}
+
+/// vcl_init and vcl_fini see no request: only directors are made and filled.
+struct InitContext: VCLContext {
+    func read(_ variable: VariableID) -> VCLValue {
+        switch variable {
+        case .now: return .time(0)
+        default: return .string(nil)
+        }
+    }
+    mutating func write(_ variable: VariableID, _ value: VCLValue) {}
+    func header(_ scope: HeaderScope, _ name: String) -> String? { nil }
+    mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {}
+    mutating func unsetHeader(_ scope: HeaderScope, _ name: String) {}
+    func headers(_ scope: HeaderScope, _ name: String) -> [String] { [] }
+    mutating func hashData(_ value: String) {}
+    mutating func synthetic(_ body: String) {}
+    mutating func ban(_ expression: String) -> String? { "ban() is not available in vcl_init" }
+    mutating func log(_ message: String) {}
+    func isHealthy(_ backend: String) -> Bool { true }
+}
