@@ -181,3 +181,30 @@ sub vcl_synth {
         #expect(diagnostics.first?.message == "expected a statement, found an expression")
     }
 }
+
+/// Recovery must always make progress: seeded token soup, every run ends with diagnostics.
+@Suite struct ParserRecoveryFuzzTests {
+    @Test(.timeLimit(.minutes(1))) func randomTokenSoupAlwaysTerminates() {
+        let vocabulary = ["vcl", "4.1", ";", "sub", "vcl_recv", "{", "}", "(", ")", "if", "else", "set", "req.http.X",
+                          "=", "\"s\"", "return", "hash", "backend", "b", ".host", "acl", "probe", "include",
+                          "import", "std", "~", "!", "&&", "10s", "new", "call", "unset", ",", "/*", "*/", "#"]
+        var seed: UInt64 = 0x5eed
+        func next() -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33)
+        }
+        for _ in 0..<3000 {
+            let count = next() % 40
+            let text = (0..<count).map { _ in vocabulary[next() % vocabulary.count] }.joined(separator: " ")
+            let (_, diagnostics) = Parser.parse(SourceFile(name: "fuzz.vcl", text: text))
+            _ = diagnostics
+        }
+        // The whole load (checker, lowering, vcl_init) on well-started soup neither hangs nor crashes.
+        for _ in 0..<300 {
+            let count = next() % 30
+            let text = "vcl 4.1; backend default { .host = \"127.0.0.1\"; } "
+                + (0..<count).map { _ in vocabulary[next() % vocabulary.count] }.joined(separator: " ")
+            _ = VCLProgram.load(VCLCompiler.compile(path: "fuzz.vcl") { _ in text })
+        }
+    }
+}

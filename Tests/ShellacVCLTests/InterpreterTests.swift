@@ -1,0 +1,257 @@
+// The interpreter against a plain context: conversions as Varnish prints them, operators,
+// regsub backrefs, ACLs, std, custom subroutines, directors, and failures at run time.
+
+import ShellacHTTP
+import Testing
+@testable import ShellacVCL
+
+/// A context with plain storage: variables by id, header lists per scope.
+struct TestContext: VCLContext {
+    var values: [VariableID: VCLValue] = [.clientIP: .ip("192.0.2.7"), .now: .time(1_800_000_000)]
+    var fields: [HeaderScope: HTTPFields] = [:]
+    var hashed: [String] = []
+    var body = ""
+    var bans: [String] = []
+    var logged: [String] = []
+    var sick: Set<String> = []
+
+    func read(_ variable: VariableID) -> VCLValue { values[variable] ?? .string(nil) }
+    mutating func write(_ variable: VariableID, _ value: VCLValue) { values[variable] = value }
+    func header(_ scope: HeaderScope, _ name: String) -> String? { fields[scope]?[name] }
+    func headers(_ scope: HeaderScope, _ name: String) -> [String] { fields[scope]?.values(name) ?? [] }
+    mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {
+        fields[scope, default: HTTPFields()].set(name, value)
+    }
+    mutating func unsetHeader(_ scope: HeaderScope, _ name: String) { fields[scope]?.remove(name) }
+    mutating func hashData(_ value: String) { hashed.append(value) }
+    mutating func synthetic(_ body: String) { self.body += body }
+    mutating func ban(_ expression: String) -> String? {
+        guard expression.hasPrefix("req.") || expression.hasPrefix("obj.") else { return "not a ban expression" }
+        bans.append(expression)
+        return nil
+    }
+    mutating func log(_ message: String) { logged.append(message) }
+    func isHealthy(_ backend: String) -> Bool { !sick.contains(backend) }
+}
+
+/// Loads `text` (the builtin VCL appended) or records why it did not load.
+func load(_ text: String) throws -> VCLProgram {
+    let source = "vcl 4.1;\nimport std;\nimport directors;\nbackend default { .host = \"127.0.0.1\"; }\n" + text
+    let compilation = VCLCompiler.compile(path: "/t.vcl") { $0 == "/t.vcl" ? source : nil }
+    switch VCLProgram.load(compilation) {
+    case .success(let program): return program
+    case .failure(let error):
+        Issue.record("\(error.rendered)")
+        throw error
+    }
+}
+
+/// Runs vcl_recv of a program whose vcl_recv sets req.http.X to `expression`; returns X.
+func evaluate(_ expression: String, _ context: TestContext = TestContext(), declarations: String = "") throws -> String? {
+    let program = try load(declarations + "sub vcl_recv { set req.http.X = \(expression); return (hash); }")
+    var context = context
+    _ = program.run("vcl_recv", &context)
+    return context.fields[.req]?["X"]
+}
+
+@Suite struct InterpreterTests {
+    @Test(arguments: [
+        ("\"a\" + 1", "a1"),
+        ("\"\" + 1.5", "1.500"),
+        ("\"\" + 10s", "10.000"),
+        ("\"\" + 1m", "60.000"),
+        ("\"\" + (2 * 3 + 1)", "7"),
+        ("\"\" + (1h / 2)", "1800.000"),
+        ("\"\" + client.ip", "192.0.2.7"),
+        ("\"\" + now", "Fri, 15 Jan 2027 08:00:00 GMT"),
+        ("\"\" + (now + 1d)", "Sat, 16 Jan 2027 08:00:00 GMT"),
+        ("\"\" + default", "default"),
+        ("\"\" + (1 < 2)", "true"),
+        ("\"x\" + req.http.Missing + \"y\"", "xy"),
+        ("\"MiXeD\".lower() + \"up\".upper()", "mixedUP"),
+    ])
+    func valuesPrintAsVarnishPrintsThem(expression: String, expected: String) throws {
+        #expect(try evaluate(expression) == expected)
+    }
+
+    @Test(arguments: [
+        ("regsub(\"/a/b/c\", \"^/([^/]+)/(.*)$\", \"\\2-\\1\")", "b/c-a"),
+        ("regsub(\"aaa\", \"a\", \"b\")", "baa"),
+        ("regsuball(\"aaa\", \"a\", \"b\")", "bbb"),
+        ("regsuball(\"/x?utm_source=a&id=3&utm_medium=b\", \"(utm_[a-z]+)=[^&]*&?\", \"\")", "/x?id=3&"),
+        ("regsub(\"no match\", \"^z\", \"y\")", "no match"),
+        ("regsub(\"keep whole\", \"whole\", \"[\\0]\")", "keep [whole]"),
+        ("regsuball(\"abc\", \"x*\", \"-\")", "-a-b-c-"),
+    ])
+    func regsubUsesBackreferences(expression: String, expected: String) throws {
+        #expect(try evaluate(expression) == expected)
+    }
+
+    @Test(arguments: [
+        ("192.0.2.7", true), ("192.0.2.200", false), ("10.1.2.3", true), ("10.0.0.23", false),
+        ("::1", true), ("2001:db8::5", true), ("2001:db9::5", false), ("::ffff:10.9.9.9", true),
+        ("127.0.0.1", true), ("not an ip", false),
+    ])
+    func aclsMatchRangesAndNegation(address: String, allowed: Bool) throws {
+        let acl = """
+        acl staff { "192.0.2.7"; "10.0.0.0"/8; ! "10.0.0.23"; "2001:db8::"/32; "localhost"; }
+
+        """
+        var context = TestContext()
+        context.values[.clientIP] = .ip(address)
+        #expect(try evaluate("\"\" + (client.ip ~ staff)", context, declarations: acl) == (allowed ? "true" : "false"))
+    }
+
+    @Test func badACLEntriesAreLoadErrors() {
+        let compilation = VCLCompiler.compile(path: "/t.vcl") { _ in
+            "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; }\nacl a { \"example.com\"; \"10.0.0.0\"/33; }\n"
+                + "sub vcl_recv { if (client.ip ~ a) { return (pass); } }\n"
+        }
+        guard case .failure(let error) = VCLProgram.load(compilation) else {
+            Issue.record("expected the ACL to be rejected"); return
+        }
+        #expect(error.rendered.contains("'example.com' is not an IP address"))
+        #expect(error.rendered.contains("/t.vcl:3:"))
+        #expect(error.rendered.contains("prefix length /33"))
+    }
+
+    @Test func stdFunctions() throws {
+        #expect(try evaluate("std.querysort(\"/p?b=2&a=1&&c=3&a=0\")") == "/p?a=1&a=0&b=2&c=3")
+        #expect(try evaluate("\"\" + std.integer(\"42\", 0)") == "42")
+        #expect(try evaluate("\"\" + std.integer(\"x\", 7)") == "7")
+        #expect(try evaluate("\"\" + std.duration(\"1.5m\", 0s)") == "90.000")
+        #expect(try evaluate("\"\" + std.duration(\"soon\", 3s)") == "3.000")
+        #expect(try evaluate("std.tolower(\"AbC\") + std.toupper(\"x\")") == "abcX")
+        #expect(try evaluate("\"\" + std.healthy(default)") == "true")
+        #expect(try evaluate("\"\" + std.ip(\"bogus\", \"127.0.0.2\")") == "127.0.0.2")
+        #expect(try evaluate("std.strstr(\"hello world\", \"wor\")") == "world")
+        var context = TestContext()
+        context.fields[.req] = HTTPFields([("Cookie", "a=1"), ("Cookie", "b=2")])
+        let program = try load("sub vcl_recv { std.collect(req.http.Cookie, \"; \"); std.log(\"seen\"); }")
+        _ = program.run("vcl_recv", &context)
+        #expect(context.fields[.req]?.values("Cookie") == ["a=1; b=2"])
+        #expect(context.logged == ["seen"])
+    }
+
+    @Test func subroutinesRunInSourceOrderAndCustomOnesReturn() throws {
+        let program = try load("""
+        sub mark { set req.http.Trail = req.http.Trail + "m"; if (req.url == "/early") { return; } \
+        set req.http.Trail = req.http.Trail + "M"; }
+        sub vcl_recv { set req.http.Trail = "1"; call mark; }
+        sub vcl_recv { set req.http.Trail = req.http.Trail + "2"; if (req.url == "/stop") { return (pass); } }
+
+        """)
+        var context = TestContext()
+        context.values[.reqMethod] = .string("GET")
+        context.fields[.req] = HTTPFields([("Host", "h")])
+        context.values[.reqProto] = .string("HTTP/1.1")
+        context.values[.reqURL] = .string("/early")
+        #expect(program.run("vcl_recv", &context) == .action("hash", []), "falls through to the builtin vcl_recv")
+        #expect(context.fields[.req]?["Trail"] == "1m2")
+        context.values[.reqURL] = .string("/stop")
+        #expect(program.run("vcl_recv", &context) == .action("pass", []))
+        #expect(context.fields[.req]?["Trail"] == "1mM2")
+    }
+
+    @Test func hashDataAndSyntheticAndBan() throws {
+        let program = try load("""
+        sub vcl_hash { hash_data(req.url); hash_data("x"); return (lookup); }
+        sub vcl_synth { synthetic("<p>" + resp.status + "</p>"); return (deliver); }
+        sub vcl_recv { if (std.ban("nonsense")) { return (pass); } ban("req.url ~ ^/a"); \
+        set req.http.E = std.ban_error(); return (hash); }
+
+        """)
+        var context = TestContext()
+        context.values[.reqURL] = .string("/u")
+        #expect(program.run("vcl_hash", &context) == .action("lookup", []))
+        #expect(context.hashed == ["/u", "x"])
+        context.values[.respStatus] = .int(404)
+        _ = program.run("vcl_synth", &context)
+        #expect(context.body == "<p>404</p>")
+        #expect(program.run("vcl_recv", &context) == .action("hash", []))
+        #expect(context.bans == ["req.url ~ ^/a"])
+        #expect(context.fields[.req]?["E"] == "")
+    }
+
+    @Test func runtimeFailuresFailTheSubroutine() throws {
+        let program = try load("sub vcl_recv { set req.http.X = \"\" + (1 / (req.restarts)); return (hash); }")
+        var context = TestContext()
+        context.values[.reqRestarts] = .int(0)
+        #expect(program.run("vcl_recv", &context) == .failed("division by zero"))
+        let failing = try load("sub vcl_recv { return (fail); }")
+        #expect(failing.run("vcl_recv", &context).name == "fail")
+    }
+
+    @Test func returnArgumentsAreEvaluated() throws {
+        let program = try load("sub vcl_recv { return (synth(700 + 1, \"Go \" + req.url)); }")
+        var context = TestContext()
+        context.values[.reqURL] = .string("/x")
+        #expect(program.run("vcl_recv", &context) == .action("synth", [.int(701), .string("Go /x")]))
+    }
+
+    @Test func trivialSubroutinesAreKnown() throws {
+        let program = try load("sub vcl_deliver { set resp.http.X = \"1\"; }")
+        #expect(program.isTrivial("vcl_hit"))
+        #expect(program.isTrivial("vcl_miss"))
+        #expect(!program.isTrivial("vcl_deliver"))
+        #expect(!program.isTrivial("vcl_recv"))
+    }
+}
+
+@Suite struct DirectorTests {
+    let declarations = """
+    backend a { .host = "127.0.0.1"; .port = "8001"; }
+    backend b { .host = "127.0.0.1"; .port = "8002"; }
+    backend c { .host = "127.0.0.1"; .port = "8003"; }
+    sub vcl_init {
+        new rr = directors.round_robin(); rr.add_backend(a); rr.add_backend(b);
+        new fb = directors.fallback(); fb.add_backend(a); fb.add_backend(b); fb.add_backend(c);
+        new h = directors.hash(); h.add_backend(a, 1); h.add_backend(b, 1); h.add_backend(c, 1);
+        new w = directors.random(); w.add_backend(a, 0); w.add_backend(c, 5);
+        new nested = directors.fallback(); nested.add_backend(rr.backend()); nested.add_backend(c);
+    }
+
+    """
+
+    func pick(_ expression: String, sick: Set<String> = [], url: String = "/") throws -> String? {
+        var context = TestContext()
+        context.sick = sick
+        context.values[.reqURL] = .string(url)
+        return try evaluate("\"\" + \(expression)", context, declarations: declarations)
+    }
+
+    @Test func roundRobinAlternatesAndSkipsSick() throws {
+        let program = try load(declarations + "sub vcl_recv { set req.http.X = \"\" + rr.backend(); return (hash); }")
+        var seen: [String] = []
+        for _ in 0..<4 {
+            var context = TestContext()
+            _ = program.run("vcl_recv", &context)
+            seen.append(context.fields[.req]?["X"] ?? "")
+        }
+        #expect(Set(seen) == ["a", "b"])
+        #expect(seen.filter { $0 == "a" }.count == 2)
+        #expect(try pick("rr.backend()", sick: ["a"]) == "b")
+        #expect(try pick("rr.backend()", sick: ["a", "b"]) == "")
+    }
+
+    @Test func fallbackTakesTheFirstHealthy() throws {
+        #expect(try pick("fb.backend()") == "a")
+        #expect(try pick("fb.backend()", sick: ["a"]) == "b")
+        #expect(try pick("fb.backend()", sick: ["a", "b"]) == "c")
+    }
+
+    @Test func hashIsStickyPerKey() throws {
+        let first = try pick("h.backend(req.url)", url: "/user/1")
+        for _ in 0..<5 { #expect(try pick("h.backend(req.url)", url: "/user/1") == first) }
+        var spread: Set<String?> = []
+        for n in 0..<30 { spread.insert(try pick("h.backend(req.url)", url: "/user/\(n)")) }
+        #expect(spread.count == 3, "keys spread over every backend")
+    }
+
+    @Test func randomHonoursWeightsAndNestingResolves() throws {
+        for _ in 0..<10 { #expect(try pick("w.backend()") == "c", "a has weight 0") }
+        #expect(try pick("nested.backend()", sick: ["a", "b"]) == "c")
+        #expect(["a", "b"].contains(try pick("nested.backend()")))
+        #expect(try pick("\"\" + std.healthy(fb.backend())", sick: ["a", "b", "c"]) == "false")
+    }
+}
