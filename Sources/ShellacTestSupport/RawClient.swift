@@ -97,6 +97,18 @@ public final class RawClient: Sendable {
         return inbox.drainText()
     }
 
+    /// Waits until the bytes received contain `marker`; returns (and consumes) everything so far.
+    public func readUntil(_ marker: String, seconds: Double = 5) async throws -> String {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while !inbox.peekAll.contains(marker) {
+            guard ContinuousClock.now < deadline, !inbox.isClosed else {
+                throw RawClientError(description: "'\(marker)' not received; got: \(inbox.peekText)")
+            }
+            await inbox.waitForChange(until: deadline)
+        }
+        return inbox.drainText()
+    }
+
     public var isClosed: Bool { inbox.isClosed }
 }
 
@@ -131,6 +143,8 @@ final class Inbox: Sendable {
     var isClosed: Bool { state.withLock { $0.closed } }
 
     var peekText: String { state.withLock { String(decoding: $0.bytes.prefix(400), as: UTF8.self) } }
+
+    var peekAll: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
 
     func drainText() -> String {
         state.withLock { s in

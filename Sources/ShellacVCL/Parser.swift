@@ -396,6 +396,12 @@ public struct Parser {
 
     private mutating func parseBinary(level: Int) throws(SyntaxError) -> Expression {
         guard level < Self.levels.count else { return try parseUnary() }
+        if level == 2, current.isSymbol("!") {
+            // As in Varnish, `!` negates a whole comparison: `!client.ip ~ purge` is `!(client.ip ~ purge)`.
+            let op = advance()
+            let operand = try parseBinary(level: 2)
+            return .unary(op: op.text, operand: operand, range: op.range.to(operand.range))
+        }
         var lhs = try parseBinary(level: level + 1)
         while current.kind == .symbol, Self.levels[level].contains(current.text) {
             let op = advance().text
@@ -406,7 +412,7 @@ public struct Parser {
     }
 
     private mutating func parseUnary() throws(SyntaxError) -> Expression {
-        if current.isSymbol("!") || current.isSymbol("-") {
+        if current.isSymbol("-") {
             let op = advance()
             let operand = try parseUnary()
             return .unary(op: op.text, operand: operand, range: op.range.to(operand.range))

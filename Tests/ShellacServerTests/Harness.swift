@@ -6,6 +6,8 @@ import NIOPosix
 import ShellacCore
 import ShellacServer
 import ShellacTestSupport
+import ShellacVCL
+import Foundation
 
 struct Harness {
     let origin: TestOrigin
@@ -13,8 +15,9 @@ struct Harness {
     let port: Int
     let clients: MultiThreadedEventLoopGroup
 
+    /// - Parameter vcl: VCL text to run instead of `-b origin`; ORIGIN_PORT in it becomes the origin's port.
     static func start(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
-                      _ script: @escaping TestOrigin.Script) async throws -> Harness {
+                      vcl: String? = nil, _ script: @escaping TestOrigin.Script) async throws -> Harness {
         let origin = try await TestOrigin(script)
         var p = Parameters()
         try p.set("threads", "2")
@@ -27,11 +30,13 @@ struct Harness {
         } else {
             now = WallClock.now
         }
-        let server = try ShellacServer(
-            configuration: ServerConfiguration(listenHost: "127.0.0.1", listenPort: 0, backendHost: "127.0.0.1",
-                                               backendPort: origin.port, storageBudget: budget, parameters: p,
-                                               clock: now),
-            logger: logger)
+        var configuration = ServerConfiguration(listenHost: "127.0.0.1", listenPort: 0, backendHost: "127.0.0.1",
+                                                backendPort: origin.port, storageBudget: budget, parameters: p,
+                                                clock: now)
+        if let vcl {
+            configuration.vcl = try loadVCL(vcl.replacingOccurrences(of: "ORIGIN_PORT", with: "\(origin.port)"))
+        }
+        let server = try ShellacServer(configuration: configuration, logger: logger)
         let address = try await server.start()
         return Harness(origin: origin, server: server, port: address.port!,
                        clients: MultiThreadedEventLoopGroup(numberOfThreads: 1))
@@ -64,10 +69,31 @@ struct Harness {
     }
 }
 
+/// Compiles and loads VCL text (the builtin appended); throws the rendered diagnostics.
+func loadVCL(_ text: String, path: String = "/test/default.vcl") throws -> VCLProgram {
+    let compilation = VCLCompiler.compile(path: path) { $0 == path ? text : nil }
+    switch VCLProgram.load(compilation) {
+    case .success(let program): return program
+    case .failure(let error): throw VCLLoadFailure(message: error.rendered)
+    }
+}
+
+struct VCLLoadFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// A VCL file shipped in config/, its backend port pointed at ORIGIN_PORT.
+func shippedVCL(_ relativePath: String, port: String) throws -> String {
+    let root = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+    let text = try String(contentsOfFile: "/" + root + "/" + relativePath, encoding: .utf8)
+    return text.replacingOccurrences(of: ".port = \"\(port)\"", with: ".port = \"ORIGIN_PORT\"")
+}
+
 /// Runs `body` against a fresh harness and always stops it.
-func withHarness(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
+func withHarness(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil, vcl: String? = nil,
                  script: @escaping TestOrigin.Script, _ body: (Harness) async throws -> Void) async throws {
-    let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, script)
+    let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, vcl: vcl, script)
     do {
         try await body(harness)
     } catch {
