@@ -25,6 +25,7 @@ public enum ReasonPhrase {
         case 413: return "Content Too Large"
         case 414: return "URI Too Long"
         case 417: return "Expectation Failed"
+        case 418: return "I'm a teapot"
         case 431: return "Request Header Fields Too Large"
         case 500: return "Internal Server Error"
         case 501: return "Not Implemented"

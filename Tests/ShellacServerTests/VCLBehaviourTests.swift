@@ -1,0 +1,204 @@
+// VCL subroutines driving real requests: restart to a fallback backend, synth pages and status
+// signals, pipe for WebSocket, backend-side changes and retries, error pages, and reloads.
+
+import Foundation
+import Logging
+import ShellacServer
+import ShellacTestSupport
+import Synchronization
+import Testing
+
+@Suite struct VCLBehaviourTests {
+    @Test func restartSendsTheRequestToAFallbackBackend() async throws {
+        let fallback = try await TestOrigin { _ in .ok("from fallback") }
+        defer { Task { await fallback.stop() } }
+        let vcl = """
+        vcl 4.1;
+        backend primary { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        backend spare { .host = "127.0.0.1"; .port = "\(fallback.port)"; }
+        sub vcl_recv {
+            if (req.restarts > 0) { set req.backend_hint = spare; }
+        }
+        sub vcl_deliver {
+            if (resp.status >= 500 && req.restarts == 0) { return (restart); }
+            set resp.http.X-Restarts = req.restarts;
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("down", status: 503) }) { h in
+            let response = try await h.get("/page")
+            #expect(response.status == 200)
+            #expect(response.text == "from fallback")
+            #expect(response.header("X-Restarts") == "1")
+            #expect(h.origin.requestCount == 1)
+            #expect(fallback.requestCount == 1)
+        }
+    }
+
+    @Test func tooManyRestartsAnswer503() async throws {
+        let vcl = "vcl 4.1;\nbackend b { .host = \"127.0.0.1\"; .port = \"ORIGIN_PORT\"; }\n"
+            + "sub vcl_recv { return (restart); }\n"
+        try await withHarness(parameters: ["max_restarts=2"], vcl: vcl, script: { _ in .ok("x") }) { h in
+            let response = try await h.get("/")
+            #expect(response.status == 503)
+            #expect(response.text.contains("Too many restarts"))
+            #expect(h.origin.requestCount == 0)
+        }
+    }
+
+    @Test func synthMakesCustomPagesAndRedirects() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            if (req.url == "/teapot") { return (synth(418)); }
+            if (req.url ~ "^/old/") { return (synth(750, regsub(req.url, "^/old/", "/new/"))); }
+        }
+        sub vcl_synth {
+            if (resp.status == 750) {
+                set resp.status = 301;
+                set resp.http.Location = resp.reason;
+                set resp.reason = "Moved Permanently";
+                return (deliver);
+            }
+            set resp.http.Content-Type = "text/plain";
+            synthetic("custom " + resp.status + " " + resp.reason + " for " + req.url);
+            return (deliver);
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            let teapot = try await h.get("/teapot")
+            #expect(teapot.status == 418)
+            #expect(teapot.text == "custom 418 I'm a teapot for /teapot")
+            #expect(teapot.header("Content-Type") == "text/plain")
+            let moved = try await h.get("/old/page?x=1")
+            #expect(moved.status == 301)
+            #expect(moved.header("Location") == "/new/page?x=1")
+            #expect(moved.body.isEmpty)
+            #expect(h.origin.requestCount == 0)
+        }
+    }
+
+    @Test func webSocketUpgradesArePipedBothWays() async throws {
+        let echo = try await UpgradeEchoOrigin()
+        defer { Task { await echo.stop() } }
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "\(echo.port)"; }
+        sub vcl_recv {
+            if (req.http.Upgrade ~ "(?i)websocket") { return (pipe); }
+        }
+        sub vcl_pipe {
+            set bereq.http.X-Piped = "yes";
+        }
+        """
+        try await withHarness(parameters: ["pipe_timeout=5s"], vcl: vcl, script: { _ in .ok("x") }) { h in
+            let c = try await h.client()
+            try await c.send("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nfirst-frame")
+            let handshake = try await c.readUntil("first-frame")
+            #expect(handshake.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+            try await c.send("second-frame")
+            #expect(try await c.readUntil("second-frame") == "second-frame")
+            let head = try #require(echo.receivedHeads.first)
+            #expect(head.contains("Upgrade: websocket"))
+            #expect(head.contains("Connection: Upgrade"))
+            #expect(head.contains("X-Piped: yes"))
+            await c.close()
+        }
+    }
+
+    @Test func backendSubroutinesShapeTheFetchAndRetry() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_backend_fetch {
+            set bereq.http.X-Shellac = "1";
+            set bereq.url = regsub(bereq.url, "^/api/", "/v2/");
+        }
+        sub vcl_backend_response {
+            if (beresp.status == 503 && bereq.retries < 2) { return (retry); }
+            set beresp.http.X-Retries = bereq.retries;
+            set beresp.ttl = 1m;
+        }
+        """
+        let calls = Counter()
+        try await withHarness(vcl: vcl, script: { request in
+            calls.next() < 2 ? .ok("busy", status: 503) : .ok("ok \(request.target)", [("Content-Type", "text/plain")])
+        }) { h in
+            let response = try await h.get("/api/items")
+            #expect(response.status == 200)
+            #expect(response.text == "ok /v2/items")
+            #expect(response.header("X-Retries") == "2")
+            #expect(h.origin.requestCount == 3)
+            #expect(h.origin.requests.allSatisfy { $0.header("X-Shellac") == "1" })
+            // vcl_backend_response set a TTL on a response without one: it is cached.
+            #expect(try await h.get("/api/items").header("Cache-Status")?.contains("hit") == true)
+        }
+    }
+
+    @Test func backendErrorMakesThePageForAnUnreachableBackend() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "1"; }
+        sub vcl_backend_error {
+            set beresp.http.Content-Type = "text/plain";
+            synthetic("sorry, " + beresp.status + " " + beresp.reason);
+            return (deliver);
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            let response = try await h.get("/")
+            #expect(response.status == 503)
+            #expect(response.text == "sorry, 503 Backend fetch failed")
+            #expect(response.header("Content-Type") == "text/plain")
+        }
+    }
+
+    @Test func reloadSwitchesTheVCLAndKeepsTheCache() async throws {
+        let first = "vcl 4.1;\nbackend b { .host = \"127.0.0.1\"; .port = \"ORIGIN_PORT\"; }\n"
+            + "sub vcl_deliver { set resp.http.X-VCL = \"one\"; }\n"
+        try await withHarness(vcl: first, script: { _ in .ok("cached") }) { h in
+            #expect(try await h.get("/").header("X-VCL") == "one")
+            let second = try loadVCL("vcl 4.1;\nbackend b { .host = \"127.0.0.1\"; .port = \"\(h.origin.port)\"; }\n"
+                                     + "sub vcl_deliver { set resp.http.X-VCL = \"two\"; }\n")
+            try h.server.use(second, name: "two")
+            let after = try await h.get("/")
+            #expect(after.header("X-VCL") == "two")
+            #expect(after.header("Cache-Status")?.contains("hit") == true)
+            #expect(h.origin.requestCount == 1)
+            #expect(h.server.activeVCL.name == "two")
+        }
+    }
+
+    @Test func hashAndHitDecisionsComeFromTheVCL() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            if (req.http.X-Refresh) { set req.hash_always_miss = true; }
+            return (hash);
+        }
+        sub vcl_hash { hash_data(regsub(req.url, "\\?.*$", "")); return (lookup); }
+        sub vcl_hit { if (req.http.X-Bypass) { return (pass); } }
+        """
+        try await withHarness(vcl: vcl, script: { request in .ok("v\(request.target)") }) { h in
+            _ = try await h.get("/p?one")
+            #expect(try await h.get("/p?two").text == "v/p?one", "the query string is not part of the key")
+            #expect(try await h.get("/p?three", [("X-Bypass", "1")]).text == "v/p?three")
+            #expect(try await h.get("/p?four", [("X-Refresh", "1")]).text == "v/p?four")
+            #expect(try await h.get("/p").text == "v/p?four", "the forced miss refreshed the object")
+            #expect(h.origin.requestCount == 3)
+        }
+    }
+}
+
+/// A counter scripts can share across event loops.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int {
+        value.withLock { count in
+            defer { count += 1 }
+            return count
+        }
+    }
+}
