@@ -39,7 +39,10 @@ let package = Package(
         // The system PCRE2 library for VCL regexes (Varnish-compatible syntax, JIT).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         // Pure VCL: lexer, parser, checker, diagnostics, regexes, and the program that runs subroutines.
-        .target(name: "ShellacVCL", dependencies: ["CPCRE2", "ShellacHTTP"], swiftSettings: strict),
+        // Full cross-module optimisation: the interpreter is generic over its context, and callers
+        // in other modules must get it specialised (unspecialised, every value is boxed and copied).
+        .target(name: "ShellacVCL", dependencies: ["CPCRE2", "ShellacHTTP"],
+                swiftSettings: strict + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Pure policy: runtime parameters, core freshness rules, the request flow and the VCL contexts.
         .target(
             name: "ShellacCore",
@@ -68,6 +71,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        // Microbenchmarks of the pure hit path (Benchmarks/README.md).
+        .executableTarget(
+            name: "shellac-microbench",
+            dependencies: [
+                "ShellacCore", "ShellacHTTP", "ShellacStore", "ShellacVCL",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/Micro",
             swiftSettings: strict
         ),
         // Test helpers: a scriptable origin on loopback and a raw-socket client.

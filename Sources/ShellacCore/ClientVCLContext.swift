@@ -7,14 +7,19 @@ import ShellacHTTP
 import ShellacStore
 import ShellacVCL
 
-/// Where the response of vcl_deliver / vcl_synth stands: untouched fields of a stored object
-/// (read lazily, so a hit VCL does not touch costs nothing) or fields of their own.
+/// Where the response of vcl_deliver / vcl_synth stands. On a hit it starts as the stored
+/// object, untouched: a field the object does not have is only noted as added (the stored head
+/// is then written as it is, with the additions after it); reading a field scans the stored
+/// head; only a change to an existing field or the status builds a head of its own.
 public struct ResponseUnderConstruction: Sendable {
-    public var status: Int
-    public var reason: String
+    public var status: Int { didSet { headChanged = true } }
+    public var reason: String { didSet { headChanged = true } }
     var object: StoredObject?
     var ownFields: HTTPFields?
-    /// Whether VCL changed anything (then the response head is built from `fields`).
+    /// Fields set on an untouched stored object, none of which it has.
+    private(set) var added: [HTTPField] = []
+    private var headChanged = false
+    /// Whether VCL changed anything.
     public private(set) var edited = false
 
     init(status: Int, reason: String, object: StoredObject?, fields: HTTPFields?) {
@@ -22,25 +27,68 @@ public struct ResponseUnderConstruction: Sendable {
         self.reason = reason
         self.object = object
         self.ownFields = fields
+        self.headChanged = false
     }
 
-    public var fields: HTTPFields { ownFields ?? object?.fields ?? HTTPFields() }
+    public var fields: HTTPFields {
+        if let ownFields { return ownFields }
+        var fields = object?.fields ?? HTTPFields()
+        for field in added { fields.add(field.name, field.value) }
+        return fields
+    }
 
-    mutating func edit(_ change: (inout HTTPFields) -> Void) {
-        var fields = self.fields
-        change(&fields)
-        ownFields = fields
+    func field(_ name: String) -> String? {
+        if let ownFields { return ownFields[name] }
+        if let field = added.first(where: { $0.name.equalsIgnoringASCIICase(name) }) { return field.value }
+        return object?.field(named: name)
+    }
+
+    mutating func set(_ name: String, _ value: String) {
         edited = true
+        if ownFields == nil, let object, object.field(named: name) == nil {
+            added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+            added.append(HTTPField(name: name, value: value))
+            return
+        }
+        materialise()
+        ownFields?.set(name, value)
+    }
+
+    mutating func unset(_ name: String) {
+        if ownFields == nil, let object, object.field(named: name) == nil {
+            let before = added.count
+            added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+            if added.count != before { edited = true }
+            return
+        }
+        guard field(name) != nil else { return }
+        edited = true
+        materialise()
+        ownFields?.remove(name)
+    }
+
+    private mutating func materialise() {
+        guard ownFields == nil else { return }
+        ownFields = fields
+        added.removeAll()
     }
 
     mutating func markEdited() { edited = true }
+
+    /// What was changed, for writing the response: nothing, additions to the stored head, or a
+    /// whole head of its own.
+    var edits: ResponseEdits? {
+        guard edited else { return nil }
+        if ownFields == nil && !headChanged && object != nil { return .added(added) }
+        return .replaced(status: status, reason: reason, fields: fields)
+    }
 }
 
 /// The response head vcl_deliver settled on, when it changed anything.
-public struct ResponseEdits: Sendable, Equatable {
-    public var status: Int
-    public var reason: String
-    public var fields: HTTPFields
+public enum ResponseEdits: Sendable, Equatable {
+    /// The stored head as it is, followed by these fields (none of which it has).
+    case added([HTTPField])
+    case replaced(status: Int, reason: String, fields: HTTPFields)
 }
 
 public struct ClientVCLContext: VCLContext {
@@ -101,7 +149,7 @@ public struct ClientVCLContext: VCLContext {
         case .reqTTL: return .duration(requestTTL ?? -1)
         case .reqHashAlwaysMiss: return .bool(hashAlwaysMiss)
         case .reqHashIgnoreBusy: return .bool(hashIgnoreBusy)
-        case .reqCanGzip: return .bool(request.fields.listContainsCoding("gzip"))
+        case .reqCanGzip: return .bool(request.fields.combined("Accept-Encoding").map(AcceptEncoding.acceptsGzip) ?? false)
         case .reqIsHitMiss: return .bool(isHitMiss)
         case .reqIsHitPass: return .bool(isHitPass)
         case .reqEsiLevel: return .int(0)
@@ -156,7 +204,7 @@ public struct ClientVCLContext: VCLContext {
         case .req: return request.fields[name]
         case .bereq: return pipeRequest?.fields[name]
         case .obj: return object?.fields[name]
-        case .resp: return response?.fields[name]
+        case .resp: return response?.field(name)
         case .beresp: return nil
         }
     }
@@ -175,7 +223,7 @@ public struct ClientVCLContext: VCLContext {
         switch scope {
         case .req: request.fields.set(name, value)
         case .bereq: pipeRequest?.fields.set(name, value)
-        case .resp: response?.edit { $0.set(name, value) }
+        case .resp: response?.set(name, value)
         case .obj, .beresp: break
         }
     }
@@ -184,8 +232,7 @@ public struct ClientVCLContext: VCLContext {
         switch scope {
         case .req: request.fields.remove(name)
         case .bereq: pipeRequest?.fields.remove(name)
-        case .resp:
-            if response?.fields.contains(name) == true { response?.edit { $0.remove(name) } }
+        case .resp: response?.unset(name)
         case .obj, .beresp: break
         }
     }
@@ -206,16 +253,4 @@ public struct ClientVCLContext: VCLContext {
     public mutating func log(_ message: String) { logLines.append(message) }
 
     public func isHealthy(_ backend: String) -> Bool { health(backend) }
-}
-
-extension HTTPFields {
-    /// Whether Accept-Encoding lists `coding` with a non-zero q.
-    func listContainsCoding(_ coding: String) -> Bool {
-        guard let value = combined("Accept-Encoding") else { return false }
-        return value.split(separator: ",").contains { item in
-            let parts = item.split(separator: ";")
-            guard let name = parts.first?.trimmingOWS(), name.equalsIgnoringASCIICase(coding) else { return false }
-            return !parts.dropFirst().contains { $0.filter { $0 != " " && $0 != "\t" } == "q=0" }
-        }
-    }
 }

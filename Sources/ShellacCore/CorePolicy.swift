@@ -43,6 +43,7 @@ public enum CorePolicy {
     /// RFC 9112 §3.2.2: for `GET http://host/path`, the target's authority replaces Host and the
     /// request continues in origin form, so it is keyed and forwarded like `GET /path`.
     static func normaliseAbsoluteForm(_ head: inout HTTPRequestHead) {
+        if head.target.utf8.first == UInt8(ascii: "/") { return }  // origin form, the usual case
         for scheme in ["http://", "https://"] where head.target.hasPrefixIgnoringASCIICase(scheme) {
             let rest = head.target.dropFirst(scheme.count)
             let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
@@ -65,12 +66,7 @@ public enum CorePolicy {
     /// fragment the cache (as Varnish does with http_gzip_support).
     public static func normaliseAcceptEncoding(_ fields: inout HTTPFields) {
         guard let value = fields.combined("Accept-Encoding"), value != "gzip" else { return }
-        let acceptsGzip = value.split(separator: ",").contains { item in
-            let parts = item.split(separator: ";")
-            guard let coding = parts.first?.trimmingOWS(), coding.equalsIgnoringASCIICase("gzip") else { return false }
-            return !parts.dropFirst().contains { $0.trimmingOWS().replacingSpaces() == "q=0" }
-        }
-        if acceptsGzip { fields.set("Accept-Encoding", "gzip") } else { fields.remove("Accept-Encoding") }
+        if AcceptEncoding.acceptsGzip(value) { fields.set("Accept-Encoding", "gzip") } else { fields.remove("Accept-Encoding") }
     }
 
     /// RFC 9111 freshness for a shared cache, as beresp.ttl/grace/keep start out: the explicit
@@ -112,8 +108,4 @@ public enum CorePolicy {
         return StoragePlan(ttl: ttl, grace: grace, keep: keep, initialAge: freshness.initialAge,
                            varyNames: Vary.names(fields), staleIfError: staleIfError)
     }
-}
-
-extension Substring {
-    fileprivate func replacingSpaces() -> String { String(filter { $0 != " " && $0 != "\t" }) }
 }

@@ -104,6 +104,9 @@ public struct RequestFlow {
 
     public var request: HTTPRequestHead { context.request }
 
+    /// How many times the VCL restarted this request.
+    public var restarts: Int { context.restarts }
+
     /// Busy fetches to release in the store (no marker); empties the list.
     public mutating func takeReleased() -> [BusyFetch] {
         defer { released.removeAll() }
@@ -400,9 +403,7 @@ public struct RequestFlow {
             let outcome = program.run("vcl_deliver", &context)
             switch outcome.name {
             case "deliver":
-                if let response = context.response, response.edited {
-                    edits = ResponseEdits(status: response.status, reason: response.reason, fields: response.fields)
-                }
+                edits = context.response?.edits
             case "restart":
                 if let refresh { released.append(refresh.busy) }
                 return restart()
@@ -414,7 +415,9 @@ public struct RequestFlow {
                 return failed(outcome)
             }
         }
-        let notModified = (edits?.status ?? object.status) == object.status
+        var statusChanged = false
+        if case .replaced(let status, _, _)? = edits { statusChanged = status != object.status }
+        let notModified = !statusChanged
             && ConditionalRequest.isNotModified(request: context.request.fields, etag: object.etag,
                                                 lastModified: object.lastModified)
         return .deliverHit(object, notModified: notModified, status, age: Int(object.age(at: now)), refresh: refresh,
@@ -430,8 +433,7 @@ public struct RequestFlow {
         let outcome = program.run("vcl_deliver", &context)
         switch outcome.name {
         case "deliver":
-            guard let response = context.response, response.edited else { return .deliver(nil) }
-            return .deliver(ResponseEdits(status: response.status, reason: response.reason, fields: response.fields))
+            return .deliver(context.response?.edits)
         case "restart": return .replace(restart())
         case "synth": return .replace(synth(outcome))
         default: return .replace(failed(outcome))

@@ -47,8 +47,16 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// All values of `name` joined as one comma-separated list (RFC 9110 §5.3).
     public func combined(_ name: String) -> String? {
-        let all = values(name)
-        return all.isEmpty ? nil : all.joined(separator: ", ")
+        var first: String?
+        var joined: String?
+        for field in fields where field.name.equalsIgnoringASCIICase(name) {
+            if first == nil {
+                first = field.value
+            } else {
+                joined = (joined ?? first!) + ", " + field.value
+            }
+        }
+        return joined ?? first
     }
 
     public func contains(_ name: String) -> Bool {

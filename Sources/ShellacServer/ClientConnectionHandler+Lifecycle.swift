@@ -9,7 +9,8 @@ extension ClientConnectionHandler {
     func finishResponse(_ request: ClientRequest) {
         guard !request.done else { return }
         request.done = true
-        if request.flow.context.restarts > 0 { services.counters.increment(.restarts, by: request.flow.context.restarts) }
+        let restarts = request.flow.restarts
+        if restarts > 0 { services.counters.increment(.restarts, by: restarts) }
         request.waitTimer?.cancel()
         unsubscribe(request)
         if let fetch = request.fetch, fetch.isPrivate, !request.bodyComplete {

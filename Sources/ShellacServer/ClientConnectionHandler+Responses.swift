@@ -20,7 +20,17 @@ extension ClientConnectionHandler {
                   request: ClientRequest) {
         request.keepAlive = keepsAlive(request)
         let allocator = context.channel.allocator
-        let fields = edits?.fields ?? object.fields
+        // The response's fields, read from the stored head only where a head is built anew.
+        var fields: HTTPFields {
+            switch edits {
+            case .replaced(_, _, let replaced): return replaced
+            case .added(let added):
+                var all = object.fields
+                for field in added { all.add(field.name, field.value) }
+                return all
+            case nil: return object.fields
+            }
+        }
         if notModified {
             services.counters.increment(.notModified)
             let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id,
@@ -37,9 +47,9 @@ extension ClientConnectionHandler {
                 context.write(wrapOutboundOut(body.getSlice(at: body.readerIndex + range.lowerBound,
                                                             length: range.count)!), promise: nil)
             }
-        } else if let edits {
+        } else if case .replaced(let newStatus, let reason, _)? = edits {
             let bodyless = object.status == 204 || object.status == 304
-            let head = ResponseHead.full(status: edits.status, reason: edits.reason, fields: edits.fields, age: age,
+            let head = ResponseHead.full(status: newStatus, reason: reason, fields: fields, age: age,
                                          requestID: request.id, cacheStatus: status,
                                          framing: bodyless ? .none : .contentLength(object.bodyLength),
                                          keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
@@ -50,7 +60,9 @@ extension ClientConnectionHandler {
             }
         } else {
             context.write(wrapOutboundOut(object.headBlock), promise: nil)
-            let trailer = ResponseHead.hitTrailer(age: age, requestID: request.id, cacheStatus: status,
+            var added: [HTTPField] = []
+            if case .added(let fields)? = edits { added = fields }
+            let trailer = ResponseHead.hitTrailer(added: added, age: age, requestID: request.id, cacheStatus: status,
                                                   keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                                   allocator: allocator)
             context.write(wrapOutboundOut(trailer), promise: nil)

@@ -492,10 +492,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .deliver(let edits):
             applyFlowEffects(request)
             var head = head
-            if let edits {
-                head.status = edits.status
-                head.reason = edits.reason
-                head.fields = edits.fields
+            switch edits {
+            case .replaced(let status, let reason, let fields):
+                head.status = status
+                head.reason = reason
+                head.fields = fields
+            case .added(let fields):
+                for field in fields { head.fields.add(field.name, field.value) }
+            case nil:
+                break
             }
             startStreamedResponse(head, request)
         case .replace(let action):

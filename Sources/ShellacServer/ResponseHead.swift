@@ -15,10 +15,12 @@ enum ResponseFraming {
 }
 
 enum ResponseHead {
-    /// The fields after a stored head block: Age, request id, Cache-Status, Connection, blank line.
-    static func hitTrailer(age: Int, requestID: String, cacheStatus: CacheStatus, keepAlive: Bool,
-                           http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// The fields after a stored head block: any vcl_deliver added, Age, request id, Cache-Status,
+    /// Connection, blank line.
+    static func hitTrailer(added: [HTTPField] = [], age: Int, requestID: String, cacheStatus: CacheStatus,
+                           keepAlive: Bool, http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 128)
+        if !added.isEmpty { buffer.writeHTTPFields(HTTPFields(added)) }
         buffer.writeStaticString("Age: ")
         buffer.writeString(String(age))
         buffer.writeStaticString("\r\nX-Varnish: ")

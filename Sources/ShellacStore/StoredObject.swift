@@ -83,13 +83,58 @@ public final class StoredObject: Sendable {
     /// The stored response fields, read back from the head block (304s, ranges and revalidation
     /// need them; hits do not).
     public var fields: HTTPFields {
-        let text = storage.getString(at: storage.readerIndex, length: fieldsLength) ?? ""
-        var fields = HTTPFields()
-        for line in text.split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields.add(String(line[..<colon]), String(line[line.index(colon, offsetBy: 2)...]))
+        storage.withUnsafeReadableBytes { raw in
+            let head = UnsafeRawBufferPointer(rebasing: raw[0..<fieldsLength])
+            var fields = HTTPFields()
+            var lineStart = 0
+            var first = true
+            while lineStart < head.count {
+                var lineEnd = lineStart
+                while lineEnd + 1 < head.count, !(head[lineEnd] == 13 && head[lineEnd + 1] == 10) { lineEnd += 1 }
+                if lineEnd + 1 >= head.count { lineEnd = head.count }
+                defer { lineStart = lineEnd + 2 }
+                if first {
+                    first = false  // the status line
+                    continue
+                }
+                var colon = lineStart
+                while colon < lineEnd, head[colon] != UInt8(ascii: ":") { colon += 1 }
+                guard colon < lineEnd else { continue }
+                let valueStart = min(colon + 2, lineEnd)
+                fields.add(String(decoding: UnsafeRawBufferPointer(rebasing: head[lineStart..<colon]), as: UTF8.self),
+                           String(decoding: UnsafeRawBufferPointer(rebasing: head[valueStart..<lineEnd]), as: UTF8.self))
+            }
+            return fields
         }
-        return fields
+    }
+
+    /// The first value of the stored field `name` (case-insensitive), read from the head bytes
+    /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
+    public func field(named name: String) -> String? {
+        let needle = Array(name.utf8)
+        return storage.withUnsafeReadableBytes { raw -> String? in
+            let head = UnsafeRawBufferPointer(rebasing: raw[0..<fieldsLength])
+            var lineStart = 0
+            while lineStart < head.count {
+                var lineEnd = lineStart
+                while lineEnd + 1 < head.count, !(head[lineEnd] == 13 && head[lineEnd + 1] == 10) { lineEnd += 1 }
+                if lineStart > 0, lineEnd - lineStart > needle.count, head[lineStart + needle.count] == UInt8(ascii: ":") {
+                    var same = true
+                    for i in 0..<needle.count where head[lineStart + i] | 0x20 != needle[i] | 0x20 {
+                        same = false
+                        break
+                    }
+                    if same {
+                        var valueStart = lineStart + needle.count + 1
+                        while valueStart < lineEnd, head[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+                        return String(decoding: UnsafeRawBufferPointer(rebasing: head[valueStart..<lineEnd]),
+                                      as: UTF8.self)
+                    }
+                }
+                lineStart = lineEnd + 2
+            }
+            return nil
+        }
     }
 
     /// The moment the object stops being fresh.

@@ -1,8 +1,9 @@
 // VCLRegex: a VCL regular expression compiled once with the system PCRE2 library (the engine and
-// syntax Varnish uses, JIT-compiled where available). Immutable after compiling; matching makes
-// its own match data per call, so one compiled regex serves every event loop.
+// syntax Varnish uses, JIT-compiled where available). Immutable after compiling; matching takes
+// match data from a small pool, so one compiled regex serves every event loop.
 
 import CPCRE2
+import Synchronization
 
 public final class VCLRegex: @unchecked Sendable {
     /// Why a pattern did not compile, and where in it (a byte offset into the pattern).
@@ -13,6 +14,13 @@ public final class VCLRegex: @unchecked Sendable {
 
     public let pattern: String
     private let code: OpaquePointer
+    /// Match data kept for reuse, so a match allocates nothing (event loops take turns).
+    private let spareMatchData = Mutex<[MatchData]>([])
+
+    /// PCRE2 match data, used by one match at a time.
+    private struct MatchData: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
 
     public init(_ pattern: String) throws(CompileError) {
         self.pattern = pattern
@@ -30,13 +38,27 @@ public final class VCLRegex: @unchecked Sendable {
     }
 
     deinit {
+        for matchData in spareMatchData.withLock({ $0 }) { pcre2_match_data_free_8(matchData.pointer) }
         pcre2_code_free_8(code)
+    }
+
+    private func takeMatchData() -> OpaquePointer? {
+        spareMatchData.withLock { $0.popLast() }?.pointer ?? pcre2_match_data_create_from_pattern_8(code, nil)
+    }
+
+    private func returnMatchData(_ matchData: OpaquePointer) {
+        let kept = spareMatchData.withLock { spare -> Bool in
+            guard spare.count < 8 else { return false }
+            spare.append(MatchData(pointer: matchData))
+            return true
+        }
+        if !kept { pcre2_match_data_free_8(matchData) }
     }
 
     /// Whether the pattern matches anywhere in `subject` (VCL's `~`).
     public func matches(_ subject: String) -> Bool {
-        guard let matchData = pcre2_match_data_create_from_pattern_8(code, nil) else { return false }
-        defer { pcre2_match_data_free_8(matchData) }
+        guard let matchData = takeMatchData() else { return false }
+        defer { returnMatchData(matchData) }
         var subject = subject
         return subject.withUTF8 { buffer in
             pcre2_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
@@ -46,8 +68,8 @@ public final class VCLRegex: @unchecked Sendable {
     /// regsub (first match) and regsuball (every match): `\0`–`\9` in `replacement` insert the
     /// whole match or a group, as in Varnish. The subject is returned unchanged without a match.
     public func substitute(in subject: String, with replacement: String, all: Bool) -> String {
-        guard let matchData = pcre2_match_data_create_from_pattern_8(code, nil) else { return subject }
-        defer { pcre2_match_data_free_8(matchData) }
+        guard let matchData = takeMatchData() else { return subject }
+        defer { returnMatchData(matchData) }
         let bytes = Array(subject.utf8)
         let template = Array(replacement.utf8)
         var out: [UInt8] = []

@@ -129,6 +129,10 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         ("br;q=1.0, GZIP;q=0.5", "gzip"),
         ("gzip;q=0, deflate", nil),
         ("identity", nil),
+        ("gzip;q=0.000", nil),
+        ("deflate, gzip ; q=0.5", "gzip"),
+        ("x-gzip, gzipper", nil),
+        ("*", nil),
     ] as [(String, String?)])
     func acceptEncodingIsNormalised(value: String, expected: String?) {
         var fields = HTTPFields([("Accept-Encoding", value)])

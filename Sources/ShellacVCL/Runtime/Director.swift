@@ -37,15 +37,17 @@ public final class Director: Sendable {
     /// A concrete, healthy backend, or nil when none is healthy.
     /// - Parameters:
     ///   - key: the hash director's key (ignored by the others).
+    ///   - context: says which backends are healthy.
     ///   - directors: every director of the program, to resolve nested ones.
-    func pick(key: String?, healthy: (String) -> Bool, directors: [String: Director], depth: Int = 0) -> String? {
+    func pick<C: VCLContext>(key: String?, health context: C, directors: [String: Director],
+                             depth: Int = 0) -> String? {
         guard depth < 8 else { return nil }
         let members = self.members.withLock { $0 }
         func resolve(_ member: Member) -> String? {
             if let nested = directors[member.name] {
-                return nested.pick(key: key, healthy: healthy, directors: directors, depth: depth + 1)
+                return nested.pick(key: key, health: context, directors: directors, depth: depth + 1)
             }
-            return healthy(member.name) ? member.name : nil
+            return context.isHealthy(member.name) ? member.name : nil
         }
         switch kind {
         case .fallback:

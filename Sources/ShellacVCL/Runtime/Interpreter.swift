@@ -156,9 +156,15 @@ struct Interpreter {
         case .directorBackend(let name, let key):
             guard resolvingDirectors, let director = program.directors[name] else { return .backend(name) }
             let keyText = try key.map { try evaluate($0, &context).string }
-            let healthy = { (backend: String) in context.isHealthy(backend) }
-            return .backend(director.pick(key: keyText, healthy: healthy, directors: program.directors))
+            return .backend(Self.pick(director, key: keyText, context: context, directors: program.directors))
         }
+    }
+
+    /// Kept out of `evaluate` so no closure there captures the context (that would copy it on
+    /// every evaluation).
+    static func pick<C: VCLContext>(_ director: Director, key: String?, context: C,
+                                    directors: [String: Director]) -> String? {
+        director.pick(key: key, health: context, directors: directors)
     }
 
     static func apply(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {
@@ -228,67 +234,68 @@ struct Interpreter {
 
     // MARK: std
 
+    private mutating func argument<C: VCLContext>(_ function: StdFunction, _ arguments: [CompiledExpression],
+                                                  _ context: inout C, _ index: Int) throws -> VCLValue {
+        guard index < arguments.count else { throw Failure(reason: "std.\(function.rawValue): missing argument") }
+        return try evaluate(arguments[index], &context)
+    }
+
     private mutating func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [CompiledExpression],
                                                  _ context: inout C) throws -> VCLValue {
-        func argument(_ index: Int) throws -> VCLValue {
-            guard index < arguments.count else { throw Failure(reason: "std.\(function.rawValue): missing argument") }
-            return try evaluate(arguments[index], &context)
-        }
         switch function {
         case .healthy:
-            guard case .backend(let name?) = try argument(0) else { return .bool(false) }
+            guard case .backend(let name?) = try argument(function, arguments, &context, 0) else { return .bool(false) }
             if let director = program.directors[name] {
-                let pick = director.pick(key: nil, healthy: { context.isHealthy($0) }, directors: program.directors)
-                return .bool(pick != nil)
+                return .bool(Self.pick(director, key: nil, context: context, directors: program.directors) != nil)
             }
             return .bool(context.isHealthy(name))
         case .querysort:
-            return .string(StdLibrary.querysort(try argument(0).string))
+            return .string(StdLibrary.querysort(try argument(function, arguments, &context, 0).string))
         case .collect:
             guard case .header(let scope, let name) = arguments[0] else { return .string(nil) }
-            let separator = arguments.count > 1 ? try argument(1).string : ", "
+            let separator = arguments.count > 1 ? try argument(function, arguments, &context, 1).string : ", "
             let values = context.headers(scope, name)
             if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }
             return .string(nil)
         case .tolower:
-            return .string(try argument(0).optionalString?.lowercased())
+            return .string(try argument(function, arguments, &context, 0).optionalString?.lowercased())
         case .toupper:
-            return .string(try argument(0).optionalString?.uppercased())
+            return .string(try argument(function, arguments, &context, 0).optionalString?.uppercased())
         case .integer:
-            let text = try argument(0).string.trimmingOWSString()
+            let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
             if let n = Int(text) { return .int(n) }
-            return try argument(1)
+            return try argument(function, arguments, &context, 1)
         case .real:
-            let text = try argument(0).string.trimmingOWSString()
+            let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
             if let x = Double(text) { return .real(x) }
-            return try argument(1)
+            return try argument(function, arguments, &context, 1)
         case .duration:
-            if let d = StdLibrary.duration(try argument(0).string) { return .duration(d) }
-            return try argument(1)
+            if let d = StdLibrary.duration(try argument(function, arguments, &context, 0).string) { return .duration(d) }
+            return try argument(function, arguments, &context, 1)
         case .ip:
-            let text = try argument(0).string.trimmingOWSString()
-            return IPAddress.parse(text) != nil ? .ip(text) : try argument(1)
+            let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
+            return IPAddress.parse(text) != nil ? .ip(text) : try argument(function, arguments, &context, 1)
         case .time:
-            let text = try argument(0).string
+            let text = try argument(function, arguments, &context, 0).string
             if let date = HTTPDate.parse(text) { return .time(date) }
             if let seconds = Double(text.trimmingOWSString()) { return .time(seconds) }
-            return try argument(1)
+            return try argument(function, arguments, &context, 1)
         case .log, .syslog:
-            let message = try argument(arguments.count - 1).string
+            let message = try argument(function, arguments, &context, arguments.count - 1).string
             context.log(message)
             return .string(nil)
         case .timestamp:
-            context.log("timestamp \(try argument(0).string): \(context.read(.now).number ?? 0)")
+            context.log("timestamp \(try argument(function, arguments, &context, 0).string): \(context.read(.now).number ?? 0)")
             return .string(nil)
         case .banError:
             return .string(lastBanError)
         case .random:
-            let low = try argument(0).number ?? 0
-            let high = try argument(1).number ?? 1
+            let low = try argument(function, arguments, &context, 0).number ?? 0
+            let high = try argument(function, arguments, &context, 1).number ?? 1
             return .real(high > low ? Double.random(in: low..<high) : low)
         case .strstr:
-            let haystack = try argument(0).string
-            let needle = try argument(1).string
+            let haystack = try argument(function, arguments, &context, 0).string
+            let needle = try argument(function, arguments, &context, 1).string
             guard let range = haystack.range(of: needle) else { return .string(nil) }
             return .string(String(haystack[range.lowerBound...]))
         }

@@ -5,17 +5,55 @@ enum StdLibrary {
     /// std.querysort: the query parameters sorted by name (stable for equal names), empty ones
     /// dropped, so equivalent URLs share one cache key.
     static func querysort(_ url: String) -> String {
-        guard let question = url.firstIndex(of: "?") else { return url }
-        let path = url[..<question]
-        let query = url[url.index(after: question)...]
-        let parameters = query.split(separator: "&").filter { !$0.isEmpty }
-        guard !parameters.isEmpty else { return String(path) }
-        let sorted = parameters.enumerated().sorted { a, b in
-            let nameA = a.element.split(separator: "=", maxSplits: 1).first ?? ""
-            let nameB = b.element.split(separator: "=", maxSplits: 1).first ?? ""
-            return nameA == nameB ? a.offset < b.offset : nameA < nameB
+        if isSortedQuery(url) { return url }  // the common case: nothing to allocate
+        let bytes = Array(url.utf8)
+        guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return url }
+        // Parameter byte ranges, then a stable sort by name (the bytes before '=').
+        var parameters: [Range<Int>] = []
+        var start = question + 1
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
+            if end > start { parameters.append(start..<end) }
+            start = end + 1
         }
-        return path + "?" + sorted.map { String($0.element) }.joined(separator: "&")
+        guard !parameters.isEmpty else { return String(decoding: bytes[..<question], as: UTF8.self) }
+        func name(_ range: Range<Int>) -> ArraySlice<UInt8> {
+            bytes[range.lowerBound..<(bytes[range].firstIndex(of: UInt8(ascii: "=")) ?? range.upperBound)]
+        }
+        let sorted = parameters.enumerated().sorted { a, b in
+            let nameA = name(a.element)
+            let nameB = name(b.element)
+            return nameA == nameB ? a.offset < b.offset : nameA.lexicographicallyPrecedes(nameB)
+        }
+        var out: [UInt8] = Array(bytes[...question])
+        out.reserveCapacity(bytes.count)
+        for (index, parameter) in sorted.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            out.append(contentsOf: bytes[parameter.element])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether the query has no empty parameters and its names are already in order (compared
+    /// as bytes, as the sort does), so querysort would return it unchanged.
+    static func isSortedQuery(_ url: String) -> Bool {
+        let bytes = url.utf8
+        guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return true }
+        var previous: Substring.UTF8View?
+        var start = bytes.index(after: question)
+        if start == bytes.endIndex { return false }  // "/p?" loses its '?'
+        while true {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            if start == end { return false }  // an empty parameter
+            let parameter = bytes[start..<end]
+            let nameEnd = parameter.firstIndex(of: UInt8(ascii: "=")) ?? end
+            let name = Substring(bytes[start..<nameEnd]).utf8
+            if let previous, name.lexicographicallyPrecedes(previous) { return false }
+            previous = name
+            guard end != bytes.endIndex else { return true }
+            start = bytes.index(after: end)
+            if start == bytes.endIndex { return false }  // a trailing '&'
+        }
     }
 
     /// "1.5s", "10m", "250ms", "2w" as seconds; nil when it is not a duration.

@@ -1,0 +1,87 @@
+// shellac-microbench: nanoseconds per operation for the pure parts of the hit path — request
+// parsing, running the client-side VCL of a hit (builtin only, and config/default.vcl), a store
+// lookup, and serialising a response head. Run with:
+//   swift run -c release shellac-microbench [ITERATIONS]
+// Numbers are per operation, the median of 5 runs; compare them between commits, not machines.
+
+import Foundation
+import NIOCore
+import ShellacCore
+import ShellacHTTP
+import ShellacStore
+import ShellacVCL
+
+let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
+
+func measure(_ name: String, _ body: () -> Void) {
+    var runs: [Double] = []
+    for _ in 0..<5 {
+        let start = ContinuousClock.now
+        for _ in 0..<iterations { body() }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        runs.append(seconds / Double(iterations) * 1e9)
+    }
+    runs.sort()
+    print(name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%9.0f ns/op", runs[2]))
+}
+
+func load(_ path: String, text: String) -> VCLProgram {
+    let compilation = VCLCompiler.compile(path: path) { $0 == path ? text : nil }
+    switch VCLProgram.load(compilation) {
+    case .success(let program): return program
+    case .failure(let error): fatalError(error.rendered)
+    }
+}
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+let defaultText = (try? String(contentsOfFile: root + "/config/default.vcl", encoding: .utf8)) ?? ""
+let builtin = load("<-b>", text: "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; .port = \"8000\"; }\n")
+let realistic = load(root + "/config/default.vcl", text: defaultText)
+
+let requestText = "GET /bench?size=1024&ms=0&cc=max-age=3600 HTTP/1.1\r\nHost: example.com\r\n"
+    + "User-Agent: wrk\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
+var parsedHead: HTTPRequestHead?
+measure("parse a request head") {
+    var parser = HTTPRequestParser(limits: HTTPParserLimits())
+    var buffer = ByteBuffer(string: requestText)
+    if case .head(let head)? = try? parser.next(from: &buffer) { parsedHead = head }
+}
+let head = parsedHead!
+
+let store = CacheStore(budget: 1 << 26)
+let key = CacheKey(parts: ["/bench?cc=max-age=3600&ms=0&size=1024", "example.com"])
+let object = StoredObject(key: key, status: 200, reason: "OK",
+                          fields: HTTPFields([("Content-Type", "text/plain"), ("Cache-Control", "max-age=3600"),
+                                              ("Date", "Fri, 27 Nov 2026 03:00:00 GMT"), ("Via", "1.1 shellac")]),
+                          body: [ByteBuffer(repeating: 0x61, count: 1024)], varyNames: [], varyValues: [],
+                          storedAt: 1_800_000_000, initialAge: 0, ttl: 3600, grace: 10, keep: 0)
+store.insert(object, completing: nil, now: 1_800_000_000)
+let keyBuiltin = CacheKey(parts: ["/bench?size=1024&ms=0&cc=max-age=3600", "example.com"])
+store.insert(StoredObject(key: keyBuiltin, status: 200, reason: "OK", fields: HTTPFields([("A", "b")]),
+                          body: [ByteBuffer(repeating: 0x61, count: 1024)], varyNames: [], varyValues: [],
+                          storedAt: 1_800_000_000, initialAge: 0, ttl: 3600, grace: 10, keep: 0),
+             completing: nil, now: 1_800_000_000)
+
+measure("store lookup (hit)") {
+    _ = store.lookup(key, requestFields: head.fields, now: 1_800_000_001)
+}
+
+func hitFlow(_ program: VCLProgram) {
+    var flow = RequestFlow(request: head, clientAddress: "127.0.0.1", serverAddress: "127.0.0.1", requestID: "1",
+                           program: program, maxWaiters: 10, maxRestarts: 4, now: 1_800_000_001,
+                           health: { _ in true })
+    guard case .lookup(let key) = flow.start(now: 1_800_000_001) else { fatalError("expected a lookup") }
+    let result = store.lookup(key, requestFields: flow.request.fields, now: 1_800_000_001)
+    guard case .deliverHit = flow.lookupFinished(result, now: 1_800_000_001) else { fatalError("expected a hit") }
+}
+measure("hit: flow with the builtin VCL (-b)") { hitFlow(builtin) }
+measure("hit: flow with config/default.vcl") { hitFlow(realistic) }
+
+measure("serialise a full response head") {
+    var buffer = ByteBufferAllocator().buffer(capacity: 512)
+    buffer.writeString("HTTP/1.1 200 OK\r\n")
+    buffer.writeHTTPFields(object.fields)
+    buffer.writeStaticString("\r\n")
+}
