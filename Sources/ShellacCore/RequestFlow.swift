@@ -104,6 +104,11 @@ public struct RequestFlow {
 
     public var request: HTTPRequestHead { context.request }
 
+    /// req.ttl and req.grace as the VCL left them: limits for the lookup (nil: none).
+    public var lookupLimits: (maxAge: Double?, maxGrace: Double?) {
+        (context.requestTTL, context.requestGrace)
+    }
+
     /// How many times the VCL restarted this request.
     public var restarts: Int { context.restarts }
 

@@ -302,8 +302,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             finishResponse(request)
         case .lookup(let key):
             let now = services.now()
+            let limits = request.flow.lookupLimits
             let result = services.store.lookup(key, requestFields: request.flow.request.fields,
-                                               url: request.flow.request.target, now: now)
+                                               url: request.flow.request.target, maxAge: limits.maxAge,
+                                               maxGrace: limits.maxGrace, now: now)
             run(request.flow.lookupFinished(result, now: now), request)
         case .purge(let key):
             let count = services.store.invalidate(key)

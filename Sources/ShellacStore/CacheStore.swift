@@ -153,7 +153,12 @@ public final class CacheStore: Sendable {
     }
 
     /// Looks the key up for a request with `requestFields`. On a miss the caller becomes the fetcher.
-    public func lookup(_ key: CacheKey, requestFields: HTTPFields, url: String? = nil, now: Double) -> LookupResult {
+    /// - Parameters:
+    ///   - url: the request's URL, for bans on req.url.
+    ///   - maxAge: req.ttl — a fresh object older than this is not a hit.
+    ///   - maxGrace: req.grace — a stale object is served only this far into its grace.
+    public func lookup(_ key: CacheKey, requestFields: HTTPFields, url: String? = nil, maxAge: Double? = nil,
+                       maxGrace: Double? = nil, now: Double) -> LookupResult {
         let result: LookupResult = shards[shard(for: key)].withLock { shard in
             var head = shard.heads[key] ?? Head()
             removeExpired(&head, shard: &shard, now: now)
@@ -161,13 +166,15 @@ public final class CacheStore: Sendable {
             var kind = MissKind.uriMiss
             if !head.variants.isEmpty { kind = .varyMiss }
             for node in head.variants where node.object.matches(requestFields) {
-                if node.object.isFresh(at: now) {
+                let tooOld = maxAge.map { node.object.age(at: now) > $0 } ?? false
+                if node.object.isFresh(at: now) && !tooOld {
                     node.lastUsed = now
                     shard.lru.moveToFront(node)
                     shard.heads[key] = head
                     return .hit(node.object)
                 }
-                if node.object.isInGrace(at: now) {
+                let graceLimit = maxGrace.map { node.object.expiresAt + $0 } ?? .infinity
+                if node.object.isInGrace(at: now) && now < graceLimit && !tooOld {
                     node.lastUsed = now
                     shard.lru.moveToFront(node)
                     if let busy = head.busy, !busy.isFinished {

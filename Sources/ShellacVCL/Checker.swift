@@ -10,11 +10,22 @@ public struct Checker {
     private var acls: Set<String> = []
     private var objects: Set<String> = []
     private var modules: Set<String> = []
+    /// Where each backend, probe and ACL is declared, and which of them something refers to.
+    private var declared: [(kind: String, name: Name)] = []
+    private var used: Set<String> = []
     /// Bodies per subroutine, in source order (a builtin may be defined several times).
     private var subroutines: [String: [Block]] = [:]
     private var subroutineNames: [String: Name] = [:]
 
     static let supportedModules: Set<String> = ["std", "directors"]
+    /// Variables accepted so Varnish VCL loads, whose effect Shellac does not have.
+    static let ignoredVariables: [String: String] = [
+        "beresp.storage": "Shellac keeps every object in its one memory store (-s)",
+        "beresp.do_gzip": "Shellac does not compress responses",
+        "beresp.do_gunzip": "Shellac does not decompress responses",
+        "beresp.do_esi": "Shellac does not process ESI",
+        "beresp.do_stream": "Shellac always streams",
+    ]
     static let functions: Set<String> = ["regsub", "regsuball", "hash_data", "synthetic", "ban"]
     static let directorKinds: Set<String> = ["round_robin", "random", "fallback", "hash"]
     static let objectMethods: Set<String> = ["add_backend", "remove_backend", "backend"]
@@ -23,6 +34,7 @@ public struct Checker {
         var checker = Checker()
         checker.collect(source)
         checker.checkSubroutines()
+        checker.reportUnused()
         return checker.diagnostics
     }
 
@@ -46,10 +58,13 @@ public struct Checker {
                 }
             case .backend(let name, _):
                 backends.insert(name.text)
+                declared.append(("backend", name))
             case .probe(let name, _):
                 probes.insert(name.text)
+                declared.append(("probe", name))
             case .acl(let name, _):
                 acls.insert(name.text)
+                declared.append(("acl", name))
             case .subroutine(let name, let body):
                 subroutines[name.text, default: []].append(body)
                 if subroutineNames[name.text] == nil { subroutineNames[name.text] = name }
@@ -58,9 +73,12 @@ public struct Checker {
         for declaration in source.declarations {
             if case .backend(_, let properties?) = declaration {
                 for property in properties where property.name.text == "probe" {
-                    if case .expression(.name(let probe)) = property.value, !probes.contains(probe.text) {
-                        error("unknown probe '\(probe.text)'", at: probe.range,
-                              hint: "declare it with probe \(probe.text) { … }")
+                    if case .expression(.name(let probe)) = property.value {
+                        used.insert(probe.text)
+                        if !probes.contains(probe.text) {
+                            error("unknown probe '\(probe.text)'", at: probe.range,
+                                  hint: "declare it with probe \(probe.text) { … }")
+                        }
                     }
                 }
             }
@@ -69,6 +87,16 @@ public struct Checker {
             for statement in body.statements {
                 if case .new(let name, _, _) = statement { objects.insert(name.text) }
             }
+        }
+    }
+
+    /// Declared but never referred to: as Varnish reports them (there, by default, as errors).
+    /// The default backend (named `default`, else the first) is used implicitly.
+    private mutating func reportUnused() {
+        let defaultBackend = declared.first { $0.kind == "backend" && $0.name.text == "default" }?.name.text
+            ?? declared.first { $0.kind == "backend" }?.name.text
+        for (kind, name) in declared where !used.contains(name.text) && name.text != defaultBackend {
+            diagnostics.append(Diagnostic(.warning, "\(kind) '\(name.text)' is never used", at: name.range))
         }
     }
 
@@ -146,6 +174,9 @@ public struct Checker {
     private mutating func check(_ statement: Statement, in sub: String, contexts: Set<String>) {
         switch statement {
         case .set(let target, let op, let value, _):
+            if let ignored = Self.ignoredVariables[target.text] {
+                diagnostics.append(Diagnostic(.warning, "'\(target.text)' is ignored: \(ignored)", at: target.range))
+            }
             let valueType = type(of: value, contexts: contexts)
             guard let definition = checkWrite(target, contexts: contexts, verb: "set"), let valueType else { return }
             if op != "=" {
@@ -154,7 +185,7 @@ public struct Checker {
                     error("'\(op)' does not apply to \(definition.type.rawValue) '\(target.text)'", at: target.range)
                 }
             } else if !Self.canAssign(valueType, to: definition.type) {
-                error("cannot set \(definition.type.rawValue) '\(target.text)' to a \(valueType.rawValue)",
+                error("cannot set \(definition.type.rawValue) '\(target.text)' to \(valueType.withArticle)",
                       at: value.range, hint: Self.assignmentHint(valueType, to: definition.type, value: value))
             }
         case .unset(let target, _):
@@ -165,11 +196,14 @@ public struct Checker {
         case .conditional(let branches, let otherwise, _):
             for branch in branches {
                 if let conditionType = type(of: branch.condition, contexts: contexts), !Self.isTruthy(conditionType) {
-                    error("a \(conditionType.rawValue) cannot be used as a condition", at: branch.condition.range)
+                    error("\(conditionType.withArticle) cannot be used as a condition", at: branch.condition.range)
                 }
                 check(branch.body, in: sub, contexts: contexts)
             }
             if let otherwise { check(otherwise, in: sub, contexts: contexts) }
+        case .returnAction(let action, _, _) where action?.text == "vcl":
+            error("return(vcl(LABEL)) is not supported", at: action!.range,
+                  hint: "Shellac runs one VCL at a time, without labels; route with backends or directors instead")
         case .returnAction(let action, let arguments, _):
             if let action { checkReturn(action, contexts: contexts) }
             let types = arguments.map { type(of: $0, contexts: contexts) }
@@ -248,8 +282,8 @@ public struct Checker {
         for (index, argument) in arguments.enumerated() {
             guard let actual = types[index] else { continue }
             if !Self.canAssign(actual, to: expected[index]) || (expected[index] == .string && actual != .string) {
-                error("argument \(index + 1) of \(action.text)() must be a \(expected[index].rawValue), "
-                        + "not a \(actual.rawValue)", at: argument.range)
+                error("argument \(index + 1) of \(action.text)() must be \(expected[index].withArticle), "
+                        + "not \(actual.withArticle)", at: argument.range)
             }
         }
     }
@@ -292,14 +326,14 @@ public struct Checker {
         case "==", "!=":
             let numeric = Self.isNumeric(lhs) && Self.isNumeric(rhs) && (lhs == rhs || Set([lhs, rhs]) == [.int, .real])
             if lhs != rhs && !numeric {
-                error("cannot compare a \(lhs.rawValue) with a \(rhs.rawValue)", at: range)
+                error("cannot compare \(lhs.withArticle) with \(rhs.withArticle)", at: range)
                 return nil
             }
             return .bool
         case "<", ">", "<=", ">=":
             let ordered: Set<VCLType> = [.int, .real, .duration, .time, .bytes]
             if !(ordered.contains(lhs) && (lhs == rhs || Set([lhs, rhs]) == [.int, .real])) {
-                error("cannot order a \(lhs.rawValue) and a \(rhs.rawValue)", at: range)
+                error("cannot order \(lhs.withArticle) and \(rhs.withArticle)", at: range)
                 return nil
             }
             return .bool
@@ -319,7 +353,7 @@ public struct Checker {
         default:
             break
         }
-        error("'\(op)' does not apply to a \(lhs.rawValue) and a \(rhs.rawValue)", at: range)
+        error("'\(op)' does not apply to \(lhs.withArticle) and \(rhs.withArticle)", at: range)
         return nil
     }
 
@@ -359,6 +393,9 @@ public struct Checker {
                 }
                 return definition.type
             }
+            if backends.contains(name.text) || acls.contains(name.text) || probes.contains(name.text) {
+                used.insert(name.text)
+            }
             if backends.contains(name.text) { return .backend }
             if acls.contains(name.text) { return .acl }
             if probes.contains(name.text) { return .probe }
@@ -389,7 +426,7 @@ public struct Checker {
                 return .bool
             }
             guard Self.isNumeric(operandType) else {
-                error("'-' does not apply to a \(operandType.rawValue)", at: range)
+                error("'-' does not apply to \(operandType.withArticle)", at: range)
                 return nil
             }
             return operandType
@@ -397,7 +434,10 @@ public struct Checker {
             let lhsType = type(of: lhs, contexts: contexts)
             if op == "~" || op == "!~" {
                 if lhsType == .ip {
-                    if case .name(let acl) = rhs, acls.contains(acl.text) { return .bool }
+                    if case .name(let acl) = rhs, acls.contains(acl.text) {
+                        used.insert(acl.text)
+                        return .bool
+                    }
                     error("an IP is matched against an ACL name", at: rhs.range)
                     return nil
                 }
@@ -408,7 +448,7 @@ public struct Checker {
                 _ = type(of: rhs, contexts: contexts)
                 checkLiteralRegex(rhs)
                 if let lhsType, lhsType != .string {
-                    error("'\(op)' matches a STRING, not a \(lhsType.rawValue)", at: lhs.range)
+                    error("'\(op)' matches a STRING, not \(lhsType.withArticle)", at: lhs.range)
                 }
                 return .bool
             }

@@ -56,7 +56,15 @@ public struct Parser {
 
     private mutating func expect(_ symbol: String, _ context: String) throws(SyntaxError) {
         guard accept(symbol) else {
-            throw fail("expected '\(symbol)' \(context), found \(Self.describe(current))")
+            // A missing ';' is reported where it belongs: right after the previous token, which is
+            // usually on the line before the token that gave it away.
+            let at: SourceRange? = if symbol == ";", index > 0 {
+                SourceRange(tokens[index - 1].range.end, tokens[index - 1].range.end + 1,
+                            file: tokens[index - 1].range.file)
+            } else {
+                nil
+            }
+            throw fail("expected '\(symbol)' \(context), found \(Self.describe(current))", at: at)
         }
     }
 

@@ -8,6 +8,11 @@ public enum VCLType: String, Sendable {
     case void = "VOID"
 }
 
+extension VCLType {
+    /// "a STRING", "an INT", for messages.
+    var withArticle: String { (["INT", "IP", "OBJECT", "ACL"].contains(rawValue) ? "an " : "a ") + rawValue }
+}
+
 public enum Variables {
     public struct Definition: Sendable {
         /// The name, or a prefix ending in '.' for a family such as `req.http.`.
@@ -136,7 +141,6 @@ public enum Variables {
     /// Varnish 2/3 names and their VCL 4 spelling.
     static let renamed: [String: String] = ["req.request": "req.method", "req.backend": "req.backend_hint",
                                             "req.grace_ttl": "req.grace", "obj.response": "resp.reason",
-                                            "obj.status": "resp.status (in vcl_synth)",
                                             "beresp.response": "beresp.reason",
                                             "req.hash": "hash_data(…) in vcl_hash"]
 

@@ -149,12 +149,13 @@ struct Shellacd: AsyncParsableCommand {
     /// Reads, compiles and loads a VCL file; warnings are printed, errors thrown.
     static func load(_ path: String) throws -> VCLProgram {
         let compilation = VCLCompiler.compile(path: path) { try? String(contentsOfFile: $0, encoding: .utf8) }
+        let program = try VCLProgram.load(compilation).get()  // on failure, the error renders every diagnostic
         let warnings = compilation.diagnostics.filter { $0.severity == .warning }
-        if !compilation.hasErrors, !warnings.isEmpty {
+        if !warnings.isEmpty {
             let text = warnings.map { $0.rendered(in: compilation.files) }.joined(separator: "\n\n")
             FileHandle.standardError.write(Data((text + "\n").utf8))
         }
-        return try VCLProgram.load(compilation).get()
+        return program
     }
 
     /// SIGHUP: compile the file again; on success new requests use it, on failure the running VCL

@@ -21,7 +21,7 @@ func key(_ path: String) -> CacheKey { CacheKey(parts: [path, "h"]) }
 @discardableResult
 func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFields(), now: Double = t0,
                 kind: MissKind? = nil) -> BusyFetch? {
-    guard case .miss(let fetch, let k) = store.lookup(key(path), requestFields: fields, now: now) else {
+    guard case .miss(let fetch, let k) = store.lookup(key(path), requestFields: fields, url: path, now: now) else {
         Issue.record("expected a miss for \(path)")
         return nil
     }
@@ -259,5 +259,55 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         fetch.publishFailure(FetchFailure(status: 503, reason: "reset"))
         #expect(a.all == ["failed 503 reset"])
         #expect(b.all == ["failed 503 reset"])
+    }
+}
+
+/// req.ttl and req.grace limit what a lookup accepts; bans remove matching objects lazily.
+@Suite struct LookupLimitAndBanTests {
+    @Test func requestTTLAndGraceLimitTheLookup() {
+        let store = CacheStore(budget: 1 << 20)
+        store.insert(object("/a", ttl: 10, grace: 60), completing: nil, now: t0)
+        guard case .hit = store.lookup(key("/a"), requestFields: HTTPFields(), maxAge: 5, now: t0 + 4) else {
+            Issue.record("younger than req.ttl: a hit"); return
+        }
+        guard case .miss(let fetch, .stale) = store.lookup(key("/a"), requestFields: HTTPFields(), maxAge: 5,
+                                                           now: t0 + 6) else {
+            Issue.record("older than req.ttl: a miss"); return
+        }
+        store.release(fetch, hitForMissTTL: nil, now: t0 + 6)
+        guard case .miss(let again, .stale) = store.lookup(key("/a"), requestFields: HTTPFields(), maxGrace: 5,
+                                                           now: t0 + 20) else {
+            Issue.record("past req.grace: a miss"); return
+        }
+        store.release(again, hitForMissTTL: nil, now: t0 + 20)
+        guard case .graceHit = store.lookup(key("/a"), requestFields: HTTPFields(), now: t0 + 20) else {
+            Issue.record("within the object's own grace: a grace hit"); return
+        }
+    }
+
+    struct URLPrefixBan: BanTest {
+        let prefix: String
+        var text: String { "req.url ~ ^\(prefix)" }
+        func matches(_ object: StoredObject, url: String?, requestFields: HTTPFields?) -> Bool {
+            url?.hasPrefix(prefix) ?? false
+        }
+    }
+
+    @Test func bansRemoveOlderMatchingObjectsAtLookup() {
+        let store = CacheStore(budget: 1 << 20)
+        store.insert(object("/news/1"), completing: nil, now: t0)
+        store.insert(object("/about"), completing: nil, now: t0)
+        store.ban(URLPrefixBan(prefix: "/news"), now: t0 + 1)
+        store.insert(object("/news/2"), completing: nil, now: t0 + 2)  // newer than the ban: untouched
+        #expect(store.banList.count == 1)
+        expectMiss(store, "/news/1", now: t0 + 3)
+        #expect(store.banned == 1)
+        guard case .hit = store.lookup(key("/news/2"), requestFields: HTTPFields(), url: "/news/2", now: t0 + 3),
+              case .hit = store.lookup(key("/about"), requestFields: HTTPFields(), url: "/about", now: t0 + 3) else {
+            Issue.record("objects the ban does not cover stay"); return
+        }
+        #expect(store.objects == 2)
+        store.expire(now: t0 + 4)
+        #expect(store.banList.isEmpty, "every object has been checked against the ban: it is dropped")
     }
 }

@@ -1,0 +1,9 @@
+vcl 4.1;
+backend default { .host = "127.0.0.1"; }
+backend spare { .host = "127.0.0.2"; } # warning: backend 'spare' is never used
+backend broken { .hots = "127.0.0.1"; } # error: unknown backend property '.hots'
+acl office { "10.0.0.0"/40; } # error: prefix length /40 is longer than the address
+sub vcl_recv {
+    set req.backend_hint = broken;
+    if (client.ip ~ office) { return (pass); }
+}
