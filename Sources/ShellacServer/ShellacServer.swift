@@ -149,6 +149,7 @@ public final class ShellacServer: Sendable {
             try? await loopServices.eventLoop.submit { loopServices.closeAll() }.get()
         }
         try? await group.shutdownGracefully()
+        services.vcl.program.finish()
         var metadata: Logger.Metadata = [:]
         for (name, value) in statistics { metadata[name] = "\(value)" }
         logger.info("stopped", metadata: metadata)

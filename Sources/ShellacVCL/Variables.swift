@@ -138,6 +138,38 @@ public enum Variables {
         return table.first { $0.isFamily && name.hasPrefix($0.name) && name.count > $0.name.count }
     }
 
+    /// The table as reference text (`shellacd -x variables`): name, type, where it can be read
+    /// and where it can be set.
+    public static func describe() -> String {
+        var out = "VCL variables: NAME (TYPE), where it can be read, and where it can be set.\n"
+        out += "X.http.NAME is any header NAME (req.http.Host …); \"client\" means vcl_recv, vcl_pipe, vcl_pass, vcl_hash,\n"
+        out += "vcl_purge, vcl_miss, vcl_hit, vcl_deliver and vcl_synth; \"backend\" means vcl_backend_fetch,\n"
+        out += "vcl_backend_response and vcl_backend_error.\n\n"
+        for definition in table {
+            let name = definition.isFamily ? definition.name + "NAME" : definition.name
+            out += "\(name) (\(definition.type.rawValue))\n"
+            out += "    read: \(summarise(definition.readable))\n"
+            out += "    set:  \(definition.writable.isEmpty ? "read-only" : summarise(definition.writable))\n"
+        }
+        return out
+    }
+
+    private static func summarise(_ subs: Set<String>) -> String {
+        if subs.isEmpty { return "nowhere" }
+        if subs == everywhere { return "everywhere" }
+        var parts: [String] = []
+        var rest = subs
+        if client.isSubset(of: rest) {
+            parts.append("client")
+            rest.subtract(client)
+        }
+        if backend.isSubset(of: rest) {
+            parts.append("backend")
+            rest.subtract(backend)
+        }
+        return (parts + rest.sorted()).joined(separator: ", ")
+    }
+
     /// Varnish 2/3 names and their VCL 4 spelling.
     static let renamed: [String: String] = ["req.request": "req.method", "req.backend": "req.backend_hint",
                                             "req.grace_ttl": "req.grace", "obj.response": "resp.reason",

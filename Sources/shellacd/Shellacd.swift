@@ -47,7 +47,7 @@ struct Shellacd: AsyncParsableCommand {
     @Option(name: .customShort("P"), help: "Write the process id to this file.")
     var pidFile: String?
 
-    @Option(name: .customShort("x"), help: "Print reference text and exit: parameters, builtin.")
+    @Option(name: .customShort("x"), help: "Print reference text and exit: parameters, builtin, variables.")
     var reference: String?
 
     @Flag(name: .customShort("F"), help: "Run in the foreground (always the case; accepted for varnishd users).")
@@ -69,7 +69,8 @@ struct Shellacd: AsyncParsableCommand {
             switch reference {
             case "parameters": print(params.describe(), terminator: "")
             case "builtin": print(BuiltinVCL.text)
-            default: throw ValidationError("-x \(reference): unknown; try -x parameters or -x builtin")
+            case "variables": print(Variables.describe(), terminator: "")
+            default: throw ValidationError("-x \(reference): unknown; try -x parameters, -x builtin or -x variables")
             }
             return
         }

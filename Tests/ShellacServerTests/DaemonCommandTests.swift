@@ -66,7 +66,7 @@ func freePort() throws -> Int {
         (["-b", "127.0.0.1:80", "-f", "default.vcl"], "give either -f FILE"),
         (["-f", "/nonexistent/shellac.vcl"], "cannot read the VCL file"),
         (["-C"], "give it with -f FILE"),
-        (["-x", "everything"], "try -x parameters or -x builtin"),
+        (["-x", "everything"], "try -x parameters, -x builtin or -x variables"),
     ])
     func badArgumentsSayWhatIsWrong(arguments: [String], message: String) throws {
         let result = try runShellacd(arguments)

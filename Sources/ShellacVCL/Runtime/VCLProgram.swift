@@ -135,6 +135,12 @@ public final class VCLProgram: Sendable {
         }
     }
 
+    /// Runs vcl_fini (the program is being discarded: shutdown or replaced).
+    public func finish() {
+        var context = InitContext()
+        _ = run("vcl_fini", &context)
+    }
+
     static func defaultAction(_ subroutine: String) -> String {
         switch subroutine {
         case "vcl_recv": return "hash"
