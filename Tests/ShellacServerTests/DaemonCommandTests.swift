@@ -1,5 +1,5 @@
-// d: the shellacd executable as a user runs it — argument errors, the parameter table, a pid
-// file, serving through a real origin, SIGHUP survived, SIGTERM drains and exits 0.
+// The shellacd executable as a user runs it: argument errors, the parameter table, a pid file,
+// serving through a real origin with -b and with -f, SIGHUP reloads, SIGTERM drains and exits 0.
 
 import Foundation
 import NIOPosix
@@ -148,6 +148,67 @@ func freePort() throws -> Int {
         let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(log.contains("stopped"))
         #expect(log.contains("client_req=1"))
+        await origin.stop()
+    }
+
+    /// `shellacd -f`: the VCL runs; SIGHUP reloads the edited file; a broken edit leaves the
+    /// running VCL in place, with the diagnostics in the log.
+    @Test func runsAVCLFileAndReloadsItOnSIGHUP() async throws {
+        let origin = try await TestOrigin { _ in .ok("page") }
+        let port = try freePort()
+        let directory = NSTemporaryDirectory() + "shellac-reload-\(port)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/site.vcl"
+        func write(_ marker: String) throws {
+            try """
+            vcl 4.1;
+            backend app { .host = "127.0.0.1"; .port = "\(origin.port)"; }
+            sub vcl_deliver { set resp.http.X-Version = "\(marker)"; }
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        try write("one")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try shellacdPath())
+        process.arguments = ["-a", "127.0.0.1:\(port)", "-f", file, "-p", "threads=1"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        func version() async throws -> String? {
+            let c = try await RawClient.connect(port: port, group: group)
+            defer { Task { await c.close() } }
+            try await c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            return try await c.readResponse().header("X-Version")
+        }
+        var first: String?
+        for _ in 0..<200 where first == nil {
+            first = try? await version()
+            if first == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(first == "one")
+
+        try write("two")
+        kill(process.processIdentifier, SIGHUP)
+        #expect(try await eventually { (try? await version()) == "two" })
+
+        try "vcl 4.1;\nsub vcl_recv { set req.http.X = resp.http.Y; }\n".write(toFile: file, atomically: true,
+                                                                               encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await version() == "two", "a broken reload keeps the running VCL")
+        #expect(origin.requestCount == 1, "the cache survives reloads")
+
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(process.terminationStatus == 0)
+        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("VCL reload failed; the running VCL stays in use"))
+        #expect(log.contains("site.vcl:2:33: error: 'resp.http.Y' is not available in vcl_recv"))
         await origin.stop()
     }
 }
