@@ -1,7 +1,7 @@
 // shellac-microbench: nanoseconds per operation for the pure parts of the hit path — request
 // parsing, running the client-side VCL of a hit (builtin only, and config/default.vcl), a store
 // lookup, and serialising a response head. Run with:
-//   swift run -c release shellac-microbench [ITERATIONS]
+//   swift run -c release shellac-microbench [ITERATIONS] [NAME-FILTER]
 // Numbers are per operation, the median of 5 runs; compare them between commits, not machines.
 
 import Foundation
@@ -12,8 +12,10 @@ import ShellacStore
 import ShellacVCL
 
 let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
+let filter = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : ""
 
 func measure(_ name: String, _ body: () -> Void) {
+    guard filter.isEmpty || name.contains(filter) else { return }
     var runs: [Double] = []
     for _ in 0..<5 {
         let start = ContinuousClock.now
@@ -42,13 +44,14 @@ let realistic = load(root + "/config/default.vcl", text: defaultText)
 
 let requestText = "GET /bench?size=1024&ms=0&cc=max-age=3600 HTTP/1.1\r\nHost: example.com\r\n"
     + "User-Agent: wrk\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
-var parsedHead: HTTPRequestHead?
-measure("parse a request head") {
+func parseHead() -> HTTPRequestHead? {
     var parser = HTTPRequestParser(limits: HTTPParserLimits())
     var buffer = ByteBuffer(string: requestText)
-    if case .head(let head)? = try? parser.next(from: &buffer) { parsedHead = head }
+    if case .head(let head)? = try? parser.next(from: &buffer) { return head }
+    return nil
 }
-let head = parsedHead!
+measure("parse a request head") { _ = parseHead() }
+let head = parseHead()!
 
 let store = CacheStore(budget: 1 << 26)
 let key = CacheKey(parts: ["/bench?cc=max-age=3600&ms=0&size=1024", "example.com"])

@@ -88,7 +88,7 @@ struct Interpreter {
 
     /// A value stored into a variable takes the variable's type (a STRING variable prints it).
     static func convert(_ value: VCLValue, for variable: VariableID) -> VCLValue {
-        switch Variables.type(of: variable.rawValue) {
+        switch variable.type {
         case .string:
             if case .string = value { return value }
             return .string(value.string)

@@ -8,28 +8,31 @@ enum StdLibrary {
         if isSortedQuery(url) { return url }  // the common case: nothing to allocate
         let bytes = Array(url.utf8)
         guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return url }
-        // Parameter byte ranges, then a stable sort by name (the bytes before '=').
-        var parameters: [Range<Int>] = []
+        // Parameters as (name, whole) byte ranges, then a stable sort by name.
+        var parameters: [(name: Range<Int>, whole: Range<Int>)] = []
         var start = question + 1
         while start <= bytes.count {
             let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
-            if end > start { parameters.append(start..<end) }
+            if end > start {
+                let nameEnd = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
+                parameters.append((start..<nameEnd, start..<end))
+            }
             start = end + 1
         }
         guard !parameters.isEmpty else { return String(decoding: bytes[..<question], as: UTF8.self) }
-        func name(_ range: Range<Int>) -> ArraySlice<UInt8> {
-            bytes[range.lowerBound..<(bytes[range].firstIndex(of: UInt8(ascii: "=")) ?? range.upperBound)]
-        }
-        let sorted = parameters.enumerated().sorted { a, b in
-            let nameA = name(a.element)
-            let nameB = name(b.element)
-            return nameA == nameB ? a.offset < b.offset : nameA.lexicographicallyPrecedes(nameB)
+        let sorted = bytes.withUnsafeBufferPointer { buffer in
+            parameters.enumerated().sorted { a, b in
+                let nameA = UnsafeBufferPointer(rebasing: buffer[a.element.name])
+                let nameB = UnsafeBufferPointer(rebasing: buffer[b.element.name])
+                if nameA.elementsEqual(nameB) { return a.offset < b.offset }
+                return nameA.lexicographicallyPrecedes(nameB)
+            }
         }
         var out: [UInt8] = Array(bytes[...question])
         out.reserveCapacity(bytes.count)
         for (index, parameter) in sorted.enumerated() {
             if index > 0 { out.append(UInt8(ascii: "&")) }
-            out.append(contentsOf: bytes[parameter.element])
+            out.append(contentsOf: bytes[parameter.element.whole])
         }
         return String(decoding: out, as: UTF8.self)
     }
