@@ -3,6 +3,7 @@
 # origin, one with `-b` (the builtin VCL only), one with config/default.vcl, and wrk rounds
 # alternating between them. Prints req/s per round and the median ratio default.vcl / -b.
 #   Benchmarks/vcl-overhead.sh [ROUNDS] [SECONDS]      (defaults: 5 rounds of 5 s)
+# VCL=path/to/file.vcl measures another file instead (its backend on port 8000 is redirected).
 # Loopback only; every process started here is stopped by PID at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ PIN_SERVER=(); PIN_LOAD=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN_SERVER=(taskset -c 0); PIN_LOAD=(taskset -c 1); fi
 
 ORIGIN_DELAY_MS=0 python3 ../shared/bench/origin.py "$ORIGIN" "$WORK/origin.log" >/dev/null 2>&1 & PIDS+=($!)
-sed "s/\.port = \"8000\"/.port = \"$ORIGIN\"/" config/default.vcl > "$WORK/default.vcl"
+sed "s/\.port = \"8000\"/.port = \"$ORIGIN\"/" "${VCL:-config/default.vcl}" > "$WORK/default.vcl"
 "${PIN_SERVER[@]}" "$BIN" -a 127.0.0.1:$PLAIN -b 127.0.0.1:$ORIGIN -p threads=1 --log-level warning & PIDS+=($!)
 "${PIN_SERVER[@]}" "$BIN" -a 127.0.0.1:$WITH_VCL -f "$WORK/default.vcl" -p threads=1 --log-level warning & PIDS+=($!)
 URL_PATH="/bench?size=1024&ms=0&cc=max-age=3600"

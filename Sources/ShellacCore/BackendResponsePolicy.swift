@@ -29,7 +29,7 @@ public enum BackendResponsePolicy {
         response.age = plan.initialAge
         response.backendName = context.backend
         context.response = response
-        switch program.run("vcl_backend_response", &context) {
+        switch program.run(.backendResponse, &context) {
         case .action("deliver", _):
             break
         case .action("pass", let arguments):

@@ -140,7 +140,7 @@ public struct RequestFlow {
     }
 
     private mutating func receive() -> Action {
-        let outcome = program.run("vcl_recv", &context)
+        let outcome = program.run(.recv, &context)
         switch outcome.name {
         case "hash":
             // A request body cannot be part of a shared fetch: such requests go to the backend alone.
@@ -158,7 +158,7 @@ public struct RequestFlow {
 
     private mutating func hash(then next: State) -> Action {
         context.hashParts.removeAll()
-        let outcome = program.run("vcl_hash", &context)
+        let outcome = program.run(.hash, &context)
         guard outcome.name == "lookup" else { return failed(outcome) }
         let key = CacheKey(parts: context.hashParts)
         cacheKey = key
@@ -174,7 +174,7 @@ public struct RequestFlow {
     }
 
     private mutating func pass() -> Action {
-        let outcome = program.run("vcl_pass", &context)
+        let outcome = program.run(.pass, &context)
         switch outcome.name {
         case "fetch":
             state = .delivering
@@ -194,7 +194,7 @@ public struct RequestFlow {
         }
         head.fields.set("X-Varnish", context.requestID)
         context.pipeRequest = head
-        let outcome = program.run("vcl_pipe", &context)
+        let outcome = program.run(.pipe, &context)
         switch outcome.name {
         case "pipe":
             state = .delivering
@@ -208,7 +208,7 @@ public struct RequestFlow {
     public mutating func purged(count: Int, now: Double) -> Action {
         guard case .purging = state else { preconditionFailure("purged in \(state)") }
         context.now = now
-        let outcome = program.run("vcl_purge", &context)
+        let outcome = program.run(.purge, &context)
         switch outcome.name {
         case "synth": return synth(outcome)
         case "restart": return restart()
@@ -249,7 +249,7 @@ public struct RequestFlow {
         context.response = ResponseUnderConstruction(status: status, reason: reason ?? ReasonPhrase.of(status % 1000),
                                                      object: nil, fields: HTTPFields())
         context.syntheticBody = ""
-        let outcome = program.run("vcl_synth", &context)
+        let outcome = program.run(.synth, &context)
         switch outcome.name {
         case "deliver":
             let response = context.response!
@@ -317,7 +317,7 @@ public struct RequestFlow {
 
     private mutating func hit(_ object: StoredObject, status: CacheStatus, refresh: Fetch?, now: Double) -> Action {
         context.object = object
-        let outcome = program.isTrivial("vcl_hit") ? .action("deliver", []) : program.run("vcl_hit", &context)
+        let outcome = program.isTrivial(.hit) ? .action("deliver", []) : program.run(.hit, &context)
         if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
         switch outcome.name {
         case "deliver": return deliver(object, status, now: now, refresh: refresh)
@@ -335,7 +335,7 @@ public struct RequestFlow {
 
     /// vcl_miss; `busy` nil fetches alone (hit-for-miss, hash_always_miss, miss from vcl_hit).
     private mutating func miss(busy: BusyFetch?, kind: MissKind) -> Action {
-        let outcome = program.isTrivial("vcl_miss") ? .action("fetch", []) : program.run("vcl_miss", &context)
+        let outcome = program.isTrivial(.miss) ? .action("fetch", []) : program.run(.miss, &context)
         if outcome.name != "fetch", let busy { released.append(busy) }
         switch outcome.name {
         case "fetch":
@@ -402,10 +402,10 @@ public struct RequestFlow {
         var status = status
         status.ttl = Int(object.remainingTTL(at: now).rounded(.down))
         var edits: ResponseEdits?
-        if !program.isTrivial("vcl_deliver") {
+        if !program.isTrivial(.deliver) {
             context.response = ResponseUnderConstruction(status: object.status, reason: object.reason, object: object,
                                                          fields: nil)
-            let outcome = program.run("vcl_deliver", &context)
+            let outcome = program.run(.deliver, &context)
             switch outcome.name {
             case "deliver":
                 edits = context.response?.edits
@@ -432,10 +432,10 @@ public struct RequestFlow {
     /// vcl_deliver for a response streamed from a fetch, before its head is written.
     public mutating func deliverStreamed(_ head: FetchedHead, now: Double) -> StreamDelivery {
         context.now = now
-        guard !program.isTrivial("vcl_deliver") else { return .deliver(nil) }
+        guard !program.isTrivial(.deliver) else { return .deliver(nil) }
         context.response = ResponseUnderConstruction(status: head.status, reason: head.reason, object: nil,
                                                      fields: head.fields)
-        let outcome = program.run("vcl_deliver", &context)
+        let outcome = program.run(.deliver, &context)
         switch outcome.name {
         case "deliver":
             return .deliver(context.response?.edits)

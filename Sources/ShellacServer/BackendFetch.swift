@@ -73,7 +73,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func start() {
         context.now = services.now()
-        let outcome = vcl.program.run("vcl_backend_fetch", &context)
+        let outcome = vcl.program.run(.backendFetch, &context)
         applyBans()
         switch outcome {
         case .action("fetch", _):
@@ -442,7 +442,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                                 grace: 0, keep: 0, uncacheable: true)
         context.syntheticBody = ""
         context.now = now
-        let outcome = vcl.program.run("vcl_backend_error", &context)
+        let outcome = vcl.program.run(.backendError, &context)
         applyBans()
         switch outcome.name {
         case "deliver":

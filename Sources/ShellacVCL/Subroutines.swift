@@ -1,6 +1,36 @@
 // Subroutines: the builtin subroutines and the return actions each allows, as one table that
 // the checker (and later the docs) read. From Varnish's states.rst and ../shared/VCL.md.
 
+/// The builtin subroutines as values, so running one needs no lookup by name.
+public enum BuiltinSubroutine: Int, CaseIterable, Sendable {
+    case recv, pipe, pass, hash, purge, miss, hit, deliver, synth
+    case backendFetch, backendResponse, backendError, initialize, finish
+
+    public var name: String {
+        switch self {
+        case .recv: return "vcl_recv"
+        case .pipe: return "vcl_pipe"
+        case .pass: return "vcl_pass"
+        case .hash: return "vcl_hash"
+        case .purge: return "vcl_purge"
+        case .miss: return "vcl_miss"
+        case .hit: return "vcl_hit"
+        case .deliver: return "vcl_deliver"
+        case .synth: return "vcl_synth"
+        case .backendFetch: return "vcl_backend_fetch"
+        case .backendResponse: return "vcl_backend_response"
+        case .backendError: return "vcl_backend_error"
+        case .initialize: return "vcl_init"
+        case .finish: return "vcl_fini"
+        }
+    }
+
+    public init?(name: String) {
+        guard let found = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = found
+    }
+}
+
 public enum Subroutines {
     public struct Definition: Sendable {
         public let name: String

@@ -191,10 +191,10 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
 
     @Test func trivialSubroutinesAreKnown() throws {
         let program = try load("sub vcl_deliver { set resp.http.X = \"1\"; }")
-        #expect(program.isTrivial("vcl_hit"))
-        #expect(program.isTrivial("vcl_miss"))
-        #expect(!program.isTrivial("vcl_deliver"))
-        #expect(!program.isTrivial("vcl_recv"))
+        #expect(program.isTrivial(.hit))
+        #expect(program.isTrivial(.miss))
+        #expect(!program.isTrivial(.deliver))
+        #expect(!program.isTrivial(.recv))
     }
 }
 

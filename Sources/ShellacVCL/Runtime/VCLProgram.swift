@@ -26,7 +26,9 @@ public final class VCLProgram: Sendable {
     /// The text of every file loaded, main file first (vcl.show).
     public let files: [SourceFile]
     let subroutines: [String: [CompiledStatement]]
-    private let trivial: Set<String>
+    /// The builtin subroutines' bodies and whether each is trivial, by BuiltinSubroutine.rawValue.
+    private let builtinBodies: [[CompiledStatement]]
+    private let trivial: [Bool]
 
     /// Loads a compilation; returns the program, or the diagnostics that prevent loading
     /// (the compilation's own errors, and those found while loading).
@@ -78,7 +80,7 @@ public final class VCLProgram: Sendable {
             return .failure(LoadError(compilation: compilation, extra: diagnostics))
         }
         var initContext = InitContext()
-        if case .failed(let reason) = program.run("vcl_init", &initContext) {
+        if case .failed(let reason) = program.run(.initialize, &initContext) {
             let range = bodies["vcl_init"]?.first?.range ?? SourceRange(0, 0)
             return .failure(LoadError(compilation: compilation,
                                       extra: [Diagnostic(.error, "vcl_init failed: \(reason)", at: range)]))
@@ -104,11 +106,12 @@ public final class VCLProgram: Sendable {
         self.acls = acls
         self.subroutines = subroutines
         self.files = files
-        self.trivial = Set(subroutines.compactMap { name, body in
-            guard body.count == 1, case .returnAction(let action, let arguments) = body[0],
-                  action == Self.defaultAction(name), arguments.isEmpty else { return nil }
-            return name
-        })
+        self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? [] }
+        self.trivial = BuiltinSubroutine.allCases.map { sub in
+            let body = subroutines[sub.name] ?? []
+            guard body.count == 1, case .returnAction(let action, let arguments) = body[0] else { return false }
+            return action == Self.defaultAction(sub.name) && arguments.isEmpty
+        }
         var made: [String: Director] = [:]
         // Directors are created when vcl_init runs `new`; the objects exist up front so the
         // program stays immutable (vcl_init fills them).
@@ -120,25 +123,31 @@ public final class VCLProgram: Sendable {
 
     /// Whether a subroutine does nothing but return its default action (the builtin's vcl_hit,
     /// vcl_miss, vcl_deliver …): the flow skips running it.
-    public func isTrivial(_ subroutine: String) -> Bool { trivial.contains(subroutine) }
+    public func isTrivial(_ subroutine: BuiltinSubroutine) -> Bool { trivial[subroutine.rawValue] }
 
     /// Whether a subroutine is defined (by the user or the builtin VCL).
     public func defines(_ subroutine: String) -> Bool { subroutines[subroutine] != nil }
 
     /// Runs a builtin subroutine to its return action. Falling off the end (possible only for a
     /// subroutine the builtin VCL does not define) returns the subroutine's default action.
-    public func run<Context: VCLContext>(_ subroutine: String, _ context: inout Context) -> VCLOutcome {
+    public func run<Context: VCLContext>(_ subroutine: BuiltinSubroutine, _ context: inout Context) -> VCLOutcome {
         var interpreter = Interpreter(program: self)
-        switch interpreter.run(subroutines[subroutine] ?? [], &context) {
+        switch interpreter.run(builtinBodies[subroutine.rawValue], &context) {
         case .returned(let outcome): return outcome
-        case .next, .left: return .action(Self.defaultAction(subroutine), [])
+        case .next, .left: return .action(Self.defaultAction(subroutine.name), [])
         }
+    }
+
+    /// Runs a builtin subroutine given by name ("vcl_recv").
+    public func run<Context: VCLContext>(_ name: String, _ context: inout Context) -> VCLOutcome {
+        guard let subroutine = BuiltinSubroutine(name: name) else { return .failed("no subroutine \(name)") }
+        return run(subroutine, &context)
     }
 
     /// Runs vcl_fini (the program is being discarded: shutdown or replaced).
     public func finish() {
         var context = InitContext()
-        _ = run("vcl_fini", &context)
+        _ = run(.finish, &context)
     }
 
     static func defaultAction(_ subroutine: String) -> String {
