@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The cost of running a realistic VCL on the hit path: two shellacd side by side against one
 # origin, one with `-b` (the builtin VCL only), one with config/default.vcl, and wrk rounds
-# alternating between them. Prints req/s per round and the median ratio default.vcl / -b.
+# alternating between them. Prints req/s and the server's CPU time per request (user + system,
+# from /proc: steadier than req/s on a shared machine) per round, and the median ratios.
 #   Benchmarks/vcl-overhead.sh [ROUNDS] [SECONDS]      (defaults: 5 rounds of 5 s)
-# VCL=path/to/file.vcl measures another file instead (its backend on port 8000 is redirected).
+# VCL=path/to/file.vcl measures another file instead (its backend on port 8000 is redirected);
+# URL_PATH=/path?query sets the URL requested (default: one whose query is already sorted).
 # Loopback only; every process started here is stopped by PID at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,20 +27,36 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN_SERVER=(tasks
 ORIGIN_DELAY_MS=0 python3 ../shared/bench/origin.py "$ORIGIN" "$WORK/origin.log" >/dev/null 2>&1 & PIDS+=($!)
 sed "s/\.port = \"8000\"/.port = \"$ORIGIN\"/" "${VCL:-config/default.vcl}" > "$WORK/default.vcl"
 "${PIN_SERVER[@]}" "$BIN" -a 127.0.0.1:$PLAIN -b 127.0.0.1:$ORIGIN -p threads=1 --log-level warning & PIDS+=($!)
+PLAIN_PID=$!
 "${PIN_SERVER[@]}" "$BIN" -a 127.0.0.1:$WITH_VCL -f "$WORK/default.vcl" -p threads=1 --log-level warning & PIDS+=($!)
-URL_PATH="/bench?size=1024&ms=0&cc=max-age=3600"
+VCL_PID=$!
+URL_PATH=${URL_PATH:-"/bench?cc=max-age=3600&ms=0&size=1024"}
 for port in $PLAIN $WITH_VCL; do
     for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port$URL_PATH" && break; sleep 0.1; done
 done
 
-rate() { "${PIN_LOAD[@]}" wrk -t1 -c32 -d"${SECONDS_PER_ROUND}s" "http://127.0.0.1:$1$URL_PATH" \
-    | awk '/Requests\/sec/ { print $2 }'; }
-printf "%-6s %12s %16s %8s\n" round "-b req/s" "default.vcl req/s" ratio
-RATIOS=()
-for round in $(seq "$ROUNDS"); do
-    a=$(rate $PLAIN); b=$(rate $WITH_VCL)
-    r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
-    RATIOS+=("$r")
-    printf "%-6s %12s %16s %8s\n" "$round" "$a" "$b" "$r"
+TICKS=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# One wrk round against PORT (server PID): prints "req/s cpu-us-per-request".
+round() {
+    local before after out
+    before=$(cpu_ticks "$2")
+    out=$("${PIN_LOAD[@]}" wrk -t1 -c32 -d"${SECONDS_PER_ROUND}s" "http://127.0.0.1:$1$URL_PATH")
+    after=$(cpu_ticks "$2")
+    echo "$out" | awk -v t=$((after - before)) -v hz="$TICKS" '
+        /requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
+        END { printf "%s %.2f\n", r, t / hz * 1e6 / n }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+printf "%-6s %10s %10s %10s %10s %8s %8s\n" round "-b req/s" "vcl req/s" "-b us/req" "vcl us/req" "req/s x" "cpu x"
+RATES=(); CPUS=()
+for r in $(seq "$ROUNDS"); do
+    read -r a acpu < <(round $PLAIN $PLAIN_PID)
+    read -r b bcpu < <(round $WITH_VCL $VCL_PID)
+    rate_ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
+    cpu_ratio=$(awk -v a="$acpu" -v b="$bcpu" 'BEGIN { printf "%.3f", b / a }')
+    RATES+=("$rate_ratio"); CPUS+=("$cpu_ratio")
+    printf "%-6s %10s %10s %10s %10s %8s %8s\n" "$r" "$a" "$b" "$acpu" "$bcpu" "$rate_ratio" "$cpu_ratio"
 done
-printf "median ratio default.vcl / -b: %s\n" "$(printf "%s\n" "${RATIOS[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+echo "median req/s ratio (VCL / -b): $(printf "%s\n" "${RATES[@]}" | median)"
+echo "median CPU-per-request ratio (VCL / -b): $(printf "%s\n" "${CPUS[@]}" | median)"
