@@ -60,6 +60,15 @@ public struct Parameters: Sendable {
               help: "How long an idle backend connection is kept in the pool."),
         .init(name: "backend_max_idle", kind: .count, defaultValue: 100, minimum: 0, maximum: 100_000,
               help: "Idle backend connections kept per backend per event loop."),
+        .init(name: "backend_failure_threshold", kind: .count, defaultValue: 5, minimum: 1, maximum: 1000,
+              help: "Connection failures in a row after which a backend is sick (passive health) until a "
+                  + "probe succeeds or backend_sick_retry passes."),
+        .init(name: "backend_sick_retry", kind: .duration, defaultValue: 5, minimum: 0.01, maximum: 3600,
+              help: "How long a backend without a probe stays sick after backend_failure_threshold failures."),
+        .init(name: "backend_wait_timeout", kind: .duration, defaultValue: 10, minimum: 0, maximum: 3600,
+              help: "How long a fetch waits for a connection slot of a backend at its .max_connections; then 503."),
+        .init(name: "backend_wait_max", kind: .count, defaultValue: 1000, minimum: 0, maximum: 1e7,
+              help: "Fetches that may wait for one backend at its .max_connections; more get 503 at once."),
         .init(name: "default_ttl", kind: .duration, defaultValue: 0, minimum: 0, maximum: 1e9,
               help: "TTL for responses without freshness information. 0: such responses are not reused "
                   + "(Varnish uses 120 s)."),

@@ -18,6 +18,8 @@ enum BackendError: Error, CustomStringConvertible {
     case sick
     /// The VCL chose no backend, or a director found none healthy.
     case noBackend
+    /// The backend is at its .max_connections and the wait for a slot failed.
+    case busy(String)
     /// vcl_backend_fetch / vcl_backend_response returned abandon, or the VCL failed.
     case abandoned(String)
     /// return(error(STATUS, REASON)), or too many retries: vcl_backend_error makes the response.
@@ -43,6 +45,7 @@ enum BackendError: Error, CustomStringConvertible {
         case .serverError(let status): return "backend answered \(status)"
         case .sick: return "backend is sick"
         case .noBackend: return "no backend available"
+        case .busy(let why): return "backend at max_connections: \(why)"
         case .abandoned(let why): return "fetch abandoned: \(why)"
         case .vclError(_, let reason): return reason
         }

@@ -101,12 +101,44 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if let host = pool.definition.hostHeader, !request.fields.contains("Host") {
             request.fields.add("Host", host)
         }
+        if let limit = pool.definition.maxConnections, heldSlot == nil {
+            let slots = services.slots(for: pool.definition, limit: limit)
+            let p = services.parameters
+            if slots.inUse >= slots.limit { services.counters.increment(.backendWaits) }
+            slots.acquire(on: pool.eventLoop, maxWaiters: p.int("backend_wait_max"),
+                          timeout: .duration(p["backend_wait_timeout"])).whenComplete { result in
+                switch result {
+                case .success:
+                    self.heldSlot = slots
+                    guard !self.finished else { return self.releaseSlot() }
+                    self.connect(pool, backend: backend)
+                case .failure(let refusal):
+                    self.services.counters.increment(.backendBusy)
+                    self.fail(.busy(refusal as? BackendSlots.Refusal == .queueFull ? "wait queue full" : "timed out"))
+                }
+            }
+            return
+        }
+        connect(pool, backend: backend)
+    }
+
+    /// The slot of `.max_connections` this fetch holds, if the backend has a limit.
+    private var heldSlot: BackendSlots?
+
+    private func releaseSlot() {
+        heldSlot?.release()
+        heldSlot = nil
+    }
+
+    private func connect(_ pool: BackendPool, backend: String) {
         services.counters.increment(.fetches)
         requestTime = services.now()
         pool.acquire().whenComplete { result in
             switch result {
             case .success(let acquired): self.connected(acquired.connection, reused: acquired.reused)
-            case .failure(let error): self.fail(error as? BackendError ?? .connectFailed("\(error)"))
+            case .failure(let error):
+                self.services.health.recordConnectFailure(backend, now: self.services.now())
+                self.fail(error as? BackendError ?? .connectFailed("\(error)"))
             }
         }
     }
@@ -184,6 +216,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     // MARK: backend events
 
     func backendResponseHead(_ head: HTTPResponseHead) {
+        if let name = context.backend { services.health.recordSuccess(name) }
         let now = services.now()
         if head.status >= 500, fetch.mode != .pass,
            services.store.staleForError(fetch.busy.key, requestFields: request.fields, now: now) != nil {
@@ -328,6 +361,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if let connection { pool?.release(connection, reusable: connectionReusable && bodyEnded) }
         connection = nil
         finished = true
+        releaseSlot()
         if revalidated, let stored = revalidating {
             // The 304 carried no body: the stored one is delivered (and kept) as it is.
             if stored.bodyLength > 0 { backendResponseBody(stored.body) }
@@ -475,6 +509,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             }
         }
         finished = true
+        releaseSlot()
         discardConnection()  // whatever the backend still sends is unread
         chunks.removeAll()
         heldChunk = nil

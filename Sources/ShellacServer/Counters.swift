@@ -10,7 +10,7 @@ public final class Counters: Sendable {
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
              backendReadsPaused, graceHits, backgroundFetches, staleOnError, revalidated, invalidations,
-             laggingClients, bans, purges, restarts, pipes, vclFailures
+             laggingClients, bans, purges, restarts, pipes, vclFailures, backendWaits, backendBusy, probes
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -45,6 +45,9 @@ public final class Counters: Sendable {
             case .restarts: return "req_restarts"
             case .pipes: return "s_pipe"
             case .vclFailures: return "vcl_fail"
+            case .backendWaits: return "backend_wait"
+            case .backendBusy: return "backend_busy"
+            case .probes: return "backend_probes"
             }
         }
     }

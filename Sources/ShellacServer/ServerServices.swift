@@ -24,28 +24,31 @@ final class ServerServices: Sendable {
     private let nextRequestID = Atomic<Int>(1)
     private let drainFlag = Atomic<Bool>(false)
     private let active: Mutex<ActiveVCL>
-    /// Backends marked sick, by name; `sickCount` lets the common case skip the lock.
-    private let sick = Mutex<Set<String>>([])
-    private let sickCount = Atomic<Int>(0)
+    let health: BackendHealth
     let hostname: String
+
+    /// `.max_connections` slots per backend (by name and address), shared by every event loop.
+    private let slots = Mutex<[String: BackendSlots]>([:])
+
+    func slots(for definition: BackendDefinition, limit: Int) -> BackendSlots {
+        slots.withLock { all in
+            let key = definition.connectionKey + "|\(limit)"
+            if let existing = all[key] { return existing }
+            let made = BackendSlots(limit: limit)
+            all[key] = made
+            return made
+        }
+    }
 
     /// The VCL new requests run with.
     var vcl: ActiveVCL { active.withLock { $0 } }
 
     func use(_ vcl: ActiveVCL) { active.withLock { $0 = vcl } }
 
-    /// Whether a backend may be tried. Set by health probes and the admin channel; while sick,
-    /// fetches to it fail at once and stale copies answer where they may.
+    /// Whether a backend may be tried (probes, passive health, the operator's override); while
+    /// sick, fetches to it fail at once and stale copies answer where they may.
     func isHealthy(_ backend: String) -> Bool {
-        guard sickCount.load(ordering: .relaxed) > 0 else { return true }
-        return !sick.withLock { $0.contains(backend) }
-    }
-
-    func setHealthy(_ healthy: Bool, backend: String) {
-        sick.withLock { set in
-            if healthy { set.remove(backend) } else { set.insert(backend) }
-            sickCount.store(set.count, ordering: .relaxed)
-        }
+        health.isHealthy(backend, now: now())
     }
 
     /// Current time for freshness decisions (the wall clock outside tests).
@@ -58,6 +61,9 @@ final class ServerServices: Sendable {
         self.store = store
         self.logger = logger
         self.active = Mutex(vcl)
+        self.health = BackendHealth(failureThreshold: parameters.int("backend_failure_threshold"),
+                                    sickRetry: parameters["backend_sick_retry"])
+        health.configure(vcl.program.backends)
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count)
         self.hostname = String(cString: name)

@@ -71,6 +71,7 @@ public final class ShellacServer: Sendable {
     private let services: ServerServices
     private let group: MultiThreadedEventLoopGroup
     private let loops: [ObjectIdentifier: LoopServices]
+    private let probes: HealthProbes
     private let logger: Logger
     private let state = LockedValue<(listener: (any Channel)?, expiry: RepeatedTask?)>((nil, nil))
 
@@ -90,6 +91,7 @@ public final class ShellacServer: Sendable {
             loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, parameters: p, counters: counters)
         }
         self.loops = loops
+        probes = HealthProbes(group: group, services: services)
     }
 
     /// Binds the listener; returns the bound address (port 0 picks a free port).
@@ -120,6 +122,7 @@ public final class ShellacServer: Sendable {
             store.expire(now: clock())
         }
         state.withLockedValue { $0 = (listener, expiry) }
+        probes.start(for: services.vcl)
         guard let address = listener.localAddress else { throw ChannelError.unknownLocalAddress }
         let backends = services.vcl.program.backends.map(\.name).joined(separator: ",")
         logger.info("listening", metadata: ["address": "\(address)", "backends": "\(backends)"])
@@ -145,6 +148,7 @@ public final class ShellacServer: Sendable {
             for channel in remaining { try? await channel.close() }
         }
         expiry?.cancel()
+        probes.stop()
         for (_, loopServices) in loops {
             try? await loopServices.eventLoop.submit { loopServices.closeAll() }.get()
         }
@@ -159,9 +163,20 @@ public final class ShellacServer: Sendable {
     /// not tried: grace hits start no refresh, stale copies within grace or stale-if-error answer,
     /// directors pick another backend, and other requests get 503 at once.
     public func setBackendHealthy(_ healthy: Bool, backend: String? = nil) {
+        setBackendHealth(healthy ? .healthy : .sick, backend: backend)
+    }
+
+    /// The operator's say over a backend's health (nil: every backend of the active VCL): `auto`
+    /// leaves it to probes and passive health.
+    public func setBackendHealth(_ override: HealthOverride, backend: String? = nil) {
         let names = backend.map { [$0] } ?? services.vcl.program.backends.map(\.name)
-        for name in names { services.setHealthy(healthy, backend: name) }
-        logger.notice("backend health changed", metadata: ["backends": "\(names)", "healthy": "\(healthy)"])
+        for name in names { services.health.setOverride(override, for: name) }
+        logger.notice("backend health set", metadata: ["backends": "\(names)", "health": "\(override.rawValue)"])
+    }
+
+    /// Every backend of the active VCL with its health and probe window.
+    public var backendStatus: [BackendStatus] {
+        services.health.status(of: services.vcl.program.backends.map(\.name), now: services.now())
     }
 
     public func isBackendHealthy(_ backend: String) -> Bool { services.isHealthy(backend) }
@@ -174,7 +189,9 @@ public final class ShellacServer: Sendable {
     /// new program cannot be resolved.
     public func use(_ program: VCLProgram, name: String) throws {
         let vcl = try ActiveVCL(name: name, program: program)
+        services.health.configure(program.backends)
         services.use(vcl)
+        probes.start(for: vcl)
         logger.notice("VCL in use", metadata: ["name": "\(name)",
                                                "backends": "\(program.backends.map(\.name).joined(separator: ","))"])
     }

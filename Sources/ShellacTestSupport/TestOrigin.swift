@@ -47,13 +47,13 @@ public final class TestOrigin: Sendable {
     private let received = Mutex<[OriginRequest]>([])
     public let port: Int
 
-    /// Starts an origin on 127.0.0.1 with a free port.
-    public init(_ script: @escaping Script) async throws {
+    /// Starts an origin on 127.0.0.1 with a free port, or on a Unix socket at `unixSocket`.
+    public init(unixSocket: String? = nil, _ script: @escaping Script) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
         let box = ScriptBox(script: script)
         let recorder = Recorder()
-        let channel = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -62,7 +62,12 @@ public final class TestOrigin: Sendable {
                     try channel.pipeline.syncOperations.addHandler(OriginHandler(script: box, recorder: recorder))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let channel: any Channel
+        if let unixSocket {
+            channel = try await bootstrap.bind(unixDomainSocketPath: unixSocket, cleanupExistingSocketFile: true).get()
+        } else {
+            channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        }
         self.channel = channel
         self.port = channel.localAddress?.port ?? 0
         self.recorderRef = recorder

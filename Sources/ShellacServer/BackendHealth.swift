@@ -1,0 +1,128 @@
+// BackendHealth: every backend's health, shared by all event loops. Three inputs decide it: the
+// probe window (when the backend has a probe), an operator's override (auto, healthy, sick), and
+// passive health — after `backend_failure_threshold` connection failures in a row a backend is
+// sick until a probe succeeds or, without a probe, for `backend_sick_retry`, after which one
+// request may try again.
+
+import ShellacCore
+import ShellacVCL
+import Synchronization
+
+public enum HealthOverride: String, Sendable, CaseIterable {
+    case auto, healthy, sick
+}
+
+/// One backend's health as `backend.list` shows it.
+public struct BackendStatus: Sendable, Equatable {
+    public var name: String
+    public var healthy: Bool
+    public var override: HealthOverride
+    /// The probe window (`H` good, `-` bad, oldest first), nil without a probe.
+    public var probeWindow: String?
+    public var consecutiveFailures: Int
+    public var passivelySick: Bool
+}
+
+final class BackendHealth: Sendable {
+    struct Entry: Sendable {
+        var probe: HealthWindow?
+        var probeDefinition: ProbeDefinition?
+        var override = HealthOverride.auto
+        var consecutiveFailures = 0
+        var sickUntil: Double?
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let failureThreshold: Int
+    private let sickRetry: Double
+
+    init(failureThreshold: Int, sickRetry: Double) {
+        self.failureThreshold = failureThreshold
+        self.sickRetry = sickRetry
+    }
+
+    /// A (re)loaded VCL's backends: probe windows start fresh when a probe is new or changed;
+    /// everything else about a backend of the same name carries over.
+    func configure(_ backends: [BackendDefinition]) {
+        entries.withLock { entries in
+            for backend in backends {
+                var entry = entries[backend.name] ?? Entry()
+                if entry.probeDefinition != backend.probe {
+                    entry.probeDefinition = backend.probe
+                    entry.probe = backend.probe.map {
+                        HealthWindow(window: $0.window, threshold: $0.threshold, initial: $0.initial)
+                    }
+                }
+                entries[backend.name] = entry
+            }
+        }
+    }
+
+    func isHealthy(_ name: String, now: Double) -> Bool {
+        entries.withLock { entries in
+            guard let entry = entries[name] else { return true }
+            return Self.healthy(entry, now: now)
+        }
+    }
+
+    private static func healthy(_ entry: Entry, now: Double) -> Bool {
+        switch entry.override {
+        case .healthy: return true
+        case .sick: return false
+        case .auto:
+            if let until = entry.sickUntil, entry.probe != nil || now < until { return false }
+            return entry.probe?.isHealthy ?? true
+        }
+    }
+
+    func setOverride(_ override: HealthOverride, for name: String) {
+        entries.withLock { $0[name, default: Entry()].override = override }
+    }
+
+    /// A probe result; returns the health before and after, so changes can be logged.
+    @discardableResult
+    func recordProbe(_ good: Bool, for name: String, now: Double) -> (before: Bool, after: Bool) {
+        entries.withLock { entries in
+            var entry = entries[name] ?? Entry()
+            let before = Self.healthy(entry, now: now)
+            entry.probe?.record(good)
+            if good {
+                entry.sickUntil = nil
+                entry.consecutiveFailures = 0
+            }
+            entries[name] = entry
+            return (before, Self.healthy(entry, now: now))
+        }
+    }
+
+    /// A connection to the backend could not be opened (passive health).
+    func recordConnectFailure(_ name: String, now: Double) {
+        entries.withLock { entries in
+            var entry = entries[name] ?? Entry()
+            entry.consecutiveFailures += 1
+            if entry.consecutiveFailures >= failureThreshold { entry.sickUntil = now + sickRetry }
+            entries[name] = entry
+        }
+    }
+
+    func recordSuccess(_ name: String) {
+        entries.withLock { entries in
+            guard var entry = entries[name], entry.consecutiveFailures > 0 || entry.sickUntil != nil else { return }
+            entry.consecutiveFailures = 0
+            entry.sickUntil = nil
+            entries[name] = entry
+        }
+    }
+
+    func status(of names: [String], now: Double) -> [BackendStatus] {
+        entries.withLock { entries in
+            names.map { name in
+                let entry = entries[name] ?? Entry()
+                let passive = entry.sickUntil.map { entry.probe != nil || now < $0 } ?? false
+                return BackendStatus(name: name, healthy: Self.healthy(entry, now: now), override: entry.override,
+                                     probeWindow: entry.probe?.display,
+                                     consecutiveFailures: entry.consecutiveFailures, passivelySick: passive)
+            }
+        }
+    }
+}

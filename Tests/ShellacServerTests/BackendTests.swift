@@ -1,0 +1,238 @@
+// Several backends over loopback: directors spreading, falling back and sticking; health probes
+// detecting a failing or stopped origin and its return; passive health; .max_connections
+// queueing and refusing; a backend on a Unix socket.
+
+import Foundation
+import ShellacServer
+import ShellacTestSupport
+import Synchronization
+import Testing
+
+/// Origins named a, b, c… each answering with its own name.
+func namedOrigins(_ names: [String], script: (@Sendable (String, OriginRequest) -> OriginAction)? = nil)
+    async throws -> [TestOrigin] {
+    var origins: [TestOrigin] = []
+    for name in names {
+        origins.append(try await TestOrigin { request in
+            script?(name, request) ?? .ok("from \(name)", [("Cache-Control", "no-store")])
+        })
+    }
+    return origins
+}
+
+func backendDeclarations(_ origins: [TestOrigin], names: [String], extra: String = "") -> String {
+    zip(names, origins).map { name, origin in
+        "backend \(name) { .host = \"127.0.0.1\"; .port = \"\(origin.port)\"; \(extra) }"
+    }.joined(separator: "\n")
+}
+
+func status(_ h: Harness, _ name: String) -> BackendStatus? {
+    h.server.backendStatus.first { $0.name == name }
+}
+
+func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy }
+
+@Suite(.timeLimit(.minutes(1))) struct DirectorEndToEndTests {
+    @Test func roundRobinSpreadsEvenly() async throws {
+        let names = ["a", "b", "c"]
+        let origins = try await namedOrigins(names)
+        let vcl = """
+        vcl 4.1;
+        import directors;
+        backend unused_default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        \(backendDeclarations(origins, names: names))
+        sub vcl_init { new rr = directors.round_robin(); rr.add_backend(a); rr.add_backend(b); rr.add_backend(c); }
+        sub vcl_recv { set req.backend_hint = rr.backend(); return (pass); }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("default") }) { h in
+            var seen: [String: Int] = [:]
+            for n in 0..<30 { seen[try await h.get("/\(n)").text, default: 0] += 1 }
+            #expect(seen == ["from a": 10, "from b": 10, "from c": 10])
+            #expect(h.origin.requestCount == 0)
+        }
+        for origin in origins { await origin.stop() }
+    }
+
+    @Test func hashSticksAKeyToABackend() async throws {
+        let names = ["a", "b", "c"]
+        let origins = try await namedOrigins(names)
+        let vcl = """
+        vcl 4.1;
+        import directors;
+        \(backendDeclarations(origins, names: names))
+        sub vcl_init { new h = directors.hash(); h.add_backend(a, 1); h.add_backend(b, 1); h.add_backend(c, 1); }
+        sub vcl_recv { set req.backend_hint = h.backend(req.http.X-User); return (pass); }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("default") }) { h in
+            var byUser: [String: Set<String>] = [:]
+            for round in 0..<3 {
+                for user in 0..<12 {
+                    let answer = try await h.get("/page\(round)", [("X-User", "user-\(user)")]).text
+                    byUser["user-\(user)", default: []].insert(answer)
+                }
+            }
+            #expect(byUser.values.allSatisfy { $0.count == 1 }, "each user always reaches the same backend")
+            #expect(Set(byUser.values.flatMap { $0 }).count == 3, "users spread over all backends")
+        }
+        for origin in origins { await origin.stop() }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct HealthProbeTests {
+    /// Probes every 50 ms; healthy with 2 good of the last 3.
+    static let probe = "probe quick { .url = \"/health\"; .interval = 50ms; .timeout = 200ms; .window = 3; "
+        + ".threshold = 2; .initial = 2; }"
+
+    @Test func aFailingOriginIsSkippedUntilItsProbesPassAgain() async throws {
+        let failing = Mutex(false)
+        let origins = try await namedOrigins(["a", "b"]) { name, request in
+            if request.path == "/health" {
+                return name == "a" && failing.withLock({ $0 }) ? .ok("down", status: 500) : .ok("up")
+            }
+            return .ok("from \(name)", [("Cache-Control", "no-store")])
+        }
+        let vcl = """
+        vcl 4.1;
+        import directors;
+        \(Self.probe)
+        \(backendDeclarations(origins, names: ["a", "b"], extra: ".probe = quick;"))
+        sub vcl_init { new fb = directors.fallback(); fb.add_backend(a); fb.add_backend(b); }
+        sub vcl_recv { set req.backend_hint = fb.backend(); return (pass); }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            let reached1 = try await eventually { origins[0].count(path: "/health") >= 2 }
+            #expect(reached1)
+            let response1 = try await h.get("/")
+            #expect(response1.text == "from a", "the first healthy backend of the fallback")
+            failing.withLock { $0 = true }
+            let reached2 = try await eventually { isHealthy(h, "a") == false }
+            #expect(reached2)
+            let response2 = try await h.get("/")
+            #expect(response2.text == "from b")
+            let window = status(h, "a")?.probeWindow ?? ""
+            #expect(window.hasSuffix("--"), "the probe window shows the failures: '\(window)'")
+            failing.withLock { $0 = false }
+            let reached3 = try await eventually { isHealthy(h, "a") == true }
+            #expect(reached3)
+            let response3 = try await h.get("/")
+            #expect(response3.text == "from a")
+        }
+        for origin in origins { await origin.stop() }
+    }
+
+    @Test func aStoppedOriginIsDetectedAndGraceServesStale() async throws {
+        let origin = try await TestOrigin { request in
+            request.path == "/health" ? .ok("up") : .ok("fresh", [("Cache-Control", "max-age=1")])
+        }
+        let vcl = """
+        vcl 4.1;
+        \(Self.probe)
+        backend app { .host = "127.0.0.1"; .port = "\(origin.port)"; .probe = quick; }
+        sub vcl_backend_response { set beresp.grace = 1h; }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            let response4 = try await h.get("/page")
+            #expect(response4.text == "fresh")
+            await origin.stop()
+            let reached4 = try await eventually { isHealthy(h, "app") == false }
+            #expect(reached4)
+            try await Task.sleep(for: .milliseconds(1100))  // the object's one-second TTL runs out
+            let stale = try await h.get("/page")
+            #expect(stale.text == "fresh", "a sick backend is not tried: the stale copy answers")
+            #expect(stale.header("Cache-Status")?.contains("fwd=stale") == true)
+            let response5 = try await h.get("/other")
+            #expect(response5.status == 503)
+        }
+    }
+
+    @Test func repeatedConnectionFailuresMarkABackendSick() async throws {
+        let port = try freePort()  // nothing listens there
+        let vcl = "vcl 4.1;\nbackend gone { .host = \"127.0.0.1\"; .port = \"\(port)\"; }\n"
+        try await withHarness(parameters: ["backend_failure_threshold=3", "backend_sick_retry=30s"], vcl: vcl,
+                              script: { _ in .ok("x") }) { h in
+            for _ in 0..<3 {
+                let refused = try await h.get("/x")
+                #expect(refused.status == 503)
+            }
+            let status = try #require(h.server.backendStatus.first)
+            #expect(!status.healthy)
+            #expect(status.passivelySick)
+            let failedConnects = h.server.statistics.first { $0.0 == "backend_fail" }?.1
+            let response6 = try await h.get("/x")
+            #expect(response6.status == 503)
+            #expect(h.server.statistics.first { $0.0 == "backend_fail" }?.1 == failedConnects,
+                    "a sick backend is not even tried")
+            h.server.setBackendHealth(.healthy, backend: "gone")
+            #expect(h.server.backendStatus.first?.healthy == true)
+            h.server.setBackendHealth(.auto, backend: "gone")
+            #expect(h.server.backendStatus.first?.healthy == false)
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct BackendLimitTests {
+    @Test func maxConnectionsQueuesFetchesInOrder() async throws {
+        let arrivals = Mutex<[ContinuousClock.Instant]>([])
+        let origin = try await TestOrigin { _ in
+            arrivals.withLock { $0.append(.now) }
+            return .ok("slow", [("Cache-Control", "no-store")], delayMilliseconds: 150)
+        }
+        let vcl = """
+        vcl 4.1;
+        backend app { .host = "127.0.0.1"; .port = "\(origin.port)"; .max_connections = 1; }
+        sub vcl_recv { return (pass); }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for n in 0..<3 { group.addTask { try await h.get("/\(n)").status } }
+                for try await status in group { #expect(status == 200) }
+            }
+            let times = arrivals.withLock { $0 }
+            #expect(times.count == 3)
+            for (earlier, later) in zip(times, times.dropFirst()) {
+                #expect(later - earlier >= .milliseconds(140), "one request at a time reaches the backend")
+            }
+            #expect((h.server.statistics.first { $0.0 == "backend_wait" }?.1 ?? 0) >= 1)
+        }
+        await origin.stop()
+    }
+
+    @Test func aFullWaitQueueRefusesAtOnce() async throws {
+        let origin = try await TestOrigin { _ in .ok("slow", [("Cache-Control", "no-store")], delayMilliseconds: 300) }
+        let vcl = """
+        vcl 4.1;
+        backend app { .host = "127.0.0.1"; .port = "\(origin.port)"; .max_connections = 1; }
+        sub vcl_recv { return (pass); }
+        """
+        try await withHarness(parameters: ["backend_wait_max=0"], vcl: vcl, script: { _ in .ok("x") }) { h in
+            async let first = h.get("/1")
+            let reached5 = try await eventually { origin.requestCount == 1 }
+            #expect(reached5)
+            let refused = try await h.get("/2")
+            #expect(refused.status == 503)
+            let response7 = try await first
+            #expect(response7.status == 200)
+            #expect(h.server.statistics.first { $0.0 == "backend_busy" }?.1 == 1)
+            let response8 = try await h.get("/3")
+            #expect(response8.status == 200, "the slot was given back")
+        }
+        await origin.stop()
+    }
+
+    @Test func aBackendOnAUnixSocket() async throws {
+        let path = NSTemporaryDirectory() + "shellac-app-\(getpid())-\(Int.random(in: 0..<1_000_000)).sock"
+        defer { unlink(path) }
+        let origin = try await TestOrigin(unixSocket: path) { request in
+            .ok("over the socket \(request.path)", [("Cache-Control", "max-age=60")])
+        }
+        let vcl = "vcl 4.1;\nbackend gunicorn { .path = \"\(path)\"; }\n"
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            let response9 = try await h.get("/u")
+            #expect(response9.text == "over the socket /u")
+            let response10 = try await h.get("/u")
+            #expect(response10.header("Cache-Status")?.contains("hit") == true)
+            #expect(origin.requestCount == 1)
+        }
+        await origin.stop()
+    }
+}
