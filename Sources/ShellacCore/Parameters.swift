@@ -69,6 +69,8 @@ public struct Parameters: Sendable {
               help: "How long a fetch waits for a connection slot of a backend at its .max_connections; then 503."),
         .init(name: "backend_wait_max", kind: .count, defaultValue: 1000, minimum: 0, maximum: 1e7,
               help: "Fetches that may wait for one backend at its .max_connections; more get 503 at once."),
+        .init(name: "backend_dns_interval", kind: .duration, defaultValue: 30, minimum: 0.01, maximum: 86400,
+              help: "How often backend host names are resolved again (a changed address is followed)."),
         .init(name: "default_ttl", kind: .duration, defaultValue: 0, minimum: 0, maximum: 1e9,
               help: "TTL for responses without freshness information. 0: such responses are not reused "
                   + "(Varnish uses 120 s)."),

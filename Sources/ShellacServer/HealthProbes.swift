@@ -29,10 +29,10 @@ final class HealthProbes: Sendable {
             guard let probe = backend.definition.probe else { continue }
             let loop = group.next()
             let request = Self.request(for: probe, backend: backend.definition)
-            let address = backend.address
+            let target = backend.target
             let services = self.services
             tasks.append(loop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: .duration(probe.interval)) { _ in
-                Self.probe(address: address, request: request, expected: probe.expectedResponse,
+                Self.probe(address: target.address, request: request, expected: probe.expectedResponse,
                            timeout: .duration(probe.timeout), on: loop).map { good in
                     let (before, after) = services.health.recordProbe(good, for: name, now: services.now())
                     if before != after {

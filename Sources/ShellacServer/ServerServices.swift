@@ -105,7 +105,8 @@ final class LoopServices: @unchecked Sendable {
     /// The pool for a backend of `vcl`, or nil when the VCL has no such (connectable) backend.
     func pool(for backend: String, in vcl: ActiveVCL) -> BackendPool? {
         eventLoop.assertInEventLoop()
-        guard let (definition, address) = vcl.backends[backend] else { return nil }
+        guard let (definition, target) = vcl.backends[backend] else { return nil }
+        let address = target.address
         let key = definition.connectionKey + "|\(address)"
         if let pool = pools[key] { return pool }
         let pool = BackendPool(eventLoop: eventLoop, address: address, definition: definition,

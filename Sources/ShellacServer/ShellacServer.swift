@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     /// The time (seconds since the epoch) that freshness is judged by; tests pass a manual clock.
     /// Timeouts are timers on the event loops and do not use it.
     public var clock: @Sendable () -> Double
+    /// How backend host names become addresses (at load, and again every backend_dns_interval).
+    public var resolve: BackendResolver = systemBackendResolver
 
     public init(listenHost: String = "127.0.0.1", listenPort: Int = 6081, backendHost: String,
                 backendPort: Int, storageBudget: Int = 256 * 1024 * 1024, parameters: Parameters = Parameters(),
@@ -73,7 +75,8 @@ public final class ShellacServer: Sendable {
     private let loops: [ObjectIdentifier: LoopServices]
     private let probes: HealthProbes
     private let logger: Logger
-    private let state = LockedValue<(listener: (any Channel)?, expiry: RepeatedTask?)>((nil, nil))
+    private let state = LockedValue<(listener: (any Channel)?, expiry: RepeatedTask?, dns: Task<Void, Never>?)>(
+        (nil, nil, nil))
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -83,7 +86,8 @@ public final class ShellacServer: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         store = CacheStore(budget: configuration.storageBudget, maxWaiters: p.int("waitinglist_max"),
                            maxVariants: p.int("max_variants"))
-        let vcl = try ActiveVCL(name: "boot", program: try configuration.initialProgram())
+        let vcl = try ActiveVCL(name: "boot", program: try configuration.initialProgram(),
+                                resolve: configuration.resolve)
         services = ServerServices(store: store, parameters: p, counters: counters, vcl: vcl, logger: logger,
                                   clock: configuration.clock)
         var loops: [ObjectIdentifier: LoopServices] = [:]
@@ -121,7 +125,10 @@ public final class ShellacServer: Sendable {
         let expiry = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             store.expire(now: clock())
         }
-        state.withLockedValue { $0 = (listener, expiry) }
+        let dns = Task.detached { [services, logger, configuration] in
+            await Self.followBackendAddresses(services: services, resolve: configuration.resolve, logger: logger)
+        }
+        state.withLockedValue { $0 = (listener, expiry, dns) }
         probes.start(for: services.vcl)
         guard let address = listener.localAddress else { throw ChannelError.unknownLocalAddress }
         let backends = services.vcl.program.backends.map(\.name).joined(separator: ",")
@@ -129,9 +136,25 @@ public final class ShellacServer: Sendable {
         return address
     }
 
+    /// Re-resolves backend host names every backend_dns_interval (off the event loops: resolving
+    /// blocks); a changed answer sends new connections to the new address.
+    private static func followBackendAddresses(services: ServerServices, resolve: BackendResolver,
+                                               logger: Logger) async {
+        let interval = services.parameters["backend_dns_interval"]
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            for (name, target) in services.vcl.namedTargets {
+                if let changed = target.refresh(resolve) {
+                    logger.notice("backend address changed", metadata: ["backend": "\(name)", "address": "\(changed)"])
+                }
+            }
+        }
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to shutdown_timeout), then stops.
     public func shutdown() async {
-        let (listener, expiry) = state.withLockedValue { $0 }
+        let (listener, expiry, dns) = state.withLockedValue { $0 }
+        dns?.cancel()
         services.startDraining()
         try? await listener?.close()
         for channel in services.connections.all {
@@ -188,7 +211,7 @@ public final class ShellacServer: Sendable {
     /// started with, and the cache is kept. Throws (and changes nothing) when a backend of the
     /// new program cannot be resolved.
     public func use(_ program: VCLProgram, name: String) throws {
-        let vcl = try ActiveVCL(name: name, program: program)
+        let vcl = try ActiveVCL(name: name, program: program, resolve: configuration.resolve)
         services.health.configure(program.backends)
         services.use(vcl)
         probes.start(for: vcl)

@@ -47,8 +47,9 @@ public final class TestOrigin: Sendable {
     private let received = Mutex<[OriginRequest]>([])
     public let port: Int
 
-    /// Starts an origin on 127.0.0.1 with a free port, or on a Unix socket at `unixSocket`.
-    public init(unixSocket: String? = nil, _ script: @escaping Script) async throws {
+    /// Starts an origin on `host` (127.0.0.1) and `port` (0: a free one), or on a Unix socket.
+    public init(host: String = "127.0.0.1", port: Int = 0, unixSocket: String? = nil,
+                _ script: @escaping Script) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
         let box = ScriptBox(script: script)
@@ -66,7 +67,7 @@ public final class TestOrigin: Sendable {
         if let unixSocket {
             channel = try await bootstrap.bind(unixDomainSocketPath: unixSocket, cleanupExistingSocketFile: true).get()
         } else {
-            channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+            channel = try await bootstrap.bind(host: host, port: port).get()
         }
         self.channel = channel
         self.port = channel.localAddress?.port ?? 0

@@ -3,6 +3,7 @@
 // queueing and refusing; a backend on a Unix socket.
 
 import Foundation
+import NIOCore
 import ShellacServer
 import ShellacTestSupport
 import Synchronization
@@ -234,5 +235,33 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
             #expect(origin.requestCount == 1)
         }
         await origin.stop()
+    }
+}
+
+
+@Suite(.timeLimit(.minutes(1))) struct BackendAddressTests {
+    /// The backend's host name first resolves to 127.0.0.1, then (the app moved) to 127.0.0.2,
+    /// where another origin listens on the same port: new fetches follow without a reload.
+    @Test func aHostNameIsFollowedWhenItsAddressChanges() async throws {
+        let old = try await TestOrigin { _ in .ok("old home", [("Cache-Control", "no-store")]) }
+        let new = try await TestOrigin(host: "127.0.0.2", port: old.port) { _ in
+            .ok("new home", [("Cache-Control", "no-store")])
+        }
+        let moved = Mutex(false)
+        let resolve: BackendResolver = { host, port in
+            #expect(host == "app.internal")
+            return try SocketAddress(ipAddress: moved.withLock { $0 } ? "127.0.0.2" : "127.0.0.1", port: port)
+        }
+        let vcl = "vcl 4.1;\nbackend app { .host = \"app.internal\"; .port = \"\(old.port)\"; }\n"
+        try await withHarness(parameters: ["backend_dns_interval=50ms"], vcl: vcl, resolve: resolve,
+                              script: { _ in .ok("x") }) { h in
+            let before = try await h.get("/")
+            #expect(before.text == "old home")
+            moved.withLock { $0 = true }
+            let followed = try await eventually { (try? await h.get("/").text) == "new home" }
+            #expect(followed)
+        }
+        await old.stop()
+        await new.stop()
     }
 }

@@ -17,7 +17,8 @@ struct Harness {
 
     /// - Parameter vcl: VCL text to run instead of `-b origin`; ORIGIN_PORT in it becomes the origin's port.
     static func start(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
-                      vcl: String? = nil, _ script: @escaping TestOrigin.Script) async throws -> Harness {
+                      vcl: String? = nil, resolve: BackendResolver? = nil,
+                      _ script: @escaping TestOrigin.Script) async throws -> Harness {
         let origin = try await TestOrigin(script)
         var p = Parameters()
         try p.set("threads", "2")
@@ -33,6 +34,7 @@ struct Harness {
         var configuration = ServerConfiguration(listenHost: "127.0.0.1", listenPort: 0, backendHost: "127.0.0.1",
                                                 backendPort: origin.port, storageBudget: budget, parameters: p,
                                                 clock: now)
+        if let resolve { configuration.resolve = resolve }
         if let vcl {
             configuration.vcl = try loadVCL(vcl.replacingOccurrences(of: "ORIGIN_PORT", with: "\(origin.port)"))
         }
@@ -92,8 +94,10 @@ func shippedVCL(_ relativePath: String, port: String) throws -> String {
 
 /// Runs `body` against a fresh harness and always stops it.
 func withHarness(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil, vcl: String? = nil,
-                 script: @escaping TestOrigin.Script, _ body: (Harness) async throws -> Void) async throws {
-    let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, vcl: vcl, script)
+                 resolve: BackendResolver? = nil, script: @escaping TestOrigin.Script,
+                 _ body: (Harness) async throws -> Void) async throws {
+    let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, vcl: vcl,
+                                          resolve: resolve, script)
     do {
         try await body(harness)
     } catch {
