@@ -31,7 +31,7 @@ public struct BackendResponseState: Sendable {
     }
 }
 
-public struct BackendVCLContext: VCLContext {
+public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
     public var bereq: HTTPRequestHead
     public var backend: String?
     public var retries = 0
@@ -157,18 +157,4 @@ public struct BackendVCLContext: VCLContext {
 
     public mutating func hashData(_ value: String) {}
 
-    public mutating func synthetic(_ body: String) { syntheticBody += body }
-
-    public mutating func ban(_ expression: String) -> String? {
-        do {
-            bans.append(try BanExpression.parse(expression))
-            return nil
-        } catch {
-            return error.message
-        }
-    }
-
-    public mutating func log(_ message: String) { logLines.append(message) }
-
-    public func isHealthy(_ backend: String) -> Bool { health(backend) }
 }

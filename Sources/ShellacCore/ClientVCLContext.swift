@@ -91,7 +91,7 @@ public enum ResponseEdits: Sendable, Equatable {
     case replaced(status: Int, reason: String, fields: HTTPFields)
 }
 
-public struct ClientVCLContext: VCLContext {
+public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var request: HTTPRequestHead
     public let clientAddress: String
     public let serverAddress: String
@@ -239,6 +239,18 @@ public struct ClientVCLContext: VCLContext {
 
     public mutating func hashData(_ value: String) { hashParts.append(value) }
 
+}
+
+/// What both contexts do alike: collect a synthetic body, bans and log lines for the I/O layer,
+/// and ask the server about backend health.
+protocol RecordsVCLEffects: VCLContext {
+    var syntheticBody: String { get set }
+    var bans: [BanExpression] { get set }
+    var logLines: [String] { get set }
+    var health: @Sendable (String) -> Bool { get }
+}
+
+extension RecordsVCLEffects {
     public mutating func synthetic(_ body: String) { syntheticBody += body }
 
     public mutating func ban(_ expression: String) -> String? {
