@@ -12,12 +12,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "shellacd", targets: ["shellacd"]),
+        .executable(name: "shellacadm", targets: ["shellacadm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
     ],
     targets: [
         // Pure HTTP: strict request parser, header rules, dates, Cache-Control, freshness, Vary.
@@ -49,11 +51,17 @@ let package = Package(
             dependencies: ["ShellacHTTP", "ShellacStore", "ShellacVCL"],
             swiftSettings: strict
         ),
+        // The admin channel's protocol (Varnish CLI framing, authentication, command lines).
+        .target(
+            name: "ShellacAdmin",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         // The I/O layer: listeners, client and backend channels, timers, signals.
         .target(
             name: "ShellacServer",
             dependencies: [
-                "ShellacHTTP", "ShellacStore", "ShellacCore", "ShellacVCL",
+                "ShellacHTTP", "ShellacStore", "ShellacCore", "ShellacVCL", "ShellacAdmin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,11 +73,19 @@ let package = Package(
         .executableTarget(
             name: "shellacd",
             dependencies: [
-                "ShellacServer", "ShellacCore", "ShellacVCL",
+                "ShellacServer", "ShellacCore", "ShellacVCL", "ShellacAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "shellacadm",
+            dependencies: [
+                "ShellacAdmin",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -97,10 +113,11 @@ let package = Package(
         .testTarget(name: "ShellacStoreTests", dependencies: ["ShellacStore", "ShellacHTTP"]),
         .testTarget(name: "ShellacCoreTests", dependencies: ["ShellacCore", "ShellacHTTP", "ShellacStore", "ShellacVCL"]),
         .testTarget(name: "ShellacVCLTests", dependencies: ["ShellacVCL", "ShellacHTTP"]),
+        .testTarget(name: "ShellacAdminTests", dependencies: ["ShellacAdmin"]),
         .testTarget(
             name: "ShellacServerTests",
             dependencies: [
-                "ShellacServer", "ShellacCore", "ShellacVCL", "ShellacTestSupport",
+                "ShellacServer", "ShellacCore", "ShellacVCL", "ShellacAdmin", "ShellacTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -32,6 +32,16 @@ public struct BanExpression: BanTest, Sendable {
     public let text: String
     let conditions: [Condition]
 
+    /// Whether every condition is about the object alone (such a ban can be applied at once).
+    public var needsNoRequest: Bool {
+        conditions.allSatisfy { condition in
+            switch condition.field {
+            case .objectStatus, .objectHeader: return true
+            case .requestURL, .requestHeader: return false
+            }
+        }
+    }
+
     public static func parse(_ text: String) throws(ParseError) -> BanExpression {
         var conditions: [Condition] = []
         var rest = Substring(text)

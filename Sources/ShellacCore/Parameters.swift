@@ -165,13 +165,28 @@ public struct Parameters: Sendable {
         return Double(t)
     }
 
-    /// The table as `shellacd -x parameters` prints it.
-    public func describe() -> String {
-        Self.table.map { d in
+    /// Parameters read each time they are used, so `param.set` changes them for what comes next;
+    /// the others are read once at startup (sizes, pools, threads) and need a restart.
+    public static let changeableWhileRunning: Set<String> = [
+        "timeout_idle", "timeout_req", "timeout_body", "first_byte_timeout", "between_bytes_timeout",
+        "default_ttl", "default_grace", "default_keep", "uncacheable_ttl", "waitinglist_timeout", "shutdown_timeout",
+        "max_restarts", "max_retries", "pipe_timeout", "backend_wait_timeout", "backend_wait_max",
+    ]
+
+    /// The table as `shellacd -x parameters` prints it (or one parameter of it).
+    public func describe(only name: String? = nil) -> String {
+        Self.table.filter { name == nil || $0.name == name }.map { d in
             let unit = d.kind.unit.isEmpty ? "" : " [\(d.kind.unit)]"
+            let when = Self.changeableWhileRunning.contains(d.name) ? "" : " (set at startup)"
             return "\(d.name)\n    Value: \(d.format(self[d.name]))\(unit)  (default \(d.format(d.defaultValue)), "
-                + "min \(d.format(d.minimum)), max \(d.format(d.maximum)))\n    \(d.help)"
+                + "min \(d.format(d.minimum)), max \(d.format(d.maximum)))\(when)\n    \(d.help)"
         }.joined(separator: "\n\n") + "\n"
+    }
+
+    /// The current value of a parameter as text, with its unit.
+    public func formatted(_ name: String) -> String? {
+        guard let d = Self.definition(name) else { return nil }
+        return d.format(self[name]) + (d.kind.unit.isEmpty ? "" : " [\(d.kind.unit)]")
     }
 }
 

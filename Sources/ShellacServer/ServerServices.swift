@@ -16,7 +16,13 @@ import Glibc
 
 final class ServerServices: Sendable {
     let store: CacheStore
-    let parameters: Parameters
+    /// The parameters; `param.set` changes those Parameters.changeableWhileRunning lists.
+    var parameters: Parameters { parameterTable.withLock { $0 } }
+    private let parameterTable: Mutex<Parameters>
+
+    func setParameter(_ name: String, _ value: String) throws(ParameterError) {
+        try parameterTable.withLock { (table: inout Parameters) throws(ParameterError) in try table.set(name, value) }
+    }
     let limits: HTTPParserLimits
     let counters: Counters
     let dateCache = DateHeaderCache()
@@ -67,7 +73,7 @@ final class ServerServices: Sendable {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count)
         self.hostname = String(cString: name)
-        self.parameters = parameters
+        self.parameterTable = Mutex(parameters)
         self.counters = counters
         self.now = clock
         self.limits = HTTPParserLimits(

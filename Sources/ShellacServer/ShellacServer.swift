@@ -9,6 +9,7 @@ import NIOPosix
 import ShellacCore
 import ShellacStore
 import ShellacVCL
+import ShellacAdmin
 
 public struct ServerConfiguration: Sendable {
     public var listenHost: String
@@ -74,6 +75,9 @@ public final class ShellacServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let loops: [ObjectIdentifier: LoopServices]
     private let probes: HealthProbes
+    /// VCLs loaded by name (vcl.load), the one the daemon started with first.
+    let vclRegistry: LockedValue<[LoadedVCL]>
+    private let admin = LockedValue<AdminServer?>(nil)
     private let logger: Logger
     private let state = LockedValue<(listener: (any Channel)?, expiry: RepeatedTask?, dns: Task<Void, Never>?)>(
         (nil, nil, nil))
@@ -96,6 +100,27 @@ public final class ShellacServer: Sendable {
         }
         self.loops = loops
         probes = HealthProbes(group: group, services: services)
+        vclRegistry = LockedValue([LoadedVCL(name: "boot", program: vcl.program, path: nil)])
+    }
+
+    /// Opens the admin channel (shellacd -T); returns its address.
+    @discardableResult
+    public func startAdmin(_ configuration: AdminConfiguration) async throws -> SocketAddress? {
+        let server = try await AdminServer(configuration: configuration, group: group, logger: logger) {
+            [weak self] words in
+            self?.execute(words) ?? CLIResponse(.close, "shutting down")
+        }
+        admin.withLockedValue { $0 = server }
+        logger.info("admin channel listening", metadata: ["address": "\(configuration.listen)",
+                                                         "authentication": "\(configuration.secret != nil)"])
+        return server.localAddress
+    }
+
+    var currentParameters: Parameters { services.parameters }
+
+    func setParameterValue(_ name: String, _ value: String) throws(ParameterError) {
+        try services.setParameter(name, value)
+        logger.notice("parameter set", metadata: ["name": "\(name)", "value": "\(value)"])
     }
 
     /// Binds the listener; returns the bound address (port 0 picks a free port).
@@ -155,6 +180,7 @@ public final class ShellacServer: Sendable {
     public func shutdown() async {
         let (listener, expiry, dns) = state.withLockedValue { $0 }
         dns?.cancel()
+        await admin.withLockedValue { $0 }?.close()
         services.startDraining()
         try? await listener?.close()
         for channel in services.connections.all {
@@ -212,6 +238,11 @@ public final class ShellacServer: Sendable {
     /// new program cannot be resolved.
     public func use(_ program: VCLProgram, name: String) throws {
         let vcl = try ActiveVCL(name: name, program: program, resolve: configuration.resolve)
+        vclRegistry.withLockedValue { registry in
+            if !registry.contains(where: { $0.name == name }) {
+                registry.append(LoadedVCL(name: name, program: program, path: nil))
+            }
+        }
         services.health.configure(program.backends)
         services.use(vcl)
         probes.start(for: vcl)

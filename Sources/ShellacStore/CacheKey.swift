@@ -8,6 +8,11 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         value = parts.joined(separator: "\u{1}")
     }
 
+    /// The first hash input: the URL, with the builtin vcl_hash.
+    public var firstPart: Substring {
+        value.split(separator: "\u{1}", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    }
+
     public var description: String { value.replacingOccurrences(of: "\u{1}", with: " ") }
 }
 

@@ -315,6 +315,32 @@ public final class CacheStore: Sendable {
         return removed.count
     }
 
+    /// Removes every stored object for which `predicate` holds (purges by URL on every host,
+    /// bans that need no request); returns how many. Walks the whole store, shard by shard.
+    @discardableResult
+    public func remove(where predicate: (StoredObject) -> Bool) -> Int {
+        var removed: [StoredObject] = []
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for (key, var head) in shard.heads where !head.variants.isEmpty {
+                    let before = head.variants.count
+                    head.variants.removeAll { node in
+                        guard predicate(node.object) else { return false }
+                        shard.lru.remove(node)
+                        removed.append(node.object)
+                        return true
+                    }
+                    if head.variants.count != before { shard.heads[key] = head.isEmpty ? nil : head }
+                }
+            }
+        }
+        if !removed.isEmpty {
+            usedBytes.add(-removed.reduce(0) { $0 + $1.size }, ordering: .relaxed)
+            objectCount.add(-removed.count, ordering: .relaxed)
+        }
+        return removed.count
+    }
+
     /// The variant for this request that may stand in for a failed fetch (grace, stale-if-error).
     public func staleForError(_ key: CacheKey, requestFields: HTTPFields, now: Double) -> StoredObject? {
         variant(key, for: requestFields).flatMap { $0.isUsableOnError(at: now) ? $0 : nil }

@@ -9,6 +9,7 @@ import Logging
 import ShellacCore
 import ShellacServer
 import ShellacVCL
+import ShellacAdmin
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,7 @@ struct Shellacd: AsyncParsableCommand {
         commandName: "shellacd",
         abstract: "Shellac: a caching reverse proxy for HTTP/1.1.",
         discussion: """
-        Example: shellacd -a 127.0.0.1:6081 -f /etc/shellac/default.vcl -s malloc,256m
+        Example: shellacd -a 127.0.0.1:6081 -f /etc/shellac/default.vcl -s malloc,256m -T 127.0.0.1:6082
                  shellacd -a 127.0.0.1:6081 -b 127.0.0.1:8000 -p default_ttl=1s
         `shellacd -x parameters` lists every -p parameter with its default, bounds and meaning.
         """)
@@ -43,6 +44,15 @@ struct Shellacd: AsyncParsableCommand {
 
     @Option(name: .customShort("p"), help: "Set a runtime parameter, NAME=VALUE (repeatable).")
     var parameters: [String] = []
+
+    @Option(name: .customShort("T"), help: "Open the admin channel: HOST:PORT (loopback, e.g. 127.0.0.1:6082) or unix:/path.")
+    var adminAddress: String?
+
+    @Option(name: .customShort("S"), help: "Admin secret file (default: generated as _.secret in the work directory).")
+    var secretFile: String?
+
+    @Option(name: .customShort("n"), help: "Work directory for the generated secret and the admin address (shellacadm looks there).")
+    var workDirectory: String = AdminDefaults.workDirectory
 
     @Option(name: .customShort("P"), help: "Write the process id to this file.")
     var pidFile: String?
@@ -119,6 +129,15 @@ struct Shellacd: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         try await server.start()
+        if let adminAddress {
+            let secret = try Self.adminSecret(file: secretFile, workDirectory: workDirectory)
+            do {
+                try await server.startAdmin(AdminConfiguration(listen: adminAddress, secret: secret))
+            } catch {
+                throw ValidationError("-T \(adminAddress): cannot open the admin channel: \(error)")
+            }
+            try? (adminAddress + "\n").write(toFile: workDirectory + "/_.admin", atomically: true, encoding: .utf8)
+        }
         if let pidFile { try Self.writePID(to: pidFile) }
         let reload: @Sendable () -> Void = { [vclFile] in
             guard let vclFile else {
@@ -172,6 +191,28 @@ struct Shellacd: AsyncParsableCommand {
             logger.error("VCL reload failed; the running VCL stays in use",
                          metadata: ["file": "\(path)", "error": "\(error)"])
         }
+    }
+
+    /// The admin secret: the -S file's bytes, or a random one written to the work directory
+    /// (mode 0600) for shellacadm to find.
+    static func adminSecret(file: String?, workDirectory: String) throws -> [UInt8] {
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("-S \(file): cannot read the secret file")
+            }
+            return Array(data)
+        }
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let path = workDirectory + "/_.secret"
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined() + "\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(secret.utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("-n \(workDirectory): cannot write the secret file \(path)")
+        }
+        chmod(path, 0o600)
+        return Array(secret.utf8)
     }
 
     /// "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces).

@@ -211,4 +211,52 @@ func freePort() throws -> Int {
         #expect(log.contains("site.vcl:2:33: error: 'resp.http.Y' is not available in vcl_recv"))
         await origin.stop()
     }
+
+    /// shellacd -T with a generated secret, and shellacadm finding both in the work directory.
+    @Test func shellacadmRunsCommandsWithExitCodes() async throws {
+        let origin = try await TestOrigin { _ in .ok("page") }
+        let port = try freePort()
+        let adminPort = try freePort()
+        let work = NSTemporaryDirectory() + "shellac-work-\(port)"
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try shellacdPath())
+        process.arguments = ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-T", "127.0.0.1:\(adminPort)",
+                             "-n", work, "-p", "threads=1"]
+        process.standardError = Pipe()
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let adm = try shellacdPath().replacingOccurrences(of: "/shellacd", with: "/shellacadm")
+        var ping = try runTool(adm, ["-n", work, "ping"])
+        for _ in 0..<200 where ping.status != 0 {
+            try await Task.sleep(for: .milliseconds(25))
+            ping = try runTool(adm, ["-n", work, "ping"])
+        }
+        #expect(ping.status == 0)
+        #expect(ping.output.hasPrefix("PONG "))
+        let attributes = try FileManager.default.attributesOfItem(atPath: work + "/_.secret")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600, "the generated secret is private")
+        let unknown = try runTool(adm, ["-n", work, "vcl.frobnicate"])
+        #expect(unknown.status == 1)
+        #expect(unknown.output.contains("Unknown request 'vcl.frobnicate'"))
+        let json = try runTool(adm, ["-n", work, "-j", "backend.list"])
+        #expect(json.status == 0)
+        #expect(json.output.contains("\"name\": \"default\""))
+        let interactive = Process()
+        interactive.executableURL = URL(fileURLWithPath: adm)
+        interactive.arguments = ["-n", work]
+        let input = Pipe()
+        let output = Pipe()
+        interactive.standardInput = input
+        interactive.standardOutput = output
+        try interactive.run()
+        input.fileHandleForWriting.write(Data("status\nquit\n".utf8))
+        interactive.waitUntilExit()
+        let transcript = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(transcript.contains("shellac> Child in state running"))
+        let noDaemon = try runTool(adm, ["-T", "127.0.0.1:\(try freePort())", "-S", work + "/_.secret", "ping"])
+        #expect(noDaemon.status == 2)
+        #expect(noDaemon.output.contains("cannot connect"))
+        await origin.stop()
+    }
 }
