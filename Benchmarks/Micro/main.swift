@@ -74,7 +74,7 @@ measure("store lookup (hit)") {
 func hitFlow(_ program: VCLProgram) {
     var flow = RequestFlow(request: head, clientAddress: "127.0.0.1", serverAddress: "127.0.0.1", requestID: "1",
                            program: program, maxWaiters: 10, maxRestarts: 4, now: 1_800_000_001,
-                           health: { _ in true })
+                           services: .none)
     guard case .lookup(let key) = flow.start(now: 1_800_000_001) else { fatalError("expected a lookup") }
     let result = store.lookup(key, requestFields: flow.request.fields, now: 1_800_000_001)
     guard case .deliverHit = flow.lookupFinished(result, now: 1_800_000_001) else { fatalError("expected a hit") }

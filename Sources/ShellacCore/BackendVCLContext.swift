@@ -50,11 +50,11 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
     let clientAddress: String
     let serverAddress: String
     let hostname: String
-    let health: @Sendable (String) -> Bool
+    let services: VCLServices
 
     public init(bereq: HTTPRequestHead, backend: String?, uncacheable: Bool, isBackgroundFetch: Bool,
                 requestID: String, clientAddress: String, serverAddress: String, now: Double,
-                hostname: String = "localhost", health: @escaping @Sendable (String) -> Bool) {
+                hostname: String = "localhost", services: VCLServices) {
         self.bereq = bereq
         self.backend = backend
         self.uncacheable = uncacheable
@@ -64,7 +64,7 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.serverAddress = serverAddress
         self.now = now
         self.hostname = hostname
-        self.health = health
+        self.services = services
     }
 
     public func read(_ variable: VariableID) -> VCLValue {

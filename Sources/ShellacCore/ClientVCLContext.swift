@@ -116,12 +116,11 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
     /// Ban expressions accepted by ban(), for the I/O layer to apply.
     public var bans: [BanExpression] = []
     public var logLines: [String] = []
-    let health: @Sendable (String) -> Bool
+    let services: VCLServices
     let hostname: String
 
     public init(request: HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
-                now: Double, backendHint: String?, hostname: String = "localhost",
-                health: @escaping @Sendable (String) -> Bool) {
+                now: Double, backendHint: String?, hostname: String = "localhost", services: VCLServices) {
         self.request = request
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
@@ -129,7 +128,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         self.now = now
         self.backendHint = backendHint
         self.hostname = hostname
-        self.health = health
+        self.services = services
     }
 
     public func read(_ variable: VariableID) -> VCLValue {
@@ -247,7 +246,23 @@ protocol RecordsVCLEffects: VCLContext {
     var syntheticBody: String { get set }
     var bans: [BanExpression] { get set }
     var logLines: [String] { get set }
-    var health: @Sendable (String) -> Bool { get }
+    var services: VCLServices { get }
+}
+
+/// What a VCL context asks of the server while a subroutine runs: backend health, and purging
+/// by tag (which answers at once with how many objects it took).
+public struct VCLServices: Sendable {
+    public var isHealthy: @Sendable (String) -> Bool
+    public var purgeTags: @Sendable ([String], Bool) -> Int
+
+    public init(isHealthy: @escaping @Sendable (String) -> Bool,
+                purgeTags: @escaping @Sendable ([String], Bool) -> Int) {
+        self.isHealthy = isHealthy
+        self.purgeTags = purgeTags
+    }
+
+    /// Every backend healthy, nothing stored (tests of the pure parts).
+    public static let none = VCLServices(isHealthy: { _ in true }, purgeTags: { _, _ in 0 })
 }
 
 extension RecordsVCLEffects {
@@ -264,5 +279,7 @@ extension RecordsVCLEffects {
 
     public mutating func log(_ message: String) { logLines.append(message) }
 
-    public func isHealthy(_ backend: String) -> Bool { health(backend) }
+    public func isHealthy(_ backend: String) -> Bool { services.isHealthy(backend) }
+
+    public mutating func purgeTags(_ tags: [String], soft: Bool) -> Int { services.purgeTags(tags, soft) }
 }

@@ -92,14 +92,13 @@ public struct RequestFlow {
     let maxRestarts: Int
 
     public init(request: HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
-                program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
-                health: @escaping @Sendable (String) -> Bool) {
+                program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
         self.context = ClientVCLContext(request: request, clientAddress: clientAddress, serverAddress: serverAddress,
                                         requestID: requestID, now: now, backendHint: program.defaultBackend,
-                                        health: health)
+                                        services: services)
     }
 
     public var request: HTTPRequestHead { context.request }

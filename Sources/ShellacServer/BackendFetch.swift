@@ -62,7 +62,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
                                          now: services.now(), hostname: services.hostname,
-                                         health: { [services] in services.isHealthy($0) })
+                                         services: services.vclServices)
     }
 
     /// Private fetches (pass, hit-for-miss) serve only their own client; shared ones serve waiters too.
@@ -267,6 +267,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         let final = context.response!
         fields = final.fields
+        // Tags (surrogate keys) are for the cache: kept with the object, never delivered.
+        let tagHeader = services.tagHeader
+        tags = fields.values(tagHeader).flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
+        fields.remove(tagHeader)
         let varyNames = plan.varyNames
         self.plan = StoragePlan(ttl: final.ttl, grace: final.grace, keep: final.keep, initialAge: plan.initialAge,
                                 varyNames: varyNames, staleIfError: plan.staleIfError)
@@ -344,6 +348,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     private var heldChunk: ByteBuffer?
+    /// The response's tags (from the tag header), stored with the object.
+    private var tags: [String] = []
     private var storedBytes = 0
 
     /// A body of unannounced length outgrew the whole budget: pass it through instead of storing it.
@@ -374,7 +380,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                       varyNames: head.varyNames,
                                       varyValues: head.varyValues, storedAt: services.now(),
                                       initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep,
-                                      staleIfError: plan.staleIfError)
+                                      staleIfError: plan.staleIfError, tags: tags)
             let completing: BusyFetch? = fetch.mode == .hitForMiss ? nil : fetch.busy
             services.store.insert(object, completing: completing, now: object.storedAt)
         }

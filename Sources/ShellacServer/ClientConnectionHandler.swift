@@ -259,7 +259,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                                requestID: id, program: vcl.program,
                                maxWaiters: services.parameters.int("waitinglist_max"),
                                maxRestarts: services.parameters.int("max_restarts"), now: services.now(),
-                               health: { [services] in services.isHealthy($0) })
+                               services: services.vclServices)
         let request = ClientRequest(id: id, flow: flow, vcl: vcl, keepAlive: head.keepAlive && !inputClosed,
                                     expectsContinue: expectsContinue)
         current = request

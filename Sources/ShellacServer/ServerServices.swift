@@ -46,6 +46,9 @@ final class ServerServices: Sendable {
         }
     }
 
+    /// What VCL contexts ask of the server: backend health, tag purges.
+    let vclServices: VCLServices
+
     /// The VCL new requests run with.
     var vcl: ActiveVCL { active.withLock { $0 } }
 
@@ -61,10 +64,13 @@ final class ServerServices: Sendable {
     let now: @Sendable () -> Double
 
     let logger: Logger
+    /// The response header listing an object's tags (surrogate keys), space- or comma-separated.
+    let tagHeader: String
 
     init(store: CacheStore, parameters: Parameters, counters: Counters, vcl: ActiveVCL, logger: Logger,
-         clock: @escaping @Sendable () -> Double) {
+         tagHeader: String, clock: @escaping @Sendable () -> Double) {
         self.store = store
+        self.tagHeader = tagHeader
         self.logger = logger
         self.active = Mutex(vcl)
         self.health = BackendHealth(failureThreshold: parameters.int("backend_failure_threshold"),
@@ -76,6 +82,12 @@ final class ServerServices: Sendable {
         self.parameterTable = Mutex(parameters)
         self.counters = counters
         self.now = clock
+        let health = self.health
+        vclServices = VCLServices(isHealthy: { health.isHealthy($0, now: clock()) },
+                                  purgeTags: { tags, soft in
+                                      counters.increment(.purges)
+                                      return store.purge(tags: tags, soft: soft, now: clock())
+                                  })
         self.limits = HTTPParserLimits(
             maxHeadSize: parameters.int("http_req_size"),
             maxFieldLineSize: parameters.int("http_req_hdr_len"),

@@ -51,6 +51,14 @@ extension ShellacServer {
             return banList(json: json)
         case "purge":
             return purge(url: arguments[0], host: arguments.count > 1 ? arguments[1] : nil)
+        case "purge.soft":
+            return softPurge(url: arguments[0], host: arguments.count > 1 ? arguments[1] : nil)
+        case "purge.tag", "purge.tag.soft":
+            let count = store.purge(tags: arguments, soft: name == "purge.tag.soft", now: configuration.clock())
+            counters.increment(.purges)
+            return CLIResponse(.ok, "\(name == "purge.tag" ? "Purged" : "Soft-purged") \(count) object\(count == 1 ? "" : "s")")
+        case "inspect":
+            return inspect(url: arguments[0], host: arguments.count > 1 ? arguments[1] : nil)
         case "vcl.load":
             return loadVCL(name: arguments[0], path: arguments[1])
         case "vcl.use":
@@ -123,6 +131,40 @@ extension ShellacServer {
         }
         counters.increment(.purges)
         return CLIResponse(.ok, "Purged \(removed) object\(removed == 1 ? "" : "s")")
+    }
+
+    private func softPurge(url: String, host: String?) -> CLIResponse {
+        let now = configuration.clock()
+        var count = 0
+        if let host {
+            count = store.softPurge(CacheKey(parts: [url, host.lowercased()]), now: now)
+        } else {
+            for object in store.objects(where: { $0.key.firstPart == url }) {
+                object.expire(at: now)
+                count += 1
+            }
+        }
+        counters.increment(.purges)
+        return CLIResponse(.ok, "Soft-purged \(count) object\(count == 1 ? "" : "s")")
+    }
+
+    private func inspect(url: String, host: String?) -> CLIResponse {
+        let now = configuration.clock()
+        let objects = host.map { store.variants(of: CacheKey(parts: [url, $0.lowercased()])) }
+            ?? store.objects(where: { $0.key.firstPart == url })
+        guard !objects.isEmpty else { return CLIResponse(.ok, "Nothing stored for \(url)") }
+        let text = objects.map { object in
+            let vary = zip(object.varyNames, object.varyValues).map { "\($0)=\($1 ?? "-")" }.joined(separator: ", ")
+            return """
+            key:    \(object.key)
+            status: \(object.status) \(object.reason)
+            vary:   \(vary.isEmpty ? "-" : vary)
+            ttl:    \(String(format: "%.3f", object.remainingTTL(at: now)))  grace: \(object.grace)  keep: \(object.keep)
+            age:    \(String(format: "%.3f", object.age(at: now)))  hits: \(object.hits)  size: \(object.size)
+            tags:   \(object.tags.isEmpty ? "-" : object.tags.joined(separator: " "))
+            """
+        }
+        return CLIResponse(.ok, text.joined(separator: "\n\n"))
     }
 
     // MARK: VCL

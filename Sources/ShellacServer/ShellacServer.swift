@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     /// The time (seconds since the epoch) that freshness is judged by; tests pass a manual clock.
     /// Timeouts are timers on the event loops and do not use it.
     public var clock: @Sendable () -> Double
+    /// The response header whose words tag an object for purge.tag (Surrogate-Key, xkey, Cache-Tag…).
+    public var tagHeader = "Surrogate-Key"
     /// How backend host names become addresses (at load, and again every backend_dns_interval).
     public var resolve: BackendResolver = systemBackendResolver
 
@@ -93,7 +95,7 @@ public final class ShellacServer: Sendable {
         let vcl = try ActiveVCL(name: "boot", program: try configuration.initialProgram(),
                                 resolve: configuration.resolve)
         services = ServerServices(store: store, parameters: p, counters: counters, vcl: vcl, logger: logger,
-                                  clock: configuration.clock)
+                                  tagHeader: configuration.tagHeader, clock: configuration.clock)
         var loops: [ObjectIdentifier: LoopServices] = [:]
         for loop in group.makeIterator() {
             loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, parameters: p, counters: counters)

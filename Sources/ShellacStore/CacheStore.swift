@@ -108,6 +108,57 @@ public final class CacheStore: Sendable {
     public var expired: Int { expiredCount.load(ordering: .relaxed) }
     /// Objects removed because a ban matched them.
     public var banned: Int { bannedCount.load(ordering: .relaxed) }
+    /// Every stored object's tags (surrogate keys) → the keys holding objects with that tag.
+    private let tagIndex = TagIndex()
+
+    /// Takes a node out of its shard's LRU list and the tag index (every removal goes through here).
+    private func detach(_ node: LRUNode, from shard: inout Shard) {
+        shard.lru.remove(node)
+        if !node.object.tags.isEmpty { tagIndex.remove(node.object) }
+    }
+
+    /// Removes (or, when `soft`, makes stale now while keeping them for their grace) every object
+    /// carrying one of `tags`; returns how many. Costs in proportion to the objects tagged.
+    @discardableResult
+    public func purge(tags: [String], soft: Bool, now: Double) -> Int {
+        var affected = 0
+        for key in tagIndex.keys(for: tags) {
+            affected += shards[shard(for: key)].withLock { shard -> Int in
+                guard var head = shard.heads[key] else { return 0 }
+                var count = 0
+                var freed = 0
+                head.variants.removeAll { node in
+                    guard node.object.tags.contains(where: tags.contains) else { return false }
+                    count += 1
+                    if soft {
+                        node.object.expire(at: now)
+                        return false
+                    }
+                    detach(node, from: &shard)
+                    freed += node.object.size
+                    return true
+                }
+                if !soft && count > 0 {
+                    usedBytes.add(-freed, ordering: .relaxed)
+                    objectCount.add(-count, ordering: .relaxed)
+                }
+                shard.heads[key] = head.isEmpty ? nil : head
+                return count
+            }
+        }
+        return affected
+    }
+
+    /// Makes every variant of `key` stale now, kept for its grace (soft purge); returns how many.
+    @discardableResult
+    public func softPurge(_ key: CacheKey, now: Double) -> Int {
+        shards[shard(for: key)].withLock { shard in
+            let variants = shard.heads[key]?.variants ?? []
+            for node in variants { node.object.expire(at: now) }
+            return variants.count
+        }
+    }
+
     /// Bans still kept (some object stored before them has not been checked yet).
     public var banList: [(id: Int, time: Double, text: String)] {
         bans.withLock { $0.map { ($0.id, $0.time, $0.test.text) } }
@@ -233,7 +284,7 @@ public final class CacheStore: Sendable {
                 guard node.object.varyNames == object.varyNames, node.object.varyValues == object.varyValues else {
                     return false
                 }
-                shard.lru.remove(node)
+                detach(node, from: &shard)
                 freed += node.object.size
                 replacedVariants += 1
                 return true
@@ -241,8 +292,9 @@ public final class CacheStore: Sendable {
             let node = LRUNode(object, lastUsed: now)
             head.variants.insert(node, at: 0)
             shard.lru.pushFront(node)
+            if !object.tags.isEmpty { tagIndex.add(object) }
             while head.variants.count > maxVariants, let oldest = head.variants.popLast() {
-                shard.lru.remove(oldest)
+                detach(oldest, from: &shard)
                 freed += oldest.object.size
                 droppedVariants += 1
             }
@@ -302,7 +354,7 @@ public final class CacheStore: Sendable {
         let removed: [StoredObject] = shards[shard(for: key)].withLock { shard in
             guard var head = shard.heads[key] else { return [] }
             let nodes = head.variants
-            for node in nodes { shard.lru.remove(node) }
+            for node in nodes { detach(node, from: &shard) }
             head.variants.removeAll()
             head.hitForMissUntil = nil
             shard.heads[key] = head.isEmpty ? nil : head
@@ -326,7 +378,7 @@ public final class CacheStore: Sendable {
                     let before = head.variants.count
                     head.variants.removeAll { node in
                         guard predicate(node.object) else { return false }
-                        shard.lru.remove(node)
+                        detach(node, from: &shard)
                         removed.append(node.object)
                         return true
                     }
@@ -339,6 +391,19 @@ public final class CacheStore: Sendable {
             objectCount.add(-removed.count, ordering: .relaxed)
         }
         return removed.count
+    }
+
+    /// Every stored object for which `predicate` holds (inspection; walks the whole store).
+    public func objects(where predicate: (StoredObject) -> Bool) -> [StoredObject] {
+        var found: [StoredObject] = []
+        for index in shards.indices {
+            shards[index].withLock { shard in
+                for head in shard.heads.values {
+                    for node in head.variants where predicate(node.object) { found.append(node.object) }
+                }
+            }
+        }
+        return found
     }
 
     /// The variant for this request that may stand in for a failed fetch (grace, stale-if-error).
@@ -371,7 +436,7 @@ public final class CacheStore: Sendable {
         var freed = 0
         head.variants.removeAll { node in
             guard isBanned(node.object, url: url, requestFields: requestFields) else { return false }
-            shard.lru.remove(node)
+            detach(node, from: &shard)
             freed += node.object.size
             removed += 1
             return true
@@ -389,7 +454,7 @@ public final class CacheStore: Sendable {
         var freed = 0
         head.variants.removeAll { node in
             guard node.object.removableAt <= now else { return false }
-            shard.lru.remove(node)
+            detach(node, from: &shard)
             freed += node.object.size
             removed += 1
             return true
@@ -417,7 +482,7 @@ public final class CacheStore: Sendable {
             guard let oldest else { return }
             shards[oldest.index].withLock { shard in
                 guard let victim = shard.lru.tail else { return }
-                shard.lru.remove(victim)
+                detach(victim, from: &shard)
                 let key = victim.object.key
                 if var head = shard.heads[key] {
                     head.variants.removeAll { $0 === victim }

@@ -22,6 +22,7 @@ public final class StoredObject: Sendable {
     /// When the response arrived (seconds since the epoch) and how old it was then.
     public let storedAt: Double
     public let initialAge: Double
+    /// The TTL the object was stored with (a soft purge ends its freshness earlier: `expiresAt`).
     public let ttl: Double
     public let grace: Double
     public let keep: Double
@@ -34,13 +35,17 @@ public final class StoredObject: Sendable {
     private let hitCount = Atomic<Int>(0)
     /// The newest ban this object has been checked against (set when stored; see CacheStore).
     let bansChecked = Atomic<Int>(0)
+    /// Tags (surrogate keys) it was stored with, for purging by tag.
+    public let tags: [String]
+    /// When a soft purge made it stale (bit pattern of a Double; 0: never).
+    private let softPurged = Atomic<UInt64>(0)
 
     /// - Parameters:
     ///   - fields: the response fields to store, hop-by-hop and framing fields already removed.
     ///   - body: the body as received, in pieces; copied once into the object's own buffer.
     public init(key: CacheKey, status: Int, reason: String, fields: HTTPFields, body: [ByteBuffer],
                 varyNames: [String], varyValues: [String?], storedAt: Double, initialAge: Double,
-                ttl: Double, grace: Double, keep: Double, staleIfError: Double = 0) {
+                ttl: Double, grace: Double, keep: Double, staleIfError: Double = 0, tags: [String] = []) {
         self.key = key
         self.status = status
         self.reason = reason
@@ -52,6 +57,7 @@ public final class StoredObject: Sendable {
         self.grace = grace
         self.keep = keep
         self.staleIfError = staleIfError
+        self.tags = tags
         self.etag = fields["ETag"]
         self.lastModified = fields["Last-Modified"]
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
@@ -137,8 +143,16 @@ public final class StoredObject: Sendable {
         }
     }
 
-    /// The moment the object stops being fresh.
-    public var expiresAt: Double { storedAt + ttl }
+    /// The moment the object stops being fresh (earlier after a soft purge).
+    public var expiresAt: Double {
+        let purged = softPurged.load(ordering: .relaxed)
+        return purged == 0 ? storedAt + ttl : min(storedAt + ttl, Double(bitPattern: purged))
+    }
+
+    /// Soft purge: stale from `now` on, still kept (and served) for its grace, keep and stale-if-error.
+    public func expire(at now: Double) {
+        softPurged.store(now.bitPattern, ordering: .relaxed)
+    }
     /// How long past its TTL the object may still be served: grace, or longer on backend errors.
     private var staleWindow: Double { max(0, grace, staleIfError) }
 

@@ -17,7 +17,11 @@ public struct Checker {
     private var subroutines: [String: [Block]] = [:]
     private var subroutineNames: [String: Name] = [:]
 
-    static let supportedModules: Set<String> = ["std", "directors"]
+    static let supportedModules: Set<String> = ["std", "directors", "xkey", "shellac"]
+    /// Tag purging: vmod_xkey's functions, and Shellac's own names for them.
+    static let tagFunctions: [String: Set<String>] = [
+        "xkey": ["purge", "softpurge"], "shellac": ["purge_tags", "softpurge_tags"],
+    ]
     /// Variables accepted so Varnish VCL loads, whose effect Shellac does not have.
     static let ignoredVariables: [String: String] = [
         "beresp.storage": "Shellac keeps every object in its one memory store (-s)",
@@ -54,7 +58,7 @@ public struct Checker {
                     modules.insert(name.text)
                 } else {
                     error("module '\(name.text)' is not available", at: name.range,
-                          hint: "Shellac builds in the modules std and directors")
+                          hint: "Shellac builds in the modules std, directors, xkey (tag purges) and shellac")
                 }
             case .backend(let name, _):
                 backends.insert(name.text)
@@ -507,6 +511,17 @@ public struct Checker {
                 return nil
             }
             return result
+        } else if parts.count == 2, let functions = Self.tagFunctions[parts[0]] {
+            if !modules.contains(parts[0]) {
+                error("'\(parts[0])' is used without 'import \(parts[0]);'", at: function.range)
+                return nil
+            }
+            guard functions.contains(parts[1]) else {
+                error("unknown function '\(function.text)'", at: function.range,
+                      hint: "\(parts[0]) has \(functions.sorted().joined(separator: " and "))")
+                return nil
+            }
+            return .int
         } else if parts.count == 2, objects.contains(parts[0]) {
             guard Self.objectMethods.contains(parts[1]) else {
                 error("unknown method '\(parts[1])' of '\(parts[0])'", at: function.range,

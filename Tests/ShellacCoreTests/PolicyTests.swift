@@ -69,7 +69,7 @@ let builtinProgram = try! program()
 /// What vcl_recv (and the flow around it) decided, in words.
 func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> String {
     var f = RequestFlow(request: head, clientAddress: "127.0.0.9", serverAddress: "127.0.0.1", requestID: "7",
-                        program: program, maxWaiters: 10, maxRestarts: 4, now: 0, health: { _ in true })
+                        program: program, maxWaiters: 10, maxRestarts: 4, now: 0, services: .none)
     switch f.start(now: 0) {
     case .lookup: return "hash"
     case .fetch(let fetch, _): return fetch.mode == .pass ? "pass" : "fetch"
@@ -106,7 +106,7 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(CorePolicy.cacheKey(noHost, serverAddress: "10.1.1.1") == CacheKey(parts: ["/x", "10.1.1.1"]))
         var f = RequestFlow(request: request("GET", "/Path", [("Host", "WWW.Example.COM")]), clientAddress: "1.2.3.4",
                             serverAddress: "127.0.0.1", requestID: "1", program: builtinProgram, maxWaiters: 1,
-                            maxRestarts: 4, now: 0, health: { _ in true })
+                            maxRestarts: 4, now: 0, services: .none)
         guard case .lookup(let key) = f.start(now: 0) else { Issue.record("expected a lookup"); return }
         #expect(key == CacheKey(parts: ["/Path", "www.example.com"]), "the builtin vcl_hash agrees with the core's")
     }
@@ -154,7 +154,7 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
                  program: VCLProgram = builtinProgram) -> BackendResponseVerdict {
         var context = BackendVCLContext(bereq: request(), backend: "default", uncacheable: false,
                                         isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
-                                        serverAddress: "127.0.0.1", now: now, health: { _ in true })
+                                        serverAddress: "127.0.0.1", now: now, services: .none)
         return BackendResponsePolicy.evaluate(program: program, context: &context, status: status, reason: "R",
                                               fields: HTTPFields(pairs), plan: plan(status, pairs, parameters: parameters),
                                               pass: false)
@@ -243,7 +243,7 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         """)
         var context = BackendVCLContext(bereq: request("GET", "/static/a.css"), backend: "default", uncacheable: false,
                                         isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
-                                        serverAddress: "127.0.0.1", now: now, health: { _ in true })
+                                        serverAddress: "127.0.0.1", now: now, services: .none)
         let fields = HTTPFields([("Set-Cookie", "a=1")])
         let verdict = BackendResponsePolicy.evaluate(program: vcl, context: &context, status: 200, reason: "OK",
                                                      fields: fields, plan: plan(200, []), pass: false)

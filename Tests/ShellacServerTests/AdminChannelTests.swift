@@ -199,3 +199,60 @@ func runTool(_ path: String, _ arguments: [String], seconds: Double = 10) throws
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     return RunResult(status: process.terminationStatus, output: output)
 }
+
+@Suite(.timeLimit(.minutes(1))) struct TagPurgeTests {
+    static let tagged: TestOrigin.Script = { request in
+        let tags = request.path == "/a" ? "post-1 home" : "post-2 home"
+        return .ok("page \(request.path)", [("Cache-Control", "max-age=60"), ("Surrogate-Key", tags)])
+    }
+
+    @Test func tagsAreKeptOutOfResponsesAndPurgedByTheAdminChannel() async throws {
+        try await withAdmin(script: Self.tagged) { h, port in
+            let first = try await h.get("/a")
+            #expect(first.header("Surrogate-Key") == nil, "tags are stripped before delivery")
+            _ = try await h.get("/b")
+            let admin = try await AdminSession.open(port)
+            _ = try await admin.authenticate("s3cret\n")
+            #expect(try await admin.send("inspect /a").body.contains("tags:   post-1 home"))
+            #expect(try await admin.send("purge.tag post-1").body == "Purged 1 object")
+            #expect(try await admin.send("purge.tag nothing-tagged").body == "Purged 0 objects")
+            _ = try await h.get("/a")
+            _ = try await h.get("/b")
+            #expect(h.origin.requests.map(\.path) == ["/a", "/b", "/a"])
+
+            // Soft: stale at once, still served (grace) while one background fetch refreshes it.
+            #expect(try await admin.send("purge.tag.soft home").body == "Soft-purged 2 objects")
+            let stale = try await h.get("/b")
+            #expect(stale.header("Cache-Status")?.contains("fwd=stale") == true)
+            let refreshed = try await eventually { h.origin.requests.count == 4 }
+            #expect(refreshed)
+            #expect(try await admin.send("purge.soft /a").body == "Soft-purged 1 object")
+            #expect(try await h.get("/a").header("Cache-Status")?.contains("fwd=stale") == true)
+        }
+    }
+
+    @Test func vclPurgesTagsLikeXkey() async throws {
+        let vcl = """
+        vcl 4.1;
+        import xkey;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        acl purgers { "127.0.0.1"; }
+        sub vcl_recv {
+            if (req.method == "PURGE" && req.http.xkey-purge) {
+                if (client.ip !~ purgers) { return (synth(403, "Forbidden")); }
+                set req.http.n = xkey.purge(req.http.xkey-purge);
+                return (synth(200, "Purged " + req.http.n + " objects"));
+            }
+        }
+        """
+        try await withHarness(vcl: vcl, script: Self.tagged) { h in
+            _ = try await h.get("/a")
+            _ = try await h.get("/b")
+            let purge = try await h.get("/", [("xkey-purge", "home")], method: "PURGE")
+            #expect(purge.status == 200)
+            #expect(purge.text.contains("Purged 2 objects"))
+            _ = try await h.get("/a")
+            #expect(h.origin.requestCount == 3)
+        }
+    }
+}

@@ -32,6 +32,11 @@ struct TestContext: VCLContext {
     }
     mutating func log(_ message: String) { logged.append(message) }
     func isHealthy(_ backend: String) -> Bool { !sick.contains(backend) }
+    var purged: [(tags: [String], soft: Bool)] = []
+    mutating func purgeTags(_ tags: [String], soft: Bool) -> Int {
+        purged.append((tags, soft))
+        return tags.count * 10
+    }
 }
 
 /// Loads `text` (the builtin VCL appended) or records why it did not load.
@@ -171,6 +176,26 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(program.run("vcl_recv", &context) == .action("hash", []))
         #expect(context.bans == ["req.url ~ ^/a"])
         #expect(context.fields[.req]?["E"] == "")
+    }
+
+    @Test func tagPurgesReachTheContext() throws {
+        let program = try load("""
+        import xkey;
+        import shellac;
+        sub vcl_recv {
+            set req.http.A = "" + xkey.purge("post-1 post-2");
+            set req.http.B = "" + shellac.softpurge_tags(req.http.Tags);
+            return (hash);
+        }
+
+        """)
+        var context = TestContext()
+        context.fields[.req] = HTTPFields([("Tags", "home")])
+        _ = program.run("vcl_recv", &context)
+        #expect(context.fields[.req]?["A"] == "20")
+        #expect(context.fields[.req]?["B"] == "10")
+        #expect(context.purged.map(\.tags) == [["post-1", "post-2"], ["home"]])
+        #expect(context.purged.map(\.soft) == [false, true])
     }
 
     @Test func runtimeFailuresFailTheSubroutine() throws {

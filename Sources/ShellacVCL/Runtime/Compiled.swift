@@ -24,6 +24,9 @@ indirect enum CompiledExpression: Sendable {
     case std(StdFunction, [CompiledExpression])
     /// `ban(EXPR)` used as a value (std.ban returns whether it was accepted).
     case ban(CompiledExpression)
+    /// xkey.purge / xkey.softpurge / shellac.purge_tags / shellac.softpurge_tags: the tags are the
+    /// words of the value; evaluates to how many objects were affected.
+    case purgeTags(CompiledExpression, soft: Bool)
     /// `d.backend()` / `d.backend(key)`.
     case directorBackend(String, CompiledExpression?)
 }

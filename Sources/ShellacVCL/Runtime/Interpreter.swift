@@ -153,6 +153,9 @@ struct Interpreter {
             }
             lastBanError = ""
             return .bool(true)
+        case .purgeTags(let operand, let soft):
+            let tags = try evaluate(operand, &context).string.split(whereSeparator: { $0 == " " || $0 == "," })
+            return .int(context.purgeTags(tags.map(String.init), soft: soft))
         case .directorBackend(let name, let key):
             guard resolvingDirectors, let director = program.directors[name] else { return .backend(name) }
             let keyText = try key.map { try evaluate($0, &context).string }

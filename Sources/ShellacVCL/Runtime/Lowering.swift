@@ -179,6 +179,9 @@ struct Lowering {
             }
             return .std(std, arguments.map { lower($0) })
         }
+        if Checker.tagFunctions[parts[0]] != nil, arguments.count == 1 {
+            return .purgeTags(lower(arguments[0]), soft: parts[1].hasPrefix("soft"))
+        }
         if directors.contains(parts[0]), parts[1] == "backend" {
             return .directorBackend(parts[0], arguments.first.map { lower($0) })
         }

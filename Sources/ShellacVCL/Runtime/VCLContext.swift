@@ -64,4 +64,6 @@ public protocol VCLContext {
     mutating func log(_ message: String)
     /// Health of a backend by name (std.healthy, directors).
     func isHealthy(_ backend: String) -> Bool
+    /// Purges (or soft-purges) the objects tagged with any of `tags`; returns how many.
+    mutating func purgeTags(_ tags: [String], soft: Bool) -> Int
 }

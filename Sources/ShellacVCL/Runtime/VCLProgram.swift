@@ -181,4 +181,5 @@ struct InitContext: VCLContext {
     mutating func ban(_ expression: String) -> String? { "ban() is not available in vcl_init" }
     mutating func log(_ message: String) {}
     func isHealthy(_ backend: String) -> Bool { true }
+    mutating func purgeTags(_ tags: [String], soft: Bool) -> Int { 0 }  // nothing is stored before vcl_init ends
 }
