@@ -11,6 +11,7 @@ extension ClientConnectionHandler {
         request.done = true
         let restarts = request.flow.restarts
         if restarts > 0 { services.counters.increment(.restarts, by: restarts) }
+        if let log = services.accessLog { logAccess(request, to: log) }
         request.waitTimer?.cancel()
         unsubscribe(request)
         if let fetch = request.fetch, fetch.isPrivate, !request.bodyComplete {
@@ -34,6 +35,15 @@ extension ClientConnectionHandler {
             processBuffer()
             readMoreIfWanted()
         }
+    }
+
+    func logAccess(_ request: ClientRequest, to log: AccessLog) {
+        let head = request.flow.request
+        let firstByte = request.firstByte.map { Double(($0 - request.arrived).nanoseconds) / 1e9 } ?? 0
+        log.append(AccessLog.line(client: clientAddress, time: services.now(), method: head.method, target: head.target,
+                                  version: head.version.text, status: request.loggedStatus, bytes: request.bodyBytes,
+                                  referer: head.fields["Referer"], userAgent: head.fields["User-Agent"],
+                                  handling: request.handling, firstByte: firstByte))
     }
 
     /// The client went away: waiting stops, a private fetch is abandoned, a shared one carries on.

@@ -75,6 +75,7 @@ extension ClientConnectionHandler {
 
     func startStreamedResponse(_ head: FetchedHead, _ request: ClientRequest) {
         request.responseStarted = true
+        request.responding(status: head.status, handling: request.cacheStatus.forward == .bypass ? "pass" : "miss")
         request.keepAlive = keepsAlive(request)
         let allocator = context.channel.allocator
         var bodyless = request.isHEAD || head.status == 204 || head.status == 304
@@ -122,6 +123,7 @@ extension ClientConnectionHandler {
 
     func writeBody(_ chunk: ByteBuffer, _ request: ClientRequest) {
         guard chunk.readableBytes > 0 else { return }
+        request.bodyBytes += chunk.readableBytes
         if let window = request.rangeWindow {
             let start = request.streamOffset
             request.streamOffset += chunk.readableBytes

@@ -297,6 +297,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 services.counters.increment(.vclFailures)
                 request.keepAlive = false
             }
+            request.responding(status: response.status % 1000, handling: "synth")
+            request.bodyBytes = request.isHEAD ? 0 : response.body.utf8.count
             writeSynthetic(response, requestID: request.id, isHEAD: request.isHEAD,
                            keepAlive: keepsAlive(request) && request.bodyComplete)
             finishResponse(request)
@@ -313,6 +315,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             run(request.flow.purged(count: count, now: services.now()), request)
         case .pipe(let head, let backend):
             services.counters.increment(.pipes)
+            request.responding(status: 0, handling: "pipe")
             startPipe(head, backend: backend, request)
         case .deliverHit(let object, let notModified, let status, let age, let refresh, let edits):
             services.counters.increment(.hits)
@@ -330,6 +333,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                              clientAddress: clientAddress, serverAddress: serverAddress,
                              revalidating: revalidating).start()
             }
+            var answered = object.status
+            if case .replaced(let replaced, _, _)? = edits { answered = replaced }
+            request.responding(status: notModified ? 304 : answered, handling: "hit")
+            request.bodyBytes = notModified || request.isHEAD ? 0 : object.bodyLength
             writeHit(object, notModified: notModified, status: status, age: age, edits: edits, request: request)
             finishResponse(request)
         case .fetch(let fetch, let status):

@@ -38,6 +38,19 @@ final class ClientRequest: @unchecked Sendable {
     var lagging = false
     var streamEnded = false
     var done = false
+    // For the access log: when the request arrived, when its first response byte went out,
+    // what it was answered with, and how.
+    let arrived = NIODeadline.now()
+    var firstByte: NIODeadline?
+    var loggedStatus = 0
+    var bodyBytes = 0
+    var handling = "miss"
+
+    func responding(status: Int, handling: String) {
+        loggedStatus = status
+        self.handling = handling
+        if firstByte == nil { firstByte = .now() }
+    }
 
     init(id: String, flow: RequestFlow, vcl: ActiveVCL, keepAlive: Bool, expectsContinue: Bool) {
         self.id = id

@@ -46,6 +46,9 @@ final class ServerServices: Sendable {
         }
     }
 
+    /// Where each request is logged, when an access log is configured.
+    let accessLog: AccessLog?
+
     /// What VCL contexts ask of the server: backend health, tag purges.
     let vclServices: VCLServices
 
@@ -68,8 +71,9 @@ final class ServerServices: Sendable {
     let tagHeader: String
 
     init(store: CacheStore, parameters: Parameters, counters: Counters, vcl: ActiveVCL, logger: Logger,
-         tagHeader: String, clock: @escaping @Sendable () -> Double) {
+         tagHeader: String, accessLog: AccessLog?, clock: @escaping @Sendable () -> Double) {
         self.store = store
+        self.accessLog = accessLog
         self.tagHeader = tagHeader
         self.logger = logger
         self.active = Mutex(vcl)

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     /// The time (seconds since the epoch) that freshness is judged by; tests pass a manual clock.
     /// Timeouts are timers on the event loops and do not use it.
     public var clock: @Sendable () -> Double
+    /// Requests are logged here (NCSA combined plus handling and time to first byte) when set.
+    public var accessLog: AccessLog?
     /// The response header whose words tag an object for purge.tag (Surrogate-Key, xkey, Cache-Tag…).
     public var tagHeader = "Surrogate-Key"
     /// How backend host names become addresses (at load, and again every backend_dns_interval).
@@ -95,7 +97,8 @@ public final class ShellacServer: Sendable {
         let vcl = try ActiveVCL(name: "boot", program: try configuration.initialProgram(),
                                 resolve: configuration.resolve)
         services = ServerServices(store: store, parameters: p, counters: counters, vcl: vcl, logger: logger,
-                                  tagHeader: configuration.tagHeader, clock: configuration.clock)
+                                  tagHeader: configuration.tagHeader, accessLog: configuration.accessLog,
+                                  clock: configuration.clock)
         var loops: [ObjectIdentifier: LoopServices] = [:]
         for loop in group.makeIterator() {
             loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, parameters: p, counters: counters)
@@ -149,8 +152,10 @@ public final class ShellacServer: Sendable {
         let store = self.store
         let clock = configuration.clock
         let interval = TimeAmount.duration(p["expiry_interval"])
+        let accessLog = configuration.accessLog
         let expiry = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             store.expire(now: clock())
+            accessLog?.flush()
         }
         let dns = Task.detached { [services, logger, configuration] in
             await Self.followBackendAddresses(services: services, resolve: configuration.resolve, logger: logger)
@@ -205,6 +210,7 @@ public final class ShellacServer: Sendable {
         }
         try? await group.shutdownGracefully()
         services.vcl.program.finish()
+        configuration.accessLog?.flush()
         var metadata: Logger.Metadata = [:]
         for (name, value) in statistics { metadata[name] = "\(value)" }
         logger.info("stopped", metadata: metadata)

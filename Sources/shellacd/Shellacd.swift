@@ -54,6 +54,12 @@ struct Shellacd: AsyncParsableCommand {
     @Option(name: .customShort("n"), help: "Work directory for the generated secret and the admin address (shellacadm looks there).")
     var workDirectory: String = AdminDefaults.workDirectory
 
+    @Option(name: .long, help: "Log every request (NCSA combined, then hit/miss/pass/synth/pipe and time to first byte) to this file, or - for standard output; SIGUSR1 reopens it.")
+    var accessLog: String?
+
+    @Option(name: .long, help: "Response header listing an object's tags for purge.tag (e.g. xkey, Cache-Tag).")
+    var tagHeader: String = "Surrogate-Key"
+
     @Option(name: .customShort("P"), help: "Write the process id to this file.")
     var pidFile: String?
 
@@ -94,7 +100,7 @@ struct Shellacd: AsyncParsableCommand {
         }
         let (listenHost, listenPort) = try Self.hostPort(listen, option: "-a")
         let budget = try Self.storageBudget(storage)
-        let configuration: ServerConfiguration
+        var configuration: ServerConfiguration
         if let vclFile {
             let program: VCLProgram
             do {
@@ -116,6 +122,14 @@ struct Shellacd: AsyncParsableCommand {
                 + "(e.g. -b 127.0.0.1:8000)")
         }
 
+        configuration.tagHeader = tagHeader
+        if let accessLog {
+            do {
+                configuration.accessLog = try AccessLog(path: accessLog)
+            } catch {
+                throw ValidationError("--access-log \(accessLog): \(error)")
+            }
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -146,7 +160,16 @@ struct Shellacd: AsyncParsableCommand {
             }
             Self.reload(vclFile, into: server, logger: logger)
         }
-        let signal = await Self.waitForTermination(reload: reload)
+        let log = configuration.accessLog
+        let reopen: @Sendable () -> Void = {
+            do {
+                try log?.reopen()
+                logger.notice("access log reopened")
+            } catch {
+                logger.error("access log could not be reopened", metadata: ["error": "\(error)"])
+            }
+        }
+        let signal = await Self.waitForTermination(reload: reload, reopenLog: reopen)
         logger.info("draining", metadata: ["signal": "\(signal)"])
         await server.shutdown()
         if let pidFile { unlink(pidFile) }
@@ -245,16 +268,20 @@ struct Shellacd: AsyncParsableCommand {
         fclose(file)
     }
 
-    /// Suspends until SIGTERM or SIGINT arrives; returns its name. SIGHUP runs `reload`.
-    static func waitForTermination(reload: @escaping @Sendable () -> Void) async -> String {
+    /// Suspends until SIGTERM or SIGINT arrives; returns its name. SIGHUP runs `reload`, SIGUSR1
+    /// `reopenLog`.
+    static func waitForTermination(reload: @escaping @Sendable () -> Void,
+                                   reopenLog: @escaping @Sendable () -> Void) async -> String {
         await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
             let queue = DispatchQueue(label: "shellacd.signals")
             let resumed = SignalLatch(continuation)
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")] {
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP"), (SIGUSR1, "SIGUSR1")] {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
                 if number == SIGHUP {
                     source.setEventHandler { reload() }
+                } else if number == SIGUSR1 {
+                    source.setEventHandler { reopenLog() }
                 } else {
                     source.setEventHandler { resumed.fire(name) }
                 }

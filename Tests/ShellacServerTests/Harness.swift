@@ -17,7 +17,7 @@ struct Harness {
 
     /// - Parameter vcl: VCL text to run instead of `-b origin`; ORIGIN_PORT in it becomes the origin's port.
     static func start(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
-                      vcl: String? = nil, resolve: BackendResolver? = nil,
+                      vcl: String? = nil, resolve: BackendResolver? = nil, accessLog: AccessLog? = nil,
                       _ script: @escaping TestOrigin.Script) async throws -> Harness {
         let origin = try await TestOrigin(script)
         var p = Parameters()
@@ -35,6 +35,7 @@ struct Harness {
                                                 backendPort: origin.port, storageBudget: budget, parameters: p,
                                                 clock: now)
         if let resolve { configuration.resolve = resolve }
+        configuration.accessLog = accessLog
         if let vcl {
             configuration.vcl = try loadVCL(vcl.replacingOccurrences(of: "ORIGIN_PORT", with: "\(origin.port)"))
         }
@@ -94,10 +95,10 @@ func shippedVCL(_ relativePath: String, port: String) throws -> String {
 
 /// Runs `body` against a fresh harness and always stops it.
 func withHarness(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil, vcl: String? = nil,
-                 resolve: BackendResolver? = nil, script: @escaping TestOrigin.Script,
+                 resolve: BackendResolver? = nil, accessLog: AccessLog? = nil, script: @escaping TestOrigin.Script,
                  _ body: (Harness) async throws -> Void) async throws {
     let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, vcl: vcl,
-                                          resolve: resolve, script)
+                                          resolve: resolve, accessLog: accessLog, script)
     do {
         try await body(harness)
     } catch {
