@@ -122,6 +122,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         connect(pool, backend: backend)
     }
 
+    /// When the request went to the backend (for the first-byte latency histogram).
+    private var sentAt: ContinuousClock.Instant?
+
     /// The slot of `.max_connections` this fetch holds, if the backend has a limit.
     private var heldSlot: BackendSlots?
 
@@ -170,6 +173,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         self.reused = reused
         let p = services.parameters
         let definition = pool.definition
+        sentAt = .now
         let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? p["first_byte_timeout"]
         let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? p["between_bytes_timeout"]
         connection.send(request, delegate: self, firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
@@ -216,7 +220,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     // MARK: backend events
 
     func backendResponseHead(_ head: HTTPResponseHead) {
-        if let name = context.backend { services.health.recordSuccess(name) }
+        if let name = context.backend {
+            services.health.recordSuccess(name)
+            if let sentAt { services.metrics.recordFirstByte(backend: name, after: .now - sentAt) }
+        }
         let now = services.now()
         if head.status >= 500, fetch.mode != .pass,
            services.store.staleForError(fetch.busy.key, requestFields: request.fields, now: now) != nil {

@@ -46,6 +46,9 @@ final class ServerServices: Sendable {
         }
     }
 
+    /// Prometheus metrics (scraped from the counters; backend latency recorded as it happens).
+    let metrics = MetricsExporter()
+
     /// Where each request is logged, when an access log is configured.
     let accessLog: AccessLog?
 

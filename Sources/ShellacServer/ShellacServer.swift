@@ -5,6 +5,7 @@
 
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import ShellacCore
 import ShellacStore
@@ -82,6 +83,7 @@ public final class ShellacServer: Sendable {
     /// VCLs loaded by name (vcl.load), the one the daemon started with first.
     let vclRegistry: LockedValue<[LoadedVCL]>
     private let admin = LockedValue<AdminServer?>(nil)
+    private let metricsListener = LockedValue<(any Channel)?>(nil)
     private let logger: Logger
     private let state = LockedValue<(listener: (any Channel)?, expiry: RepeatedTask?, dns: Task<Void, Never>?)>(
         (nil, nil, nil))
@@ -120,6 +122,30 @@ public final class ShellacServer: Sendable {
                                                          "authentication": "\(configuration.secret != nil)"])
         return server.localAddress
     }
+
+    /// Serves Prometheus metrics at http://HOST:PORT/metrics; returns the bound address.
+    @discardableResult
+    public func startMetrics(host: String, port: Int) async throws -> SocketAddress? {
+        let scrape: @Sendable () -> String = { [weak self] in
+            guard let self else { return "" }
+            return self.services.metrics.scrape(statistics: self.statistics, backends: self.backendStatus)
+        }
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(MetricsHandler(scrape: scrape))
+                }
+            }
+            .bind(host: host, port: port).get()
+        metricsListener.withLockedValue { $0 = channel }
+        logger.info("metrics listening", metadata: ["address": "\(host):\(port)"])
+        return channel.localAddress
+    }
+
+    /// The metrics text as /metrics serves it.
+    public var metricsText: String { services.metrics.scrape(statistics: statistics, backends: backendStatus) }
 
     var currentParameters: Parameters { services.parameters }
 
@@ -188,6 +214,7 @@ public final class ShellacServer: Sendable {
         let (listener, expiry, dns) = state.withLockedValue { $0 }
         dns?.cancel()
         await admin.withLockedValue { $0 }?.close()
+        try? await metricsListener.withLockedValue { $0 }?.close()
         services.startDraining()
         try? await listener?.close()
         for channel in services.connections.all {

@@ -57,6 +57,9 @@ struct Shellacd: AsyncParsableCommand {
     @Option(name: .long, help: "Log every request (NCSA combined, then hit/miss/pass/synth/pipe and time to first byte) to this file, or - for standard output; SIGUSR1 reopens it.")
     var accessLog: String?
 
+    @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9131); off by default.")
+    var metricsListen: String?
+
     @Option(name: .long, help: "Response header listing an object's tags for purge.tag (e.g. xkey, Cache-Tag).")
     var tagHeader: String = "Surrogate-Key"
 
@@ -151,6 +154,15 @@ struct Shellacd: AsyncParsableCommand {
                 throw ValidationError("-T \(adminAddress): cannot open the admin channel: \(error)")
             }
             try? (adminAddress + "\n").write(toFile: workDirectory + "/_.admin", atomically: true, encoding: .utf8)
+        }
+        if let metricsListen {
+            let (host, port) = try Self.hostPort(metricsListen, option: "--metrics-listen")
+            do {
+                try await server.startMetrics(host: host == "0.0.0.0" && !metricsListen.hasPrefix("0.0.0.0") ? "127.0.0.1" : host,
+                                              port: port)
+            } catch {
+                throw ValidationError("--metrics-listen \(metricsListen): \(error)")
+            }
         }
         if let pidFile { try Self.writePID(to: pidFile) }
         let reload: @Sendable () -> Void = { [vclFile] in

@@ -1,0 +1,105 @@
+// MetricsExporter: the Prometheus view of the daemon, through swift-prometheus's collector
+// registry. Counters are brought up to date from Shellac's own counters when scraped (so the hot
+// path pays nothing extra), gauges are set then too, and backend time to first byte is recorded
+// into a histogram per backend as fetches happen. Served as /metrics on its own loopback listener.
+
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import Synchronization
+
+final class MetricsExporter: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    /// What each Prometheus counter was last brought up to, by counter label.
+    private let reported = Mutex<[String: Int]>([:])
+
+    /// Descriptive names for the counters operators look for first; every counter is exported.
+    static let names: [String: (name: String, help: String)] = [
+        "client_req": ("requests", "Client requests received"),
+        "cache_hit": ("cache_hits", "Requests answered from the cache (grace hits included)"),
+        "cache_miss": ("cache_misses", "Requests that fetched an object for the cache"),
+        "s_pass": ("passes", "Requests passed to a backend, never stored"),
+        "cache_hitmiss": ("hit_for_miss", "Requests for a key marked uncacheable (hit-for-miss)"),
+        "cache_hit_grace": ("grace_hits", "Stale objects served within grace while refreshed"),
+        "busy_sleep": ("coalesced_waits", "Requests that waited on another request's fetch"),
+        "s_fetch": ("backend_requests", "Requests sent to backends"),
+        "fetch_failed": ("backend_failures", "Backend fetches that failed"),
+        "n_purges": ("purges", "Purges (PURGE, purge commands, tag purges)"),
+        "bans_added": ("bans", "Bans added"),
+    ]
+
+    static let firstByteBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10),
+                                               .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                                               .milliseconds(250), .milliseconds(500), .seconds(1),
+                                               .seconds(2.5), .seconds(5), .seconds(10)]
+
+    func recordFirstByte(backend: String, after duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_first_byte", unitName: "seconds",
+                                             helpText: "Time from sending a backend request to its response head"),
+            labels: [("backend", backend)], buckets: Self.firstByteBuckets
+        ).record(duration)
+    }
+
+    /// The exposition text, every value brought up to date.
+    func scrape(statistics: [(String, Int)], backends: [BackendStatus]) -> String {
+        let gauges: Set<String> = ["n_object", "g_bytes", "bans"]
+        reported.withLock { reported in
+            for (label, value) in statistics where !gauges.contains(label) {
+                let known = Self.names[label]
+                let counter = registry.makeCounter(
+                    descriptor: MetricNameDescriptor(namespace: "shellac", metricName: known?.name ?? label,
+                                                     unitName: "total", helpText: known?.help ?? "varnishstat \(label)"))
+                let delta = value - (reported[label] ?? 0)
+                if delta > 0 { counter.increment(by: Int64(delta)) }
+                reported[label] = value
+            }
+        }
+        let values = Dictionary(statistics, uniquingKeysWith: { a, _ in a })
+        for (label, name, help) in [("n_object", "objects", "Objects stored"),
+                                    ("g_bytes", "bytes_stored", "Bytes of memory the stored objects take"),
+                                    ("bans", "bans_active", "Bans still being applied")] {
+            registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "shellac", metricName: name, unitName: "",
+                                                                helpText: help)).set(to: Double(values[label] ?? 0))
+        }
+        for backend in backends {
+            registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_healthy",
+                                                                unitName: "", helpText: "1 when the backend is healthy"),
+                               labels: [("backend", backend.name)]).set(to: backend.healthy ? 1 : 0)
+        }
+        return registry.emitToString()
+    }
+}
+
+/// Serves GET /metrics over HTTP/1.1 (NIOHTTP1: a plain scrape endpoint, not the proxy's path).
+final class MetricsHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let scrape: @Sendable () -> String
+    private var path = ""
+
+    init(scrape: @escaping @Sendable () -> String) {
+        self.scrape = scrape
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            path = head.method == .GET ? head.uri : ""
+        case .body:
+            break
+        case .end:
+            let found = path == "/metrics" || path.hasPrefix("/metrics?")
+            let body = found ? scrape() : "Not found: metrics are at /metrics\n"
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain")
+            headers.add(name: "Content-Length", value: String(body.utf8.count))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound,
+                                                                 headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
