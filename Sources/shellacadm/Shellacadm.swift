@@ -53,14 +53,29 @@ struct Shellacadm: ParsableCommand {
             if !response.isOK { throw ExitCode(1) }
             return
         }
-        // Interactive: one command per line until EOF or "quit".
+        // Interactive: one command per line until EOF or "quit". `history` lists the commands
+        // given (kept across sessions in ~/.shellacadm_history), `!N` runs number N again.
+        var history = History()
         while true {
             print("shellac> ", terminator: "")
             fflush(nil)  // every output stream: the prompt shows before the input is read
             guard let line = readLine() else { break }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            var trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             if trimmed == "quit" || trimmed == "exit" { break }
+            if trimmed == "history" {
+                print(history.listing)
+                continue
+            }
+            if trimmed.hasPrefix("!") {
+                guard let recalled = history.entry(String(trimmed.dropFirst())) else {
+                    print("shellacadm: no command \(trimmed) in the history")
+                    continue
+                }
+                print(recalled)
+                trimmed = recalled
+            }
+            history.add(trimmed)
             do {
                 let response = try client.send(line: trimmed)
                 print(response.isOK ? response.body : "\(response.status): \(response.body)")
@@ -76,6 +91,35 @@ struct Shellacadm: ParsableCommand {
             throw ValidationError("no admin address given (-T) and none found in \(path): is shellacd running with -T?")
         }
         return text
+    }
+}
+
+/// The interactive prompt's command history, kept in ~/.shellacadm_history (last 500).
+struct History {
+    private(set) var entries: [String]
+    private let path: String?
+
+    init() {
+        path = ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.shellacadm_history" }
+        entries = path.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?
+            .split(separator: "\n").map(String.init) ?? []
+    }
+
+    mutating func add(_ line: String) {
+        entries.append(line)
+        if entries.count > 500 { entries.removeFirst(entries.count - 500) }
+        if let path { try? (entries.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8) }
+    }
+
+    /// "!!" is the last command, "!N" the Nth.
+    func entry(_ reference: String) -> String? {
+        if reference == "!" { return entries.last }
+        guard let number = Int(reference), number >= 1, number <= entries.count else { return nil }
+        return entries[number - 1]
+    }
+
+    var listing: String {
+        entries.enumerated().map { "\($0.offset + 1)  \($0.element)" }.joined(separator: "\n")
     }
 }
 

@@ -183,6 +183,33 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
     }
 }
 
+@Suite(.timeLimit(.minutes(1))) struct AdminUnixSocketTests {
+    @Test func theChannelListensOnAPrivateUnixSocket() async throws {
+        let base = NSTemporaryDirectory() + "shellac-adm-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        let socketPath = base + ".sock"
+        let secretPath = base + ".secret"
+        try "unix secret\n".write(toFile: secretPath, atomically: true, encoding: .utf8)
+        defer {
+            unlink(socketPath)
+            unlink(secretPath)
+        }
+        try await withHarness(script: { _ in .ok("page") }) { h in
+            try await h.server.startAdmin(AdminConfiguration(listen: "unix:\(socketPath)",
+                                                             secret: Array("unix secret\n".utf8)))
+            let attributes = try FileManager.default.attributesOfItem(atPath: socketPath)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            let adm = try shellacdPath().replacingOccurrences(of: "/shellacd", with: "/shellacadm")
+            let status = try runTool(adm, ["-T", "unix:\(socketPath)", "-S", secretPath, "status"])
+            #expect(status.status == 0)
+            #expect(status.output == "Child in state running\n")
+            try "another secret\n".write(toFile: secretPath, atomically: true, encoding: .utf8)
+            let wrong = try runTool(adm, ["-T", "unix:\(socketPath)", "-S", secretPath, "status"])
+            #expect(wrong.status == 2)
+            #expect(wrong.output.contains("authentication failed"))
+        }
+    }
+}
+
 /// Runs a tool to completion (bounded), returning its exit status and output.
 func runTool(_ path: String, _ arguments: [String], seconds: Double = 10) throws -> RunResult {
     let process = Process()
