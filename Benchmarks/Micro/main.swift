@@ -2,6 +2,7 @@
 // parsing, running the client-side VCL of a hit (builtin only, and config/default.vcl), a store
 // lookup, and serialising a response head. Run with:
 //   swift run -c release shellac-microbench [ITERATIONS] [NAME-FILTER]
+//   (BENCH_VCL=file.vcl measures that file instead of config/default.vcl)
 // Numbers are per operation, the median of 5 runs; compare them between commits, not machines.
 
 import Foundation
@@ -38,11 +39,15 @@ func load(_ path: String, text: String) -> VCLProgram {
 
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
-let defaultText = (try? String(contentsOfFile: root + "/config/default.vcl", encoding: .utf8)) ?? ""
+// BENCH_VCL=path measures another VCL file in place of config/default.vcl.
+let realisticPath = ProcessInfo.processInfo.environment["BENCH_VCL"] ?? root + "/config/default.vcl"
+let defaultText = (try? String(contentsOfFile: realisticPath, encoding: .utf8)) ?? ""
 let builtin = load("<-b>", text: "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; .port = \"8000\"; }\n")
-let realistic = load(root + "/config/default.vcl", text: defaultText)
+let realistic = load(realisticPath, text: defaultText)
 
-let requestText = "GET /bench?size=1024&ms=0&cc=max-age=3600 HTTP/1.1\r\nHost: example.com\r\n"
+// BENCH_URL=/path?query requests another URL (the default's query is not sorted: querysort works).
+let benchURL = ProcessInfo.processInfo.environment["BENCH_URL"] ?? "/bench?size=1024&ms=0&cc=max-age=3600"
+let requestText = "GET \(benchURL) HTTP/1.1\r\nHost: example.com\r\n"
     + "User-Agent: wrk\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
 func parseHead() -> HTTPRequestHead? {
     var parser = HTTPRequestParser(limits: HTTPParserLimits())
@@ -61,7 +66,7 @@ let object = StoredObject(key: key, status: 200, reason: "OK",
                           body: [ByteBuffer(repeating: 0x61, count: 1024)], varyNames: [], varyValues: [],
                           storedAt: 1_800_000_000, initialAge: 0, ttl: 3600, grace: 10, keep: 0)
 store.insert(object, completing: nil, now: 1_800_000_000)
-let keyBuiltin = CacheKey(parts: ["/bench?size=1024&ms=0&cc=max-age=3600", "example.com"])
+let keyBuiltin = CacheKey(parts: [benchURL, "example.com"])
 store.insert(StoredObject(key: keyBuiltin, status: 200, reason: "OK", fields: HTTPFields([("A", "b")]),
                           body: [ByteBuffer(repeating: 0x61, count: 1024)], varyNames: [], varyValues: [],
                           storedAt: 1_800_000_000, initialAge: 0, ttl: 3600, grace: 10, keep: 0),
@@ -81,6 +86,10 @@ func hitFlow(_ program: VCLProgram) {
 }
 measure("hit: flow with the builtin VCL (-b)") { hitFlow(builtin) }
 measure("hit: flow with config/default.vcl") { hitFlow(realistic) }
+
+let trackingRegex = try! VCLRegex("(\\?|&)(utm_[a-z]+|gclid|fbclid|mc_cid|mc_eid|_ga)=")
+let sampleURL = "/bench?cc=max-age=3600&ms=0&size=1024"
+measure("regex match (default.vcl's tracking pattern)") { _ = trackingRegex.matches(sampleURL) }
 
 measure("serialise a full response head") {
     var buffer = ByteBufferAllocator().buffer(capacity: 512)

@@ -40,23 +40,37 @@ enum StdLibrary {
     /// Whether the query has no empty parameters and its names are already in order (compared
     /// as bytes, as the sort does), so querysort would return it unchanged.
     static func isSortedQuery(_ url: String) -> Bool {
-        let bytes = url.utf8
-        guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return true }
-        var previous: Substring.UTF8View?
-        var start = bytes.index(after: question)
-        if start == bytes.endIndex { return false }  // "/p?" loses its '?'
-        while true {
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
-            if start == end { return false }  // an empty parameter
-            let parameter = bytes[start..<end]
-            let nameEnd = parameter.firstIndex(of: UInt8(ascii: "=")) ?? end
-            let name = Substring(bytes[start..<nameEnd]).utf8
-            if let previous, name.lexicographicallyPrecedes(previous) { return false }
-            previous = name
-            guard end != bytes.endIndex else { return true }
-            start = bytes.index(after: end)
-            if start == bytes.endIndex { return false }  // a trailing '&'
+        var url = url
+        return url.withUTF8 { bytes in
+            guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return true }
+            var start = question + 1
+            if start == bytes.count { return false }  // "/p?" loses its '?'
+            var previous: Range<Int>?
+            while true {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "&") { end += 1 }
+                if start == end { return false }  // an empty parameter
+                var nameEnd = start
+                while nameEnd < end, bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
+                if let previous, Self.precedes(bytes, start..<nameEnd, previous) { return false }
+                previous = start..<nameEnd
+                guard end != bytes.count else { return true }
+                start = end + 1
+                if start == bytes.count { return false }  // a trailing '&'
+            }
         }
+    }
+
+    /// Whether the bytes in `a` sort before those in `b`.
+    private static func precedes(_ bytes: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        var i = a.lowerBound
+        var j = b.lowerBound
+        while i < a.upperBound, j < b.upperBound {
+            if bytes[i] != bytes[j] { return bytes[i] < bytes[j] }
+            i += 1
+            j += 1
+        }
+        return i == a.upperBound && j < b.upperBound
     }
 
     /// "1.5s", "10m", "250ms", "2w" as seconds; nil when it is not a duration.
