@@ -122,6 +122,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         connect(pool, backend: backend)
     }
 
+    /// The backend the request went to, for per-backend metrics.
+    private var sentTo: String?
     /// When the request went to the backend (for the first-byte latency histogram).
     private var sentAt: ContinuousClock.Instant?
 
@@ -135,6 +137,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     private func connect(_ pool: BackendPool, backend: String) {
         services.counters.increment(.fetches)
+        sentTo = backend
         requestTime = services.now()
         pool.acquire().whenComplete { result in
             switch result {
@@ -375,6 +378,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         connection = nil
         finished = true
         releaseSlot()
+        if let sentTo { services.metrics.recordFetch(backend: sentTo, failed: false) }
         if revalidated, let stored = revalidating {
             // The 304 carried no body: the stored one is delivered (and kept) as it is.
             if stored.bodyLength > 0 { backendResponseBody(stored.body) }
@@ -523,6 +527,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         finished = true
         releaseSlot()
+        if let sentTo { services.metrics.recordFetch(backend: sentTo, failed: true) }
         discardConnection()  // whatever the backend still sends is unread
         chunks.removeAll()
         heldChunk = nil

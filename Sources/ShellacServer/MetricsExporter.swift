@@ -42,6 +42,19 @@ final class MetricsExporter: Sendable {
         ).record(duration)
     }
 
+    /// A fetch sent to `backend` (and whether it failed), counted per backend.
+    func recordFetch(backend: String, failed: Bool) {
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_fetches",
+                                                              unitName: "total", helpText: "Fetches sent to a backend"),
+                             labels: [("backend", backend)]).increment()
+        if failed {
+            registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "shellac",
+                                                                  metricName: "backend_fetch_failures", unitName: "total",
+                                                                  helpText: "Fetches to a backend that failed"),
+                                 labels: [("backend", backend)]).increment()
+        }
+    }
+
     /// The exposition text, every value brought up to date.
     func scrape(statistics: [(String, Int)], backends: [BackendStatus]) -> String {
         let gauges: Set<String> = ["n_object", "g_bytes", "bans"]

@@ -54,10 +54,10 @@ struct Shellacd: AsyncParsableCommand {
     @Option(name: .customShort("n"), help: "Work directory for the generated secret and the admin address (shellacadm looks there).")
     var workDirectory: String = AdminDefaults.workDirectory
 
-    @Option(name: .long, help: "Log every request (NCSA combined, then hit/miss/pass/synth/pipe and time to first byte) to this file, or - for standard output; SIGUSR1 reopens it.")
+    @Option(name: .long, help: "Log every request (NCSA combined, then hit/miss/pass/synth/pipe and time to first byte) to this file, or - for standard output; SIGUSR1 reopens it. Also -p access_log=FILE.")
     var accessLog: String?
 
-    @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9131); off by default.")
+    @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9131); off by default. Also -p metrics_listen=HOST:PORT.")
     var metricsListen: String?
 
     @Option(name: .long, help: "Response header listing an object's tags for purge.tag (e.g. xkey, Cache-Tag).")
@@ -77,7 +77,18 @@ struct Shellacd: AsyncParsableCommand {
 
     func run() async throws {
         var params = Parameters()
+        var metricsListen = self.metricsListen
+        var accessLog = self.accessLog
         for assignment in parameters {
+            // The two text-valued settings may be given as parameters too.
+            if assignment.hasPrefix("metrics_listen=") {
+                metricsListen = String(assignment.dropFirst("metrics_listen=".count))
+                continue
+            }
+            if assignment.hasPrefix("access_log=") {
+                accessLog = String(assignment.dropFirst("access_log=".count))
+                continue
+            }
             do {
                 try params.set(assignment: assignment)
             } catch {

@@ -206,6 +206,9 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
             let wrong = try runTool(adm, ["-T", "unix:\(socketPath)", "-S", secretPath, "status"])
             #expect(wrong.status == 2)
             #expect(wrong.output.contains("authentication failed"))
+            let missing = try runTool(adm, ["-T", "unix:\(socketPath)", "-S", base + ".nonexistent", "status"])
+            #expect(missing.status == 2)
+            #expect(missing.output.contains("the secret file \(base).nonexistent cannot be read"))
         }
     }
 }

@@ -92,17 +92,25 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
             }
             return .ok("from \(name)", [("Cache-Control", "no-store")])
         }
+        // b's probe is written as a whole request (.request), a's as a URL.
         let vcl = """
         vcl 4.1;
         import directors;
         \(Self.probe)
-        \(backendDeclarations(origins, names: ["a", "b"], extra: ".probe = quick;"))
+        probe whole { .request = "GET /health HTTP/1.1" "Host: b.internal" "Connection: close"; .interval = 50ms;
+                      .timeout = 200ms; .window = 3; .threshold = 2; .initial = 2; }
+        backend a { .host = "127.0.0.1"; .port = "\(origins[0].port)"; .probe = quick; }
+        backend b { .host = "127.0.0.1"; .port = "\(origins[1].port)"; .probe = whole; }
         sub vcl_init { new fb = directors.fallback(); fb.add_backend(a); fb.add_backend(b); }
         sub vcl_recv { set req.backend_hint = fb.backend(); return (pass); }
         """
         try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
             let reached1 = try await eventually { origins[0].count(path: "/health") >= 2 }
             #expect(reached1)
+            let probedByRequest = try await eventually {
+                origins[1].requests.contains { $0.path == "/health" && $0.header("Host") == "b.internal" }
+            }
+            #expect(probedByRequest, "a .request probe sends its lines as written")
             let response1 = try await h.get("/")
             #expect(response1.text == "from a", "the first healthy backend of the fallback")
             failing.withLock { $0 = true }

@@ -217,12 +217,15 @@ func freePort() throws -> Int {
         let origin = try await TestOrigin { _ in .ok("page") }
         let port = try freePort()
         let adminPort = try freePort()
+        let metricsPort = try freePort()
         let work = NSTemporaryDirectory() + "shellac-work-\(port)"
         defer { try? FileManager.default.removeItem(atPath: work) }
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try shellacdPath())
         process.arguments = ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-T", "127.0.0.1:\(adminPort)",
-                             "-n", work, "-p", "threads=1"]
+                             "-n", work, "-p", "threads=1", "-p", "metrics_listen=127.0.0.1:\(metricsPort)",
+                             "-p", "access_log=\(work)/access.log"]
         process.standardError = Pipe()
         try process.run()
         defer { if process.isRunning { process.terminate() } }
@@ -254,6 +257,19 @@ func freePort() throws -> Int {
         interactive.waitUntilExit()
         let transcript = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(transcript.contains("shellac> Child in state running"))
+        let proxied = try await RawClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
+        try await proxied.send("GET /logged HTTP/1.1\r\nHost: a\r\n\r\n")
+        _ = try await proxied.readResponse()
+        await proxied.close()
+        let scraper = try await RawClient.connect(port: metricsPort, group: MultiThreadedEventLoopGroup.singleton)
+        try await scraper.send("GET /metrics HTTP/1.1\r\nHost: m\r\n\r\n")
+        let metrics = try await scraper.readResponse()
+        await scraper.close()
+        #expect(metrics.text.contains("shellac_requests_total 1"))
+        let logged = try await eventually {
+            (try? String(contentsOfFile: work + "/access.log", encoding: .utf8))?.contains("GET /logged HTTP/1.1") == true
+        }
+        #expect(logged, "the access log is written within a second")
         let noDaemon = try runTool(adm, ["-T", "127.0.0.1:\(try freePort())", "-S", work + "/_.secret", "ping"])
         #expect(noDaemon.status == 2)
         #expect(noDaemon.output.contains("cannot connect"))

@@ -40,6 +40,7 @@ import Testing
             #expect((values["shellac_bytes_stored"] ?? 0) > 0)
             #expect(values["shellac_backend_healthy{backend=\"default\"}"] == 1)
             #expect(values["shellac_backend_first_byte_seconds_count{backend=\"default\"}"] == 2)
+            #expect(values["shellac_backend_fetches_total{backend=\"default\"}"] == 2)
             #expect(response.text.contains("# TYPE shellac_requests_total counter"))
 
             _ = try await h.get("/a")
