@@ -25,19 +25,7 @@ struct RunResult {
 
 /// Runs shellacd to completion (bounded: it is killed after `seconds`).
 func runShellacd(_ arguments: [String], seconds: Double = 10) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try shellacdPath())
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return RunResult(status: process.terminationStatus, output: output)
+    try runTool(try shellacdPath(), arguments, seconds: seconds)
 }
 
 /// A free loopback port (bound then released).
