@@ -34,6 +34,7 @@ final class HealthProbes: Sendable {
             tasks.append(loop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: .duration(probe.interval)) { _ in
                 Self.probe(address: target.address, request: request, expected: probe.expectedResponse,
                            timeout: .duration(probe.timeout), on: loop).map { good in
+                    services.counters.increment(.probes)
                     let (before, after) = services.health.recordProbe(good, for: name, now: services.now())
                     if before != after {
                         services.logger.notice("backend \(after ? "healthy" : "sick")",
