@@ -117,8 +117,8 @@ public final class StoredObject: Sendable {
     /// The first value of the stored field `name` (case-insensitive), read from the head bytes
     /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
     public func field(named name: String) -> String? {
-        let needle = Array(name.utf8)
-        return storage.withUnsafeReadableBytes { raw -> String? in
+        var name = name
+        return name.withUTF8 { needle in storage.withUnsafeReadableBytes { raw -> String? in
             let head = UnsafeRawBufferPointer(rebasing: raw[0..<fieldsLength])
             var lineStart = 0
             while lineStart < head.count {
@@ -140,7 +140,7 @@ public final class StoredObject: Sendable {
                 lineStart = lineEnd + 2
             }
             return nil
-        }
+        } }
     }
 
     /// The moment the object stops being fresh (earlier after a soft purge).

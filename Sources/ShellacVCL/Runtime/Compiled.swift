@@ -42,7 +42,8 @@ struct CompiledBranch: Sendable {
 }
 
 indirect enum CompiledStatement: Sendable {
-    case setVariable(VariableID, CompiledExpression)
+    /// The variable's type is resolved when compiling: assignments convert to it.
+    case setVariable(VariableID, VCLType, CompiledExpression)
     case setHeader(HeaderScope, String, CompiledExpression)
     case unsetHeader(HeaderScope, String)
     case conditional([CompiledBranch], otherwise: [CompiledStatement]?)

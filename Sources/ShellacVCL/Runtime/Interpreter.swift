@@ -45,8 +45,8 @@ struct Interpreter {
 
     private mutating func execute<C: VCLContext>(_ statement: CompiledStatement, _ context: inout C) throws -> Flow {
         switch statement {
-        case .setVariable(let variable, let expression):
-            context.write(variable, Self.convert(try evaluate(expression, &context), for: variable))
+        case .setVariable(let variable, let type, let expression):
+            context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
         case .setHeader(let scope, let name, let expression):
             context.setHeader(scope, name, try evaluate(expression, &context).string)
         case .unsetHeader(let scope, let name):
@@ -87,8 +87,8 @@ struct Interpreter {
     }
 
     /// A value stored into a variable takes the variable's type (a STRING variable prints it).
-    static func convert(_ value: VCLValue, for variable: VariableID) -> VCLValue {
-        switch variable.type {
+    static func convert(_ value: VCLValue, to type: VCLType) -> VCLValue {
+        switch type {
         case .string:
             if case .string = value { return value }
             return .string(value.string)

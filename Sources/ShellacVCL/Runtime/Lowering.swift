@@ -37,7 +37,7 @@ struct Lowering {
                 error("'\(target.text)' cannot be set", at: target.range)
                 return []
             }
-            return [.setVariable(variable, expression)]
+            return [.setVariable(variable, Variables.type(of: variable.rawValue), expression)]
         case .unset(let target, _):
             guard let (scope, header) = Self.header(target.text) else {
                 error("only headers can be unset", at: target.range)

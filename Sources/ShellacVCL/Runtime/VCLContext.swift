@@ -33,14 +33,6 @@ public enum VariableID: String, Sendable, CaseIterable {
     case respStatus = "resp.status", respReason = "resp.reason", respBody = "resp.body", respProto = "resp.proto"
 }
 
-extension VariableID {
-    /// The variable's type, computed once per case (the interpreter converts every assignment).
-    var type: VCLType { Self.types[self]! }
-
-    private static let types: [VariableID: VCLType] = Dictionary(
-        uniqueKeysWithValues: allCases.map { ($0, Variables.type(of: $0.rawValue)) })
-}
-
 /// Whose header fields `X.http.NAME` names.
 public enum HeaderScope: String, Sendable {
     case req, bereq, beresp, obj, resp
