@@ -8,8 +8,8 @@ import ShellacVCL
 
 public enum BackendResponseVerdict: Sendable, Equatable {
     /// Deliver the (possibly changed) response; store it when `store`, else leave a marker for
-    /// `hitForMissTTL` seconds when set.
-    case deliver(store: Bool, hitForMissTTL: Double?)
+    /// `hitForMissTTL` seconds when set: hit-for-pass when `passes` (return(pass(DURATION))).
+    case deliver(store: Bool, hitForMissTTL: Double?, passes: Bool = false)
     case retry
     case error(status: Int, reason: String)
     case abandon(String)
@@ -33,9 +33,10 @@ public enum BackendResponsePolicy {
         case .action("deliver", _):
             break
         case .action("pass", let arguments):
-            // Hit-for-pass: later requests for the key go to the backend without waiting.
-            context.response?.uncacheable = true
-            if case .duration(let d)? = arguments.first { context.response?.ttl = d }
+            // Hit-for-pass: later requests for the key are passed, for the duration given.
+            guard !pass else { return .deliver(store: false, hitForMissTTL: nil) }
+            let duration: Double = if case .duration(let d)? = arguments.first { d } else { context.response!.ttl }
+            return .deliver(store: false, hitForMissTTL: duration > 0 ? duration : nil, passes: true)
         case .action("retry", _):
             return .retry
         case .action("error", let arguments):

@@ -172,12 +172,12 @@ public struct RequestFlow {
         return .lookup(key)
     }
 
-    private mutating func pass() -> Action {
+    private mutating func pass(detail: String? = nil) -> Action {
         let outcome = program.run(.pass, &context)
         switch outcome.name {
         case "fetch":
             state = .delivering
-            return fetch(.pass, status: CacheStatus(forward: .bypass))
+            return fetch(.pass, status: CacheStatus(forward: .bypass, detail: detail))
         case "restart": return restart()
         case "synth": return synth(outcome)
         default: return failed(outcome)
@@ -311,6 +311,9 @@ public struct RequestFlow {
         case .hitForMiss:
             context.isHitMiss = true
             return miss(busy: nil, kind: .uriMiss)
+        case .hitForPass:
+            context.isHitPass = true
+            return pass(detail: "hit-for-pass")
         }
     }
 

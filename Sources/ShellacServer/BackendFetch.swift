@@ -259,10 +259,12 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                                      pass: fetch.mode == .pass, was304: revalidated)
         applyBans()
         var hitForMissTTL: Double?
+        var markerPasses = false
         switch verdict {
-        case .deliver(let store, let marker):
+        case .deliver(let store, let marker, let passes):
             storing = store
             hitForMissTTL = marker
+            markerPasses = passes
         case .retry:
             retry()
             return
@@ -288,9 +290,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if case .contentLength(let n) = head.framing, n > services.store.budget { storing = false }
         if !storing, case .cacheable = fetch.mode {
             // Waiters fetch for themselves; a marker keeps later requests from queueing.
-            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, now: now)
+            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, passes: markerPasses, now: now)
         } else if !storing, fetch.mode == .hitForMiss, let hitForMissTTL {
-            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, now: now)
+            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, passes: markerPasses, now: now)
         }
         fields.remove("Age")
         if !fields.contains("Date") { fields.add("Date", services.dateCache.value(now: now)) }

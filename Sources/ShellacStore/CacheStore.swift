@@ -30,6 +30,8 @@ public enum LookupResult: Sendable {
     case busy(BusyFetch)
     /// The last response for the key was uncacheable: fetch alone, not coalesced.
     case hitForMiss
+    /// The VCL said `return(pass(DURATION))` for the key: pass, for that long.
+    case hitForPass
 }
 
 /// A ban's test, applied lazily: an object stored before the ban is checked against it the next
@@ -52,6 +54,8 @@ public final class CacheStore: Sendable {
         var variants: [LRUNode] = []
         var busy: BusyFetch?
         var hitForMissUntil: Double?
+        /// The marker is hit-for-pass (pass the request) rather than hit-for-miss (fetch alone).
+        var markerPasses = false
 
         var isEmpty: Bool { variants.isEmpty && busy == nil && hitForMissUntil == nil }
     }
@@ -247,7 +251,7 @@ public final class CacheStore: Sendable {
             if let until = head.hitForMissUntil {
                 if now < until {
                     shard.heads[key] = head
-                    return .hitForMiss
+                    return head.markerPasses ? .hitForPass : .hitForMiss
                 }
                 head.hitForMissUntil = nil
             }
@@ -309,14 +313,16 @@ public final class CacheStore: Sendable {
         return true
     }
 
-    /// Ends `fetch` without storing: the response was uncacheable (then a hit-for-miss marker is
-    /// set for `hitForMissTTL` seconds) or the fetch failed (nil: no marker).
-    public func release(_ fetch: BusyFetch, hitForMissTTL: Double?, now: Double) {
+    /// Ends `fetch` without storing: the response was uncacheable (then a marker is set for
+    /// `hitForMissTTL` seconds: hit-for-pass when `passes`, else hit-for-miss) or the fetch failed
+    /// (nil: no marker).
+    public func release(_ fetch: BusyFetch, hitForMissTTL: Double?, passes: Bool = false, now: Double) {
         shards[shard(for: fetch.key)].withLock { shard in
             var head = shard.heads[fetch.key] ?? Head()
             if head.busy === fetch { head.busy = nil }
             if let ttl = hitForMissTTL, ttl > 0 {
                 head.hitForMissUntil = now + ttl
+                head.markerPasses = passes
                 shard.expiry.insert(ExpiryEntry(at: now + ttl, key: fetch.key))
             }
             if head.isEmpty {

@@ -250,7 +250,7 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(verdict == .deliver(store: true, hitForMissTTL: nil))
         #expect(context.response?.ttl == 3600)
         #expect(context.response?.fields["Set-Cookie"] == nil)
-        #expect(self.verdict(404, [], program: vcl) == .deliver(store: false, hitForMissTTL: 30))
+        #expect(self.verdict(404, [], program: vcl) == .deliver(store: false, hitForMissTTL: 30, passes: true))
         #expect(self.verdict(200, [("X-Retry", "1")], program: vcl) == .retry)
         #expect(self.verdict(200, [("X-Error", "1")], program: vcl) == .error(status: 599, reason: "bad"))
     }

@@ -136,6 +136,29 @@ import Testing
         }
     }
 
+    @Test func hitForPassSendsLaterRequestsStraightToTheBackend() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_backend_response {
+            if (beresp.http.X-Personal) { return (pass(30s)); }
+        }
+        sub vcl_deliver { set resp.http.X-Hit-Pass = req.is_hitpass; }
+        """
+        try await withHarness(vcl: vcl, script: { request in
+            .ok("for \(request.header("X-User") ?? "?")", [("Cache-Control", "max-age=60"), ("X-Personal", "1")])
+        }) { h in
+            let first = try await h.get("/me", [("X-User", "ann")])
+            #expect(first.text == "for ann")
+            let second = try await h.get("/me", [("X-User", "bob")])
+            #expect(second.text == "for bob", "never served from the cache")
+            #expect(second.header("Cache-Status")?.contains("fwd=bypass") == true)
+            #expect(second.header("Cache-Status")?.contains("detail=hit-for-pass") == true)
+            #expect(second.header("X-Hit-Pass") == "true")
+            #expect(h.origin.requestCount == 2)
+        }
+    }
+
     @Test func backendErrorMakesThePageForAnUnreachableBackend() async throws {
         let vcl = """
         vcl 4.1;
