@@ -280,3 +280,39 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(try pick("\"\" + std.healthy(fb.backend())", sick: ["a", "b", "c"]) == "false")
     }
 }
+
+@Suite struct QuerySortTests {
+    /// The plain definition: split on '&', drop empty parameters, stable sort by name.
+    static func reference(_ url: String) -> String {
+        guard let question = url.firstIndex(of: "?") else { return url }
+        let parameters = url[url.index(after: question)...].split(separator: "&").map(String.init)
+        guard !parameters.isEmpty else { return String(url[..<question]) }
+        let sorted = parameters.enumerated().sorted { a, b in
+            let nameA = Array((a.element.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").utf8)
+            let nameB = Array((b.element.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").utf8)
+            return nameA == nameB ? a.offset < b.offset : nameA.lexicographicallyPrecedes(nameB)
+        }
+        return url[..<question] + "?" + sorted.map(\.element).joined(separator: "&")
+    }
+
+    @Test func agreesWithThePlainDefinitionOnSeededQueries() {
+        var seed: UInt64 = 42
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33) % n
+        }
+        let names = ["a", "b", "ab", "utm_source", "id", "", "Z", "é"]
+        for _ in 0..<2000 {
+            var url = "/p"
+            if next(4) > 0 {
+                url += "?"
+                for index in 0..<next(6) {
+                    if index > 0 { url += "&" }
+                    url += names[next(names.count)]
+                    if next(3) > 0 { url += "=" + String(next(100)) }
+                }
+            }
+            #expect(StdLibrary.querysort(url) == Self.reference(url), "\(url)")
+        }
+    }
+}

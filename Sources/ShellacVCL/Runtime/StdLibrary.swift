@@ -6,35 +6,55 @@ enum StdLibrary {
     /// dropped, so equivalent URLs share one cache key.
     static func querysort(_ url: String) -> String {
         if isSortedQuery(url) { return url }  // the common case: nothing to allocate
-        let bytes = Array(url.utf8)
-        guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return url }
-        // Parameters as (name, whole) byte ranges, then a stable sort by name.
-        var parameters: [(name: Range<Int>, whole: Range<Int>)] = []
-        var start = question + 1
-        while start <= bytes.count {
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
-            if end > start {
-                let nameEnd = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
-                parameters.append((start..<nameEnd, start..<end))
+        var url = url
+        return url.withUTF8 { bytes -> String in
+            guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return String(decoding: bytes, as: UTF8.self) }
+            // Parameters as (name end, whole) byte ranges; an insertion sort by name keeps equal
+            // names in order (queries are short).
+            var parameters: [(nameEnd: Int, whole: Range<Int>)] = []
+            parameters.reserveCapacity(8)
+            var start = question + 1
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "&") { end += 1 }
+                if end > start {
+                    var nameEnd = start
+                    while nameEnd < end, bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
+                    let parameter = (nameEnd: nameEnd, whole: start..<end)
+                    var slot = parameters.count
+                    while slot > 0, precedes(bytes, start..<nameEnd,
+                                             parameters[slot - 1].whole.lowerBound..<parameters[slot - 1].nameEnd) {
+                        slot -= 1
+                    }
+                    parameters.insert(parameter, at: slot)
+                }
+                start = end + 1
             }
-            start = end + 1
-        }
-        guard !parameters.isEmpty else { return String(decoding: bytes[..<question], as: UTF8.self) }
-        let sorted = bytes.withUnsafeBufferPointer { buffer in
-            parameters.enumerated().sorted { a, b in
-                let nameA = UnsafeBufferPointer(rebasing: buffer[a.element.name])
-                let nameB = UnsafeBufferPointer(rebasing: buffer[b.element.name])
-                if nameA.elementsEqual(nameB) { return a.offset < b.offset }
-                return nameA.lexicographicallyPrecedes(nameB)
+            let length = question + (parameters.isEmpty ? 0 : 1)
+                + parameters.reduce(0) { $0 + $1.whole.count } + max(0, parameters.count - 1)
+            return String(unsafeUninitializedCapacity: length) { out in
+                var written = 0
+                func copy(_ range: Range<Int>) {
+                    for index in range {
+                        out[written] = bytes[index]
+                        written += 1
+                    }
+                }
+                copy(0..<question)
+                if !parameters.isEmpty {
+                    out[written] = UInt8(ascii: "?")
+                    written += 1
+                }
+                for (index, parameter) in parameters.enumerated() {
+                    if index > 0 {
+                        out[written] = UInt8(ascii: "&")
+                        written += 1
+                    }
+                    copy(parameter.whole)
+                }
+                return written
             }
         }
-        var out: [UInt8] = Array(bytes[...question])
-        out.reserveCapacity(bytes.count)
-        for (index, parameter) in sorted.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: "&")) }
-            out.append(contentsOf: bytes[parameter.element.whole])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Whether the query has no empty parameters and its names are already in order (compared
@@ -62,7 +82,7 @@ enum StdLibrary {
     }
 
     /// Whether the bytes in `a` sort before those in `b`.
-    private static func precedes(_ bytes: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+    static func precedes(_ bytes: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
         var i = a.lowerBound
         var j = b.lowerBound
         while i < a.upperBound, j < b.upperBound {
