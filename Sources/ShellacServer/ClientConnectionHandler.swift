@@ -255,10 +255,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
         }
         let vcl = services.vcl
+        let parameters = services.parameters
         let flow = RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
                                requestID: id, program: vcl.program,
-                               maxWaiters: services.parameters.int("waitinglist_max"),
-                               maxRestarts: services.parameters.int("max_restarts"), now: services.now(),
+                               maxWaiters: parameters.int("waitinglist_max"),
+                               maxRestarts: parameters.int("max_restarts"), now: services.now(),
                                services: services.vclServices)
         let request = ClientRequest(id: id, flow: flow, vcl: vcl, keepAlive: head.keepAlive && !inputClosed,
                                     expectsContinue: expectsContinue)

@@ -33,15 +33,15 @@ final class ServerServices: Sendable {
     let health: BackendHealth
     let hostname: String
 
-    /// `.max_connections` slots per backend (by name and address), shared by every event loop.
+    /// `.max_connections` slots per backend name, shared by every event loop; a reload that
+    /// changes the limit starts new slots.
     private let slots = Mutex<[String: BackendSlots]>([:])
 
     func slots(for definition: BackendDefinition, limit: Int) -> BackendSlots {
         slots.withLock { all in
-            let key = definition.connectionKey + "|\(limit)"
-            if let existing = all[key] { return existing }
+            if let existing = all[definition.name], existing.limit == limit { return existing }
             let made = BackendSlots(limit: limit)
-            all[key] = made
+            all[definition.name] = made
             return made
         }
     }
@@ -128,15 +128,17 @@ final class LoopServices: @unchecked Sendable {
     }
 
     /// The pool for a backend of `vcl`, or nil when the VCL has no such (connectable) backend.
+    /// Kept by backend name; a reload or a DNS change that moves the backend replaces the pool
+    /// (its idle connections are closed).
     func pool(for backend: String, in vcl: ActiveVCL) -> BackendPool? {
         eventLoop.assertInEventLoop()
         guard let (definition, target) = vcl.backends[backend] else { return nil }
         let address = target.address
-        let key = definition.connectionKey + "|\(address)"
-        if let pool = pools[key] { return pool }
+        if let pool = pools[backend], pool.address == address, pool.definition == definition { return pool }
+        pools[backend]?.closeAll()
         let pool = BackendPool(eventLoop: eventLoop, address: address, definition: definition,
                                parameters: parameters, counters: counters)
-        pools[key] = pool
+        pools[backend] = pool
         return pool
     }
 

@@ -30,11 +30,6 @@ public struct BackendDefinition: Sendable, Equatable {
     public var probe: ProbeDefinition?
     /// `backend NAME none;`: declared, never connected to.
     public var isNone = false
-
-    /// A key that changes when anything about the connection changes (pools are kept by it across reloads).
-    public var connectionKey: String {
-        "\(name)|\(host ?? "")|\(port)|\(path ?? "")|\(connectTimeout ?? -1)"
-    }
 }
 
 enum DeclarationReader {
