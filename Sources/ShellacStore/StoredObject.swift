@@ -89,9 +89,35 @@ public final class StoredObject: Sendable {
     /// The stored response fields, read back from the head block (304s, ranges and revalidation
     /// need them; hits do not).
     public var fields: HTTPFields {
+        var fields = HTTPFields()
+        forEachStoredField { name, value in
+            fields.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            return true
+        }
+        return fields
+    }
+
+    /// The first value of the stored field `name` (case-insensitive), read from the head bytes
+    /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
+    public func field(named name: String) -> String? {
+        var name = name
+        return name.withUTF8 { needle in
+            var found: String?
+            forEachStoredField { fieldName, value in
+                guard fieldName.count == needle.count,
+                      !zip(fieldName, needle).contains(where: { $0 | 0x20 != $1 | 0x20 }) else { return true }
+                found = String(decoding: value, as: UTF8.self)
+                return false
+            }
+            return found
+        }
+    }
+
+    /// Calls `visit` with each stored field line's name and value bytes, in order, until it
+    /// returns false (the status line and Content-Length are not fields of the response's own).
+    private func forEachStoredField(_ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         storage.withUnsafeReadableBytes { raw in
             let head = UnsafeRawBufferPointer(rebasing: raw[0..<fieldsLength])
-            var fields = HTTPFields()
             var lineStart = 0
             var first = true
             while lineStart < head.count {
@@ -106,41 +132,12 @@ public final class StoredObject: Sendable {
                 var colon = lineStart
                 while colon < lineEnd, head[colon] != UInt8(ascii: ":") { colon += 1 }
                 guard colon < lineEnd else { continue }
-                let valueStart = min(colon + 2, lineEnd)
-                fields.add(String(decoding: UnsafeRawBufferPointer(rebasing: head[lineStart..<colon]), as: UTF8.self),
-                           String(decoding: UnsafeRawBufferPointer(rebasing: head[valueStart..<lineEnd]), as: UTF8.self))
+                var valueStart = colon + 1
+                while valueStart < lineEnd, head[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+                if !visit(UnsafeRawBufferPointer(rebasing: head[lineStart..<colon]),
+                          UnsafeRawBufferPointer(rebasing: head[valueStart..<lineEnd])) { return }
             }
-            return fields
         }
-    }
-
-    /// The first value of the stored field `name` (case-insensitive), read from the head bytes
-    /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
-    public func field(named name: String) -> String? {
-        var name = name
-        return name.withUTF8 { needle in storage.withUnsafeReadableBytes { raw -> String? in
-            let head = UnsafeRawBufferPointer(rebasing: raw[0..<fieldsLength])
-            var lineStart = 0
-            while lineStart < head.count {
-                var lineEnd = lineStart
-                while lineEnd + 1 < head.count, !(head[lineEnd] == 13 && head[lineEnd + 1] == 10) { lineEnd += 1 }
-                if lineStart > 0, lineEnd - lineStart > needle.count, head[lineStart + needle.count] == UInt8(ascii: ":") {
-                    var same = true
-                    for i in 0..<needle.count where head[lineStart + i] | 0x20 != needle[i] | 0x20 {
-                        same = false
-                        break
-                    }
-                    if same {
-                        var valueStart = lineStart + needle.count + 1
-                        while valueStart < lineEnd, head[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
-                        return String(decoding: UnsafeRawBufferPointer(rebasing: head[valueStart..<lineEnd]),
-                                      as: UTF8.self)
-                    }
-                }
-                lineStart = lineEnd + 2
-            }
-            return nil
-        } }
     }
 
     /// The moment the object stops being fresh (earlier after a soft purge).
