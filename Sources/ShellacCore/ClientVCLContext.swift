@@ -12,8 +12,8 @@ import ShellacVCL
 /// is then written as it is, with the additions after it); reading a field scans the stored
 /// head; only a change to an existing field or the status builds a head of its own.
 public struct ResponseUnderConstruction: Sendable {
-    public var status: Int { didSet { headChanged = true } }
-    public var reason: String { didSet { headChanged = true } }
+    public var status: Int { didSet { headChanged = true; edited = true } }
+    public var reason: String { didSet { headChanged = true; edited = true } }
     var object: StoredObject?
     var ownFields: HTTPFields?
     /// Fields set on an untouched stored object, none of which it has.
@@ -27,7 +27,6 @@ public struct ResponseUnderConstruction: Sendable {
         self.reason = reason
         self.object = object
         self.ownFields = fields
-        self.headChanged = false
     }
 
     public var fields: HTTPFields {
@@ -73,7 +72,6 @@ public struct ResponseUnderConstruction: Sendable {
         added.removeAll()
     }
 
-    mutating func markEdited() { edited = true }
 
     /// What was changed, for writing the response: nothing, additions to the stored head, or a
     /// whole head of its own.
@@ -186,13 +184,9 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqMethod: pipeRequest?.method = value.string
         case .bereqURL: pipeRequest?.target = value.string
         case .respStatus:
-            if case .int(let status) = value {
-                response?.status = status
-                response?.markEdited()
-            }
+            if case .int(let status) = value { response?.status = status }
         case .respReason:
             response?.reason = value.string
-            response?.markEdited()
         case .respBody: syntheticBody = value.string
         default: break
         }

@@ -408,18 +408,12 @@ public struct RequestFlow {
             context.response = ResponseUnderConstruction(status: object.status, reason: object.reason, object: object,
                                                          fields: nil)
             let outcome = program.run(.deliver, &context)
+            if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
             switch outcome.name {
-            case "deliver":
-                edits = context.response?.edits
-            case "restart":
-                if let refresh { released.append(refresh.busy) }
-                return restart()
-            case "synth":
-                if let refresh { released.append(refresh.busy) }
-                return synth(outcome)
-            default:
-                if let refresh { released.append(refresh.busy) }
-                return failed(outcome)
+            case "deliver": edits = context.response?.edits
+            case "restart": return restart()
+            case "synth": return synth(outcome)
+            default: return failed(outcome)
             }
         }
         var statusChanged = false
