@@ -269,11 +269,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             retry()
             return
         case .error(let status, let reason):
-            discardConnection()
             fail(.vclError(status, reason))
             return
         case .abandon(let why):
-            discardConnection()
             fail(.abandoned(why))
             return
         }
@@ -512,10 +510,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     private func fail(_ error: BackendError) {
         guard !finished else { return }
+        discardConnection()  // whatever the backend still sends is unread
         var page: (reason: String, fields: HTTPFields, body: String)?
         var status = error.status
         if fetchedHead == nil {
-            discardConnection()
             switch backendError(for: error) {
             case .retry:
                 retry()
@@ -530,7 +528,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         finished = true
         releaseSlot()
         if let sentTo { services.metrics.recordFetch(backend: sentTo, failed: true) }
-        discardConnection()  // whatever the backend still sends is unread
         chunks.removeAll()
         heldChunk = nil
         services.counters.increment(.fetchFailures)

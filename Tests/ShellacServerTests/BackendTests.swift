@@ -155,26 +155,27 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
     }
 
     @Test func repeatedConnectionFailuresMarkABackendSick() async throws {
-        let port = try freePort()  // nothing listens there
-        let vcl = "vcl 4.1;\nbackend gone { .host = \"127.0.0.1\"; .port = \"\(port)\"; }\n"
-        try await withHarness(parameters: ["backend_failure_threshold=3", "backend_sick_retry=30s"], vcl: vcl,
-                              script: { _ in .ok("x") }) { h in
-            for _ in 0..<3 {
-                let refused = try await h.get("/x")
-                #expect(refused.status == 503)
+        try await withRefusingPort { port in
+            let vcl = "vcl 4.1;\nbackend gone { .host = \"127.0.0.1\"; .port = \"\(port)\"; }\n"
+            try await withHarness(parameters: ["backend_failure_threshold=3", "backend_sick_retry=30s"], vcl: vcl,
+                                  script: { _ in .ok("x") }) { h in
+                for _ in 0..<3 {
+                    let refused = try await h.get("/x")
+                    #expect(refused.status == 503)
+                }
+                let status = try #require(h.server.backendStatus.first)
+                #expect(!status.healthy)
+                #expect(status.passivelySick)
+                let failedConnects = h.server.statistics.first { $0.0 == "backend_fail" }?.1
+                let response6 = try await h.get("/x")
+                #expect(response6.status == 503)
+                #expect(h.server.statistics.first { $0.0 == "backend_fail" }?.1 == failedConnects,
+                        "a sick backend is not even tried")
+                h.server.setBackendHealth(.healthy, backend: "gone")
+                #expect(h.server.backendStatus.first?.healthy == true)
+                h.server.setBackendHealth(.auto, backend: "gone")
+                #expect(h.server.backendStatus.first?.healthy == false)
             }
-            let status = try #require(h.server.backendStatus.first)
-            #expect(!status.healthy)
-            #expect(status.passivelySick)
-            let failedConnects = h.server.statistics.first { $0.0 == "backend_fail" }?.1
-            let response6 = try await h.get("/x")
-            #expect(response6.status == 503)
-            #expect(h.server.statistics.first { $0.0 == "backend_fail" }?.1 == failedConnects,
-                    "a sick backend is not even tried")
-            h.server.setBackendHealth(.healthy, backend: "gone")
-            #expect(h.server.backendStatus.first?.healthy == true)
-            h.server.setBackendHealth(.auto, backend: "gone")
-            #expect(h.server.backendStatus.first?.healthy == false)
         }
     }
 }

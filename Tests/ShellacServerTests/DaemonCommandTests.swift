@@ -30,8 +30,22 @@ func runShellacd(_ arguments: [String], seconds: Double = 10) throws -> RunResul
 
 /// A free loopback port (bound then released).
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (fd, port) = bindLoopbackPort()
+    close(fd)
+    return port
+}
+
+/// Runs `body` with a loopback port held bound but not listening: connecting to it is refused,
+/// and no other test's listener can take it meanwhile.
+func withRefusingPort<R>(_ body: (Int) async throws -> R) async rethrows -> R {
+    let (fd, port) = bindLoopbackPort()
     defer { close(fd) }
+    return try await body(port)
+}
+
+/// A socket bound to 127.0.0.1 on a port the system chose, and that port.
+private func bindLoopbackPort() -> (Int32, Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -41,7 +55,7 @@ func freePort() throws -> Int {
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 @Suite(.timeLimit(.minutes(1))) struct DaemonCommandTests {
@@ -258,7 +272,9 @@ func freePort() throws -> Int {
             (try? String(contentsOfFile: work + "/access.log", encoding: .utf8))?.contains("GET /logged HTTP/1.1") == true
         }
         #expect(logged, "the access log is written within a second")
-        let noDaemon = try runTool(adm, ["-T", "127.0.0.1:\(try freePort())", "-S", work + "/_.secret", "ping"])
+        let noDaemon = try await withRefusingPort { free in
+            try runTool(adm, ["-T", "127.0.0.1:\(free)", "-S", work + "/_.secret", "ping"])
+        }
         #expect(noDaemon.status == 2)
         #expect(noDaemon.output.contains("cannot connect"))
         await origin.stop()
