@@ -54,6 +54,19 @@ extension ClientConnectionHandler {
         if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }
     }
 
+    /// Writes made for a fetch's events (which arrive outside this channel's reads) go out together
+    /// once the event loop has handled its current batch of I/O: a response whose head and body
+    /// came in one backend read leaves in one write.
+    func flushSoon() {
+        needsFlush = true
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.execute {
+            self.flushScheduled = false
+            self.flushIfNeeded()
+        }
+    }
+
     func flushIfNeeded() {
         guard needsFlush, !closed else { return }
         needsFlush = false

@@ -115,7 +115,8 @@ extension ClientConnectionHandler {
                                        keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                        allocator: allocator)
         }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        flushSoon()
         if bodyless {
             finishResponse(request)
         }
@@ -131,8 +132,9 @@ extension ClientConnectionHandler {
             if piece.overlaps(window) {
                 let from = max(window.lowerBound, start) - start
                 let to = min(window.upperBound, piece.upperBound) - start
-                context.writeAndFlush(wrapOutboundOut(chunk.getSlice(at: chunk.readerIndex + from,
-                                                                     length: to - from + 1)!), promise: nil)
+                context.write(wrapOutboundOut(chunk.getSlice(at: chunk.readerIndex + from, length: to - from + 1)!),
+                              promise: nil)
+                flushSoon()
             }
             // The client has its range; the fetch goes on for the cache and other clients.
             if request.streamOffset > window.upperBound { finishResponse(request) }
@@ -147,10 +149,11 @@ extension ClientConnectionHandler {
             prefix.writeStaticString("\r\n")
             context.write(wrapOutboundOut(prefix), promise: nil)
             context.write(wrapOutboundOut(chunk), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
         case .contentLength, .close:
-            context.writeAndFlush(wrapOutboundOut(chunk), promise: nil)
+            context.write(wrapOutboundOut(chunk), promise: nil)
         }
+        flushSoon()
     }
 
     /// How to answer a Range request from a complete 200 body of `length` bytes; nil: no Range
@@ -191,7 +194,7 @@ extension ClientConnectionHandler {
         if case .chunked = request.framing {
             context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
         }
-        needsFlush = true
+        flushSoon()
     }
 
     /// A response vcl_synth or vcl_backend_error made. A status outside 100–999 (users signal with

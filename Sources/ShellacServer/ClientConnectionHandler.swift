@@ -26,6 +26,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var inputClosed = false
     var processing = false
     var needsFlush = false
+    var flushScheduled = false
     var idleTimer: Scheduled<Void>?
     var headTimer: Scheduled<Void>?
     var bodyTimer: Scheduled<Void>?
