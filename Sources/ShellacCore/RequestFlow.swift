@@ -156,7 +156,7 @@ public struct RequestFlow {
     }
 
     private mutating func hash(then next: State) -> Action {
-        context.hashParts.removeAll()
+        context.hashParts.removeAll(keepingCapacity: true)
         let outcome = program.run(.hash, &context)
         guard outcome.name == "lookup" else { return failed(outcome) }
         let key = CacheKey(parts: context.hashParts)

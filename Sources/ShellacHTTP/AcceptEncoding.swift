@@ -21,9 +21,10 @@ public enum AcceptEncoding {
     private static func itemIsGzip(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         var position = start
         skipSpace(bytes, &position, end)
-        let gzip: [UInt8] = Array("gzip".utf8)
-        guard end - position >= 4 else { return false }
-        for offset in 0..<4 where bytes[position + offset] | 0x20 != gzip[offset] { return false }
+        guard end - position >= 4, bytes[position] | 0x20 == UInt8(ascii: "g"), bytes[position + 1] | 0x20 == UInt8(ascii: "z"),
+              bytes[position + 2] | 0x20 == UInt8(ascii: "i"), bytes[position + 3] | 0x20 == UInt8(ascii: "p") else {
+            return false
+        }
         position += 4
         skipSpace(bytes, &position, end)
         while position < end {

@@ -107,6 +107,24 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 }
 
+extension String {
+    /// ASCII case-insensitive comparison of two Strings, the common case (header names): their
+    /// UTF-8 is compared in place, which is several times cheaper than walking two iterators.
+    public func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        let compared = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in
+                for index in 0..<a.count where a[index] != b[index] {
+                    if asciiLower(a[index]) != asciiLower(b[index]) { return false }
+                }
+                return true
+            }
+        }
+        if let compared, let result = compared { return result }
+        return equalsIgnoringASCIICase(other[...])
+    }
+}
+
 extension StringProtocol {
     /// ASCII case-insensitive comparison, byte by byte, without allocating.
     public func equalsIgnoringASCIICase(_ other: some StringProtocol) -> Bool {

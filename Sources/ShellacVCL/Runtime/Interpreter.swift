@@ -18,15 +18,21 @@ struct Interpreter {
     }
 
     let program: VCLProgram
+    private let expressions: ContiguousArray<CompiledExpression>
+    private let statements: ContiguousArray<CompiledStatement>
+    private let branches: ContiguousArray<CompiledBranch>
     private var lastBanError = ""
 
     init(program: VCLProgram) {
         self.program = program
+        expressions = program.code.expressions
+        statements = program.code.statements
+        branches = program.code.branches
     }
 
-    mutating func run<C: VCLContext>(_ statements: [CompiledStatement], _ context: inout C) -> Flow {
+    mutating func run<C: VCLContext>(_ block: StatementBlock, _ context: inout C) -> Flow {
         do {
-            return try execute(statements, &context)
+            return try execute(block, &context)
         } catch let failure as Failure {
             return .returned(.failed(failure.reason))
         } catch {
@@ -34,35 +40,39 @@ struct Interpreter {
         }
     }
 
-    private mutating func execute<C: VCLContext>(_ statements: [CompiledStatement], _ context: inout C) throws -> Flow {
-        for statement in statements {
-            let flow = try execute(statement, &context)
+    private mutating func execute<C: VCLContext>(_ block: StatementBlock, _ context: inout C) throws -> Flow {
+        for index in block {
+            let flow = try execute(statement: index, &context)
             if case .next = flow { continue }
             return flow
         }
         return .next
     }
 
-    private mutating func execute<C: VCLContext>(_ statement: CompiledStatement, _ context: inout C) throws -> Flow {
-        switch statement {
+    private mutating func execute<C: VCLContext>(statement index: Int, _ context: inout C) throws -> Flow {
+        switch statements[index] {
         case .setVariable(let variable, let type, let expression):
             context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
         case .setHeader(let scope, let name, let expression):
             context.setHeader(scope, name, try evaluate(expression, &context).string)
         case .unsetHeader(let scope, let name):
             context.unsetHeader(scope, name)
-        case .conditional(let branches, let otherwise):
-            for branch in branches where try evaluate(branch.condition, &context).isTrue {
-                return try execute(branch.body, &context)
+        case .conditional(let branchRange, let otherwise):
+            for branch in branchRange where try evaluate(branches[branch].condition, &context).isTrue {
+                return try execute(branches[branch].body, &context)
             }
             if let otherwise { return try execute(otherwise, &context) }
+        case .block(let block):
+            return try execute(block, &context)
         case .returnAction(let action, let arguments):
             if action == "fail" { return .returned(.failed("return(fail)")) }
             return .returned(.action(action, try arguments.map { try evaluate($0, &context) }))
         case .leave:
             return .left
-        case .call(let name):
-            let flow = try execute(program.subroutines[name] ?? [], &context)
+        case .call:
+            break  // a subroutine that does not exist (the checker reports it)
+        case .callBlock(let block):
+            let flow = try execute(block, &context)
             if case .returned = flow { return flow }
         case .hashData(let expression):
             context.hashData(try evaluate(expression, &context).string)
@@ -102,15 +112,19 @@ struct Interpreter {
 
     // MARK: expressions
 
-    mutating func evaluate<C: VCLContext>(_ expression: CompiledExpression, _ context: inout C,
+    mutating func evaluate<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C,
                                           resolvingDirectors: Bool = true) throws -> VCLValue {
-        switch expression {
+        switch expressions[index] {
         case .constant(let value):
             return value
         case .variable(let variable):
             return context.read(variable)
         case .header(let scope, let name):
             return .string(context.header(scope, name))
+        case .equalsString(let operand, let text, let negated):
+            let value = try evaluate(operand, &context)
+            if case .string(let string) = value { return .bool((string == text) != negated) }
+            return .bool(Self.equal(value, .string(text)) != negated)
         case .regexMatch(let subject, let regex, let negated):
             let text = try evaluate(subject, &context).string
             return .bool(regex.matches(text) != negated)
@@ -237,13 +251,13 @@ struct Interpreter {
 
     // MARK: std
 
-    private mutating func argument<C: VCLContext>(_ function: StdFunction, _ arguments: [CompiledExpression],
+    private mutating func argument<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
                                                   _ context: inout C, _ index: Int) throws -> VCLValue {
         guard index < arguments.count else { throw Failure(reason: "std.\(function.rawValue): missing argument") }
         return try evaluate(arguments[index], &context)
     }
 
-    private mutating func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [CompiledExpression],
+    private mutating func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
                                                  _ context: inout C) throws -> VCLValue {
         switch function {
         case .healthy:
@@ -255,7 +269,7 @@ struct Interpreter {
         case .querysort:
             return .string(StdLibrary.querysort(try argument(function, arguments, &context, 0).string))
         case .collect:
-            guard case .header(let scope, let name) = arguments[0] else { return .string(nil) }
+            guard case .header(let scope, let name) = expressions[arguments[0]] else { return .string(nil) }
             let separator = arguments.count > 1 ? try argument(function, arguments, &context, 1).string : ", "
             let values = context.headers(scope, name)
             if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }

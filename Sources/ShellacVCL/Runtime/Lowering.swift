@@ -1,12 +1,13 @@
-// Lowering: turns the checked syntax tree into the compiled statements the interpreter runs.
-// Runs after the checker, so it only reports what the checker leaves to load time (functions
-// Shellac does not provide, constructs it cannot run).
+// Lowering: turns the checked syntax tree into the compiled code the interpreter runs (the
+// flat tables of Compiled). Runs after the checker, so it only reports what the checker leaves
+// to load time (functions Shellac does not provide, constructs it cannot run).
 
 struct Lowering {
     let acls: [String: ACL]
     let backends: Set<String>
     let directors: Set<String>
     var diagnostics: [Diagnostic] = []
+    private(set) var code = CompiledCode()
     private var regexes: [String: VCLRegex] = [:]
 
     init(acls: [String: ACL], backends: Set<String>, directors: Set<String>) {
@@ -19,8 +20,22 @@ struct Lowering {
         diagnostics.append(Diagnostic(.error, message, at: range, hint: hint))
     }
 
-    mutating func lower(_ block: Block) -> [CompiledStatement] {
-        block.statements.flatMap { lower($0) }
+    /// Several bodies (a builtin subroutine defined more than once) as one block, in order.
+    mutating func lower(_ blocks: [Block]) -> StatementBlock {
+        code.add(blocks.flatMap { $0.statements.flatMap { lower($0) } })
+    }
+
+    mutating func lower(_ block: Block) -> StatementBlock {
+        lower([block])
+    }
+
+    /// Every `call` in the code made to run the subroutine it names.
+    mutating func resolveCalls(_ subroutines: [String: StatementBlock]) {
+        code.resolveCalls(subroutines)
+    }
+
+    private mutating func add(_ expression: CompiledExpression) -> ExpressionIndex {
+        code.add(expression)
     }
 
     mutating func lower(_ statement: Statement) -> [CompiledStatement] {
@@ -28,7 +43,7 @@ struct Lowering {
         case .set(let target, let op, let value, _):
             var expression = lower(value)
             if op != "=", let arithmetic = CompiledExpression.Operator(rawValue: String(op.dropLast())) {
-                expression = .binary(arithmetic, lower(.name(target)), expression)
+                expression = add(.binary(arithmetic, lower(.name(target)), expression))
             }
             if let (scope, header) = Self.header(target.text) {
                 return [.setHeader(scope, header, expression)]
@@ -46,7 +61,10 @@ struct Lowering {
             return [.unsetHeader(scope, header)]
         case .conditional(let branches, let otherwise, _):
             let compiled = branches.map { CompiledBranch(condition: lower($0.condition), body: lower($0.body)) }
-            return [.conditional(compiled, otherwise: otherwise.map { lower($0) })]
+            let otherwiseBlock = otherwise.map { lower($0) }
+            let start = code.branches.count
+            code.branches.append(contentsOf: compiled)
+            return [.conditional(branches: start..<code.branches.count, otherwise: otherwiseBlock)]
         case .returnAction(let action, let arguments, _):
             guard let action else { return [.leave] }
             let name = action.text == "miss" ? "fetch" : action.text  // legacy vcl_hit return(miss)
@@ -85,8 +103,7 @@ struct Lowering {
             }
             return [.evaluate(lower(expression))]
         case .block(let block):
-            return [.conditional([CompiledBranch(condition: .constant(.bool(true)), body: lower(block))],
-                                 otherwise: nil)]
+            return [.block(lower(block))]
         }
     }
 
@@ -100,7 +117,11 @@ struct Lowering {
         return (scope, String(rest.dropFirst(5)))
     }
 
-    mutating func lower(_ expression: Expression) -> CompiledExpression {
+    mutating func lower(_ expression: Expression) -> ExpressionIndex {
+        add(compile(expression))
+    }
+
+    private mutating func compile(_ expression: Expression) -> CompiledExpression {
         switch expression {
         case .literal(let literal, _):
             switch literal {
@@ -134,6 +155,11 @@ struct Lowering {
                 }
                 guard let regex = regex(rhs) else { return .constant(.bool(false)) }
                 return .regexMatch(lower(lhs), regex, negated: op == "!~")
+            case "==", "!=":
+                if case .literal(.string(let text), _) = rhs {
+                    return .equalsString(lower(lhs), text, negated: op == "!=")
+                }
+                return .binary(op == "==" ? .equal : .notEqual, lower(lhs), lower(rhs))
             default:
                 guard let binary = CompiledExpression.Operator(rawValue: op) else {
                     error("operator '\(op)' is not supported", at: expression.range)

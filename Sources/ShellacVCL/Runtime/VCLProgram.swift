@@ -25,9 +25,10 @@ public final class VCLProgram: Sendable {
     public let directors: [String: Director]
     /// The text of every file loaded, main file first (vcl.show).
     public let files: [SourceFile]
-    let subroutines: [String: [CompiledStatement]]
+    let code: CompiledCode
+    let subroutines: [String: StatementBlock]
     /// The builtin subroutines' bodies and whether each is trivial, by BuiltinSubroutine.rawValue.
-    private let builtinBodies: [[CompiledStatement]]
+    private let builtinBodies: [StatementBlock]
     private let trivial: [Bool]
 
     /// Loads a compilation; returns the program, or the diagnostics that prevent loading
@@ -69,12 +70,13 @@ public final class VCLProgram: Sendable {
             }
         }
         var lowering = Lowering(acls: acls, backends: Set(backends.map(\.name)), directors: directorNames)
-        var subroutines: [String: [CompiledStatement]] = [:]
+        var subroutines: [String: StatementBlock] = [:]
         for name in order {
-            subroutines[name] = bodies[name]!.flatMap { lowering.lower($0) }
+            subroutines[name] = lowering.lower(bodies[name]!)
         }
+        lowering.resolveCalls(subroutines)
         diagnostics += lowering.diagnostics
-        let program = VCLProgram(backends: backends, acls: acls, subroutines: subroutines,
+        let program = VCLProgram(backends: backends, acls: acls, code: lowering.code, subroutines: subroutines,
                                  directors: directorNames, files: compilation.files)
         if !diagnostics.isEmpty {
             return .failure(LoadError(compilation: compilation, extra: diagnostics))
@@ -99,24 +101,29 @@ public final class VCLProgram: Sendable {
         }
     }
 
-    private init(backends: [BackendDefinition], acls: [String: ACL], subroutines: [String: [CompiledStatement]],
-                 directors: Set<String>, files: [SourceFile]) {
+    private init(backends: [BackendDefinition], acls: [String: ACL], code: CompiledCode,
+                 subroutines: [String: StatementBlock], directors: Set<String>, files: [SourceFile]) {
         self.backends = backends
         self.defaultBackend = backends.first { $0.name == "default" }?.name ?? backends.first?.name
         self.acls = acls
+        self.code = code
         self.subroutines = subroutines
         self.files = files
-        self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? [] }
+        self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? 0..<0 }
         self.trivial = BuiltinSubroutine.allCases.map { sub in
-            let body = subroutines[sub.name] ?? []
-            guard body.count == 1, case .returnAction(let action, let arguments) = body[0] else { return false }
+            let body = subroutines[sub.name] ?? 0..<0
+            guard body.count == 1, case .returnAction(let action, let arguments) = code.statements[body.lowerBound] else {
+                return false
+            }
             return action == Self.defaultAction(sub.name) && arguments.isEmpty
         }
         var made: [String: Director] = [:]
         // Directors are created when vcl_init runs `new`; the objects exist up front so the
         // program stays immutable (vcl_init fills them).
-        for statement in subroutines["vcl_init"] ?? [] {
-            if case .newDirector(let name, let kind) = statement { made[name] = Director(name: name, kind: kind) }
+        for index in subroutines["vcl_init"] ?? 0..<0 {
+            if case .newDirector(let name, let kind) = code.statements[index] {
+                made[name] = Director(name: name, kind: kind)
+            }
         }
         self.directors = made
     }
