@@ -45,7 +45,7 @@ public struct ResponseUnderConstruction: Sendable {
     mutating func set(_ name: String, _ value: String) {
         edited = true
         if ownFields == nil, let object, object.field(named: name) == nil {
-            added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+            if !added.isEmpty { added.removeAll { $0.name.equalsIgnoringASCIICase(name) } }
             added.append(HTTPField(name: name, value: value))
             return
         }

@@ -16,6 +16,9 @@ public final class StoredObject: Sendable {
     private let fieldsLength: Int
     private let headLength: Int
     public let bodyLength: Int
+    /// One bit per stored field name (see `nameBit`): most names asked for are absent, and this
+    /// answers "not here" without scanning the head.
+    private let fieldNameBits: UInt64
     /// Lower-cased names from the response's Vary, and the request values this variant matches.
     public let varyNames: [String]
     public let varyValues: [String?]
@@ -58,6 +61,7 @@ public final class StoredObject: Sendable {
         self.keep = keep
         self.staleIfError = staleIfError
         self.tags = tags
+        self.fieldNameBits = fields.reduce(0) { $0 | Self.nameBit($1.name) }
         self.etag = fields["ETag"]
         self.lastModified = fields["Last-Modified"]
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
@@ -100,6 +104,7 @@ public final class StoredObject: Sendable {
     /// The first value of the stored field `name` (case-insensitive), read from the head bytes
     /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
     public func field(named name: String) -> String? {
+        guard fieldNameBits & Self.nameBit(name) != 0 else { return nil }
         var name = name
         return name.withUTF8 { needle in
             var found: String?
@@ -111,6 +116,13 @@ public final class StoredObject: Sendable {
             }
             return found
         }
+    }
+
+    /// A bit from a field name's length and first and last bytes, case-insensitively.
+    static func nameBit(_ name: String) -> UInt64 {
+        let bytes = name.utf8
+        guard let first = bytes.first, let last = bytes.last else { return 1 }
+        return 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(bytes.count)) & 63)
     }
 
     /// Calls `visit` with each stored field line's name and value bytes, in order, until it

@@ -1,9 +1,24 @@
 // VCLRegex: a VCL regular expression compiled once with the system PCRE2 library (the engine and
-// syntax Varnish uses, JIT-compiled where available). Immutable after compiling; matching takes
-// match data from a small pool, so one compiled regex serves every event loop.
+// syntax Varnish uses, JIT-compiled where available). Immutable after compiling; a match uses
+// its thread's match data and a substitution takes some from a small pool, so one compiled regex
+// serves every event loop.
 
 import CPCRE2
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The key of each thread's match data for `VCLRegex.matches`.
+private let threadMatchDataKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { pointer in
+        if let pointer { pcre2_match_data_free_8(OpaquePointer(pointer)) }
+    }
+    return key
+}()
 
 public final class VCLRegex: @unchecked Sendable {
     /// Why a pattern did not compile, and where in it (a byte offset into the pattern).
@@ -42,6 +57,14 @@ public final class VCLRegex: @unchecked Sendable {
         pcre2_code_free_8(code)
     }
 
+    /// Match data with room for the whole match only, one per thread, freed when the thread ends.
+    private static func threadMatchData() -> OpaquePointer? {
+        if let existing = pthread_getspecific(threadMatchDataKey) { return OpaquePointer(existing) }
+        guard let created = pcre2_match_data_create_8(1, nil) else { return nil }
+        pthread_setspecific(threadMatchDataKey, UnsafeRawPointer(created))
+        return created
+    }
+
     private func takeMatchData() -> OpaquePointer? {
         spareMatchData.withLock { $0.popLast() }?.pointer ?? pcre2_match_data_create_from_pattern_8(code, nil)
     }
@@ -55,10 +78,10 @@ public final class VCLRegex: @unchecked Sendable {
         if !kept { pcre2_match_data_free_8(matchData) }
     }
 
-    /// Whether the pattern matches anywhere in `subject` (VCL's `~`).
+    /// Whether the pattern matches anywhere in `subject` (VCL's `~`). Uses the calling thread's
+    /// one-pair match data: a yes/no answer needs no groups, and no lock is taken.
     public func matches(_ subject: String) -> Bool {
-        guard let matchData = takeMatchData() else { return false }
-        defer { returnMatchData(matchData) }
+        guard let matchData = Self.threadMatchData() else { return false }
         var subject = subject
         return subject.withUTF8 { buffer in
             pcre2_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
