@@ -15,7 +15,6 @@ import ShellacAdmin
 import Glibc
 #endif
 
-@main
 struct Shellacd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shellacd",
