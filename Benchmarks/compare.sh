@@ -6,7 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-swift build -c release --product shellacd >/dev/null
-BIN="$(swift build -c release --show-bin-path)/shellacd"
+BIN="$(bash scripts/build-release.sh shellacd)/shellacd"
 exec bash ../shared/bench/compare.sh --candidate-name shellac \
     --candidate "$BIN -a 127.0.0.1:\$CANDIDATE_PORT -b 127.0.0.1:\$ORIGIN_PORT -s malloc,256m" "$@"

@@ -15,8 +15,7 @@ BASE=${BASE_PORT:-27300}
 ORIGIN=$BASE; PLAIN=$((BASE + 1)); WITH_VCL=$((BASE + 2))
 bash scripts/ensure-deps.sh
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
-swift build -c release --product shellacd >/dev/null
-BIN="$(swift build -c release --show-bin-path)/shellacd"
+BIN="$(bash scripts/build-release.sh shellacd)/shellacd"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-swift build -c release --product shellacd
-exec "$(swift build -c release --show-bin-path)/shellacd" "$@"
+BIN_DIR=$(bash scripts/build-release.sh shellacd)
+exec "$BIN_DIR/shellacd" "$@"
