@@ -108,9 +108,14 @@ public struct HTTPRequestParser {
                      limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPRequestHead {
         let lines = HeadParser.lines(raw)
         guard let requestLine = lines.first else { throw .bad("empty request") }
-        let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw .bad("malformed request line") }
-        let methodBytes = parts[0], targetBytes = parts[1], versionBytes = parts[2]
+        // method SP request-target SP HTTP-version: exactly two spaces.
+        guard let firstSpace = requestLine.firstIndex(of: 0x20),
+              let secondSpace = requestLine[(firstSpace + 1)...].firstIndex(of: 0x20),
+              !requestLine[(secondSpace + 1)...].contains(0x20) else {
+            throw .bad("malformed request line")
+        }
+        let methodBytes = requestLine[..<firstSpace], targetBytes = requestLine[(firstSpace + 1)..<secondSpace]
+        let versionBytes = requestLine[(secondSpace + 1)...]
         guard !methodBytes.isEmpty, methodBytes.allSatisfy(HeadParser.isTokenByte) else {
             throw .bad("invalid method")
         }
@@ -128,21 +133,32 @@ public struct HTTPRequestParser {
             throw .bad("invalid request target")
         }
         let fields = try HeadParser.fields(lines.dropFirst(), limits: limits)
-        let hostCount = fields.count(of: "Host")
+        // One pass for the fields that frame and route the request.
+        var host: String?, hostCount = 0
+        var transferEncodings: [String] = [], contentLengths: [String] = []
+        for field in fields {
+            if field.name.equalsIgnoringASCIICase("Host") {
+                hostCount += 1
+                host = host ?? field.value
+            } else if field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
+                transferEncodings.append(field.value)
+            } else if field.name.equalsIgnoringASCIICase("Content-Length") {
+                contentLengths.append(field.value)
+            }
+        }
         if version == .http1_1 && hostCount != 1 {
             throw .bad(hostCount == 0 ? "HTTP/1.1 request without Host" : "more than one Host header")
         }
         if hostCount > 1 { throw .bad("more than one Host header") }
-        if let host = fields["Host"], !HostValidation.isValid(host) { throw .bad("invalid Host header") }
-        let framing = try requestFraming(fields, version: version, limits: limits)
+        if let host, !HostValidation.isValid(host) { throw .bad("invalid Host header") }
+        let framing = try requestFraming(transferEncodings: transferEncodings, contentLengths: contentLengths,
+                                         version: version, limits: limits)
         return HTTPRequestHead(method: method, target: target, version: version, fields: fields, framing: framing)
     }
 
     /// RFC 9112 §6.3 for requests, with every ambiguity rejected rather than resolved.
-    static func requestFraming(_ fields: HTTPFields, version: HTTPVersion,
+    static func requestFraming(transferEncodings te: [String], contentLengths cl: [String], version: HTTPVersion,
                                limits: HTTPParserLimits) throws(HTTPParseError) -> BodyFraming {
-        let te = fields.values("Transfer-Encoding")
-        let cl = fields.values("Content-Length")
         if !te.isEmpty {
             guard cl.isEmpty else { throw .bad("both Content-Length and Transfer-Encoding") }
             guard version == .http1_1 else { throw .bad("Transfer-Encoding in an HTTP/1.0 request") }
@@ -164,7 +180,10 @@ public struct HTTPRequestParser {
 /// Host header syntax (RFC 9110 §7.2: uri-host [ ":" port ]).
 enum HostValidation {
     static func isValid(_ host: String) -> Bool {
-        let bytes = Array(host.utf8)
+        host.utf8.withContiguousStorageIfAvailable(isValid) ?? Array(host.utf8).withUnsafeBufferPointer(isValid)
+    }
+
+    private static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !bytes.isEmpty else { return false }
         var i = 0
         if bytes[0] == UInt8(ascii: "[") {

@@ -134,18 +134,16 @@ enum HeadParser {
 
     /// "HTTP/1.0" or "HTTP/1.1"; other HTTP versions are 505, anything else 400.
     static func version(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPVersion {
-        let text = String(decoding: bytes, as: UTF8.self)
-        switch text {
-        case "HTTP/1.1": return .http1_1
-        case "HTTP/1.0": return .http1_0
-        default:
-            let u = Array(bytes)
-            if u.count == 8, text.hasPrefix("HTTP/"), u[5] >= 0x30, u[5] <= 0x39, u[6] == 0x2E, u[7] >= 0x30,
-               u[7] <= 0x39 {
-                throw HTTPParseError(status: 505, "HTTP version \(text) not supported")
-            }
-            throw .bad("malformed HTTP version")
+        if bytes.count == 8, bytes.starts(with: "HTTP/1.".utf8) {
+            if bytes[7] == UInt8(ascii: "1") { return .http1_1 }
+            if bytes[7] == UInt8(ascii: "0") { return .http1_0 }
         }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let u = Array(bytes)
+        if u.count == 8, text.hasPrefix("HTTP/"), u[5] >= 0x30, u[5] <= 0x39, u[6] == 0x2E, u[7] >= 0x30, u[7] <= 0x39 {
+            throw HTTPParseError(status: 505, "HTTP version \(text) not supported")
+        }
+        throw .bad("malformed HTTP version")
     }
 
     /// Parses one Content-Length value: 1*DIGIT, no sign, no spaces, no overflow.

@@ -74,13 +74,25 @@ extension ClientConnectionHandler {
     }
 
 
+    /// The connection is idle from now: it is closed once `timeout_idle` passes without a request.
+    /// Keep-alive connections go idle after every response, so this only moves a deadline; the
+    /// one scheduled check, when it fires early, looks again at the deadline it finds.
     func armIdleTimer() {
-        idleTimer?.cancel()
-        let timeout = TimeAmount.duration(services.parameters["timeout_idle"])
-        idleTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else {
+        let deadline = NIODeadline.now() + TimeAmount.duration(services.parameters["timeout_idle"])
+        idleDeadline = deadline
+        if idleTimer == nil { scheduleIdleCheck(at: deadline) }
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline) {
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.idleTimer = nil
+            guard let deadline = self.idleDeadline else { return }  // busy with a request
+            if deadline > .now() {
+                self.scheduleIdleCheck(at: deadline)
                 return
             }
+            guard self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else { return }
             self.closeNow()
         }
     }
@@ -117,6 +129,7 @@ extension ClientConnectionHandler {
     }
 
     func cancelTimers() {
+        idleDeadline = nil
         idleTimer?.cancel()
         headTimer?.cancel()
         bodyTimer?.cancel()

@@ -28,6 +28,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var needsFlush = false
     var flushScheduled = false
     var idleTimer: Scheduled<Void>?
+    /// When an idle connection is closed; nil while a request is being read or answered.
+    var idleDeadline: NIODeadline?
     var headTimer: Scheduled<Void>?
     var bodyTimer: Scheduled<Void>?
     var clientAddress = "0.0.0.0"
@@ -86,8 +88,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             pipeRead(&incoming)
             return
         }
-        idleTimer?.cancel()
-        idleTimer = nil
+        idleDeadline = nil
         if buffer.readableBytes == 0 {
             buffer = incoming
         } else {
