@@ -67,7 +67,7 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.services = services
     }
 
-    public func read(_ variable: VariableID) -> VCLValue {
+    public mutating func read(_ variable: VariableID) -> VCLValue {
         switch variable {
         case .clientIP, .remoteIP: return .ip(clientAddress)
         case .clientIdentity: return .string(clientAddress)
@@ -123,7 +123,7 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public func header(_ scope: HeaderScope, _ name: String) -> String? {
+    public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
         switch scope {
         case .bereq: return bereq.fields[name]
         case .beresp: return response?.fields[name]
@@ -131,7 +131,7 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public func headers(_ scope: HeaderScope, _ name: String) -> [String] {
+    public mutating func headers(_ scope: HeaderScope, _ name: String) -> [String] {
         switch scope {
         case .bereq: return bereq.fields.values(name)
         case .beresp: return response?.fields.values(name) ?? []

@@ -129,7 +129,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         self.services = services
     }
 
-    public func read(_ variable: VariableID) -> VCLValue {
+    public mutating func read(_ variable: VariableID) -> VCLValue {
         switch variable {
         case .clientIP, .remoteIP: return .ip(clientAddress)
         case .clientIdentity: return .string(clientIdentity ?? clientAddress)
@@ -192,7 +192,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public func header(_ scope: HeaderScope, _ name: String) -> String? {
+    public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
         switch scope {
         case .req: return request.fields[name]
         case .bereq: return pipeRequest?.fields[name]
@@ -202,7 +202,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public func headers(_ scope: HeaderScope, _ name: String) -> [String] {
+    public mutating func headers(_ scope: HeaderScope, _ name: String) -> [String] {
         switch scope {
         case .req: return request.fields.values(name)
         case .bereq: return pipeRequest?.fields.values(name) ?? []

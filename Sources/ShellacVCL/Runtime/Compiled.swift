@@ -1,13 +1,16 @@
 // Compiled: the executable form of VCL that the interpreter walks. Names are resolved to
 // variables, headers, ACLs and directors, regexes are compiled, compound assignments expanded,
 // so running a subroutine does no lookups by text and no parsing. The code is flat: expressions,
-// statements and branches live in three tables and refer to each other by index, so walking it
-// copies small values instead of retaining boxed subtrees.
+// statements and branches live in tables and refer to each other by index, and what is not a
+// plain number (texts, constants, regexes, ACLs, argument lists) sits in side tables, so every
+// node is a small trivial value: walking the code copies a few words and retains nothing.
 
 /// An expression's position in `CompiledCode.expressions`.
 typealias ExpressionIndex = Int
 /// A run of consecutive statements in `CompiledCode.statements` (a subroutine or branch body).
 typealias StatementBlock = Range<Int>
+/// A position in `CompiledCode.texts`, `constants`, `regexes`, `acls` or `lists`.
+typealias TableIndex = Int
 
 enum CompiledExpression: Sendable {
     enum Operator: String, Sendable {
@@ -15,29 +18,29 @@ enum CompiledExpression: Sendable {
         case plus = "+", minus = "-", times = "*", divide = "/"
     }
 
-    case constant(VCLValue)
+    case constant(TableIndex)
     case variable(VariableID)
-    case header(HeaderScope, String)
+    case header(HeaderScope, name: TableIndex)
     /// `EXPR == "text"` / `EXPR != "text"`: the common comparison, without evaluating the literal.
-    case equalsString(ExpressionIndex, String, negated: Bool)
-    case regexMatch(ExpressionIndex, VCLRegex, negated: Bool)
-    case aclMatch(ExpressionIndex, ACL, negated: Bool)
+    case equalsString(ExpressionIndex, text: TableIndex, negated: Bool)
+    case regexMatch(ExpressionIndex, regex: TableIndex, negated: Bool)
+    case aclMatch(ExpressionIndex, acl: TableIndex, negated: Bool)
     case not(ExpressionIndex)
     case and(ExpressionIndex, ExpressionIndex)
     case or(ExpressionIndex, ExpressionIndex)
     case binary(Operator, ExpressionIndex, ExpressionIndex)
     case negate(ExpressionIndex)
-    case regsub(ExpressionIndex, VCLRegex, ExpressionIndex, all: Bool)
+    case regsub(ExpressionIndex, regex: TableIndex, ExpressionIndex, all: Bool)
     case lower(ExpressionIndex)
     case upper(ExpressionIndex)
-    case std(StdFunction, [ExpressionIndex])
+    case std(StdFunction, arguments: TableIndex)
     /// `ban(EXPR)` used as a value (std.ban returns whether it was accepted).
     case ban(ExpressionIndex)
     /// xkey.purge / xkey.softpurge / shellac.purge_tags / shellac.softpurge_tags: the tags are the
     /// words of the value; evaluates to how many objects were affected.
     case purgeTags(ExpressionIndex, soft: Bool)
     /// `d.backend()` / `d.backend(key)`.
-    case directorBackend(String, ExpressionIndex?)
+    case directorBackend(name: TableIndex, key: ExpressionIndex?)
 }
 
 enum StdFunction: String, Sendable {
@@ -53,50 +56,108 @@ struct CompiledBranch: Sendable {
 enum CompiledStatement: Sendable {
     /// The variable's type is resolved when compiling: assignments convert to it.
     case setVariable(VariableID, VCLType, ExpressionIndex)
-    case setHeader(HeaderScope, String, ExpressionIndex)
-    case unsetHeader(HeaderScope, String)
+    case setHeader(HeaderScope, name: TableIndex, ExpressionIndex)
+    case unsetHeader(HeaderScope, name: TableIndex)
     /// `if / elseif / else`: the branches are a range of `CompiledCode.branches`.
     case conditional(branches: Range<Int>, otherwise: StatementBlock?)
     /// A bare `{ … }` block.
     case block(StatementBlock)
-    case returnAction(String, [ExpressionIndex])
+    case returnAction(name: TableIndex, arguments: TableIndex)
     /// `return;` in a custom subroutine.
     case leave
     /// `call NAME`, resolved to the subroutine's statements once every subroutine is lowered.
-    case call(String)
+    case call(name: TableIndex)
     case callBlock(StatementBlock)
     case hashData(ExpressionIndex)
     case synthetic(ExpressionIndex)
     /// A function called for its effect (std.log, ban, …).
     case evaluate(ExpressionIndex)
-    case newDirector(String, Director.Kind)
-    case addBackend(director: String, backend: ExpressionIndex, weight: ExpressionIndex?)
-    case removeBackend(director: String, backend: ExpressionIndex)
+    case newDirector(name: TableIndex, Director.Kind)
+    case addBackend(director: TableIndex, backend: ExpressionIndex, weight: ExpressionIndex?)
+    case removeBackend(director: TableIndex, backend: ExpressionIndex)
 }
 
-/// The tables every index points into; built by Lowering, read-only once the program is loaded.
-struct CompiledCode: Sendable {
-    var expressions: ContiguousArray<CompiledExpression> = []
-    var statements: ContiguousArray<CompiledStatement> = []
-    var branches: ContiguousArray<CompiledBranch> = []
+/// The tables every index points into. Built by Lowering; read-only once the program is loaded
+/// (a class, so the interpreter holds one reference rather than copies of every table).
+final class CompiledCode: Sendable {
+    let expressions: ContiguousArray<CompiledExpression>
+    let statements: ContiguousArray<CompiledStatement>
+    let branches: ContiguousArray<CompiledBranch>
+    let texts: ContiguousArray<String>
+    let constants: ContiguousArray<VCLValue>
+    let regexes: ContiguousArray<VCLRegex>
+    let acls: ContiguousArray<ACL>
+    let lists: ContiguousArray<[ExpressionIndex]>
 
-    mutating func add(_ expression: CompiledExpression) -> ExpressionIndex {
-        expressions.append(expression)
-        return expressions.count - 1
+    init(_ builder: Builder) {
+        expressions = builder.expressions
+        statements = builder.statements
+        branches = builder.branches
+        texts = builder.texts
+        constants = builder.constants
+        regexes = builder.regexes
+        acls = builder.acls
+        lists = builder.lists
     }
 
-    /// Appends statements as one block; nested blocks were appended while lowering them.
-    mutating func add(_ block: [CompiledStatement]) -> StatementBlock {
-        let start = statements.count
-        statements.append(contentsOf: block)
-        return start..<statements.count
-    }
+    /// The tables while Lowering fills them.
+    struct Builder {
+        var expressions: ContiguousArray<CompiledExpression> = []
+        var statements: ContiguousArray<CompiledStatement> = []
+        var branches: ContiguousArray<CompiledBranch> = []
+        var texts: ContiguousArray<String> = []
+        var constants: ContiguousArray<VCLValue> = []
+        var regexes: ContiguousArray<VCLRegex> = []
+        var acls: ContiguousArray<ACL> = []
+        var lists: ContiguousArray<[ExpressionIndex]> = []
+        private var textIndex: [String: TableIndex] = [:]
 
-    /// Replaces every `call NAME` with the statements of the subroutine it names.
-    mutating func resolveCalls(_ subroutines: [String: StatementBlock]) {
-        for index in statements.indices {
-            if case .call(let name) = statements[index], let block = subroutines[name] {
-                statements[index] = .callBlock(block)
+        mutating func add(_ expression: CompiledExpression) -> ExpressionIndex {
+            expressions.append(expression)
+            return expressions.count - 1
+        }
+
+        /// Appends statements as one block; nested blocks were appended while lowering them.
+        mutating func add(_ block: [CompiledStatement]) -> StatementBlock {
+            let start = statements.count
+            statements.append(contentsOf: block)
+            return start..<statements.count
+        }
+
+        mutating func text(_ text: String) -> TableIndex {
+            if let index = textIndex[text] { return index }
+            texts.append(text)
+            textIndex[text] = texts.count - 1
+            return texts.count - 1
+        }
+
+        mutating func constant(_ value: VCLValue) -> TableIndex {
+            constants.append(value)
+            return constants.count - 1
+        }
+
+        mutating func regex(_ regex: VCLRegex) -> TableIndex {
+            if let index = regexes.firstIndex(where: { $0 === regex }) { return index }
+            regexes.append(regex)
+            return regexes.count - 1
+        }
+
+        mutating func acl(_ acl: ACL) -> TableIndex {
+            acls.append(acl)
+            return acls.count - 1
+        }
+
+        mutating func list(_ list: [ExpressionIndex]) -> TableIndex {
+            lists.append(list)
+            return lists.count - 1
+        }
+
+        /// Replaces every `call NAME` with the statements of the subroutine it names.
+        mutating func resolveCalls(_ subroutines: [String: StatementBlock]) {
+            for index in statements.indices {
+                if case .call(let name) = statements[index], let block = subroutines[texts[name]] {
+                    statements[index] = .callBlock(block)
+                }
             }
         }
     }

@@ -18,16 +18,12 @@ struct Interpreter {
     }
 
     let program: VCLProgram
-    private let expressions: ContiguousArray<CompiledExpression>
-    private let statements: ContiguousArray<CompiledStatement>
-    private let branches: ContiguousArray<CompiledBranch>
+    private let code: CompiledCode
     private var lastBanError = ""
 
     init(program: VCLProgram) {
         self.program = program
-        expressions = program.code.expressions
-        statements = program.code.statements
-        branches = program.code.branches
+        code = program.code
     }
 
     mutating func run<C: VCLContext>(_ block: StatementBlock, _ context: inout C) -> Flow {
@@ -50,23 +46,26 @@ struct Interpreter {
     }
 
     private mutating func execute<C: VCLContext>(statement index: Int, _ context: inout C) throws -> Flow {
-        switch statements[index] {
+        switch code.statements[index] {
         case .setVariable(let variable, let type, let expression):
             context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
         case .setHeader(let scope, let name, let expression):
-            context.setHeader(scope, name, try evaluate(expression, &context).string)
+            context.setHeader(scope, code.texts[name], try evaluate(expression, &context).string)
         case .unsetHeader(let scope, let name):
-            context.unsetHeader(scope, name)
+            context.unsetHeader(scope, code.texts[name])
         case .conditional(let branchRange, let otherwise):
-            for branch in branchRange where try evaluate(branches[branch].condition, &context).isTrue {
-                return try execute(branches[branch].body, &context)
+            for branch in branchRange where try evaluate(code.branches[branch].condition, &context).isTrue {
+                return try execute(code.branches[branch].body, &context)
             }
             if let otherwise { return try execute(otherwise, &context) }
         case .block(let block):
             return try execute(block, &context)
         case .returnAction(let action, let arguments):
-            if action == "fail" { return .returned(.failed("return(fail)")) }
-            return .returned(.action(action, try arguments.map { try evaluate($0, &context) }))
+            let name = code.texts[action]
+            if name == "fail" { return .returned(.failed("return(fail)")) }
+            let expressions = code.lists[arguments]
+            if expressions.isEmpty { return .returned(.action(name, [])) }
+            return .returned(.action(name, try expressions.map { try evaluate($0, &context) }))
         case .leave:
             return .left
         case .call:
@@ -84,13 +83,13 @@ struct Interpreter {
             break  // the director exists from load; vcl_init fills it
         case .addBackend(let director, let backend, let weight):
             guard case .backend(let name?) = try evaluate(backend, &context, resolvingDirectors: false) else {
-                throw Failure(reason: "\(director).add_backend() needs a backend")
+                throw Failure(reason: "\(code.texts[director]).add_backend() needs a backend")
             }
             let weight = try weight.map { try evaluate($0, &context).number ?? 1 } ?? 1
-            program.directors[director]?.add(name, weight: weight)
+            program.directors[code.texts[director]]?.add(name, weight: weight)
         case .removeBackend(let director, let backend):
             if case .backend(let name?) = try evaluate(backend, &context, resolvingDirectors: false) {
-                program.directors[director]?.remove(name)
+                program.directors[code.texts[director]]?.remove(name)
             }
         }
         return .next
@@ -114,23 +113,23 @@ struct Interpreter {
 
     mutating func evaluate<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C,
                                           resolvingDirectors: Bool = true) throws -> VCLValue {
-        switch expressions[index] {
-        case .constant(let value):
-            return value
+        switch code.expressions[index] {
+        case .constant(let constant):
+            return code.constants[constant]
         case .variable(let variable):
             return context.read(variable)
         case .header(let scope, let name):
-            return .string(context.header(scope, name))
+            return .string(context.header(scope, code.texts[name]))
         case .equalsString(let operand, let text, let negated):
             let value = try evaluate(operand, &context)
-            if case .string(let string) = value { return .bool((string == text) != negated) }
-            return .bool(Self.equal(value, .string(text)) != negated)
+            if case .string(let string) = value { return .bool((string == code.texts[text]) != negated) }
+            return .bool(Self.equal(value, .string(code.texts[text])) != negated)
         case .regexMatch(let subject, let regex, let negated):
             let text = try evaluate(subject, &context).string
-            return .bool(regex.matches(text) != negated)
+            return .bool(code.regexes[regex].matches(text) != negated)
         case .aclMatch(let subject, let acl, let negated):
             let address = try evaluate(subject, &context).string
-            return .bool(acl.matches(address) != negated)
+            return .bool(code.acls[acl].matches(address) != negated)
         case .not(let operand):
             return .bool(!(try evaluate(operand, &context).isTrue))
         case .and(let lhs, let rhs):
@@ -151,13 +150,13 @@ struct Interpreter {
         case .regsub(let subject, let regex, let replacement, let all):
             let text = try evaluate(subject, &context).string
             let with = try evaluate(replacement, &context).string
-            return .string(regex.substitute(in: text, with: with, all: all))
+            return .string(code.regexes[regex].substitute(in: text, with: with, all: all))
         case .lower(let operand):
             return .string(try evaluate(operand, &context).optionalString?.lowercased())
         case .upper(let operand):
             return .string(try evaluate(operand, &context).optionalString?.uppercased())
         case .std(let function, let arguments):
-            return try callStd(function, arguments, &context)
+            return try callStd(function, code.lists[arguments], &context)
         case .ban(let operand):
             let text = try evaluate(operand, &context).string
             if let problem = context.ban(text) {
@@ -170,7 +169,8 @@ struct Interpreter {
         case .purgeTags(let operand, let soft):
             let tags = try evaluate(operand, &context).string.split(whereSeparator: { $0 == " " || $0 == "," })
             return .int(context.purgeTags(tags.map(String.init), soft: soft))
-        case .directorBackend(let name, let key):
+        case .directorBackend(let nameIndex, let key):
+            let name = code.texts[nameIndex]
             guard resolvingDirectors, let director = program.directors[name] else { return .backend(name) }
             let keyText = try key.map { try evaluate($0, &context).string }
             return .backend(Self.pick(director, key: keyText, context: context, directors: program.directors))
@@ -269,7 +269,8 @@ struct Interpreter {
         case .querysort:
             return .string(StdLibrary.querysort(try argument(function, arguments, &context, 0).string))
         case .collect:
-            guard case .header(let scope, let name) = expressions[arguments[0]] else { return .string(nil) }
+            guard case .header(let scope, let nameIndex) = code.expressions[arguments[0]] else { return .string(nil) }
+            let name = code.texts[nameIndex]
             let separator = arguments.count > 1 ? try argument(function, arguments, &context, 1).string : ", "
             let values = context.headers(scope, name)
             if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }

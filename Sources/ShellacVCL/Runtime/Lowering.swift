@@ -7,7 +7,7 @@ struct Lowering {
     let backends: Set<String>
     let directors: Set<String>
     var diagnostics: [Diagnostic] = []
-    private(set) var code = CompiledCode()
+    private(set) var code = CompiledCode.Builder()
     private var regexes: [String: VCLRegex] = [:]
 
     init(acls: [String: ACL], backends: Set<String>, directors: Set<String>) {
@@ -38,6 +38,10 @@ struct Lowering {
         code.add(expression)
     }
 
+    private mutating func constant(_ value: VCLValue) -> CompiledExpression {
+        .constant(code.constant(value))
+    }
+
     mutating func lower(_ statement: Statement) -> [CompiledStatement] {
         switch statement {
         case .set(let target, let op, let value, _):
@@ -46,7 +50,7 @@ struct Lowering {
                 expression = add(.binary(arithmetic, lower(.name(target)), expression))
             }
             if let (scope, header) = Self.header(target.text) {
-                return [.setHeader(scope, header, expression)]
+                return [.setHeader(scope, name: code.text(header), expression)]
             }
             guard let variable = VariableID(rawValue: target.text) else {
                 error("'\(target.text)' cannot be set", at: target.range)
@@ -58,7 +62,7 @@ struct Lowering {
                 error("only headers can be unset", at: target.range)
                 return []
             }
-            return [.unsetHeader(scope, header)]
+            return [.unsetHeader(scope, name: code.text(header))]
         case .conditional(let branches, let otherwise, _):
             let compiled = branches.map { CompiledBranch(condition: lower($0.condition), body: lower($0.body)) }
             let otherwiseBlock = otherwise.map { lower($0) }
@@ -68,15 +72,15 @@ struct Lowering {
         case .returnAction(let action, let arguments, _):
             guard let action else { return [.leave] }
             let name = action.text == "miss" ? "fetch" : action.text  // legacy vcl_hit return(miss)
-            return [.returnAction(name, arguments.map { lower($0) })]
+            return [.returnAction(name: code.text(name), arguments: code.list(arguments.map { lower($0) }))]
         case .call(let name, _):
-            return [.call(name.text)]
+            return [.call(name: code.text(name.text))]
         case .new(let name, let constructor, _):
             guard case .call(let function, _, _) = constructor,
                   let kind = Director.Kind(rawValue: String(function.text.split(separator: ".").last ?? "")) else {
                 return []
             }
-            return [.newDirector(name.text, kind)]
+            return [.newDirector(name: code.text(name.text), kind)]
         case .expression(let expression, _):
             if case .call(let function, let arguments, let range) = expression {
                 let parts = function.text.split(separator: ".").map(String.init)
@@ -92,11 +96,11 @@ struct Lowering {
                         error("add_backend takes a backend and an optional weight", at: range)
                         return []
                     }
-                    return [.addBackend(director: object, backend: lower(arguments[0]),
+                    return [.addBackend(director: code.text(object), backend: lower(arguments[0]),
                                         weight: arguments.count == 2 ? lower(arguments[1]) : nil)]
                 case (2, let object, "remove_backend") where directors.contains(object):
                     guard arguments.count == 1 else { break }
-                    return [.removeBackend(director: object, backend: lower(arguments[0]))]
+                    return [.removeBackend(director: code.text(object), backend: lower(arguments[0]))]
                 default:
                     break
                 }
@@ -125,20 +129,20 @@ struct Lowering {
         switch expression {
         case .literal(let literal, _):
             switch literal {
-            case .string(let s): return .constant(.string(s))
-            case .integer(let n): return .constant(.int(n))
-            case .real(let x): return .constant(.real(x))
-            case .duration(let d): return .constant(.duration(d))
-            case .bytes(let n): return .constant(.bytes(n))
-            case .bool(let b): return .constant(.bool(b))
+            case .string(let s): return constant(.string(s))
+            case .integer(let n): return constant(.int(n))
+            case .real(let x): return constant(.real(x))
+            case .duration(let d): return constant(.duration(d))
+            case .bytes(let n): return constant(.bytes(n))
+            case .bool(let b): return constant(.bool(b))
             }
         case .name(let name):
             if let variable = VariableID(rawValue: name.text) { return .variable(variable) }
-            if let (scope, header) = Self.header(name.text) { return .header(scope, header) }
-            if backends.contains(name.text) { return .constant(.backend(name.text)) }
-            if directors.contains(name.text) { return .directorBackend(name.text, nil) }
+            if let (scope, header) = Self.header(name.text) { return .header(scope, name: code.text(header)) }
+            if backends.contains(name.text) { return constant(.backend(name.text)) }
+            if directors.contains(name.text) { return .directorBackend(name: code.text(name.text), key: nil) }
             error("'\(name.text)' cannot be used as a value here", at: name.range)
-            return .constant(.string(nil))
+            return constant(.string(nil))
         case .call(let function, let arguments, let range):
             return lowerCall(function, arguments, range: range)
         case .method(let target, let method, _, _):
@@ -151,19 +155,19 @@ struct Lowering {
             case "||": return .or(lower(lhs), lower(rhs))
             case "~", "!~":
                 if case .name(let name) = rhs, let acl = acls[name.text] {
-                    return .aclMatch(lower(lhs), acl, negated: op == "!~")
+                    return .aclMatch(lower(lhs), acl: code.acl(acl), negated: op == "!~")
                 }
-                guard let regex = regex(rhs) else { return .constant(.bool(false)) }
-                return .regexMatch(lower(lhs), regex, negated: op == "!~")
+                guard let regex = regex(rhs) else { return constant(.bool(false)) }
+                return .regexMatch(lower(lhs), regex: code.regex(regex), negated: op == "!~")
             case "==", "!=":
                 if case .literal(.string(let text), _) = rhs {
-                    return .equalsString(lower(lhs), text, negated: op == "!=")
+                    return .equalsString(lower(lhs), text: code.text(text), negated: op == "!=")
                 }
                 return .binary(op == "==" ? .equal : .notEqual, lower(lhs), lower(rhs))
             default:
                 guard let binary = CompiledExpression.Operator(rawValue: op) else {
                     error("operator '\(op)' is not supported", at: expression.range)
-                    return .constant(.bool(false))
+                    return constant(.bool(false))
                 }
                 return .binary(binary, lower(lhs), lower(rhs))
             }
@@ -178,9 +182,10 @@ struct Lowering {
             case "regsub", "regsuball":
                 guard arguments.count == 3, let regex = regex(arguments[1]) else {
                     error("\(parts[0]) takes a string, a regular expression and a replacement", at: range)
-                    return .constant(.string(nil))
+                    return constant(.string(nil))
                 }
-                return .regsub(lower(arguments[0]), regex, lower(arguments[2]), all: parts[0] == "regsuball")
+                return .regsub(lower(arguments[0]), regex: code.regex(regex), lower(arguments[2]),
+                               all: parts[0] == "regsuball")
             case "ban":
                 guard arguments.count == 1 else { break }
                 return .ban(lower(arguments[0]))
@@ -188,31 +193,31 @@ struct Lowering {
                 break
             }
             error("'\(parts[0])' cannot be used here", at: function.range)
-            return .constant(.string(nil))
+            return constant(.string(nil))
         }
         if parts[0] == "std" {
             if parts[1] == "ban", arguments.count == 1 { return .ban(lower(arguments[0])) }
             guard let std = StdFunction(rawValue: parts[1]) else {
                 error("std.\(parts[1]) is not supported by Shellac", at: function.range,
                       hint: "supported: " + Self.stdNames)
-                return .constant(.string(nil))
+                return constant(.string(nil))
             }
             if std == .collect {
                 guard let first = arguments.first, case .name(let name) = first, Self.header(name.text) != nil else {
                     error("std.collect takes a header, e.g. std.collect(req.http.Cookie)", at: range)
-                    return .constant(.string(nil))
+                    return constant(.string(nil))
                 }
             }
-            return .std(std, arguments.map { lower($0) })
+            return .std(std, arguments: code.list(arguments.map { lower($0) }))
         }
         if Checker.tagFunctions[parts[0]] != nil, arguments.count == 1 {
             return .purgeTags(lower(arguments[0]), soft: parts[1].hasPrefix("soft"))
         }
         if directors.contains(parts[0]), parts[1] == "backend" {
-            return .directorBackend(parts[0], arguments.first.map { lower($0) })
+            return .directorBackend(name: code.text(parts[0]), key: arguments.first.map { lower($0) })
         }
         error("'\(function.text)' cannot be used as a value", at: function.range)
-        return .constant(.string(nil))
+        return constant(.string(nil))
     }
 
     static let stdNames = "healthy, querysort, collect, tolower, toupper, integer, real, duration, ip, time, log, "

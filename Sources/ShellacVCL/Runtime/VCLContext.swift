@@ -38,16 +38,19 @@ public enum HeaderScope: String, Sendable {
     case req, bereq, beresp, obj, resp
 }
 
+/// Reads are `mutating` too, though none changes anything: the interpreter holds its context
+/// `inout`, and a non-mutating call on it made the compiler copy the whole context (a few hundred
+/// bytes, every reference in it retained and released) for each variable or header read.
 public protocol VCLContext {
-    func read(_ variable: VariableID) -> VCLValue
+    mutating func read(_ variable: VariableID) -> VCLValue
     mutating func write(_ variable: VariableID, _ value: VCLValue)
     /// The first field `name` of `scope` (case-insensitive), or nil.
-    func header(_ scope: HeaderScope, _ name: String) -> String?
+    mutating func header(_ scope: HeaderScope, _ name: String) -> String?
     /// Replaces every `name` field with one holding `value`.
     mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String)
     mutating func unsetHeader(_ scope: HeaderScope, _ name: String)
     /// Every field `name` of `scope` (std.collect).
-    func headers(_ scope: HeaderScope, _ name: String) -> [String]
+    mutating func headers(_ scope: HeaderScope, _ name: String) -> [String]
     mutating func hashData(_ value: String)
     /// synthetic() and `set resp.body`: the body of a synthetic response.
     mutating func synthetic(_ body: String)

@@ -76,7 +76,7 @@ public final class VCLProgram: Sendable {
         }
         lowering.resolveCalls(subroutines)
         diagnostics += lowering.diagnostics
-        let program = VCLProgram(backends: backends, acls: acls, code: lowering.code, subroutines: subroutines,
+        let program = VCLProgram(backends: backends, acls: acls, code: CompiledCode(lowering.code), subroutines: subroutines,
                                  directors: directorNames, files: compilation.files)
         if !diagnostics.isEmpty {
             return .failure(LoadError(compilation: compilation, extra: diagnostics))
@@ -115,14 +115,14 @@ public final class VCLProgram: Sendable {
             guard body.count == 1, case .returnAction(let action, let arguments) = code.statements[body.lowerBound] else {
                 return false
             }
-            return action == Self.defaultAction(sub.name) && arguments.isEmpty
+            return code.texts[action] == Self.defaultAction(sub.name) && code.lists[arguments].isEmpty
         }
         var made: [String: Director] = [:]
         // Directors are created when vcl_init runs `new`; the objects exist up front so the
         // program stays immutable (vcl_init fills them).
         for index in subroutines["vcl_init"] ?? 0..<0 {
             if case .newDirector(let name, let kind) = code.statements[index] {
-                made[name] = Director(name: name, kind: kind)
+                made[code.texts[name]] = Director(name: code.texts[name], kind: kind)
             }
         }
         self.directors = made
