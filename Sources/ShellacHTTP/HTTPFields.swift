@@ -176,11 +176,8 @@ func asciiLower(_ byte: UInt8) -> UInt8 {
 extension ByteBuffer {
     /// Writes each field as "Name: value" CRLF.
     public mutating func writeHTTPFields(_ fields: HTTPFields) {
-        for field in fields {
-            writeString(field.name)
-            writeStaticString(": ")
-            writeString(field.value)
-            writeStaticString("\r\n")
+        writeHead(capacity: fields.reduce(0) { $0 + HeadWriter.length(of: $1) }) { writer in
+            for field in fields { writer.append(field) }
         }
     }
 }

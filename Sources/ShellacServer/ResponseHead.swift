@@ -19,17 +19,26 @@ enum ResponseHead {
     /// Connection, blank line.
     static func hitTrailer(added: [HTTPField] = [], age: Int, requestID: String, cacheStatus: CacheStatus,
                            keepAlive: Bool, http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 128)
-        if !added.isEmpty { buffer.writeHTTPFields(HTTPFields(added)) }
-        buffer.writeStaticString("Age: ")
-        buffer.writeString(String(age))
-        buffer.writeStaticString("\r\nX-Varnish: ")
-        buffer.writeString(requestID)
-        buffer.writeStaticString("\r\nCache-Status: ")
-        buffer.writeString(cacheStatus.headerValue)
-        buffer.writeStaticString("\r\n")
-        writeConnection(&buffer, keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
-        buffer.writeStaticString("\r\n")
+        let status = cacheStatus.headerValue
+        let capacity = added.reduce(0) { $0 + HeadWriter.length(of: $1) } + HeadWriter.maxDecimalLength
+            + requestID.utf8.count + status.utf8.count + 64
+        var buffer = allocator.buffer(capacity: capacity)
+        buffer.writeHead(capacity: capacity) { head in
+            for field in added { head.append(field) }
+            head.append("Age: ")
+            head.append(decimal: age)
+            head.append("\r\nX-Varnish: ")
+            head.append(requestID)
+            head.append("\r\nCache-Status: ")
+            head.append(status)
+            head.append("\r\n")
+            if !keepAlive {
+                head.append("Connection: close\r\n")
+            } else if http10KeepAlive {
+                head.append("Connection: keep-alive\r\n")
+            }
+            head.append("\r\n")
+        }
         return buffer
     }
 

@@ -1,0 +1,41 @@
+// Writing head text: field lines, decimals and the mix of String, StaticString and bytes the
+// response heads use, checked byte for byte; header-name comparison of two Strings.
+
+import NIOCore
+import Testing
+@testable import ShellacHTTP
+
+@Suite struct HeadWriterTests {
+    @Test func writesFieldsExactlyAsBefore() {
+        let fields = HTTPFields([("Content-Type", "text/plain"), ("X-Ünïcode", "värde"), ("Empty", "")])
+        var buffer = ByteBuffer()
+        buffer.writeHTTPFields(fields)
+        #expect(String(buffer: buffer) == "Content-Type: text/plain\r\nX-Ünïcode: värde\r\nEmpty: \r\n")
+    }
+
+    @Test func writesDecimalsAndMixedPieces() {
+        var buffer = ByteBuffer(string: "prefix|")
+        let long = String(repeating: "v", count: 40)  // a heap-allocated String, not a small one
+        buffer.writeHead(capacity: 200) { head in
+            head.append("Age: ")
+            head.append(decimal: 0)
+            head.append(UInt8(ascii: " "))
+            head.append(decimal: 1234567890)
+            head.append(UInt8(ascii: " "))
+            head.append(decimal: Int.max)
+            head.append(UInt8(ascii: " "))
+            head.append(long)
+            head.append(HTTPField(name: "A", value: "b"))
+        }
+        #expect(String(buffer: buffer) == "prefix|Age: 0 1234567890 \(Int.max) \(long)A: b\r\n")
+        #expect(String(Int.max).utf8.count <= HeadWriter.maxDecimalLength)
+    }
+
+    @Test func comparesHeaderNamesIgnoringASCIICaseOnly() {
+        #expect("Content-Length".equalsIgnoringASCIICase("content-LENGTH"))
+        #expect(!"Content-Length".equalsIgnoringASCIICase("Content-Lengt"))
+        #expect(!"@".equalsIgnoringASCIICase("`"))  // 0x40 and 0x60 differ only in the case bit
+        #expect("Ä-long-header-name-past-fifteen-bytes".equalsIgnoringASCIICase("ä-LONG-header-name-past-fifteen-bytes") == false)
+        #expect("x-long-header-name-past-fifteen-bytes".equalsIgnoringASCIICase("X-LONG-HEADER-NAME-PAST-FIFTEEN-BYTES"))
+    }
+}
