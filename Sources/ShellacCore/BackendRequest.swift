@@ -39,13 +39,4 @@ public enum BackendRequest {
         return HTTPRequestHead(method: method, target: client.target, version: .http1_1, fields: fields,
                                framing: framing)
     }
-
-    /// Serialises a request head for the wire.
-    public static func serialize(_ head: HTTPRequestHead) -> String {
-        var text = "\(head.method) \(head.target) HTTP/1.1\r\n"
-        for field in head.fields {
-            text += "\(field.name): \(field.value)\r\n"
-        }
-        return text + "\r\n"
-    }
 }

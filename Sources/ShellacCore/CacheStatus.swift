@@ -1,5 +1,8 @@
 // CacheStatus: the RFC 9211 Cache-Status header value describing how a response was produced.
 
+import NIOCore
+import ShellacHTTP
+
 public struct CacheStatus: Sendable, Equatable {
     public enum Forward: String, Sendable {
         case uriMiss = "uri-miss"
@@ -30,14 +33,37 @@ public struct CacheStatus: Sendable, Equatable {
     }
 
     public var headerValue: String {
-        var value = "Shellac"
-        if hit { value += "; hit" }
-        if let forward { value += "; fwd=\(forward.rawValue)" }
-        if let forwardStatus { value += "; fwd-status=\(forwardStatus)" }
-        if stored { value += "; stored" }
-        if collapsed { value += "; collapsed" }
-        if let ttl { value += "; ttl=\(ttl)" }
-        if let detail { value += "; detail=\(detail)" }
-        return value
+        var buffer = ByteBuffer()
+        buffer.writeHead(capacity: maxLength) { write(into: &$0) }
+        return String(buffer: buffer)
+    }
+
+    /// The bytes `write(into:)` writes at most.
+    public var maxLength: Int {
+        80 + (forward?.rawValue.utf8.count ?? 0) + 2 * HeadWriter.maxDecimalLength + (detail?.utf8.count ?? 0)
+    }
+
+    /// The header value, written straight into a head being built.
+    public func write(into head: inout HeadWriter) {
+        head.append("Shellac")
+        if hit { head.append("; hit") }
+        if let forward {
+            head.append("; fwd=")
+            head.append(forward.rawValue)
+        }
+        if let forwardStatus {
+            head.append("; fwd-status=")
+            head.append(decimal: forwardStatus)
+        }
+        if stored { head.append("; stored") }
+        if collapsed { head.append("; collapsed") }
+        if let ttl {
+            head.append("; ttl=")
+            head.append(decimal: ttl)
+        }
+        if let detail {
+            head.append("; detail=")
+            head.append(detail)
+        }
     }
 }

@@ -62,14 +62,16 @@ public struct CacheControl: Sendable, Equatable {
                 result.append((item, nil))
             }
         }
-        while index < value.endIndex {
-            let c = value[index]
-            if c == "\"" { inQuotes.toggle() }
-            if c == "," && !inQuotes {
+        // Walked as bytes (the delimiters are ASCII, so every cut falls between characters).
+        let bytes = value.utf8
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") { inQuotes.toggle() }
+            if byte == UInt8(ascii: ",") && !inQuotes {
                 flush(index)
-                start = value.index(after: index)
+                start = bytes.index(after: index)
             }
-            index = value.index(after: index)
+            index = bytes.index(after: index)
         }
         flush(value.endIndex)
         return result

@@ -23,6 +23,44 @@ public enum HTTPDate {
 
     /// Parses any of the three HTTP date formats; nil when invalid.
     public static func parse(_ text: some StringProtocol) -> Double? {
+        // Nearly every date is an IMF-fixdate: read it from the bytes where they stand.
+        if let contiguous = text.utf8.withContiguousStorageIfAvailable(fixdate), let date = contiguous { return date }
+        return parseForms(text)
+    }
+
+    /// "Sun, 06 Nov 1994 08:49:37 GMT" exactly (29 bytes); nil for anything else, which then
+    /// goes through the general parse.
+    private static func fixdate(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard b.count == 29, b[3] == UInt8(ascii: ","), b[4] == 0x20, b[7] == 0x20, b[11] == 0x20, b[16] == 0x20,
+              b[19] == UInt8(ascii: ":"), b[22] == UInt8(ascii: ":"), b[25] == 0x20, b[26] == UInt8(ascii: "G"),
+              b[27] == UInt8(ascii: "M"), b[28] == UInt8(ascii: "T"), b[0] != 0x20, b[1] != 0x20, b[2] != 0x20 else {
+            return nil
+        }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var n = 0
+            for i in from..<(from + count) {
+                let digit = b[i] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                n = n * 10 + Int(digit)
+            }
+            return n
+        }
+        var month: Int?
+        for (index, name) in monthBytes.enumerated() where b[8] == name.0 && b[9] == name.1 && b[10] == name.2 {
+            month = index + 1
+        }
+        guard let day = number(5, 2), let month, let year = number(12, 4), let h = number(17, 2),
+              let m = number(20, 2), let s = number(23, 2), (1...31).contains(day), year >= 1900,
+              (0...23).contains(h), (0...59).contains(m), (0...60).contains(s) else { return nil }
+        return Double(daysFromCivil(year: year, month: month, day: day) * 86_400 + Int64(h * 3600 + m * 60 + s))
+    }
+
+    private static let monthBytes: [(UInt8, UInt8, UInt8)] = months.map { name in
+        let bytes = Array(name.utf8)
+        return (bytes[0], bytes[1], bytes[2])
+    }
+
+    private static func parseForms(_ text: some StringProtocol) -> Double? {
         let parts = Substring(text).split(whereSeparator: { $0 == " " })
         // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
         if parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT" {

@@ -32,11 +32,12 @@ public struct HeadWriter {
         written += 1
     }
 
-    /// A non-negative decimal number.
+    /// A decimal number, with a minus sign when negative.
     public mutating func append(decimal number: Int) {
+        if number < 0 { append(UInt8(ascii: "-")) }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
         withUnsafeMutableBytes(of: &digits) { scratch in
-            var value = UInt64(max(0, number))
+            var value = number.magnitude
             var start = scratch.count
             repeat {
                 start -= 1
@@ -62,7 +63,7 @@ public struct HeadWriter {
         written += bytes.count
     }
 
-    /// The bytes `append(decimal:)` may write at most.
+    /// The bytes `append(decimal:)` may write at most (a sign and 19 digits).
     public static let maxDecimalLength = 20
 
     /// The bytes `append(field)` writes.
@@ -78,6 +79,22 @@ extension ByteBuffer {
             var writer = HeadWriter(UnsafeMutableRawBufferPointer(rebasing: out[0..<capacity]))
             body(&writer)
             return writer.written
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// A request head as sent to a backend: `METHOD target HTTP/1.1`, the fields, a blank line.
+    public mutating func writeRequestHead(_ head: HTTPRequestHead) {
+        let capacity = head.method.utf8.count + head.target.utf8.count + 14  // " " + " HTTP/1.1\r\n" + "\r\n"
+            + head.fields.reduce(0) { $0 + HeadWriter.length(of: $1) }
+        writeHead(capacity: capacity) { writer in
+            writer.append(head.method)
+            writer.append(UInt8(ascii: " "))
+            writer.append(head.target)
+            writer.append(" HTTP/1.1\r\n")
+            for field in head.fields { writer.append(field) }
+            writer.append("\r\n")
         }
     }
 }

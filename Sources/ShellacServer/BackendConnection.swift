@@ -231,9 +231,8 @@ final class BackendConnection: @unchecked Sendable {
               betweenBytes: TimeAmount) {
         handler.begin(delegate: delegate, requestWasHEAD: request.method == "HEAD", firstByte: firstByte,
                       betweenBytes: betweenBytes)
-        let text = BackendRequest.serialize(request)
-        var bytes = channel.allocator.buffer(capacity: text.utf8.count)
-        bytes.writeString(text)
+        var bytes = channel.allocator.buffer(capacity: 512)
+        bytes.writeRequestHead(request)
         if request.framing == .none || request.framing == .contentLength(0) {
             channel.writeAndFlush(bytes, promise: nil)
         } else {

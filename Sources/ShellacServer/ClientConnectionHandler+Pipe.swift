@@ -42,7 +42,8 @@ extension ClientConnectionHandler {
                         return
                     }
                     handler.pipePeer = channel
-                    var bytes = channel.allocator.buffer(string: BackendRequest.serialize(head))
+                    var bytes = channel.allocator.buffer(capacity: 512)
+                    bytes.writeRequestHead(head)
                     // Whatever the client sent after the head (a body, WebSocket frames) follows it.
                     bytes.writeBuffer(&handler.buffer)
                     channel.writeAndFlush(bytes, promise: nil)

@@ -257,11 +257,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
         }
         let vcl = services.vcl
-        let parameters = services.parameters
+        let settings = services.requestSettings
         let flow = RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
-                               requestID: id, program: vcl.program,
-                               maxWaiters: parameters.int("waitinglist_max"),
-                               maxRestarts: parameters.int("max_restarts"), now: services.now(),
+                               requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
+                               maxRestarts: settings.maxRestarts, now: services.now(),
                                services: services.vclServices)
         let request = ClientRequest(id: id, flow: flow, vcl: vcl, keepAlive: head.keepAlive && !inputClosed,
                                     expectsContinue: expectsContinue)

@@ -35,23 +35,47 @@ final class MetricsExporter: Sendable {
                                                .seconds(2.5), .seconds(5), .seconds(10)]
 
     func recordFirstByte(backend: String, after duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_first_byte", unitName: "seconds",
-                                             helpText: "Time from sending a backend request to its response head"),
-            labels: [("backend", backend)], buckets: Self.firstByteBuckets
-        ).record(duration)
+        metrics(for: backend).firstByte.record(duration)
     }
 
     /// A fetch sent to `backend` (and whether it failed), counted per backend.
     func recordFetch(backend: String, failed: Bool) {
-        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_fetches",
-                                                              unitName: "total", helpText: "Fetches sent to a backend"),
-                             labels: [("backend", backend)]).increment()
-        if failed {
-            registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "shellac",
-                                                                  metricName: "backend_fetch_failures", unitName: "total",
-                                                                  helpText: "Fetches to a backend that failed"),
-                                 labels: [("backend", backend)]).increment()
+        let metrics = metrics(for: backend)
+        metrics.fetches.increment()
+        if failed { metrics.failures.increment() }
+    }
+
+    /// One backend's metric objects, made in the registry on its first fetch and kept: asking the
+    /// registry for them by name and labels on every fetch cost more than the fetch's own parsing.
+    private struct BackendMetrics: Sendable {
+        let firstByte: DurationHistogram
+        let fetches: Counter
+        let failures: Counter
+    }
+
+    private let backendMetrics = Mutex<[String: BackendMetrics]>([:])
+
+    private func metrics(for backend: String) -> BackendMetrics {
+        if let known = backendMetrics.withLock({ $0[backend] }) { return known }
+        let labels = [("backend", backend)]
+        let made = BackendMetrics(
+            firstByte: registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_first_byte",
+                                                 unitName: "seconds",
+                                                 helpText: "Time from sending a backend request to its response head"),
+                labels: labels, buckets: Self.firstByteBuckets),
+            fetches: registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_fetches", unitName: "total",
+                                                 helpText: "Fetches sent to a backend"),
+                labels: labels),
+            failures: registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_fetch_failures",
+                                                 unitName: "total", helpText: "Fetches to a backend that failed"),
+                labels: labels))
+        return backendMetrics.withLock { known in
+            if let existing = known[backend] { return existing }
+            known[backend] = made
+            return made
         }
     }
 

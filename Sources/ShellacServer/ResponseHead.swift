@@ -19,25 +19,13 @@ enum ResponseHead {
     /// Connection, blank line.
     static func hitTrailer(added: [HTTPField] = [], age: Int, requestID: String, cacheStatus: CacheStatus,
                            keepAlive: Bool, http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let status = cacheStatus.headerValue
-        let capacity = added.reduce(0) { $0 + HeadWriter.length(of: $1) } + HeadWriter.maxDecimalLength
-            + requestID.utf8.count + status.utf8.count + 64
+        let capacity = added.reduce(0) { $0 + HeadWriter.length(of: $1) }
+            + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
         var buffer = allocator.buffer(capacity: capacity)
         buffer.writeHead(capacity: capacity) { head in
             for field in added { head.append(field) }
-            head.append("Age: ")
-            head.append(decimal: age)
-            head.append("\r\nX-Varnish: ")
-            head.append(requestID)
-            head.append("\r\nCache-Status: ")
-            head.append(status)
-            head.append("\r\n")
-            if !keepAlive {
-                head.append("Connection: close\r\n")
-            } else if http10KeepAlive {
-                head.append("Connection: keep-alive\r\n")
-            }
-            head.append("\r\n")
+            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
+                             http10KeepAlive: http10KeepAlive)
         }
         return buffer
     }
@@ -61,27 +49,57 @@ enum ResponseHead {
     static func full(status: Int, reason: String, fields: HTTPFields, age: Int?, requestID: String,
                      cacheStatus: CacheStatus?, framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool,
                      allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 512)
-        buffer.writeString("HTTP/1.1 \(status) \(reason)\r\n")
-        buffer.writeHTTPFields(fields)
-        switch framing {
-        case .contentLength(let n): buffer.writeString("Content-Length: \(n)\r\n")
-        case .chunked: buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
-        case .none, .close: break
+        let capacity = 16 + HeadWriter.maxDecimalLength + reason.utf8.count
+            + fields.reduce(0) { $0 + HeadWriter.length(of: $1) } + 48 + HeadWriter.maxDecimalLength
+            + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
+        var buffer = allocator.buffer(capacity: capacity)
+        buffer.writeHead(capacity: capacity) { head in
+            head.append("HTTP/1.1 ")
+            head.append(decimal: status)
+            head.append(UInt8(ascii: " "))
+            head.append(reason)
+            head.append("\r\n")
+            for field in fields { head.append(field) }
+            switch framing {
+            case .contentLength(let length):
+                head.append("Content-Length: ")
+                head.append(decimal: length)
+                head.append("\r\n")
+            case .chunked: head.append("Transfer-Encoding: chunked\r\n")
+            case .none, .close: break
+            }
+            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
+                             http10KeepAlive: http10KeepAlive)
         }
-        if let age { buffer.writeString("Age: \(age)\r\n") }
-        buffer.writeString("X-Varnish: \(requestID)\r\n")
-        if let cacheStatus { buffer.writeString("Cache-Status: \(cacheStatus.headerValue)\r\n") }
-        writeConnection(&buffer, keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
-        buffer.writeStaticString("\r\n")
         return buffer
     }
 
-    private static func writeConnection(_ buffer: inout ByteBuffer, keepAlive: Bool, http10KeepAlive: Bool) {
-        if !keepAlive {
-            buffer.writeStaticString("Connection: close\r\n")
-        } else if http10KeepAlive {
-            buffer.writeStaticString("Connection: keep-alive\r\n")
+    /// The bytes `writePerResponse` writes at most.
+    private static func perResponseLength(requestID: String, cacheStatus: CacheStatus?) -> Int {
+        96 + HeadWriter.maxDecimalLength + requestID.utf8.count + (cacheStatus?.maxLength ?? 0)
+    }
+
+    /// Age, X-Varnish, Cache-Status and Connection as this response needs them, and the blank line.
+    private static func writePerResponse(_ head: inout HeadWriter, age: Int?, requestID: String,
+                                         cacheStatus: CacheStatus?, keepAlive: Bool, http10KeepAlive: Bool) {
+        if let age {
+            head.append("Age: ")
+            head.append(decimal: age)
+            head.append("\r\n")
         }
+        head.append("X-Varnish: ")
+        head.append(requestID)
+        head.append("\r\n")
+        if let cacheStatus {
+            head.append("Cache-Status: ")
+            cacheStatus.write(into: &head)
+            head.append("\r\n")
+        }
+        if !keepAlive {
+            head.append("Connection: close\r\n")
+        } else if http10KeepAlive {
+            head.append("Connection: keep-alive\r\n")
+        }
+        head.append("\r\n")
     }
 }

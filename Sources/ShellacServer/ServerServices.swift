@@ -19,9 +19,17 @@ final class ServerServices: Sendable {
     /// The parameters; `param.set` changes those Parameters.changeableWhileRunning lists.
     var parameters: Parameters { parameterTable.withLock { $0 } }
     private let parameterTable: Mutex<Parameters>
+    /// The parameters every request reads, as plain numbers: reading them takes a lock on a few
+    /// words instead of copying the table and hashing names.
+    var requestSettings: RequestSettings { settings.withLock { $0 } }
+    private let settings: Mutex<RequestSettings>
 
     func setParameter(_ name: String, _ value: String) throws(ParameterError) {
-        try parameterTable.withLock { (table: inout Parameters) throws(ParameterError) in try table.set(name, value) }
+        let changed = try parameterTable.withLock { (table: inout Parameters) throws(ParameterError) -> Parameters in
+            try table.set(name, value)
+            return table
+        }
+        settings.withLock { $0 = RequestSettings(changed) }
     }
     let limits: HTTPParserLimits
     let counters: Counters
@@ -87,6 +95,7 @@ final class ServerServices: Sendable {
         gethostname(&name, name.count)
         self.hostname = String(cString: name)
         self.parameterTable = Mutex(parameters)
+        self.settings = Mutex(RequestSettings(parameters))
         self.counters = counters
         self.now = clock
         let health = self.health
@@ -166,3 +175,16 @@ final class ConnectionRegistry: Sendable {
 
 /// Sent down each client pipeline when the server starts draining.
 struct DrainEvent: Sendable {}
+
+/// The parameters read for every request (see ServerServices.requestSettings).
+struct RequestSettings: Sendable {
+    var maxWaiters: Int
+    var maxRestarts: Int
+    var idleTimeout: TimeAmount
+
+    init(_ parameters: Parameters) {
+        maxWaiters = parameters.int("waitinglist_max")
+        maxRestarts = parameters.int("max_restarts")
+        idleTimeout = .duration(parameters["timeout_idle"])
+    }
+}

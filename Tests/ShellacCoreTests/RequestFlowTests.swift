@@ -15,6 +15,14 @@ func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> Requ
 }
 
 @Suite struct RequestFlowTests {
+    @Test func cacheStatusWithEveryPartAtItsLongestFitsItsReservedLength() {
+        let status = CacheStatus(hit: true, forward: .uriMiss, forwardStatus: Int.min, stored: true, collapsed: true,
+                                 ttl: Int.min, detail: String(repeating: "d", count: 300))
+        #expect(status.headerValue == "Shellac; hit; fwd=uri-miss; fwd-status=\(Int.min); stored; collapsed; ttl=\(Int.min)"
+            + "; detail=" + String(repeating: "d", count: 300))
+        #expect(status.headerValue.utf8.count <= status.maxLength)
+    }
+
     @Test func missFetchesForCacheThenHitDelivers() throws {
         let store = CacheStore(budget: 1 << 20)
         var first = flow(request("HEAD", "/a", [("Host", "H"), ("If-None-Match", "\"x\""), ("Connection", "te"),

@@ -13,6 +13,20 @@ import Testing
         #expect(HTTPDate.parse("Sun, 32 Nov 1994 08:49:37 GMT") == nil)
         #expect(HTTPDate.format(1_800_000_000) == "Fri, 15 Jan 2027 08:00:00 GMT")
     }
+
+    @Test func fixdatesReadFromBytesAgreeWithTheGeneralForms() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let time = Double(Int64.random(in: -2_208_988_800...253_402_300_799, using: &generator))  // 1900...9999
+            #expect(HTTPDate.parse(HTTPDate.format(time)) == time)
+            #expect(HTTPDate.parse(Substring(HTTPDate.format(time))) == time)
+        }
+        #expect(HTTPDate.parse("Xyz, 06 Nov 1994 08:49:37 GMT") == 784_111_777)  // the weekday is not checked
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 24:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 UTC") == nil)
+        #expect(HTTPDate.parse("Sun, 6 Nov 1994 08:49:37 GMT") == 784_111_777)  // not 29 bytes: the general parse
+        #expect(HTTPDate.parse("Sun, 06 Nox 1994 08:49:37 GMT") == nil)
+    }
 }
 
 @Suite struct FreshnessTests {

@@ -24,11 +24,25 @@ import Testing
             head.append(UInt8(ascii: " "))
             head.append(decimal: Int.max)
             head.append(UInt8(ascii: " "))
+            head.append(decimal: Int.min)
+            head.append(UInt8(ascii: " "))
+            head.append(decimal: -7)
+            head.append(UInt8(ascii: " "))
             head.append(long)
             head.append(HTTPField(name: "A", value: "b"))
         }
-        #expect(String(buffer: buffer) == "prefix|Age: 0 1234567890 \(Int.max) \(long)A: b\r\n")
-        #expect(String(Int.max).utf8.count <= HeadWriter.maxDecimalLength)
+        #expect(String(buffer: buffer) == "prefix|Age: 0 1234567890 \(Int.max) \(Int.min) -7 \(long)A: b\r\n")
+        #expect(String(Int.min).utf8.count <= HeadWriter.maxDecimalLength)
+    }
+
+    @Test func writesARequestHeadForABackend() {
+        for fields in [HTTPFields(), HTTPFields([("Host", "example.com"), ("X-Forwarded-For", "127.0.0.1")])] {
+            let head = HTTPRequestHead(method: "GET", target: "/a?b=c", version: .http1_0, fields: fields, framing: .none)
+            var buffer = ByteBuffer()
+            buffer.writeRequestHead(head)
+            let lines = fields.map { "\($0.name): \($0.value)\r\n" }.joined()
+            #expect(String(buffer: buffer) == "GET /a?b=c HTTP/1.1\r\n" + lines + "\r\n")
+        }
     }
 
     @Test func comparesHeaderNamesIgnoringASCIICaseOnly() {
