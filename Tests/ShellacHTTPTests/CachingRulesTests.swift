@@ -113,6 +113,16 @@ import Testing
         HopByHop.strip(&fields)
         #expect(fields.fields.map(\.name) == ["X-Kept"])
     }
+
+    @Test func hopByHopNamesAreRecognisedInAnyCaseAndOnlyThemselves() {
+        let always = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]
+        let names = always + always.map { $0.uppercased() } + ["Proxy-", "proxy-connection", "PROXY-X", "Trailers",
+            "t", "", "Connections", "keep-alivf", "Transfer-Encodinh", "Upgrades", "proxy", "Content-Type", "TE "]
+        for name in names {
+            let expected = always.contains { name.equalsIgnoringASCIICase($0) } || name.hasPrefixIgnoringASCIICase("proxy-")
+            #expect(HopByHop.isAlwaysHopByHop(name) == expected, "\(name)")
+        }
+    }
 }
 
 @Suite struct RevalidationTests {

@@ -215,19 +215,12 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
 
 /// Runs a tool to completion (bounded), returning its exit status and output.
 func runTool(_ path: String, _ arguments: [String], seconds: Double = 10) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return RunResult(status: process.terminationStatus, output: output)
+    let child = try ChildProcess(path, arguments)
+    if child.wait(seconds: seconds) == nil {
+        child.terminate()
+        child.wait(seconds: 5)
+    }
+    return RunResult(status: child.terminationStatus, output: child.output)
 }
 
 @Suite(.timeLimit(.minutes(1))) struct TagPurgeTests {

@@ -241,14 +241,18 @@ import Testing
     }
 
     @Test func backendDownGives503() async throws {
-        let harness = try await Harness.start { _ in .ok("x") }
-        await harness.origin.stop()
-        let response = try await harness.get("/down")
-        #expect(response.status == 503)
-        #expect(response.header("Retry-After") == "5")
-        #expect(response.text.contains("Backend fetch failed"))
-        #expect(harness.server.counters[.backendConnectionsFailed] >= 1)
-        await harness.stop()
+        // The backend's port stays bound without listening, so no other test's listener can take
+        // it and the connection is refused.
+        try await withRefusingPort { port in
+            let vcl = "vcl 4.1;\nbackend down { .host = \"127.0.0.1\"; .port = \"\(port)\"; }\n"
+            try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+                let response = try await h.get("/down")
+                #expect(response.status == 503)
+                #expect(response.header("Retry-After") == "5")
+                #expect(response.text.contains("Backend fetch failed"))
+                #expect(h.server.counters[.backendConnectionsFailed] >= 1)
+            }
+        }
     }
 
     @Test func firstByteTimeoutGives503() async throws {

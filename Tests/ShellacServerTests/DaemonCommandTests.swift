@@ -114,14 +114,9 @@ private func bindLoopbackPort() -> (Int32, Int) {
         let origin = try await TestOrigin { _ in .ok("through the daemon") }
         let port = try freePort()
         let pidFile = NSTemporaryDirectory() + "shellacd-test-\(port).pid"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try shellacdPath())
-        process.arguments = ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-P", pidFile,
-                             "-p", "threads=1"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let process = try ChildProcess(try shellacdPath(), ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)",
+                                                            "-P", pidFile, "-p", "threads=1"])
+        defer { process.terminate() }
 
         // Wait (bounded) for the listener.
         let group = MultiThreadedEventLoopGroup.singleton
@@ -136,18 +131,18 @@ private func bindLoopbackPort() -> (Int32, Int) {
         await c.close()
 
         let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(pid == String(process.processIdentifier))
-        kill(process.processIdentifier, SIGHUP)
+        #expect(pid == String(process.pid))
+        process.signal(SIGHUP)
         try await Task.sleep(for: .milliseconds(100))
         #expect(process.isRunning, "SIGHUP does not end the daemon")
 
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: pidFile), "the pid file is removed on exit")
-        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = process.output
         #expect(log.contains("stopped"))
         #expect(log.contains("client_req=1"))
         await origin.stop()
@@ -171,13 +166,8 @@ private func bindLoopbackPort() -> (Int32, Int) {
             """.write(toFile: file, atomically: true, encoding: .utf8)
         }
         try write("one")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try shellacdPath())
-        process.arguments = ["-a", "127.0.0.1:\(port)", "-f", file, "-p", "threads=1"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let process = try ChildProcess(try shellacdPath(), ["-a", "127.0.0.1:\(port)", "-f", file, "-p", "threads=1"])
+        defer { process.terminate() }
 
         let group = MultiThreadedEventLoopGroup.singleton
         func version() async throws -> String? {
@@ -194,21 +184,21 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(first == "one")
 
         try write("two")
-        kill(process.processIdentifier, SIGHUP)
+        process.signal(SIGHUP)
         #expect(try await eventually { (try? await version()) == "two" })
 
         try "vcl 4.1;\nsub vcl_recv { set req.http.X = resp.http.Y; }\n".write(toFile: file, atomically: true,
                                                                                encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
+        process.signal(SIGHUP)
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await version() == "two", "a broken reload keeps the running VCL")
         #expect(origin.requestCount == 1, "the cache survives reloads")
 
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(process.terminationStatus == 0)
-        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = process.output
         #expect(log.contains("VCL reload failed; the running VCL stays in use"))
         #expect(log.contains("site.vcl:2:33: error: 'resp.http.Y' is not available in vcl_recv"))
         await origin.stop()
@@ -223,14 +213,11 @@ private func bindLoopbackPort() -> (Int32, Int) {
         let work = NSTemporaryDirectory() + "shellac-work-\(port)"
         defer { try? FileManager.default.removeItem(atPath: work) }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try shellacdPath())
-        process.arguments = ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-T", "127.0.0.1:\(adminPort)",
-                             "-n", work, "-p", "threads=1", "-p", "metrics_listen=127.0.0.1:\(metricsPort)",
-                             "-p", "access_log=\(work)/access.log"]
-        process.standardError = Pipe()
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let process = try ChildProcess(try shellacdPath(), [
+            "-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-T", "127.0.0.1:\(adminPort)", "-n", work,
+            "-p", "threads=1", "-p", "metrics_listen=127.0.0.1:\(metricsPort)", "-p", "access_log=\(work)/access.log",
+        ])
+        defer { process.terminate() }
         let adm = try shellacdPath().replacingOccurrences(of: "/shellacd", with: "/shellacadm")
         var ping = try runTool(adm, ["-n", work, "ping"])
         for _ in 0..<200 where ping.status != 0 {
@@ -247,17 +234,10 @@ private func bindLoopbackPort() -> (Int32, Int) {
         let json = try runTool(adm, ["-n", work, "-j", "backend.list"])
         #expect(json.status == 0)
         #expect(json.output.contains("\"name\": \"default\""))
-        let interactive = Process()
-        interactive.executableURL = URL(fileURLWithPath: adm)
-        interactive.arguments = ["-n", work]
-        let input = Pipe()
-        let output = Pipe()
-        interactive.standardInput = input
-        interactive.standardOutput = output
-        try interactive.run()
-        input.fileHandleForWriting.write(Data("status\nquit\n".utf8))
-        interactive.waitUntilExit()
-        let transcript = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let interactive = try ChildProcess(adm, ["-n", work], input: true)
+        interactive.send("status\nquit\n")
+        #expect(interactive.wait(seconds: 10) != nil)
+        let transcript = interactive.output
         #expect(transcript.contains("shellac> Child in state running"))
         let proxied = try await RawClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
         try await proxied.send("GET /logged HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -278,5 +258,18 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(noDaemon.status == 2)
         #expect(noDaemon.output.contains("cannot connect"))
         await origin.stop()
+    }
+}
+
+@Suite struct ChildProcessTests {
+    @Test func aChildInheritsOnlyItsStandardStreams() throws {
+        let (held, _) = bindLoopbackPort()  // an open socket the child must not see
+        defer { close(held) }
+        let child = try ChildProcess("/bin/sh", ["-c", "ls /proc/$$/fd; echo done >&2"])
+        #expect(child.wait(seconds: 10) == 0)
+        let descriptors = child.output.split(separator: "\n").filter { $0 != "done" }
+        #expect(descriptors.allSatisfy { Int($0).map { $0 <= 2 || $0 >= 10 } ?? false }, "\(descriptors)")
+        #expect(!descriptors.contains(Substring(String(held))))
+        #expect(child.output.contains("done"))
     }
 }
