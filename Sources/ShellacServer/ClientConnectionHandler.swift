@@ -258,12 +258,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
         let vcl = services.vcl
         let settings = services.requestSettings
-        let flow = RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
-                               requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
-                               maxRestarts: settings.maxRestarts, now: services.now(),
-                               services: services.vclServices)
-        let request = ClientRequest(id: id, flow: flow, vcl: vcl, keepAlive: head.keepAlive && !inputClosed,
-                                    expectsContinue: expectsContinue)
+        let request = ClientRequest(
+            id: id, head: head,
+            flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
+                              requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
+                              maxRestarts: settings.maxRestarts, now: services.now(), services: services.vclServices),
+            vcl: vcl, keepAlive: head.keepAlive && !inputClosed, expectsContinue: expectsContinue)
         current = request
         if head.hasBody { armBodyTimer() }
         if expectationFailed {

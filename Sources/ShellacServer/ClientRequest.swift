@@ -4,6 +4,7 @@
 
 import NIOCore
 import ShellacCore
+import ShellacHTTP
 import ShellacStore
 
 /// Confined to its connection's event loop (hence unchecked Sendable, for timers).
@@ -52,14 +53,17 @@ final class ClientRequest: @unchecked Sendable {
         if firstByte == nil { firstByte = .now() }
     }
 
-    init(id: String, flow: RequestFlow, vcl: ActiveVCL, keepAlive: Bool, expectsContinue: Bool) {
+    /// `head` is the request `flow` was made for (read here, not through the flow, which would
+    /// copy it).
+    init(id: String, head: HTTPRequestHead, flow: consuming RequestFlow, vcl: ActiveVCL, keepAlive: Bool,
+         expectsContinue: Bool) {
         self.id = id
-        self.flow = flow
         self.vcl = vcl
-        self.isHEAD = flow.request.method == "HEAD"
-        self.isHTTP10 = flow.request.version == .http1_0
+        self.isHEAD = head.method == "HEAD"
+        self.isHTTP10 = head.version == .http1_0
         self.keepAlive = keepAlive
         self.expectsContinue = expectsContinue
-        self.bodyComplete = !flow.request.hasBody
+        self.bodyComplete = !head.hasBody
+        self.flow = flow
     }
 }
