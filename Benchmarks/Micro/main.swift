@@ -1,7 +1,7 @@
 // shellac-microbench: nanoseconds per operation for the pure parts of the hit path — request
 // parsing, running the client-side VCL of a hit (builtin only, and config/default.vcl), a store
 // lookup, and serialising a response head. Run with:
-//   swift run -c release shellac-microbench [ITERATIONS] [NAME-FILTER]
+//   "$(bash scripts/build-release.sh shellac-microbench)/shellac-microbench" [ITERATIONS] [NAME-FILTER]
 //   (BENCH_VCL=file.vcl measures that file instead of config/default.vcl)
 // Numbers are per operation, the median of 5 runs; compare them between commits, not machines.
 
