@@ -29,6 +29,9 @@ public final class VCLRegex: @unchecked Sendable {
 
     public let pattern: String
     private let code: OpaquePointer
+    /// Whether the pattern was JIT-compiled: a match then calls the compiled code directly
+    /// (pcre2_jit_match skips the checks pcre2_match makes on every call).
+    private let jitted: Bool
     /// Match data kept for reuse, so a match allocates nothing (event loops take turns).
     private let spareMatchData = Mutex<[MatchData]>([])
 
@@ -49,7 +52,7 @@ public final class VCLRegex: @unchecked Sendable {
             throw CompileError(message: Self.message(for: errorCode), offset: errorOffset)
         }
         code = compiled
-        _ = pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE)  // falls back to the interpreter when JIT is unavailable
+        jitted = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0  // else the interpreter matches
     }
 
     deinit {
@@ -84,7 +87,8 @@ public final class VCLRegex: @unchecked Sendable {
         guard let matchData = Self.threadMatchData() else { return false }
         var subject = subject
         return subject.withUTF8 { buffer in
-            pcre2_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
+            jitted ? pcre2_jit_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
+                : pcre2_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
         }
     }
 

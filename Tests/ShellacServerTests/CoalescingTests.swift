@@ -37,8 +37,10 @@ import Testing
     }
 
     @Test func aFullWaitingListSendsRequestsToFetchAlone() async throws {
+        // The origin answers slowly enough that all five are in flight together even on a busy
+        // machine (at 200 ms, late starters could find the object already stored).
         try await withHarness(parameters: ["waitinglist_max=0"],
-                              script: { _ in .ok("x", delayMilliseconds: 200) }) { h in
+                              script: { _ in .ok("x", delayMilliseconds: 1500) }) { h in
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<5 { group.addTask { try await h.get("/full").status } }
                 var all: [Int] = []
