@@ -125,8 +125,9 @@ struct Interpreter {
             if case .string(let string) = value { return .bool((string == code.texts[text]) != negated) }
             return .bool(Self.equal(value, .string(code.texts[text])) != negated)
         case .regexMatch(let subject, let regex, let negated):
-            let text = try evaluate(subject, &context).string
-            return .bool(code.regexes[regex].matches(text) != negated)
+            let value = try evaluate(subject, &context)
+            if case .string(let text?) = value { return .bool(code.regexes[regex].matches(text) != negated) }
+            return .bool(code.regexes[regex].matches(value.string) != negated)
         case .aclMatch(let subject, let acl, let negated):
             let address = try evaluate(subject, &context).string
             return .bool(code.acls[acl].matches(address) != negated)
