@@ -208,7 +208,9 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
     }
 
     @Test func aFullWaitQueueRefusesAtOnce() async throws {
-        let origin = try await TestOrigin { _ in .ok("slow", [("Cache-Control", "no-store")], delayMilliseconds: 300) }
+        // The first fetch holds the only slot for 1.5 s: time enough for the second request to
+        // find it taken even while a cold test binary starts every suite at once.
+        let origin = try await TestOrigin { _ in .ok("slow", [("Cache-Control", "no-store")], delayMilliseconds: 1500) }
         let vcl = """
         vcl 4.1;
         backend app { .host = "127.0.0.1"; .port = "\(origin.port)"; .max_connections = 1; }
