@@ -15,10 +15,8 @@ public struct HeadWriter {
     }
 
     public mutating func append(_ text: String) {
-        if let copied = text.utf8.withContiguousStorageIfAvailable({ copy(UnsafeRawBufferPointer($0)) }) {
-            _ = copied
-        } else {
-            for byte in text.utf8 { append(byte) }
+        if text.utf8.withContiguousStorageIfAvailable({ copy(UnsafeRawBufferPointer($0)) }) == nil {
+            for byte in text.utf8 { append(byte) }  // not contiguous: byte by byte
         }
     }
 

@@ -137,10 +137,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(process.isRunning, "SIGHUP does not end the daemon")
 
         process.signal(SIGTERM)
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(!process.isRunning)
-        #expect(process.terminationStatus == 0)
+        #expect(process.wait(seconds: 10) == 0)
         #expect(!FileManager.default.fileExists(atPath: pidFile), "the pid file is removed on exit")
         let log = process.output
         #expect(log.contains("stopped"))
@@ -195,9 +192,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(origin.requestCount == 1, "the cache survives reloads")
 
         process.signal(SIGTERM)
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(process.terminationStatus == 0)
+        #expect(process.wait(seconds: 10) == 0)
         let log = process.output
         #expect(log.contains("VCL reload failed; the running VCL stays in use"))
         #expect(log.contains("site.vcl:2:33: error: 'resp.http.Y' is not available in vcl_recv"))

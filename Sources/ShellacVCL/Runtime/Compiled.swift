@@ -137,7 +137,6 @@ final class CompiledCode: Sendable {
         }
 
         mutating func regex(_ regex: VCLRegex) -> TableIndex {
-            if let index = regexes.firstIndex(where: { $0 === regex }) { return index }
             regexes.append(regex)
             return regexes.count - 1
         }

@@ -8,7 +8,8 @@ struct Lowering {
     let directors: Set<String>
     var diagnostics: [Diagnostic] = []
     private(set) var code = CompiledCode.Builder()
-    private var regexes: [String: VCLRegex] = [:]
+    /// Each pattern's place in the regex table: a pattern used twice is compiled once.
+    private var regexes: [String: TableIndex] = [:]
 
     init(acls: [String: ACL], backends: Set<String>, directors: Set<String>) {
         self.acls = acls
@@ -158,7 +159,7 @@ struct Lowering {
                     return .aclMatch(lower(lhs), acl: code.acl(acl), negated: op == "!~")
                 }
                 guard let regex = regex(rhs) else { return constant(.bool(false)) }
-                return .regexMatch(lower(lhs), regex: code.regex(regex), negated: op == "!~")
+                return .regexMatch(lower(lhs), regex: regex, negated: op == "!~")
             case "==", "!=":
                 if case .literal(.string(let text), _) = rhs {
                     return .equalsString(lower(lhs), text: code.text(text), negated: op == "!=")
@@ -184,7 +185,7 @@ struct Lowering {
                     error("\(parts[0]) takes a string, a regular expression and a replacement", at: range)
                     return constant(.string(nil))
                 }
-                return .regsub(lower(arguments[0]), regex: code.regex(regex), lower(arguments[2]),
+                return .regsub(lower(arguments[0]), regex: regex, lower(arguments[2]),
                                all: parts[0] == "regsuball")
             case "ban":
                 guard arguments.count == 1 else { break }
@@ -224,11 +225,12 @@ struct Lowering {
         + "syslog, ban, ban_error, random, strstr, timestamp"
 
     /// The compiled regex of a literal pattern (the checker has reported non-literal ones).
-    private mutating func regex(_ expression: Expression) -> VCLRegex? {
+    private mutating func regex(_ expression: Expression) -> TableIndex? {
         guard case .literal(.string(let pattern), _) = expression else { return nil }
         if let cached = regexes[pattern] { return cached }
         guard let compiled = try? VCLRegex(pattern) else { return nil }
-        regexes[pattern] = compiled
-        return compiled
+        let index = code.regex(compiled)
+        regexes[pattern] = index
+        return index
     }
 }
