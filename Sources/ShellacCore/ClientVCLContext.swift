@@ -192,6 +192,11 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
+    public mutating func hasHeader(_ scope: HeaderScope, _ name: String) -> Bool {
+        if case .req = scope { return request.fields.contains(name) }
+        return header(scope, name) != nil
+    }
+
     public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
         switch scope {
         case .req: return request.fields[name]

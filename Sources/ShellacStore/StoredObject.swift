@@ -120,9 +120,11 @@ public final class StoredObject: Sendable {
 
     /// A bit from a field name's length and first and last bytes, case-insensitively.
     static func nameBit(_ name: String) -> UInt64 {
-        let bytes = name.utf8
-        guard let first = bytes.first, let last = bytes.last else { return 1 }
-        return 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(bytes.count)) & 63)
+        var name = name
+        return name.withUTF8 { bytes in  // in place: UTF8View.last walks an index backwards
+            guard let first = bytes.first, let last = bytes.last else { return 1 }
+            return 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(bytes.count)) & 63)
+        }
     }
 
     /// Calls `visit` with each stored field line's name and value bytes, in order, until it

@@ -54,7 +54,7 @@ struct Interpreter {
         case .unsetHeader(let scope, let name):
             context.unsetHeader(scope, code.texts[name])
         case .conditional(let branchRange, let otherwise):
-            for branch in branchRange where try evaluate(code.branches[branch].condition, &context).isTrue {
+            for branch in branchRange where try test(code.branches[branch].condition, &context) {
                 return try execute(code.branches[branch].body, &context)
             }
             if let otherwise { return try execute(otherwise, &context) }
@@ -120,25 +120,8 @@ struct Interpreter {
             return context.read(variable)
         case .header(let scope, let name):
             return .string(context.header(scope, code.texts[name]))
-        case .equalsString(let operand, let text, let negated):
-            let value = try evaluate(operand, &context)
-            if case .string(let string) = value { return .bool((string == code.texts[text]) != negated) }
-            return .bool(Self.equal(value, .string(code.texts[text])) != negated)
-        case .regexMatch(let subject, let regex, let negated):
-            let value = try evaluate(subject, &context)
-            if case .string(let text?) = value { return .bool(code.regexes[regex].matches(text) != negated) }
-            return .bool(code.regexes[regex].matches(value.string) != negated)
-        case .aclMatch(let subject, let acl, let negated):
-            let address = try evaluate(subject, &context).string
-            return .bool(code.acls[acl].matches(address) != negated)
-        case .not(let operand):
-            return .bool(!(try evaluate(operand, &context).isTrue))
-        case .and(let lhs, let rhs):
-            guard try evaluate(lhs, &context).isTrue else { return .bool(false) }
-            return .bool(try evaluate(rhs, &context).isTrue)
-        case .or(let lhs, let rhs):
-            if try evaluate(lhs, &context).isTrue { return .bool(true) }
-            return .bool(try evaluate(rhs, &context).isTrue)
+        case .equalsString, .regexMatch, .aclMatch, .not, .and, .or:
+            return .bool(try test(index, &context))
         case .binary(let op, let lhs, let rhs):
             return try Self.apply(op, try evaluate(lhs, &context), try evaluate(rhs, &context))
         case .negate(let operand):
@@ -178,6 +161,36 @@ struct Interpreter {
         }
     }
 
+    /// A condition's truth. Comparisons, matches and the logical operators answer here without
+    /// building a value for every node; anything else is evaluated and tested as VCL does.
+    mutating func test<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C) throws -> Bool {
+        switch code.expressions[index] {
+        case .equalsString(let operand, let text, let negated):
+            let value = try evaluate(operand, &context)
+            if case .string(let string) = value { return (string == code.texts[text]) != negated }
+            return Self.equal(value, .string(code.texts[text])) != negated
+        case .regexMatch(let subject, let regex, let negated):
+            let value = try evaluate(subject, &context)
+            if case .string(let text?) = value { return code.regexes[regex].matches(text) != negated }
+            return code.regexes[regex].matches(value.string) != negated
+        case .aclMatch(let subject, let acl, let negated):
+            let address = try evaluate(subject, &context).string
+            return code.acls[acl].matches(address) != negated
+        case .not(let operand):
+            return !(try test(operand, &context))
+        case .and(let lhs, let rhs):
+            return try test(lhs, &context) && test(rhs, &context)
+        case .or(let lhs, let rhs):
+            return try test(lhs, &context) || test(rhs, &context)
+        case .header(let scope, let name):
+            return context.hasHeader(scope, code.texts[name])
+        case .binary(let op, let lhs, let rhs) where op != .plus && op != .minus && op != .times && op != .divide:
+            return try Self.compare(op, evaluate(lhs, &context), evaluate(rhs, &context))
+        default:
+            return try evaluate(index, &context).isTrue
+        }
+    }
+
     /// Kept out of `evaluate` so no closure there captures the context (that would copy it on
     /// every evaluation).
     static func pick<C: VCLContext>(_ director: Director, key: String?, context: C,
@@ -187,22 +200,30 @@ struct Interpreter {
 
     static func apply(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {
         switch op {
-        case .equal: return .bool(equal(lhs, rhs))
-        case .notEqual: return .bool(!equal(lhs, rhs))
-        case .less, .greater, .lessOrEqual, .greaterOrEqual:
-            guard let a = lhs.number, let b = rhs.number else { return .bool(false) }
-            switch op {
-            case .less: return .bool(a < b)
-            case .greater: return .bool(a > b)
-            case .lessOrEqual: return .bool(a <= b)
-            default: return .bool(a >= b)
-            }
+        case .equal, .notEqual, .less, .greater, .lessOrEqual, .greaterOrEqual:
+            return .bool(compare(op, lhs, rhs))
         case .plus:
             if case .string = lhs { return .string(lhs.string + rhs.string) }
             if case .string = rhs { return .string(lhs.string + rhs.string) }
             return try arithmetic(op, lhs, rhs)
         case .minus, .times, .divide:
             return try arithmetic(op, lhs, rhs)
+        }
+    }
+
+    /// A comparison operator applied (numbers compare as numbers; nothing else is ordered).
+    static func compare(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) -> Bool {
+        switch op {
+        case .equal: return equal(lhs, rhs)
+        case .notEqual: return !equal(lhs, rhs)
+        default:
+            guard let a = lhs.number, let b = rhs.number else { return false }
+            switch op {
+            case .less: return a < b
+            case .greater: return a > b
+            case .lessOrEqual: return a <= b
+            default: return a >= b
+            }
         }
     }
 

@@ -46,6 +46,8 @@ public protocol VCLContext {
     mutating func write(_ variable: VariableID, _ value: VCLValue)
     /// The first field `name` of `scope` (case-insensitive), or nil.
     mutating func header(_ scope: HeaderScope, _ name: String) -> String?
+    /// Whether `scope` has a field `name` (a header used as a condition).
+    mutating func hasHeader(_ scope: HeaderScope, _ name: String) -> Bool
     /// Replaces every `name` field with one holding `value`.
     mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String)
     mutating func unsetHeader(_ scope: HeaderScope, _ name: String)
@@ -61,4 +63,10 @@ public protocol VCLContext {
     func isHealthy(_ backend: String) -> Bool
     /// Purges (or soft-purges) the objects tagged with any of `tags`; returns how many.
     mutating func purgeTags(_ tags: [String], soft: Bool) -> Int
+}
+
+extension VCLContext {
+    public mutating func hasHeader(_ scope: HeaderScope, _ name: String) -> Bool {
+        header(scope, name) != nil
+    }
 }
