@@ -10,8 +10,14 @@ public struct HeadWriter {
     private let out: UnsafeMutableRawBufferPointer
     public private(set) var written = 0
 
-    init(_ out: UnsafeMutableRawBufferPointer) {
+    /// Writes into `out`, which the caller keeps alive and owns exclusively while writing.
+    public init(_ out: UnsafeMutableRawBufferPointer) {
         self.out = out
+    }
+
+    /// Raw bytes as they are (a stored body).
+    public mutating func append(bytes: UnsafeRawBufferPointer) {
+        copy(bytes)
     }
 
     public mutating func append(_ text: String) {
