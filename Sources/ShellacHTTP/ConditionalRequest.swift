@@ -4,16 +4,18 @@
 public enum ConditionalRequest {
     /// True when the request's If-None-Match (or, without one, If-Modified-Since) says the client's
     /// copy is current. Only meaningful for GET and HEAD.
-    public static func isNotModified(request: HTTPFields, etag: String?, lastModified: String?) -> Bool {
+    /// The validators are asked for only when the request has a condition (most have none).
+    public static func isNotModified(request: HTTPFields, etag: @autoclosure () -> String?,
+                                     lastModified: @autoclosure () -> String?) -> Bool {
         if let inm = request.combined("If-None-Match") {
-            guard let etag else { return false }
+            guard let etag = etag() else { return false }
             let trimmed = inm.trimmingOWS()
             if trimmed == "*" { return true }
             let ours = weak(etag)
             return trimmed.split(separator: ",").contains { weak($0.trimmingOWS()) == ours }
         }
         if let ims = request["If-Modified-Since"], let since = HTTPDate.parse(ims),
-           let lastModified, let modified = HTTPDate.parse(lastModified) {
+           let lastModified = lastModified(), let modified = HTTPDate.parse(lastModified) {
             return modified <= since
         }
         return false

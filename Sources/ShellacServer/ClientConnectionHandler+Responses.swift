@@ -158,12 +158,13 @@ extension ClientConnectionHandler {
 
     /// How to answer a Range request from a complete 200 body of `length` bytes; nil: no Range
     /// handling applies (not GET, a pass (the backend answers ranges itself), or another status).
-    func rangeAnswer(_ request: ClientRequest, status: Int, length: Int, etag: String?,
-                             lastModified: String?) -> RangeRequest.Answer? {
+    /// The validators are read only for a request with a Range.
+    func rangeAnswer(_ request: ClientRequest, status: Int, length: Int, etag: @autoclosure () -> String?,
+                     lastModified: @autoclosure () -> String?) -> RangeRequest.Answer? {
         guard status == 200, request.flow.request.method == "GET", request.cacheStatus.forward != .bypass,
               request.flow.request.fields.contains("Range") else { return nil }
-        let answer = RangeRequest.evaluate(request: request.flow.request.fields, length: length, etag: etag,
-                                           lastModified: lastModified)
+        let answer = RangeRequest.evaluate(request: request.flow.request.fields, length: length, etag: etag(),
+                                           lastModified: lastModified())
         return answer == .full ? nil : answer
     }
 

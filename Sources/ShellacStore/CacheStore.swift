@@ -50,16 +50,6 @@ public final class CacheStore: Sendable {
         var test: any BanTest
     }
 
-    struct Head: Sendable {
-        var variants: [LRUNode] = []
-        var busy: BusyFetch?
-        var hitForMissUntil: Double?
-        /// The marker is hit-for-pass (pass the request) rather than hit-for-miss (fetch alone).
-        var markerPasses = false
-
-        var isEmpty: Bool { variants.isEmpty && busy == nil && hitForMissUntil == nil }
-    }
-
     struct ExpiryEntry: Comparable, Sendable {
         var at: Double
         var key: CacheKey
@@ -157,7 +147,7 @@ public final class CacheStore: Sendable {
     @discardableResult
     public func softPurge(_ key: CacheKey, now: Double) -> Int {
         shards[shard(for: key)].withLock { shard in
-            let variants = shard.heads[key]?.variants ?? []
+            let variants = shard.heads[key]?.variants ?? Variants([])
             for node in variants { node.object.expire(at: now) }
             return variants.count
         }
@@ -294,7 +284,7 @@ public final class CacheStore: Sendable {
                 return true
             }
             let node = LRUNode(object, lastUsed: now)
-            head.variants.insert(node, at: 0)
+            head.variants.prepend(node)
             shard.lru.pushFront(node)
             if !object.tags.isEmpty { tagIndex.add(object) }
             while head.variants.count > maxVariants, let oldest = head.variants.popLast() {

@@ -12,16 +12,33 @@ public final class StoredObject: Sendable {
     public let reason: String
     /// The head block, then the body: one exactly-sized allocation per object.
     private let storage: ByteBuffer
-    /// Bytes of the status line and stored field lines, then of the whole head block.
-    private let fieldsLength: Int
-    private let headLength: Int
-    public let bodyLength: Int
+    /// Bytes of the status line and stored field lines, then of the whole head block, then of the
+    /// body. 32 bits each, as a ByteBuffer's own indices are: the whole object is one buffer.
+    private let fieldsLength: UInt32
+    private let headLength: UInt32
+    private let storedBodyLength: UInt32
+    public var bodyLength: Int { Int(storedBodyLength) }
     /// One bit per stored field name (see `nameBit`): most names asked for are absent, and this
     /// answers "not here" without scanning the head.
     private let fieldNameBits: UInt64
+    /// What few objects have (Vary, tags), held apart so the rest do not pay for it.
+    private let extras: Extras?
+
+    private final class Extras: Sendable {
+        let varyNames: [String]
+        let varyValues: [String?]
+        let tags: [String]
+
+        init(varyNames: [String], varyValues: [String?], tags: [String]) {
+            self.varyNames = varyNames
+            self.varyValues = varyValues
+            self.tags = tags
+        }
+    }
+
     /// Lower-cased names from the response's Vary, and the request values this variant matches.
-    public let varyNames: [String]
-    public let varyValues: [String?]
+    public var varyNames: [String] { extras?.varyNames ?? [] }
+    public var varyValues: [String?] { extras?.varyValues ?? [] }
     /// When the response arrived (seconds since the epoch) and how old it was then.
     public let storedAt: Double
     public let initialAge: Double
@@ -31,15 +48,18 @@ public final class StoredObject: Sendable {
     public let keep: Double
     /// How long past its TTL the object may stand in for a failed fetch (RFC 5861 stale-if-error).
     public let staleIfError: Double
-    public let etag: String?
-    public let lastModified: String?
-    /// Bytes charged against the memory budget.
-    public let size: Int
+    /// The validators, read from the stored head when asked (conditional and range requests,
+    /// revalidation), not kept apart on every object.
+    public var etag: String? { field(named: "ETag") }
+    public var lastModified: String? { field(named: "Last-Modified") }
+    /// Bytes charged against the memory budget: the stored bytes, the key, and a fixed amount
+    /// approximating the object and its index entries.
+    public var size: Int { storage.readableBytes + key.value.utf8.count + 256 }
     private let hitCount = Atomic<Int>(0)
     /// The newest ban this object has been checked against (set when stored; see CacheStore).
     let bansChecked = Atomic<Int>(0)
     /// Tags (surrogate keys) it was stored with, for purging by tag.
-    public let tags: [String]
+    public var tags: [String] { extras?.tags ?? [] }
     /// When a soft purge made it stale (bit pattern of a Double; 0: never).
     private let softPurged = Atomic<UInt64>(0)
 
@@ -52,20 +72,17 @@ public final class StoredObject: Sendable {
         self.key = key
         self.status = status
         self.reason = reason
-        self.varyNames = varyNames
-        self.varyValues = varyValues
+        self.extras = varyNames.isEmpty && varyValues.isEmpty && tags.isEmpty ? nil
+            : Extras(varyNames: varyNames, varyValues: varyValues, tags: tags)
         self.storedAt = storedAt
         self.initialAge = initialAge
         self.ttl = ttl
         self.grace = grace
         self.keep = keep
         self.staleIfError = staleIfError
-        self.tags = tags
         self.fieldNameBits = fields.reduce(0) { $0 | Self.nameBit($1.name) }
-        self.etag = fields["ETag"]
-        self.lastModified = fields["Last-Modified"]
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
-        self.bodyLength = bodyLength
+        self.storedBodyLength = UInt32(bodyLength)
         let statusLine = "HTTP/1.1 \(status) \(reason)\r\n"
         // RFC 9110 §8.6: no Content-Length on 204 and 304.
         let lengthLine = status != 204 && status != 304 ? "Content-Length: \(bodyLength)\r\n" : ""
@@ -79,17 +96,17 @@ public final class StoredObject: Sendable {
             out.append(lengthLine)
             for piece in body { piece.withUnsafeReadableBytes { out.append(bytes: $0) } }
         }
-        self.fieldsLength = fieldsLength
-        self.headLength = headLength
-        // Fixed overhead approximates the object and its index entries.
-        self.size = storage.readableBytes + key.value.utf8.count + 256
+        self.fieldsLength = UInt32(fieldsLength)
+        self.headLength = UInt32(headLength)
     }
 
     /// "HTTP/1.1 200 OK\r\n", every stored field line and Content-Length, each ending in CRLF;
     /// per-response fields (Age, request id, Cache-Status, Connection) and the blank line follow.
-    public var headBlock: ByteBuffer { storage.getSlice(at: storage.readerIndex, length: headLength)! }
+    public var headBlock: ByteBuffer { storage.getSlice(at: storage.readerIndex, length: Int(headLength))! }
 
-    public var body: ByteBuffer { storage.getSlice(at: storage.readerIndex + headLength, length: bodyLength)! }
+    public var body: ByteBuffer {
+        storage.getSlice(at: storage.readerIndex + Int(headLength), length: bodyLength)!
+    }
 
     /// The stored response fields, read back from the head block (304s, ranges and revalidation
     /// need them; hits do not).
@@ -132,7 +149,7 @@ public final class StoredObject: Sendable {
     /// returns false (the status line and Content-Length are not fields of the response's own).
     private func forEachStoredField(_ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         storage.withUnsafeReadableBytes { raw in
-            let head = UnsafeRawBufferPointer(rebasing: raw[0..<fieldsLength])
+            let head = UnsafeRawBufferPointer(rebasing: raw[0..<Int(fieldsLength)])
             var lineStart = 0
             var first = true
             while lineStart < head.count {

@@ -1,0 +1,49 @@
+// The per-key head: one word for the common single-variant key, value semantics when copied.
+
+import Testing
+@testable import ShellacStore
+
+@Suite struct StoreHeadTests {
+    private func node(_ path: String) -> LRUNode { LRUNode(object(path), lastUsed: t0) }
+
+    @Test func aHeadIsOneWord() {
+        #expect(MemoryLayout<CacheStore.Head>.size == MemoryLayout<Int>.size)
+    }
+
+    @Test func variantsKeepTheirOrderNewestFirst() {
+        var head = CacheStore.Head()
+        let (a, b, c) = (node("/a"), node("/b"), node("/c"))
+        for new in [a, b, c] { head.variants.prepend(new) }
+        #expect(head.variants.map(\.object.key) == [c, b, a].map(\.object.key))
+        #expect(head.variants.popLast() === a)
+        head.variants.removeAll { $0 === c }
+        #expect(head.variants.map(\.object.key) == [b.object.key])
+        head.variants.removeAll()
+        #expect(head.isEmpty)
+    }
+
+    @Test func aCopyIsIndependentOfTheOriginal() {
+        var head = CacheStore.Head()
+        head.variants.prepend(node("/a"))
+        head.variants.prepend(node("/b"))
+        head.hitForMissUntil = t0 + 10
+        var copy = head
+        copy.variants.removeAll()
+        copy.hitForMissUntil = nil
+        copy.markerPasses = true
+        #expect(head.variants.count == 2)
+        #expect(head.hitForMissUntil == t0 + 10)
+        #expect(!head.markerPasses)
+        #expect(copy.variants.isEmpty && copy.hitForMissUntil == nil && copy.markerPasses)
+    }
+
+    @Test func clearingEverythingButOneVariantLeavesASingleVariantHead() {
+        var head = CacheStore.Head()
+        head.variants.prepend(node("/a"))
+        head.hitForMissUntil = t0
+        head.hitForMissUntil = nil
+        #expect(head.variants.count == 1)
+        #expect(head.busy == nil && head.hitForMissUntil == nil && !head.markerPasses)
+        #expect(!head.isEmpty)
+    }
+}
