@@ -206,8 +206,11 @@ public final class CacheStore: Sendable {
                        maxGrace: Double? = nil, now: Double) -> LookupResult {
         let result: LookupResult = shards[shard(for: key)].withLock { shard in
             var head = shard.heads[key] ?? Head()
-            removeExpired(&head, shard: &shard, now: now)
-            removeBanned(&head, shard: &shard, url: url, requestFields: requestFields)
+            let expired = removeExpired(&head, shard: &shard, now: now)
+            let banned = removeBanned(&head, shard: &shard, url: url, requestFields: requestFields)
+            // A hit changes nothing in the head unless something was removed on the way: then
+            // the dictionary is not written (that would hash the key again).
+            let headChanged = expired.changedHead || banned > 0
             var kind = MissKind.uriMiss
             if !head.variants.isEmpty { kind = .varyMiss }
             for node in head.variants where node.object.matches(requestFields) {
@@ -215,7 +218,7 @@ public final class CacheStore: Sendable {
                 if node.object.isFresh(at: now) && !tooOld {
                     node.lastUsed = now
                     shard.lru.moveToFront(node)
-                    shard.heads[key] = head
+                    if headChanged { shard.heads[key] = head }
                     return .hit(node.object)
                 }
                 let graceLimit = maxGrace.map { node.object.expiresAt + $0 } ?? .infinity
@@ -333,7 +336,7 @@ public final class CacheStore: Sendable {
                 while let first = shard.expiry.min, first.at <= now {
                     let entry = shard.expiry.removeMin()
                     guard var head = shard.heads[entry.key] else { continue }
-                    count += removeExpired(&head, shard: &shard, now: now)
+                    count += removeExpired(&head, shard: &shard, now: now).removed
                     shard.heads[entry.key] = head.isEmpty ? nil : head
                 }
                 return count
@@ -427,7 +430,10 @@ public final class CacheStore: Sendable {
         shards[shard(for: key)].withLock { shard in shard.heads[key]?.variants.map { $0.object } ?? [] }
     }
 
-    private func removeBanned(_ head: inout Head, shard: inout Shard, url: String?, requestFields: HTTPFields?) {
+    /// Returns how many variants went.
+    @discardableResult
+    private func removeBanned(_ head: inout Head, shard: inout Shard, url: String?,
+                              requestFields: HTTPFields?) -> Int {
         var removed = 0
         var freed = 0
         head.variants.removeAll { node in
@@ -442,10 +448,11 @@ public final class CacheStore: Sendable {
             objectCount.add(-removed, ordering: .relaxed)
             bannedCount.add(removed, ordering: .relaxed)
         }
+        return removed
     }
 
-    @discardableResult
-    private func removeExpired(_ head: inout Head, shard: inout Shard, now: Double) -> Int {
+    /// Returns how many variants went, and whether the head changed at all (a lapsed marker).
+    private func removeExpired(_ head: inout Head, shard: inout Shard, now: Double) -> (removed: Int, changedHead: Bool) {
         var removed = 0
         var freed = 0
         head.variants.removeAll { node in
@@ -455,13 +462,17 @@ public final class CacheStore: Sendable {
             removed += 1
             return true
         }
-        if let until = head.hitForMissUntil, until <= now { head.hitForMissUntil = nil }
+        var markerLapsed = false
+        if let until = head.hitForMissUntil, until <= now {
+            head.hitForMissUntil = nil
+            markerLapsed = true
+        }
         if removed > 0 {
             usedBytes.add(-freed, ordering: .relaxed)
             objectCount.add(-removed, ordering: .relaxed)
             expiredCount.add(removed, ordering: .relaxed)
         }
-        return removed
+        return (removed, removed > 0 || markerLapsed)
     }
 
     /// Evicts least recently used objects until the budget holds. Each shard keeps its own LRU

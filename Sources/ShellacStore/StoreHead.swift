@@ -136,9 +136,18 @@ extension CacheStore {
             position == 0 ? firstNode! : others[position - 1]
         }
 
+        /// Asks `shouldRemove` once per variant, in order; rebuilds only when one goes, so the
+        /// usual lookup (nothing expired, nothing banned) allocates nothing.
         mutating func removeAll(where shouldRemove: (LRUNode) throws -> Bool) rethrows {
-            guard firstNode != nil else { return }
-            self = Variants(try filter { try !shouldRemove($0) })
+            var kept: [LRUNode]?
+            for (index, node) in enumerated() {
+                if try shouldRemove(node) {
+                    if kept == nil { kept = Array(self[..<index]) }
+                } else {
+                    kept?.append(node)
+                }
+            }
+            if let kept { self = Variants(kept) }
         }
 
         mutating func removeAll() {

@@ -22,6 +22,22 @@ import Testing
         #expect(head.isEmpty)
     }
 
+    @Test func removalAsksOncePerVariant() {
+        var head = CacheStore.Head()
+        let nodes = ["/a", "/b", "/c", "/d"].map(node)
+        for new in nodes { head.variants.prepend(new) }
+        var asked: [LRUNode] = []
+        head.variants.removeAll { node in
+            asked.append(node)
+            return node === nodes[2] || node === nodes[0]
+        }
+        #expect(asked.map(\.object.key) == nodes.reversed().map(\.object.key))
+        #expect(head.variants.map(\.object.key) == [nodes[3], nodes[1]].map(\.object.key))
+        asked = []
+        head.variants.removeAll { asked.append($0); return false }
+        #expect(asked.count == 2 && head.variants.count == 2)
+    }
+
     @Test func aCopyIsIndependentOfTheOriginal() {
         var head = CacheStore.Head()
         head.variants.prepend(node("/a"))
