@@ -12,18 +12,38 @@ public struct HTTPField: Sendable, Equatable {
         self.name = name
         self.value = value
     }
+
+    /// One of 64 bits, from a name's length and first and last bytes, case-insensitively. The
+    /// bits of a set of names, OR-ed, answer "not here" for most other names without comparing
+    /// any (most names a proxy asks for, such as Authorization or If-None-Match, are absent).
+    public static func nameBit(_ name: String) -> UInt64 {
+        var name = name
+        return name.withUTF8 { bytes in
+            guard let first = bytes.first, let last = bytes.last else { return 1 }
+            return 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(bytes.count)) & 63)
+        }
+    }
 }
 
 /// An ordered header list. Names compare case-insensitively (RFC 9110 §5.1).
 public struct HTTPFields: Sendable, Equatable, Sequence {
     public private(set) var fields: [HTTPField]
+    /// The `HTTPField.nameBit` of every name present, kept in step with `fields`.
+    private var nameBits: UInt64
 
     public init(_ fields: [HTTPField] = []) {
         self.fields = fields
+        nameBits = fields.reduce(0) { $0 | HTTPField.nameBit($1.name) }
     }
 
     public init(_ pairs: [(String, String)]) {
-        self.fields = pairs.map { HTTPField(name: $0.0, value: $0.1) }
+        self.init(pairs.map { HTTPField(name: $0.0, value: $0.1) })
+    }
+
+    /// Whether `name` may be present: false means it certainly is not.
+    @inline(__always)
+    private func mayContain(_ name: String) -> Bool {
+        nameBits & HTTPField.nameBit(name) != 0
     }
 
     public var count: Int { fields.count }
@@ -34,6 +54,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// The first value of `name`, or nil.
     public subscript(name: String) -> String? {
+        guard mayContain(name) else { return nil }
         for field in fields where field.name.equalsIgnoringASCIICase(name) {
             return field.value
         }
@@ -42,11 +63,13 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// Every value of `name` in order.
     public func values(_ name: String) -> [String] {
-        fields.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
+        guard mayContain(name) else { return [] }
+        return fields.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
     }
 
     /// All values of `name` joined as one comma-separated list (RFC 9110 §5.3).
     public func combined(_ name: String) -> String? {
+        guard mayContain(name) else { return nil }
         var first: String?
         var joined: String?
         for field in fields where field.name.equalsIgnoringASCIICase(name) {
@@ -60,20 +83,22 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 
     public func contains(_ name: String) -> Bool {
-        fields.contains { $0.name.equalsIgnoringASCIICase(name) }
+        mayContain(name) && fields.contains { $0.name.equalsIgnoringASCIICase(name) }
     }
 
     public func count(of name: String) -> Int {
-        fields.reduce(0) { $0 + ($1.name.equalsIgnoringASCIICase(name) ? 1 : 0) }
+        guard mayContain(name) else { return 0 }
+        return fields.reduce(0) { $0 + ($1.name.equalsIgnoringASCIICase(name) ? 1 : 0) }
     }
 
     public mutating func add(_ name: String, _ value: String) {
         fields.append(HTTPField(name: name, value: value))
+        nameBits |= HTTPField.nameBit(name)
     }
 
     /// Replaces every `name` field with one field holding `value`, keeping the first position.
     public mutating func set(_ name: String, _ value: String) {
-        if let index = fields.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
+        if mayContain(name), let index = fields.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
             fields[index].value = value
             var next = index + 1
             while next < fields.count {
@@ -89,11 +114,14 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 
     public mutating func remove(_ name: String) {
-        fields.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+        guard mayContain(name) else { return }
+        removeAll { $0.name.equalsIgnoringASCIICase(name) }
     }
 
     public mutating func removeAll(where predicate: (HTTPField) -> Bool) {
+        let before = fields.count
         fields.removeAll(where: predicate)
+        if fields.count != before { nameBits = fields.reduce(0) { $0 | HTTPField.nameBit($1.name) } }
     }
 
     /// Whether a comma-separated list header contains `token`, case-insensitively.

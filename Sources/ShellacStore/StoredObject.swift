@@ -18,7 +18,7 @@ public final class StoredObject: Sendable {
     private let headLength: UInt32
     private let storedBodyLength: UInt32
     public var bodyLength: Int { Int(storedBodyLength) }
-    /// One bit per stored field name (see `nameBit`): most names asked for are absent, and this
+    /// One bit per stored field name (see `HTTPField.nameBit`): most names asked for are absent, and this
     /// answers "not here" without scanning the head.
     private let fieldNameBits: UInt64
     /// What few objects have (Vary, tags), held apart so the rest do not pay for it.
@@ -80,7 +80,7 @@ public final class StoredObject: Sendable {
         self.grace = grace
         self.keep = keep
         self.staleIfError = staleIfError
-        self.fieldNameBits = fields.reduce(0) { $0 | Self.nameBit($1.name) }
+        self.fieldNameBits = fields.reduce(0) { $0 | HTTPField.nameBit($1.name) }
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         self.storedBodyLength = UInt32(bodyLength)
         let statusLine = "HTTP/1.1 \(status) \(reason)\r\n"
@@ -122,7 +122,7 @@ public final class StoredObject: Sendable {
     /// The first value of the stored field `name` (case-insensitive), read from the head bytes
     /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
     public func field(named name: String) -> String? {
-        guard fieldNameBits & Self.nameBit(name) != 0 else { return nil }
+        guard fieldNameBits & HTTPField.nameBit(name) != 0 else { return nil }
         var name = name
         return name.withUTF8 { needle in
             var found: String?
@@ -133,15 +133,6 @@ public final class StoredObject: Sendable {
                 return false
             }
             return found
-        }
-    }
-
-    /// A bit from a field name's length and first and last bytes, case-insensitively.
-    static func nameBit(_ name: String) -> UInt64 {
-        var name = name
-        return name.withUTF8 { bytes in  // in place: UTF8View.last walks an index backwards
-            guard let first = bytes.first, let last = bytes.last else { return 1 }
-            return 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(bytes.count)) & 63)
         }
     }
 
