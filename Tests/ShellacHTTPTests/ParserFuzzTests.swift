@@ -103,3 +103,36 @@ struct SeededGenerator: RandomNumberGenerator {
         }
     }
 }
+
+/// The head-end search finds lines with memchr; a byte-by-byte statement of the same rules checks it.
+@Suite struct HeadEndSearchTests {
+    /// The rules one byte at a time: an LF must follow a CR, a CR must be followed by an LF when
+    /// the next byte is there, and the head ends after CRLF CRLF.
+    static func reference(_ bytes: [UInt8], from: Int) -> Result<Int?, HTTPParseError> {
+        var i = from
+        while i < bytes.count {
+            if bytes[i] == 0x0A {
+                guard i > 0, bytes[i - 1] == 0x0D else { return .failure(.bad("bare LF in message head")) }
+                if i >= 3, bytes[i - 2] == 0x0A, bytes[i - 3] == 0x0D { return .success(i + 1) }
+            } else if bytes[i] == 0x0D, i + 1 < bytes.count, bytes[i + 1] != 0x0A {
+                return .failure(.bad("bare CR in message head"))
+            }
+            i += 1
+        }
+        return .success(nil)
+    }
+
+    @Test func agreesWithTheByteByByteRules() {
+        var random = SeededGenerator(state: 77)
+        let alphabet: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x41, 0x3A, 0x20, 0x62]
+        for _ in 0..<20_000 {
+            let length = Int(random.next() % 24)
+            let bytes = (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+            let from = length == 0 ? 0 : Int(random.next() % UInt64(length + 1))
+            let found = bytes.withUnsafeBytes { raw in
+                Result { () throws(HTTPParseError) -> Int? in try HeadParser.findHeadEnd(raw, from: from) }
+            }
+            #expect(found == Self.reference(bytes, from: from), "\(bytes) from \(from)")
+        }
+    }
+}
