@@ -59,13 +59,12 @@ extension ClientConnectionHandler {
                 context.write(wrapOutboundOut(object.body), promise: nil)
             }
         } else {
-            context.write(wrapOutboundOut(object.headBlock), promise: nil)
             var added: [HTTPField] = []
             if case .added(let fields)? = edits { added = fields }
-            let trailer = ResponseHead.hitTrailer(added: added, age: age, requestID: request.id, cacheStatus: status,
-                                                  keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
-                                                  allocator: allocator)
-            context.write(wrapOutboundOut(trailer), promise: nil)
+            let head = ResponseHead.hitHead(stored: object.headBlock, added: added, age: age, requestID: request.id,
+                                            cacheStatus: status, keepAlive: request.keepAlive,
+                                            http10KeepAlive: request.isHTTP10, allocator: allocator)
+            context.write(wrapOutboundOut(head), promise: nil)
             if !request.isHEAD && object.bodyLength > 0 {
                 context.write(wrapOutboundOut(object.body), promise: nil)
             }
