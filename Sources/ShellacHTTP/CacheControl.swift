@@ -17,63 +17,80 @@ public struct CacheControl: Sendable, Equatable {
 
     /// Parses every Cache-Control field value of a message.
     public init(_ fields: HTTPFields) {
-        for value in fields.values("Cache-Control") {
-            for directive in Self.directives(value) {
-                apply(name: directive.name, value: directive.value)
-            }
+        guard fields.contains("Cache-Control") else { return }
+        for field in fields where field.name.equalsIgnoringASCIICase("Cache-Control") {
+            var value = field.value
+            value.withUTF8 { parse($0) }
         }
     }
 
-    private mutating func apply(name: Substring, value: Substring?) {
-        func seconds() -> Int? {
-            guard let value, !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-            // RFC 9111 §1.2.2: a delta-seconds too large to represent means "a very long time".
-            return Int(value) ?? Int(Int32.max)
-        }
-        switch name.asciiLowercased() {
-        case "max-age": maxAge = seconds() ?? maxAge
-        case "s-maxage": sMaxAge = seconds() ?? sMaxAge
-        case "no-store": noStore = true
-        case "no-cache": noCache = true
-        case "private": isPrivate = true
-        case "public": isPublic = true
-        case "must-revalidate": mustRevalidate = true
-        case "proxy-revalidate": proxyRevalidate = true
-        case "stale-while-revalidate": staleWhileRevalidate = seconds() ?? staleWhileRevalidate
-        case "stale-if-error": staleIfError = seconds() ?? staleIfError
-        default: break
-        }
-    }
-
-    /// Splits "a, b=1, c=\"x, y\"" into directives, honouring quoted strings.
-    static func directives(_ value: String) -> [(name: Substring, value: Substring?)] {
-        var result: [(Substring, Substring?)] = []
-        var start = value.startIndex
+    /// Splits "a, b=1, c=\"x, y\"" into directives at commas outside quoted strings, as bytes
+    /// (every delimiter is ASCII), and applies each.
+    private mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var start = 0
         var inQuotes = false
-        var index = value.startIndex
-        func flush(_ end: String.Index) {
-            let item = value[start..<end].trimmingOWS()
-            guard !item.isEmpty else { return }
-            if let eq = item.firstIndex(of: "=") {
-                var v = item[item.index(after: eq)...].trimmingOWS()
-                if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
-                result.append((item[..<eq].trimmingOWS(), v))
-            } else {
-                result.append((item, nil))
+        for index in 0...bytes.count {
+            if index < bytes.count {
+                if bytes[index] == UInt8(ascii: "\"") { inQuotes.toggle() }
+                guard bytes[index] == UInt8(ascii: ","), !inQuotes else { continue }
             }
+            directive(bytes, Self.trimmed(bytes, start..<index))
+            start = index + 1
         }
-        // Walked as bytes (the delimiters are ASCII, so every cut falls between characters).
-        let bytes = value.utf8
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") { inQuotes.toggle() }
-            if byte == UInt8(ascii: ",") && !inQuotes {
-                flush(index)
-                start = bytes.index(after: index)
+    }
+
+    /// One directive, `name` or `name=value` (a quoted value loses its quotes).
+    private mutating func directive(_ bytes: UnsafeBufferPointer<UInt8>, _ item: Range<Int>) {
+        guard !item.isEmpty else { return }
+        guard let equals = item.first(where: { bytes[$0] == UInt8(ascii: "=") }) else {
+            apply(name: UnsafeBufferPointer(rebasing: bytes[item]), value: nil)
+            return
+        }
+        var value = Self.trimmed(bytes, (equals + 1)..<item.upperBound)
+        if value.count >= 2, bytes[value.lowerBound] == UInt8(ascii: "\""), bytes[value.upperBound - 1] == UInt8(ascii: "\"") {
+            value = (value.lowerBound + 1)..<(value.upperBound - 1)
+        }
+        apply(name: UnsafeBufferPointer(rebasing: bytes[Self.trimmed(bytes, item.lowerBound..<equals)]),
+              value: UnsafeBufferPointer(rebasing: bytes[value]))
+    }
+
+    private mutating func apply(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>?) {
+        func named(_ directive: StaticString) -> Bool {
+            guard name.count == directive.utf8CodeUnitCount else { return false }
+            let expected = UnsafeBufferPointer(start: directive.utf8Start, count: directive.utf8CodeUnitCount)
+            return !zip(name, expected).contains { asciiLower($0) != $1 }
+        }
+        func seconds() -> Int? {
+            guard let value, !value.isEmpty, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            var total = 0
+            for digit in value {
+                let (tens, overflowed) = total.multipliedReportingOverflow(by: 10)
+                let (sum, overflowedAgain) = tens.addingReportingOverflow(Int(digit - 0x30))
+                // RFC 9111 §1.2.2: a delta-seconds too large to represent means "a very long time".
+                if overflowed || overflowedAgain { return Int(Int32.max) }
+                total = sum
             }
-            index = bytes.index(after: index)
+            return total
         }
-        flush(value.endIndex)
-        return result
+        if named("max-age") { maxAge = seconds() ?? maxAge
+        } else if named("s-maxage") { sMaxAge = seconds() ?? sMaxAge
+        } else if named("no-store") { noStore = true
+        } else if named("no-cache") { noCache = true
+        } else if named("private") { isPrivate = true
+        } else if named("public") { isPublic = true
+        } else if named("must-revalidate") { mustRevalidate = true
+        } else if named("proxy-revalidate") { proxyRevalidate = true
+        } else if named("stale-while-revalidate") { staleWhileRevalidate = seconds() ?? staleWhileRevalidate
+        } else if named("stale-if-error") { staleIfError = seconds() ?? staleIfError
+        }
+    }
+
+    /// `range` without leading and trailing spaces and tabs.
+    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
+        while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
+        return lower..<upper
     }
 }
