@@ -122,6 +122,7 @@ let package = Package(
                 "ShellacServer", "ShellacCore", "ShellacVCL", "ShellacAdmin", "ShellacTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ],

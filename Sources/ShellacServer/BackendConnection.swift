@@ -218,7 +218,8 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
 final class BackendConnection: @unchecked Sendable {
     let channel: any Channel
     let handler: BackendConnectionHandler
-    var idleTimer: Scheduled<Void>?
+    /// While idle in the pool: when it is closed unless reused first.
+    var idleDeadline = NIODeadline.distantFuture
     var isClosed = false
 
     init(channel: any Channel, handler: BackendConnectionHandler) {

@@ -139,9 +139,13 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         services.counters.increment(.fetches)
         sentTo = backend
         requestTime = services.now()
-        pool.acquire().whenComplete { result in
+        if let connection = pool.takeIdle() {
+            connected(connection, reused: true)
+            return
+        }
+        pool.connect().whenComplete { result in
             switch result {
-            case .success(let acquired): self.connected(acquired.connection, reused: acquired.reused)
+            case .success(let connection): self.connected(connection, reused: false)
             case .failure(let error):
                 self.services.health.recordConnectFailure(backend, now: self.services.now())
                 self.fail(error as? BackendError ?? .connectFailed("\(error)"))

@@ -1,6 +1,7 @@
 // BackendPool: keep-alive connections to one backend for one event loop, so a fetch stays on its
 // client's loop and the pool needs no lock. Idle connections are reused most-recent-first, closed
-// after backend_idle_timeout, and never kept beyond backend_max_idle.
+// after backend_idle_timeout, and never kept beyond backend_max_idle. Each idle connection carries
+// a deadline and one timer per pool sweeps them, so reusing a connection schedules nothing.
 
 import NIOCore
 import NIOPosix
@@ -16,7 +17,9 @@ final class BackendPool: @unchecked Sendable {
     private let idleTimeout: TimeAmount
     private let maxIdle: Int
     private let counters: Counters
+    /// Oldest first: the front is the next to time out.
     private var idle: [BackendConnection] = []
+    private var sweep: Scheduled<Void>?
 
     init(eventLoop: any EventLoop, address: SocketAddress, definition: BackendDefinition, parameters: Parameters,
          counters: Counters) {
@@ -29,18 +32,16 @@ final class BackendPool: @unchecked Sendable {
         self.counters = counters
     }
 
-    /// An idle connection (reused: true) or a new one.
-    func acquire() -> EventLoopFuture<(connection: BackendConnection, reused: Bool)> {
+    /// The most recently used idle connection that is still open, if any: no future, no timer.
+    func takeIdle() -> BackendConnection? {
         eventLoop.assertInEventLoop()
         while let connection = idle.popLast() {
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
             if !connection.isClosed && connection.channel.isActive {
                 counters.increment(.backendConnectionsReused)
-                return eventLoop.makeSucceededFuture((connection, true))
+                return connection
             }
         }
-        return connect().map { ($0, false) }
+        return nil
     }
 
     /// A new connection, bypassing the idle list (used to retry after a reused one failed).
@@ -81,10 +82,22 @@ final class BackendPool: @unchecked Sendable {
             connection.channel.close(promise: nil)
             return
         }
-        connection.idleTimer = eventLoop.scheduleTask(in: idleTimeout) { [weak connection] in
-            connection?.channel.close(promise: nil)
-        }
+        connection.idleDeadline = eventLoop.now + idleTimeout
         idle.append(connection)
+        if sweep == nil { scheduleSweep(at: connection.idleDeadline) }
+    }
+
+    private func scheduleSweep(at deadline: NIODeadline) {
+        sweep = eventLoop.scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.sweep = nil
+            let now = self.eventLoop.now
+            while let oldest = self.idle.first, oldest.idleDeadline <= now {
+                self.idle.removeFirst()
+                oldest.channel.close(promise: nil)
+            }
+            if let oldest = self.idle.first { self.scheduleSweep(at: oldest.idleDeadline) }
+        }
     }
 
     private func forget(_ connection: BackendConnection) {
@@ -93,10 +106,9 @@ final class BackendPool: @unchecked Sendable {
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
-        for connection in idle {
-            connection.idleTimer?.cancel()
-            connection.channel.close(promise: nil)
-        }
+        sweep?.cancel()
+        sweep = nil
+        for connection in idle { connection.channel.close(promise: nil) }
         idle.removeAll()
     }
 }

@@ -30,6 +30,12 @@ public struct BackendDefinition: Sendable, Equatable {
     public var probe: ProbeDefinition?
     /// `backend NAME none;`: declared, never connected to.
     public var isNone = false
+
+    public init(name: String, host: String? = nil, port: String = "80") {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
 }
 
 enum DeclarationReader {
