@@ -68,7 +68,12 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     private var parser = HTTPResponseParser()
     private var buffer = ByteBuffer()
     private var receivedAnything = false
+    /// The response's current time limit (first byte, then between bytes) and its name; nil while
+    /// no response is awaited or reading is paused. Moving it schedules nothing: one timer checks
+    /// it when due and follows it while it moves later, so an exchange costs no timer of its own.
+    private var deadline: (at: NIODeadline, which: String)?
     private var timer: Scheduled<Void>?
+    private var timerFiresAt = NIODeadline.distantPast
     private var betweenBytesTimeout = TimeAmount.seconds(60) as TimeAmount
     private var context: ChannelHandlerContext?
     /// Strong on purpose: a cacheable fetch lives on after its client leaves; cleared at the end.
@@ -87,8 +92,7 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     func pauseReading() {
         guard !paused, let context else { return }
         paused = true
-        timer?.cancel()
-        timer = nil
+        deadline = nil
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)
     }
 
@@ -112,10 +116,25 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     private func arm(_ amount: TimeAmount, _ which: String) {
-        timer?.cancel()
         guard let context else { return }
-        timer = context.eventLoop.scheduleTask(in: amount) { [weak self] in
-            self?.fail(.timeout(which))
+        let at = context.eventLoop.now + amount
+        deadline = (at, which)
+        // The pending check is early enough, or there is none: schedule only when needed.
+        if timer == nil || at < timerFiresAt { scheduleCheck(at: at, on: context.eventLoop) }
+    }
+
+    private func scheduleCheck(at when: NIODeadline, on eventLoop: any EventLoop) {
+        timer?.cancel()
+        timerFiresAt = when
+        timer = eventLoop.scheduleTask(deadline: when) { [weak self] in
+            guard let self else { return }
+            self.timer = nil
+            guard let deadline = self.deadline else { return }
+            if eventLoop.now >= deadline.at {
+                self.fail(.timeout(deadline.which))
+            } else {
+                self.scheduleCheck(at: deadline.at, on: eventLoop)
+            }
         }
     }
 
@@ -169,16 +188,14 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     private var keepAlive = true
 
     private func finish(reusable: Bool) {
-        timer?.cancel()
-        timer = nil
+        deadline = nil
         let delegate = self.delegate
         self.delegate = nil
         delegate?.backendResponseEnd(connectionReusable: reusable)
     }
 
     private func fail(_ error: BackendError) {
-        timer?.cancel()
-        timer = nil
+        deadline = nil
         let delegate = self.delegate
         self.delegate = nil
         context?.close(promise: nil)
@@ -197,7 +214,9 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
                 fail(.closed(beforeResponse: !receivedAnything))
             }
         }
+        deadline = nil
         timer?.cancel()
+        timer = nil
         onClose?()
         onClose = nil
         context.fireChannelInactive()
