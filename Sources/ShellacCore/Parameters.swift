@@ -98,10 +98,36 @@ public struct Parameters: Sendable {
               help: "How often expired objects are removed from the store."),
     ]
 
-    private var values: [String: Double]
+    private var values: [String: Double] {
+        didSet { lifetimes = Lifetimes(values) }
+    }
+
+    /// The values every backend fetch reads, kept as fields: looking a name up hashes it, which
+    /// cost more than the rest of the freshness arithmetic together.
+    public struct Lifetimes: Sendable {
+        public let defaultTTL: Double
+        public let defaultGrace: Double
+        public let defaultKeep: Double
+        public let uncacheableTTL: Double
+        public let firstByteTimeout: Double
+        public let betweenBytesTimeout: Double
+
+        init(_ values: [String: Double]) {
+            defaultTTL = values["default_ttl"]!
+            defaultGrace = values["default_grace"]!
+            defaultKeep = values["default_keep"]!
+            uncacheableTTL = values["uncacheable_ttl"]!
+            firstByteTimeout = values["first_byte_timeout"]!
+            betweenBytesTimeout = values["between_bytes_timeout"]!
+        }
+    }
+
+    public private(set) var lifetimes: Lifetimes
 
     public init() {
-        values = Dictionary(uniqueKeysWithValues: Self.table.map { ($0.name, $0.defaultValue) })
+        let values = Dictionary(uniqueKeysWithValues: Self.table.map { ($0.name, $0.defaultValue) })
+        self.values = values
+        lifetimes = Lifetimes(values)
     }
 
     public static func definition(_ name: String) -> ParameterDefinition? {

@@ -181,8 +181,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         let p = services.parameters
         let definition = pool.definition
         sentAt = .now
-        let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? p["first_byte_timeout"]
-        let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? p["between_bytes_timeout"]
+        let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? p.lifetimes.firstByteTimeout
+        let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? p.lifetimes.betweenBytesTimeout
         connection.send(request, delegate: self, firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
         for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
         pendingBody.removeAll()
