@@ -146,7 +146,13 @@ public struct HTTPResponseParser {
         let cl = head.fields.values("Content-Length")
         if !te.isEmpty && !cl.isEmpty { throw .bad("backend sent both Content-Length and Transfer-Encoding") }
         var length: Int?
-        if !cl.isEmpty {
+        if cl.count == 1, !cl[0].utf8.contains(UInt8(ascii: ",")) {
+            // The usual case, one plain value (stored without surrounding whitespace).
+            guard let n = HeadParser.contentLength(cl[0]) else {
+                throw .bad("backend sent an invalid or conflicting Content-Length")
+            }
+            length = n
+        } else if !cl.isEmpty {
             // Identical repeated values are tolerated from backends (RFC 9110 §8.6); differing ones are not.
             let values = Set(cl.flatMap { $0.split(separator: ",").map { String($0.trimmingOWS()) } })
             guard values.count == 1, let n = HeadParser.contentLength(values.first!) else {

@@ -123,7 +123,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     /// The backend the request went to, for per-backend metrics.
-    private var sentTo: String?
+    /// The metrics of the backend the request went to.
+    private var sentMetrics: MetricsExporter.BackendMetrics?
     /// When the request went to the backend (for the first-byte latency histogram).
     private var sentAt: ContinuousClock.Instant?
 
@@ -137,7 +138,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     private func connect(_ pool: BackendPool, backend: String) {
         services.counters.increment(.fetches)
-        sentTo = backend
+        sentMetrics = pool.metrics
         requestTime = services.now()
         if let connection = pool.takeIdle() {
             connected(connection, reused: true)
@@ -229,7 +230,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     func backendResponseHead(_ head: HTTPResponseHead) {
         if let name = context.backend {
             services.health.recordSuccess(name)
-            if let sentAt { services.metrics.recordFirstByte(backend: name, after: .now - sentAt) }
+            if let sentAt { sentMetrics?.recordFirstByte(after: .now - sentAt) }
         }
         let now = services.now()
         if head.status >= 500, fetch.mode != .pass,
@@ -382,7 +383,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         connection = nil
         finished = true
         releaseSlot()
-        if let sentTo { services.metrics.recordFetch(backend: sentTo, failed: false) }
+        sentMetrics?.recordFetch(failed: false)
         if revalidated, let stored = revalidating {
             // The 304 carried no body: the stored one is delivered (and kept) as it is.
             if stored.bodyLength > 0 { backendResponseBody(stored.body) }
@@ -531,7 +532,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         finished = true
         releaseSlot()
-        if let sentTo { services.metrics.recordFetch(backend: sentTo, failed: true) }
+        sentMetrics?.recordFetch(failed: true)
         chunks.removeAll()
         heldChunk = nil
         services.counters.increment(.fetchFailures)

@@ -17,12 +17,15 @@ final class BackendPool: @unchecked Sendable {
     private let idleTimeout: TimeAmount
     private let maxIdle: Int
     private let counters: Counters
+    /// This backend's Prometheus metrics, resolved once.
+    let metrics: MetricsExporter.BackendMetrics?
     /// Oldest first: the front is the next to time out.
     private var idle: [BackendConnection] = []
     private var sweep: Scheduled<Void>?
 
     init(eventLoop: any EventLoop, address: SocketAddress, definition: BackendDefinition, parameters: Parameters,
-         counters: Counters) {
+         counters: Counters, metrics: MetricsExporter.BackendMetrics? = nil) {
+        self.metrics = metrics
         self.eventLoop = eventLoop
         self.address = address
         self.definition = definition

@@ -34,28 +34,27 @@ final class MetricsExporter: Sendable {
                                                .milliseconds(250), .milliseconds(500), .seconds(1),
                                                .seconds(2.5), .seconds(5), .seconds(10)]
 
-    func recordFirstByte(backend: String, after duration: Duration) {
-        metrics(for: backend).firstByte.record(duration)
-    }
-
-    /// A fetch sent to `backend` (and whether it failed), counted per backend.
-    func recordFetch(backend: String, failed: Bool) {
-        let metrics = metrics(for: backend)
-        metrics.fetches.increment()
-        if failed { metrics.failures.increment() }
-    }
-
-    /// One backend's metric objects, made in the registry on its first fetch and kept: asking the
+    /// One backend's metric objects, made in the registry once and held by its pools: asking the
     /// registry for them by name and labels on every fetch cost more than the fetch's own parsing.
-    private struct BackendMetrics: Sendable {
+    struct BackendMetrics: Sendable {
         let firstByte: DurationHistogram
         let fetches: Counter
         let failures: Counter
+
+        func recordFirstByte(after duration: Duration) {
+            firstByte.record(duration)
+        }
+
+        /// A fetch sent to the backend, and whether it failed.
+        func recordFetch(failed: Bool) {
+            fetches.increment()
+            if failed { failures.increment() }
+        }
     }
 
     private let backendMetrics = Mutex<[String: BackendMetrics]>([:])
 
-    private func metrics(for backend: String) -> BackendMetrics {
+    func metrics(for backend: String) -> BackendMetrics {
         if let known = backendMetrics.withLock({ $0[backend] }) { return known }
         let labels = [("backend", backend)]
         let made = BackendMetrics(

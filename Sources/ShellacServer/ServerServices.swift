@@ -128,12 +128,14 @@ final class LoopServices: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let parameters: Parameters
     private let counters: Counters
+    private let metrics: MetricsExporter
     private var pools: [String: BackendPool] = [:]
 
-    init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters) {
+    init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters, metrics: MetricsExporter) {
         self.eventLoop = eventLoop
         self.parameters = parameters
         self.counters = counters
+        self.metrics = metrics
     }
 
     /// The pool for a backend of `vcl`, or nil when the VCL has no such (connectable) backend.
@@ -146,7 +148,7 @@ final class LoopServices: @unchecked Sendable {
         if let pool = pools[backend], pool.address == address, pool.definition == definition { return pool }
         pools[backend]?.closeAll()
         let pool = BackendPool(eventLoop: eventLoop, address: address, definition: definition,
-                               parameters: parameters, counters: counters)
+                               parameters: parameters, counters: counters, metrics: metrics.metrics(for: backend))
         pools[backend] = pool
         return pool
     }

@@ -103,7 +103,8 @@ public final class ShellacServer: Sendable {
                                   clock: configuration.clock)
         var loops: [ObjectIdentifier: LoopServices] = [:]
         for loop in group.makeIterator() {
-            loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, parameters: p, counters: counters)
+            loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, parameters: p, counters: counters,
+                                                         metrics: services.metrics)
         }
         self.loops = loops
         probes = HealthProbes(group: group, services: services)
