@@ -20,6 +20,9 @@ public struct HeadWriter {
         copy(bytes)
     }
 
+    /// Disfavoured, so that a literal argument takes the StaticString overload (copied straight
+    /// from the binary) rather than becoming a String first.
+    @_disfavoredOverload
     public mutating func append(_ text: String) {
         if text.utf8.withContiguousStorageIfAvailable({ copy(UnsafeRawBufferPointer($0)) }) == nil {
             for byte in text.utf8 { append(byte) }  // not contiguous: byte by byte
@@ -27,7 +30,7 @@ public struct HeadWriter {
     }
 
     public mutating func append(_ text: StaticString) {
-        copy(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        text.withUTF8Buffer { copy(UnsafeRawBufferPointer($0)) }
     }
 
     public mutating func append(_ byte: UInt8) {
