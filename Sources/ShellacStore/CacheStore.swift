@@ -194,7 +194,7 @@ public final class CacheStore: Sendable {
     }
 
     private func shard(for key: CacheKey) -> Int {
-        Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))
+        Int(key.shardHash % UInt64(shards.count))
     }
 
     /// Looks the key up for a request with `requestFields`. On a miss the caller becomes the fetcher.

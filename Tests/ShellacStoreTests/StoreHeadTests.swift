@@ -63,3 +63,13 @@ import Testing
         #expect(!head.isEmpty)
     }
 }
+
+@Suite struct ShardSpreadTests {
+    @Test func similarKeysSpreadEvenlyOverShards() {
+        var counts = [Int](repeating: 0, count: 16)
+        for index in 0..<16_000 {
+            counts[Int(CacheKey(parts: ["/obj/\(index)", "example.com"]).shardHash % 16)] += 1
+        }
+        #expect(counts.allSatisfy { (800...1_200).contains($0) }, "\(counts)")
+    }
+}
