@@ -5,12 +5,17 @@ import NIOCore
 
 /// One header field line, name and value as received (value without surrounding whitespace).
 public struct HTTPField: Sendable, Equatable {
-    public var name: String
+    public var name: String {
+        didSet { nameBit = Self.nameBit(name) }
+    }
     public var value: String
+    /// `HTTPField.nameBit(name)`, computed once: header lists OR these up after every change.
+    public private(set) var nameBit: UInt64
 
     public init(name: String, value: String) {
         self.name = name
         self.value = value
+        nameBit = Self.nameBit(name)
     }
 
     /// One of 64 bits, from a name's length and first and last bytes, case-insensitively. The
@@ -33,7 +38,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     public init(_ fields: [HTTPField] = []) {
         self.fields = fields
-        nameBits = fields.reduce(0) { $0 | HTTPField.nameBit($1.name) }
+        nameBits = fields.reduce(0) { $0 | $1.nameBit }
     }
 
     public init(_ pairs: [(String, String)]) {
@@ -92,8 +97,9 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 
     public mutating func add(_ name: String, _ value: String) {
-        fields.append(HTTPField(name: name, value: value))
-        nameBits |= HTTPField.nameBit(name)
+        let field = HTTPField(name: name, value: value)
+        fields.append(field)
+        nameBits |= field.nameBit
     }
 
     /// Replaces every `name` field with one field holding `value`, keeping the first position.
@@ -121,7 +127,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     public mutating func removeAll(where predicate: (HTTPField) -> Bool) {
         let before = fields.count
         fields.removeAll(where: predicate)
-        if fields.count != before { nameBits = fields.reduce(0) { $0 | HTTPField.nameBit($1.name) } }
+        if fields.count != before { nameBits = fields.reduce(0) { $0 | $1.nameBit } }
     }
 
     /// Whether a comma-separated list header contains `token`, case-insensitively.

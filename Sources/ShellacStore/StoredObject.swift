@@ -80,7 +80,7 @@ public final class StoredObject: Sendable {
         self.grace = grace
         self.keep = keep
         self.staleIfError = staleIfError
-        self.fieldNameBits = fields.reduce(0) { $0 | HTTPField.nameBit($1.name) }
+        self.fieldNameBits = fields.reduce(0) { $0 | $1.nameBit }
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         self.storedBodyLength = UInt32(bodyLength)
         let statusLine = "HTTP/1.1 \(status) \(reason)\r\n"

@@ -47,6 +47,15 @@ import Testing
         }
     }
 
+    @Test func aRenamedFieldIsFoundByItsNewName() {
+        var field = HTTPField(name: "X-Old", value: "v")
+        field.name = "Cookie"
+        #expect(field.nameBit == HTTPField.nameBit("cookie"))
+        let fields = HTTPFields([field])
+        #expect(fields["COOKIE"] == "v")
+        #expect(!fields.contains("X-Old"))
+    }
+
     @Test func anEmptyNameIsFoundToo() {
         let fields = HTTPFields([("", "x")])
         #expect(fields[""] == "x")
