@@ -126,8 +126,9 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     private func scheduleCheck(at when: NIODeadline, on eventLoop: any EventLoop) {
         timer?.cancel()
         timerFiresAt = when
-        timer = eventLoop.scheduleTask(deadline: when) { [weak self] in
-            guard let self else { return }
+        // Holds the handler strongly (no weak reference: those move every retain of the handler
+        // to Swift's slower side-table path); cancelled when the channel closes.
+        timer = eventLoop.scheduleTask(deadline: when) {
             self.timer = nil
             guard let deadline = self.deadline else { return }
             if eventLoop.now >= deadline.at {

@@ -40,6 +40,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     private(set) var pendingBodyBytes = 0
     private var bodyEnded = false
     /// Called when the fetch can take more request body (the client resumes reading).
+    /// Asks the client connection for more request body. Holds that connection strongly (a weak
+    /// reference would move every retain of the handler to Swift's slower side-table path) and
+    /// is dropped when the fetch finishes, which every fetch does (its time limits see to that).
     var onBodyDemand: (() -> Void)?
 
     init(fetch: RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
@@ -382,6 +385,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if let connection { pool?.release(connection, reusable: connectionReusable && bodyEnded) }
         connection = nil
         finished = true
+        onBodyDemand = nil
         releaseSlot()
         sentMetrics?.recordFetch(failed: false)
         if revalidated, let stored = revalidating {
@@ -531,6 +535,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             }
         }
         finished = true
+        onBodyDemand = nil
         releaseSlot()
         sentMetrics?.recordFetch(failed: true)
         chunks.removeAll()

@@ -65,10 +65,15 @@ final class BackendPool: @unchecked Sendable {
             .map { channel in
                 counters.increment(.backendConnectionsOpened)
                 let connection = BackendConnection(channel: channel, handler: handler)
-                handler.onClose = { [weak self, weak connection] in
-                    guard let connection else { return }
-                    connection.isClosed = true
-                    self?.forget(connection)
+                // Strong references, no weak ones (they make every retain of the object slower):
+                // the handler drops this closure when its channel closes, which ends the cycle.
+                if channel.isActive {
+                    handler.onClose = {
+                        connection.isClosed = true
+                        self.forget(connection)
+                    }
+                } else {
+                    connection.isClosed = true  // closed already: no close event is coming
                 }
                 return connection
             }
@@ -91,8 +96,7 @@ final class BackendPool: @unchecked Sendable {
     }
 
     private func scheduleSweep(at deadline: NIODeadline) {
-        sweep = eventLoop.scheduleTask(deadline: deadline) { [weak self] in
-            guard let self else { return }
+        sweep = eventLoop.scheduleTask(deadline: deadline) {  // cancelled by closeAll
             self.sweep = nil
             let now = self.eventLoop.now
             while let oldest = self.idle.first, oldest.idleDeadline <= now {

@@ -83,10 +83,12 @@ extension ClientConnectionHandler {
         if idleTimer == nil { scheduleIdleCheck(at: deadline) }
     }
 
+    /// The check holds the handler strongly, so no weak reference sends the handler's retains to
+    /// the slower side-table path; it keeps a closed handler alive at most until it fires.
     private func scheduleIdleCheck(at deadline: NIODeadline) {
-        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) { [weak self] in
-            guard let self else { return }
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) {
             self.idleTimer = nil
+            guard !self.closed else { return }
             guard let deadline = self.idleDeadline else { return }  // busy with a request
             if deadline > .now() {
                 self.scheduleIdleCheck(at: deadline)

@@ -47,12 +47,26 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         self.loopServices = loopServices
         self.parser = HTTPRequestParser(limits: services.limits)
         self.maxBuffered = services.limits.maxHeadSize + 64 * 1024
+        services.liveClientHandlers.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        services.liveClientHandlers.subtract(1, ordering: .relaxed)
     }
 
     // MARK: channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+    }
+
+    /// The context holds this handler; the reference back is dropped when the pipeline lets go
+    /// of the handler, or neither would ever be freed (every closed connection leaked both).
+    /// Nothing reaches for the context after this: every path that could checks `closed` first.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        closed = true
+        cancelTimers()
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -361,7 +375,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                                             clientAddress: clientAddress, serverAddress: serverAddress,
                                             revalidating: revalidating)
             request.fetch = backendFetch
-            backendFetch.onBodyDemand = { [weak self] in self?.bodyDemand() }
+            backendFetch.onBodyDemand = { self.bodyDemand() }
             subscribe(request, to: fetch.busy, isWaiter: false)
             backendFetch.start()
         case .wait(let busy):

@@ -35,6 +35,9 @@ final class ServerServices: Sendable {
     let counters: Counters
     let dateCache = DateHeaderCache()
     let connections = ConnectionRegistry()
+    /// Client connection handlers alive: made per connection and freed after it closes, so this
+    /// returns to the number of open connections (a test holds it to that: no handler leaks).
+    let liveClientHandlers = Atomic<Int>(0)
     private let nextRequestID = Atomic<Int>(1)
     private let drainFlag = Atomic<Bool>(false)
     private let active: Mutex<ActiveVCL>

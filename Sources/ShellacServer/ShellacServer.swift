@@ -76,7 +76,7 @@ public final class ShellacServer: Sendable {
     public let configuration: ServerConfiguration
     public let counters = Counters()
     public let store: CacheStore
-    private let services: ServerServices
+    let services: ServerServices
     private let group: MultiThreadedEventLoopGroup
     private let loops: [ObjectIdentifier: LoopServices]
     private let probes: HealthProbes

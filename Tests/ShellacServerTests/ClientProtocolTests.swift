@@ -1,7 +1,7 @@
 // p: the client side of HTTP/1.1 over real sockets — rejected framing, pipelining, limits,
 // timeouts, Expect, request bodies, HTTP/1.0, half-close, and draining on shutdown.
 
-import ShellacServer
+@testable import ShellacServer
 import ShellacTestSupport
 import Testing
 
@@ -272,6 +272,28 @@ import Testing
             #expect(after.status == 200)
             #expect(after.body.count == 64 * 1024)
             #expect(h.origin.count(path: "/big") == 1, "one fetch, however the clients behaved")
+        }
+    }
+}
+
+@Suite struct ConnectionLifetimeTests {
+    @Test func closedConnectionsFreeTheirHandlers() async throws {
+        try await withHarness(parameters: ["threads=1"], script: { _ in .ok("x", [("Cache-Control", "no-store")]) }) { h in
+            // Hits, passes and a keep-alive connection with several requests, all closed again.
+            for index in 0..<20 { _ = try await h.get(index.isMultiple(of: 2) ? "/pass" : "/static") }
+            let client = try await h.client()
+            for _ in 0..<3 {
+                try await client.send("GET /pass HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                _ = try await client.readResponse()
+            }
+            await client.close()
+            // A handler is freed once its pipeline lets go of it, just after the close.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while h.server.services.liveClientHandlers.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let live = h.server.services.liveClientHandlers.load(ordering: .relaxed)
+            #expect(live == 0)
         }
     }
 }
