@@ -85,22 +85,22 @@ public enum CorePolicy {
         } else if let explicit = freshness.ttl {
             ttl = explicit
         } else if CacheableStatus.isHeuristicallyCacheable(status) || cc.isPublic {
-            ttl = parameters.lifetimes.defaultTTL
+            ttl = parameters.perRequest.defaultTTL
         } else {
             ttl = 0
         }
-        var grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters.lifetimes.defaultGrace
+        var grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters.perRequest.defaultGrace
         var staleIfError = cc.staleIfError.map(Double.init) ?? 0
         // must-revalidate, proxy-revalidate and s-maxage (§5.2.2.10) forbid serving it stale.
         if cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge != nil {
             grace = 0
             staleIfError = 0
         }
-        var keep = parameters.lifetimes.defaultKeep
+        var keep = parameters.perRequest.defaultKeep
         if cc.noCache && fields["Surrogate-Control"] == nil && ttl >= 0 {
             // §5.2.2.4: store, but revalidate before every reuse — possible only with validators.
             let hasValidators = fields.contains("ETag") || fields.contains("Last-Modified")
-            keep = hasValidators ? max(keep, ttl, parameters.lifetimes.uncacheableTTL) : 0
+            keep = hasValidators ? max(keep, ttl, parameters.perRequest.uncacheableTTL) : 0
             ttl = 0
             grace = 0
             staleIfError = 0

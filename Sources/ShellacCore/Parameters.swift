@@ -99,12 +99,16 @@ public struct Parameters: Sendable {
     ]
 
     private var values: [String: Double] {
-        didSet { lifetimes = Lifetimes(values) }
+        didSet { perRequest = PerRequest(values) }
     }
 
-    /// The values every backend fetch reads, kept as fields: looking a name up hashes it, which
-    /// cost more than the rest of the freshness arithmetic together.
-    public struct Lifetimes: Sendable {
+    /// The values read for every request or backend fetch, kept as fields: looking a name up
+    /// hashes it, which cost more than the rest of the freshness arithmetic together.
+    public struct PerRequest: Sendable {
+        public let maxWaiters: Int
+        public let maxRestarts: Int
+        /// Seconds.
+        public let idleTimeout: Double
         public let defaultTTL: Double
         public let defaultGrace: Double
         public let defaultKeep: Double
@@ -113,6 +117,9 @@ public struct Parameters: Sendable {
         public let betweenBytesTimeout: Double
 
         init(_ values: [String: Double]) {
+            maxWaiters = Int(values["waitinglist_max"]!)
+            maxRestarts = Int(values["max_restarts"]!)
+            idleTimeout = values["timeout_idle"]!
             defaultTTL = values["default_ttl"]!
             defaultGrace = values["default_grace"]!
             defaultKeep = values["default_keep"]!
@@ -122,12 +129,12 @@ public struct Parameters: Sendable {
         }
     }
 
-    public private(set) var lifetimes: Lifetimes
+    public private(set) var perRequest: PerRequest
 
     public init() {
         let values = Dictionary(uniqueKeysWithValues: Self.table.map { ($0.name, $0.defaultValue) })
         self.values = values
-        lifetimes = Lifetimes(values)
+        perRequest = PerRequest(values)
     }
 
     public static func definition(_ name: String) -> ParameterDefinition? {

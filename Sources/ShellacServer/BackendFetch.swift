@@ -39,10 +39,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     private var pendingBody: [ByteBuffer] = []
     private(set) var pendingBodyBytes = 0
     private var bodyEnded = false
-    /// Called when the fetch can take more request body (the client resumes reading).
-    /// Asks the client connection for more request body. Holds that connection strongly (a weak
-    /// reference would move every retain of the handler to Swift's slower side-table path) and
-    /// is dropped when the fetch finishes, which every fetch does (its time limits see to that).
+    /// Called when the fetch can take more request body (the client resumes reading). Holds the
+    /// client connection strongly (a weak reference would move every retain of the handler to
+    /// Swift's slower side-table path) and is dropped when the fetch finishes, which every fetch
+    /// does (its time limits see to that).
     var onBodyDemand: (() -> Void)?
 
     init(fetch: RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
@@ -125,7 +125,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         connect(pool, backend: backend)
     }
 
-    /// The backend the request went to, for per-backend metrics.
     /// The metrics of the backend the request went to.
     private var sentMetrics: MetricsExporter.BackendMetrics?
     /// When the request went to the backend (for the first-byte latency histogram).
@@ -182,11 +181,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         self.connection = connection
         self.reused = reused
-        let p = services.parameters
+        let limits = services.perRequest
         let definition = pool.definition
         sentAt = .now
-        let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? p.lifetimes.firstByteTimeout
-        let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? p.lifetimes.betweenBytesTimeout
+        let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? limits.firstByteTimeout
+        let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? limits.betweenBytesTimeout
         connection.send(request, delegate: self, firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
         for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
         pendingBody.removeAll()

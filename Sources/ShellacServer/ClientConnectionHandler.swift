@@ -271,7 +271,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
         }
         let vcl = services.vcl
-        let settings = services.requestSettings
+        let settings = services.perRequest
         let request = ClientRequest(
             id: id, head: head,
             flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,

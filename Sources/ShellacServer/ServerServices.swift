@@ -19,17 +19,18 @@ final class ServerServices: Sendable {
     /// The parameters; `param.set` changes those Parameters.changeableWhileRunning lists.
     var parameters: Parameters { parameterTable.withLock { $0 } }
     private let parameterTable: Mutex<Parameters>
-    /// The parameters every request reads, as plain numbers: reading them takes a lock on a few
-    /// words instead of copying the table and hashing names.
-    var requestSettings: RequestSettings { settings.withLock { $0 } }
-    private let settings: Mutex<RequestSettings>
+    /// The parameters every request and fetch reads, as plain numbers: reading them takes a lock
+    /// on a few words instead of copying the table and hashing names.
+    var perRequest: Parameters.PerRequest { perRequestValues.withLock { $0 } }
+    private let perRequestValues: Mutex<Parameters.PerRequest>
 
     func setParameter(_ name: String, _ value: String) throws(ParameterError) {
-        let changed = try parameterTable.withLock { (table: inout Parameters) throws(ParameterError) -> Parameters in
+        let changed = try parameterTable.withLock {
+            (table: inout Parameters) throws(ParameterError) -> Parameters.PerRequest in
             try table.set(name, value)
-            return table
+            return table.perRequest
         }
-        settings.withLock { $0 = RequestSettings(changed) }
+        perRequestValues.withLock { $0 = changed }
     }
     let limits: HTTPParserLimits
     let counters: Counters
@@ -98,7 +99,7 @@ final class ServerServices: Sendable {
         gethostname(&name, name.count)
         self.hostname = String(cString: name)
         self.parameterTable = Mutex(parameters)
-        self.settings = Mutex(RequestSettings(parameters))
+        self.perRequestValues = Mutex(parameters.perRequest)
         self.counters = counters
         self.now = clock
         let health = self.health
@@ -180,16 +181,3 @@ final class ConnectionRegistry: Sendable {
 
 /// Sent down each client pipeline when the server starts draining.
 struct DrainEvent: Sendable {}
-
-/// The parameters read for every request (see ServerServices.requestSettings).
-struct RequestSettings: Sendable {
-    var maxWaiters: Int
-    var maxRestarts: Int
-    var idleTimeout: TimeAmount
-
-    init(_ parameters: Parameters) {
-        maxWaiters = parameters.int("waitinglist_max")
-        maxRestarts = parameters.int("max_restarts")
-        idleTimeout = .duration(parameters["timeout_idle"])
-    }
-}

@@ -14,15 +14,15 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
 @Suite struct ParametersTests {
     @Test func theFetchLifetimesFollowEveryChange() throws {
         var p = Parameters()
-        #expect(p.lifetimes.defaultGrace == p["default_grace"] && p.lifetimes.firstByteTimeout == 60)
+        #expect(p.perRequest.defaultGrace == p["default_grace"] && p.perRequest.firstByteTimeout == 60)
         try p.set("default_ttl", "2m")
         try p.set(assignment: "between_bytes_timeout=500ms")
         try p.set("uncacheable_ttl", "7")
         try p.set("default_keep", "1h")
-        #expect(p.lifetimes.defaultTTL == 120 && p.lifetimes.betweenBytesTimeout == 0.5)
-        #expect(p.lifetimes.uncacheableTTL == 7 && p.lifetimes.defaultKeep == 3600)
+        #expect(p.perRequest.defaultTTL == 120 && p.perRequest.betweenBytesTimeout == 0.5)
+        #expect(p.perRequest.uncacheableTTL == 7 && p.perRequest.defaultKeep == 3600)
         #expect(throws: ParameterError.self) { try p.set("default_ttl", "soon") }
-        #expect(p.lifetimes.defaultTTL == 120)
+        #expect(p.perRequest.defaultTTL == 120)
     }
 
     @Test func defaultsAndTypedParsing() throws {
