@@ -1,6 +1,7 @@
 // StoredObject: one cached response variant. Immutable once built and shared by every reader:
-// the pre-serialised status line and header block and the body live in one buffer and are written
-// as they are on every hit, never copied. Only the hit counter changes (atomically).
+// the pre-serialised status line and header block and the body live in one buffer. A hit copies
+// the head block in front of its per-response fields and writes the body as it is, never copied.
+// Only the hit counter, ban check and soft purge change (atomically).
 
 import NIOCore
 import ShellacHTTP
@@ -10,7 +11,8 @@ public final class StoredObject: Sendable {
     public let key: CacheKey
     public let status: Int
     public let reason: String
-    /// The head block, then the body: one exactly-sized allocation per object.
+    /// The head block, then the body: one exactly-sized buffer (a slice of a shared chunk for a
+    /// small object, see ObjectSlab).
     private let storage: ByteBuffer
     /// Bytes of the status line and stored field lines, then of the whole head block, then of the
     /// body. 32 bits each, as a ByteBuffer's own indices are: the whole object is one buffer.

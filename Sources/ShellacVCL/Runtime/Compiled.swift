@@ -16,6 +16,14 @@ enum CompiledExpression: Sendable {
     enum Operator: String, Sendable {
         case equal = "==", notEqual = "!=", less = "<", greater = ">", lessOrEqual = "<=", greaterOrEqual = ">="
         case plus = "+", minus = "-", times = "*", divide = "/"
+
+        /// == != < > <= >=: the result is a BOOL.
+        var isComparison: Bool {
+            switch self {
+            case .equal, .notEqual, .less, .greater, .lessOrEqual, .greaterOrEqual: return true
+            case .plus, .minus, .times, .divide: return false
+            }
+        }
     }
 
     case constant(TableIndex)

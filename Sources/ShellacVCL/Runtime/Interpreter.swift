@@ -184,7 +184,7 @@ struct Interpreter {
             return try test(lhs, &context) || test(rhs, &context)
         case .header(let scope, let name):
             return context.hasHeader(scope, code.texts[name])
-        case .binary(let op, let lhs, let rhs) where op != .plus && op != .minus && op != .times && op != .divide:
+        case .binary(let op, let lhs, let rhs) where op.isComparison:
             return try Self.compare(op, evaluate(lhs, &context), evaluate(rhs, &context))
         default:
             return try evaluate(index, &context).isTrue
@@ -199,16 +199,12 @@ struct Interpreter {
     }
 
     static func apply(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {
-        switch op {
-        case .equal, .notEqual, .less, .greater, .lessOrEqual, .greaterOrEqual:
-            return .bool(compare(op, lhs, rhs))
-        case .plus:
+        if op.isComparison { return .bool(compare(op, lhs, rhs)) }
+        if op == .plus {
             if case .string = lhs { return .string(lhs.string + rhs.string) }
             if case .string = rhs { return .string(lhs.string + rhs.string) }
-            return try arithmetic(op, lhs, rhs)
-        case .minus, .times, .divide:
-            return try arithmetic(op, lhs, rhs)
         }
+        return try arithmetic(op, lhs, rhs)
     }
 
     /// A comparison operator applied (numbers compare as numbers; nothing else is ordered).
