@@ -1,4 +1,5 @@
-// CacheKey: the lookup key built from the hash inputs (URL and host in the builtin policy).
+// CacheKey: the lookup key built from the hash inputs (URL and host in the builtin policy), and
+// the digest the store indexes it by.
 
 public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public let value: String
@@ -7,7 +8,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public init(parts: [String]) {
         let length = parts.reduce(max(parts.count - 1, 0)) { $0 + $1.utf8.count }
         // Written as bytes in one allocation: String appends cost several times more.
-        value = String(unsafeUninitializedCapacity: length) { buffer in
+        var text = String(unsafeUninitializedCapacity: length) { buffer in
             var offset = 0
             for (index, part) in parts.enumerated() {
                 if index > 0 {
@@ -23,6 +24,8 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
             }
             return offset
         }
+        digest = text.withUTF8 { Self.digest(of: UnsafeRawBufferPointer($0)) }
+        value = text
     }
 
     private static func copySlowly(_ part: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
@@ -34,22 +37,25 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         return position - offset
     }
 
-    /// Which store shard holds the key: FNV-1a over its bytes from a per-process random start.
-    /// Several times cheaper than the full SipHash the shard's dictionary computes anyway; a
-    /// skewed spread could only crowd one shard's lock, never mix up keys (the dictionary
-    /// compares whole keys, with its own seeded hash).
-    var shardHash: UInt64 {
-        var value = self.value
-        return value.withUTF8 { bytes in
-            var hash = Self.shardSeed
-            for byte in bytes {
-                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-            }
-            return hash ^ (hash >> 29)
-        }
+    /// A 64-bit digest of the key's bytes (SipHash with the process's random seed): the store
+    /// indexes and shards by it, and compares the key's bytes before trusting a match.
+    public let digest: UInt64
+
+    public static func == (a: CacheKey, b: CacheKey) -> Bool { a.digest == b.digest && a.value == b.value }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+    /// A key read back from its bytes (a stored object keeps them beside its body).
+    init(value: String, digest: UInt64) {
+        self.value = value
+        self.digest = digest
     }
 
-    private static let shardSeed = 0xCBF2_9CE4_8422_2325 ^ UInt64.random(in: 0...UInt64.max)
+    static func digest(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(bytes: bytes)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
 
     /// The first hash input: the URL, with the builtin vcl_hash.
     public var firstPart: Substring {

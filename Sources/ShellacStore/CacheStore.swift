@@ -52,13 +52,12 @@ public final class CacheStore: Sendable {
 
     struct ExpiryEntry: Comparable, Sendable {
         var at: Double
-        var key: CacheKey
+        var digest: UInt64
         static func < (a: Self, b: Self) -> Bool { a.at < b.at }
-        static func == (a: Self, b: Self) -> Bool { a.at == b.at && a.key == b.key }
     }
 
     struct Shard: Sendable {
-        var heads: [CacheKey: Head] = [:]
+        var heads = KeyTable()
         var lru = LRUList()
         var expiry = Heap<ExpiryEntry>()
     }
@@ -105,10 +104,23 @@ public final class CacheStore: Sendable {
     /// Every stored object's tags (surrogate keys) → the keys holding objects with that tag.
     private let tagIndex = TagIndex()
 
-    /// Takes a node out of its shard's LRU list and the tag index (every removal goes through here).
-    private func detach(_ node: LRUNode, from shard: inout Shard) {
-        shard.lru.remove(node)
-        if !node.object.tags.isEmpty { tagIndex.remove(node.object) }
+    /// Takes an object out of its shard's LRU list and the tag index (every removal goes through here).
+    private func detach(_ object: StoredObject, from shard: inout Shard) {
+        shard.lru.remove(object)
+        if !object.tags.isEmpty { tagIndex.remove(object) }
+    }
+
+    /// Empties a head that turned out to hold another key's objects (two keys with one digest):
+    /// the newcomer takes the slot, and the other key's variants count as evicted.
+    private func displace(_ head: inout Head, shard: inout Shard) {
+        let variants = head.variants
+        for object in variants { detach(object, from: &shard) }
+        if !variants.isEmpty {
+            usedBytes.add(-variants.reduce(0) { $0 + $1.size }, ordering: .relaxed)
+            objectCount.add(-variants.count, ordering: .relaxed)
+            evictedCount.add(variants.count, ordering: .relaxed)
+        }
+        head = Head()
     }
 
     /// Removes (or, when `soft`, makes stale now while keeping them for their grace) every object
@@ -116,27 +128,27 @@ public final class CacheStore: Sendable {
     @discardableResult
     public func purge(tags: [String], soft: Bool, now: Double) -> Int {
         var affected = 0
-        for key in tagIndex.keys(for: tags) {
-            affected += shards[shard(for: key)].withLock { shard -> Int in
-                guard var head = shard.heads[key] else { return 0 }
+        for digest in tagIndex.digests(for: tags) {
+            affected += shards[shard(for: digest)].withLock { shard -> Int in
+                guard var head = shard.heads[digest] else { return 0 }
                 var count = 0
                 var freed = 0
-                head.variants.removeAll { node in
-                    guard node.object.tags.contains(where: tags.contains) else { return false }
+                head.variants.removeAll { object in
+                    guard object.tags.contains(where: tags.contains) else { return false }
                     count += 1
                     if soft {
-                        node.object.expire(at: now)
+                        object.expire(at: now)
                         return false
                     }
-                    detach(node, from: &shard)
-                    freed += node.object.size
+                    detach(object, from: &shard)
+                    freed += object.size
                     return true
                 }
                 if !soft && count > 0 {
                     usedBytes.add(-freed, ordering: .relaxed)
                     objectCount.add(-count, ordering: .relaxed)
                 }
-                shard.heads[key] = head.isEmpty ? nil : head
+                shard.heads[digest] = head.isEmpty ? nil : head
                 return count
             }
         }
@@ -146,10 +158,10 @@ public final class CacheStore: Sendable {
     /// Makes every variant of `key` stale now, kept for its grace (soft purge); returns how many.
     @discardableResult
     public func softPurge(_ key: CacheKey, now: Double) -> Int {
-        shards[shard(for: key)].withLock { shard in
-            let variants = shard.heads[key]?.variants ?? Variants([])
-            for node in variants { node.object.expire(at: now) }
-            return variants.count
+        shards[shard(for: key.digest)].withLock { shard in
+            guard let head = shard.heads[key.digest], head.holds(key) else { return 0 }
+            for object in head.variants { object.expire(at: now) }
+            return head.variants.count
         }
     }
 
@@ -185,16 +197,17 @@ public final class CacheStore: Sendable {
         var oldest = Int.max
         for index in shards.indices {
             shards[index].withLock { shard in
-                for head in shard.heads.values {
-                    for node in head.variants { oldest = min(oldest, node.object.bansChecked.load(ordering: .relaxed)) }
+                for (_, head) in shard.heads {
+                    for object in head.variants { oldest = min(oldest, object.bansChecked.load(ordering: .relaxed)) }
                 }
             }
         }
         bans.withLock { $0.removeAll { $0.id <= oldest } }
     }
 
-    private func shard(for key: CacheKey) -> Int {
-        Int(key.shardHash % UInt64(shards.count))
+    private func shard(for digest: UInt64) -> Int {
+        // The table within the shard uses the digest's low bits; the shard takes high ones.
+        Int((digest >> 40) % UInt64(shards.count))
     }
 
     /// Looks the key up for a request with `requestFields`. On a miss the caller becomes the fetcher.
@@ -204,53 +217,55 @@ public final class CacheStore: Sendable {
     ///   - maxGrace: req.grace — a stale object is served only this far into its grace.
     public func lookup(_ key: CacheKey, requestFields: HTTPFields, url: String? = nil, maxAge: Double? = nil,
                        maxGrace: Double? = nil, now: Double) -> LookupResult {
-        let result: LookupResult = shards[shard(for: key)].withLock { shard in
-            var head = shard.heads[key] ?? Head()
+        let result: LookupResult = shards[shard(for: key.digest)].withLock { shard in
+            var head = shard.heads[key.digest] ?? Head()
+            let foreign = !head.holds(key)
+            if foreign { displace(&head, shard: &shard) }
             let expired = removeExpired(&head, shard: &shard, now: now)
             let banned = removeBanned(&head, shard: &shard, url: url, requestFields: requestFields)
             // A hit changes nothing in the head unless something was removed on the way: then
             // the dictionary is not written (that would hash the key again).
-            let headChanged = expired.changedHead || banned > 0
+            let headChanged = foreign || expired.changedHead || banned > 0
             var kind = MissKind.uriMiss
             if !head.variants.isEmpty { kind = .varyMiss }
-            for node in head.variants where node.object.matches(requestFields) {
-                let tooOld = maxAge.map { node.object.age(at: now) > $0 } ?? false
-                if node.object.isFresh(at: now) && !tooOld {
-                    node.lastUsed = now
-                    shard.lru.moveToFront(node)
-                    if headChanged { shard.heads[key] = head }
-                    return .hit(node.object)
+            for object in head.variants where object.matches(requestFields) {
+                let tooOld = maxAge.map { object.age(at: now) > $0 } ?? false
+                if object.isFresh(at: now) && !tooOld {
+                    object.lastUsed = now
+                    shard.lru.moveToFront(object)
+                    if headChanged { shard.heads[key.digest] = head }
+                    return .hit(object)
                 }
-                let graceLimit = maxGrace.map { node.object.expiresAt + $0 } ?? .infinity
-                if node.object.isInGrace(at: now) && now < graceLimit && !tooOld {
-                    node.lastUsed = now
-                    shard.lru.moveToFront(node)
+                let graceLimit = maxGrace.map { object.expiresAt + $0 } ?? .infinity
+                if object.isInGrace(at: now) && now < graceLimit && !tooOld {
+                    object.lastUsed = now
+                    shard.lru.moveToFront(object)
                     if let busy = head.busy, !busy.isFinished {
-                        shard.heads[key] = head
-                        return .graceHit(node.object, refresh: nil)
+                        shard.heads[key.digest] = head
+                        return .graceHit(object, refresh: nil)
                     }
                     let refresh = BusyFetch(key: key, maxWaiters: maxWaiters)
                     head.busy = refresh
-                    shard.heads[key] = head
-                    return .graceHit(node.object, refresh: refresh)
+                    shard.heads[key.digest] = head
+                    return .graceHit(object, refresh: refresh)
                 }
                 kind = .stale
                 break
             }
             if let busy = head.busy, !busy.isFinished {
-                shard.heads[key] = head
+                shard.heads[key.digest] = head
                 return .busy(busy)
             }
             if let until = head.hitForMissUntil {
                 if now < until {
-                    shard.heads[key] = head
+                    shard.heads[key.digest] = head
                     return head.markerPasses ? .hitForPass : .hitForMiss
                 }
-                head.hitForMissUntil = nil
+                head.clearMarker()
             }
             let busy = BusyFetch(key: key, maxWaiters: maxWaiters)
             head.busy = busy
-            shard.heads[key] = head
+            shard.heads[key.digest] = head
             return .miss(busy, kind)
         }
         switch result {
@@ -272,31 +287,30 @@ public final class CacheStore: Sendable {
         object.bansChecked.store(lastBanID.load(ordering: .relaxed), ordering: .relaxed)
         var replacedVariants = 0
         var droppedVariants = 0
-        let freed: Int = shards[shard(for: object.key)].withLock { shard in
-            var head = shard.heads[object.key] ?? Head()
+        let freed: Int = shards[shard(for: object.digest)].withLock { shard in
+            var head = shard.heads[object.digest] ?? Head()
+            if !head.holds(keyOf: object) { displace(&head, shard: &shard) }
             if let fetch, head.busy === fetch { head.busy = nil }
-            head.hitForMissUntil = nil
+            head.clearMarker()
             var freed = 0
-            head.variants.removeAll { node in
-                guard node.object.varyNames == object.varyNames, node.object.varyValues == object.varyValues else {
-                    return false
-                }
-                detach(node, from: &shard)
-                freed += node.object.size
+            head.variants.removeAll { old in
+                guard old.varyNames == object.varyNames, old.varyValues == object.varyValues else { return false }
+                detach(old, from: &shard)
+                freed += old.size
                 replacedVariants += 1
                 return true
             }
-            let node = LRUNode(object, lastUsed: now)
-            head.variants.prepend(node)
-            shard.lru.pushFront(node)
+            object.lastUsed = now
+            head.variants.prepend(object)
+            shard.lru.pushFront(object)
             if !object.tags.isEmpty { tagIndex.add(object) }
             while head.variants.count > maxVariants, let oldest = head.variants.popLast() {
                 detach(oldest, from: &shard)
-                freed += oldest.object.size
+                freed += oldest.size
                 droppedVariants += 1
             }
-            shard.expiry.insert(ExpiryEntry(at: object.removableAt, key: object.key))
-            shard.heads[object.key] = head
+            shard.expiry.insert(ExpiryEntry(at: object.removableAt, digest: object.digest))
+            shard.heads[object.digest] = head
             return freed
         }
         if droppedVariants > 0 { evictedCount.add(droppedVariants, ordering: .relaxed) }
@@ -310,19 +324,17 @@ public final class CacheStore: Sendable {
     /// `hitForMissTTL` seconds: hit-for-pass when `passes`, else hit-for-miss) or the fetch failed
     /// (nil: no marker).
     public func release(_ fetch: BusyFetch, hitForMissTTL: Double?, passes: Bool = false, now: Double) {
-        shards[shard(for: fetch.key)].withLock { shard in
-            var head = shard.heads[fetch.key] ?? Head()
+        let digest = fetch.key.digest
+        shards[shard(for: digest)].withLock { shard in
+            var head = shard.heads[digest] ?? Head()
+            // A head taken over by another key with the same digest is left to it.
+            guard head.holds(fetch.key) else { return }
             if head.busy === fetch { head.busy = nil }
             if let ttl = hitForMissTTL, ttl > 0 {
-                head.hitForMissUntil = now + ttl
-                head.markerPasses = passes
-                shard.expiry.insert(ExpiryEntry(at: now + ttl, key: fetch.key))
+                head.setMarker(for: fetch.key, until: now + ttl, passes: passes)
+                shard.expiry.insert(ExpiryEntry(at: now + ttl, digest: digest))
             }
-            if head.isEmpty {
-                shard.heads[fetch.key] = nil
-            } else {
-                shard.heads[fetch.key] = head
-            }
+            shard.heads[digest] = head.isEmpty ? nil : head
         }
     }
 
@@ -335,9 +347,9 @@ public final class CacheStore: Sendable {
                 var count = 0
                 while let first = shard.expiry.min, first.at <= now {
                     let entry = shard.expiry.removeMin()
-                    guard var head = shard.heads[entry.key] else { continue }
+                    guard var head = shard.heads[entry.digest] else { continue }
                     count += removeExpired(&head, shard: &shard, now: now).removed
-                    shard.heads[entry.key] = head.isEmpty ? nil : head
+                    shard.heads[entry.digest] = head.isEmpty ? nil : head
                 }
                 return count
             }
@@ -350,14 +362,14 @@ public final class CacheStore: Sendable {
     /// A fetch in progress for the key is left to finish.
     @discardableResult
     public func invalidate(_ key: CacheKey) -> Int {
-        let removed: [StoredObject] = shards[shard(for: key)].withLock { shard in
-            guard var head = shard.heads[key] else { return [] }
-            let nodes = head.variants
-            for node in nodes { detach(node, from: &shard) }
+        let removed: [StoredObject] = shards[shard(for: key.digest)].withLock { shard in
+            guard var head = shard.heads[key.digest], head.holds(key) else { return [] }
+            let objects = Array(head.variants)
+            for object in objects { detach(object, from: &shard) }
             head.variants.removeAll()
-            head.hitForMissUntil = nil
-            shard.heads[key] = head.isEmpty ? nil : head
-            return nodes.map(\.object)
+            head.clearMarker()
+            shard.heads[key.digest] = head.isEmpty ? nil : head
+            return objects
         }
         if !removed.isEmpty {
             usedBytes.add(-removed.reduce(0) { $0 + $1.size }, ordering: .relaxed)
@@ -373,15 +385,15 @@ public final class CacheStore: Sendable {
         var removed: [StoredObject] = []
         for index in shards.indices {
             shards[index].withLock { shard in
-                for (key, var head) in shard.heads where !head.variants.isEmpty {
+                for (digest, var head) in shard.heads where !head.variants.isEmpty {
                     let before = head.variants.count
-                    head.variants.removeAll { node in
-                        guard predicate(node.object) else { return false }
-                        detach(node, from: &shard)
-                        removed.append(node.object)
+                    head.variants.removeAll { object in
+                        guard predicate(object) else { return false }
+                        detach(object, from: &shard)
+                        removed.append(object)
                         return true
                     }
-                    if head.variants.count != before { shard.heads[key] = head.isEmpty ? nil : head }
+                    if head.variants.count != before { shard.heads[digest] = head.isEmpty ? nil : head }
                 }
             }
         }
@@ -397,8 +409,8 @@ public final class CacheStore: Sendable {
         var found: [StoredObject] = []
         for index in shards.indices {
             shards[index].withLock { shard in
-                for head in shard.heads.values {
-                    for node in head.variants where predicate(node.object) { found.append(node.object) }
+                for (_, head) in shard.heads {
+                    for object in head.variants where predicate(object) { found.append(object) }
                 }
             }
         }
@@ -418,16 +430,20 @@ public final class CacheStore: Sendable {
 
     /// The newest stored variant matching the request, whatever its freshness.
     private func variant(_ key: CacheKey, for requestFields: HTTPFields) -> StoredObject? {
-        shards[shard(for: key)].withLock { shard in
-            shard.heads[key]?.variants.first {
-                $0.object.matches(requestFields) && !isBanned($0.object, url: nil, requestFields: requestFields)
-            }.map(\.object)
+        shards[shard(for: key.digest)].withLock { shard in
+            guard let head = shard.heads[key.digest], head.holds(key) else { return nil }
+            return head.variants.first {
+                $0.matches(requestFields) && !isBanned($0, url: nil, requestFields: requestFields)
+            }
         }
     }
 
     /// The variants stored under a key (for inspection and tests).
     public func variants(of key: CacheKey) -> [StoredObject] {
-        shards[shard(for: key)].withLock { shard in shard.heads[key]?.variants.map { $0.object } ?? [] }
+        shards[shard(for: key.digest)].withLock { shard in
+            guard let head = shard.heads[key.digest], head.holds(key) else { return [] }
+            return Array(head.variants)
+        }
     }
 
     /// Returns how many variants went.
@@ -436,10 +452,10 @@ public final class CacheStore: Sendable {
                               requestFields: HTTPFields?) -> Int {
         var removed = 0
         var freed = 0
-        head.variants.removeAll { node in
-            guard isBanned(node.object, url: url, requestFields: requestFields) else { return false }
-            detach(node, from: &shard)
-            freed += node.object.size
+        head.variants.removeAll { object in
+            guard isBanned(object, url: url, requestFields: requestFields) else { return false }
+            detach(object, from: &shard)
+            freed += object.size
             removed += 1
             return true
         }
@@ -455,16 +471,16 @@ public final class CacheStore: Sendable {
     private func removeExpired(_ head: inout Head, shard: inout Shard, now: Double) -> (removed: Int, changedHead: Bool) {
         var removed = 0
         var freed = 0
-        head.variants.removeAll { node in
-            guard node.object.removableAt <= now else { return false }
-            detach(node, from: &shard)
-            freed += node.object.size
+        head.variants.removeAll { object in
+            guard object.removableAt <= now else { return false }
+            detach(object, from: &shard)
+            freed += object.size
             removed += 1
             return true
         }
         var markerLapsed = false
         if let until = head.hitForMissUntil, until <= now {
-            head.hitForMissUntil = nil
+            head.clearMarker()
             markerLapsed = true
         }
         if removed > 0 {
@@ -490,12 +506,11 @@ public final class CacheStore: Sendable {
             shards[oldest.index].withLock { shard in
                 guard let victim = shard.lru.tail else { return }
                 detach(victim, from: &shard)
-                let key = victim.object.key
-                if var head = shard.heads[key] {
+                if var head = shard.heads[victim.digest] {
                     head.variants.removeAll { $0 === victim }
-                    shard.heads[key] = head.isEmpty ? nil : head
+                    shard.heads[victim.digest] = head.isEmpty ? nil : head
                 }
-                usedBytes.add(-victim.object.size, ordering: .relaxed)
+                usedBytes.add(-victim.size, ordering: .relaxed)
                 objectCount.add(-1, ordering: .relaxed)
                 evictedCount.add(1, ordering: .relaxed)
             }

@@ -8,7 +8,7 @@ extension CacheStore {
     struct Head: Sendable {
         private enum Storage {
             case empty
-            case single(LRUNode)
+            case single(StoredObject)
             case boxed(Box)
         }
 
@@ -17,15 +17,17 @@ extension CacheStore {
         /// Everything, when there is more than one variant. Mutable, but only ever changed while
         /// uniquely owned.
         private final class Box: @unchecked Sendable {
-            var firstVariant: LRUNode?
-            var otherVariants: [LRUNode] = []
+            var firstVariant: StoredObject?
+            var otherVariants: [StoredObject] = []
             var busy: BusyFetch?
             var hitForMissUntil: Double?
             var markerPasses = false
+            /// The key the marker was set for (variants and a fetch know their own).
+            var markerKey: CacheKey?
 
             /// Only a first variant (or nothing): the box is not needed.
             var holdsOnlyFirst: Bool {
-                otherVariants.isEmpty && busy == nil && hitForMissUntil == nil && !markerPasses
+                otherVariants.isEmpty && busy == nil && hitForMissUntil == nil && !markerPasses && markerKey == nil
             }
 
             func copy() -> Box {
@@ -35,6 +37,7 @@ extension CacheStore {
                 copy.busy = busy
                 copy.hitForMissUntil = hitForMissUntil
                 copy.markerPasses = markerPasses
+                copy.markerKey = markerKey
                 return copy
             }
         }
@@ -44,10 +47,10 @@ extension CacheStore {
             return nil
         }
 
-        private var firstVariant: LRUNode? {
+        private var firstVariant: StoredObject? {
             switch storage {
             case .empty: return nil
-            case .single(let node): return node
+            case .single(let object): return object
             case .boxed(let box): return box.firstVariant
             }
         }
@@ -58,9 +61,9 @@ extension CacheStore {
             switch storage {
             case .empty:
                 box = Box()
-            case .single(let node):
+            case .single(let object):
                 box = Box()
-                box.firstVariant = node
+                box.firstVariant = object
             case .boxed(var existing):
                 storage = .empty  // so the box below is uniquely referenced when nothing else holds it
                 if !isKnownUniquelyReferenced(&existing) { existing = existing.copy() }
@@ -79,16 +82,16 @@ extension CacheStore {
             get {
                 switch storage {
                 case .empty: return Variants(first: nil, others: [])
-                case .single(let node): return Variants(first: node, others: [])
+                case .single(let object): return Variants(first: object, others: [])
                 case .boxed(let box): return Variants(first: box.firstVariant, others: box.otherVariants)
                 }
             }
             set {
                 if box == nil && newValue.others.isEmpty {
-                    storage = newValue.firstNode.map(Storage.single) ?? .empty
+                    storage = newValue.firstObject.map(Storage.single) ?? .empty
                 } else {
                     changeBox {
-                        $0.firstVariant = newValue.firstNode
+                        $0.firstVariant = newValue.firstObject
                         $0.otherVariants = newValue.others
                     }
                 }
@@ -100,51 +103,84 @@ extension CacheStore {
             set { if box != nil || newValue != nil { changeBox { $0.busy = newValue } } }
         }
 
-        var hitForMissUntil: Double? {
-            get { box?.hitForMissUntil }
-            set { if box != nil || newValue != nil { changeBox { $0.hitForMissUntil = newValue } } }
-        }
+        /// Until when the key's marker stands, if it has one.
+        var hitForMissUntil: Double? { box?.hitForMissUntil }
 
         /// The marker is hit-for-pass (pass the request) rather than hit-for-miss (fetch alone).
-        var markerPasses: Bool {
-            get { box?.markerPasses ?? false }
-            set { if box != nil || newValue { changeBox { $0.markerPasses = newValue } } }
+        var markerPasses: Bool { box?.markerPasses ?? false }
+
+        /// Sets a hit-for-miss (or, when `passes`, hit-for-pass) marker for `key` until `until`.
+        mutating func setMarker(for key: CacheKey, until: Double, passes: Bool) {
+            changeBox {
+                $0.hitForMissUntil = until
+                $0.markerPasses = passes
+                $0.markerKey = key
+            }
+        }
+
+        /// Ends the marker.
+        mutating func clearMarker() {
+            if box != nil { changeBox { $0.hitForMissUntil = nil; $0.markerPasses = false; $0.markerKey = nil } }
         }
 
         var isEmpty: Bool { firstVariant == nil && busy == nil && hitForMissUntil == nil }
+
+        /// Holds nothing at all, not even an empty box (a vacant slot of KeyTable).
+        var isVacant: Bool {
+            if case .empty = storage { return true }
+            return false
+        }
+
+        /// Whether what the head holds is for `key`. Keys are indexed by a 64-bit digest, so two
+        /// keys could in principle share a head; everything in it is checked against the key
+        /// before it is used, and a head for another key is treated as absent.
+        func holds(_ key: CacheKey) -> Bool {
+            if let first = firstVariant { return first.hasKey(key) }
+            if let busy = box?.busy { return busy.key == key }
+            if let markerKey = box?.markerKey { return markerKey == key }
+            return true
+        }
+
+        /// Whether what the head holds is for the key `object` is stored under.
+        func holds(keyOf object: StoredObject) -> Bool {
+            if let first = firstVariant { return first.hasSameKey(as: object) }
+            if let busy = box?.busy { return object.hasKey(busy.key) }
+            if let markerKey = box?.markerKey { return object.hasKey(markerKey) }
+            return true
+        }
     }
 
     /// A key's variants as a collection: the first held on its own, the others in an array
     /// (empty, and so not allocated, for almost every key).
     struct Variants: RandomAccessCollection, Sendable {
-        fileprivate private(set) var firstNode: LRUNode?
-        fileprivate private(set) var others: [LRUNode]
+        fileprivate private(set) var firstObject: StoredObject?
+        fileprivate private(set) var others: [StoredObject]
 
-        fileprivate init(first: LRUNode?, others: [LRUNode]) {
-            firstNode = first
+        fileprivate init(first: StoredObject?, others: [StoredObject]) {
+            firstObject = first
             self.others = first == nil ? [] : others
         }
 
-        init(_ nodes: [LRUNode]) {
-            self.init(first: nodes.first, others: Array(nodes.dropFirst()))
+        init(_ objects: [StoredObject]) {
+            self.init(first: objects.first, others: Array(objects.dropFirst()))
         }
 
         var startIndex: Int { 0 }
-        var endIndex: Int { firstNode == nil ? 0 : 1 + others.count }
+        var endIndex: Int { firstObject == nil ? 0 : 1 + others.count }
 
-        subscript(position: Int) -> LRUNode {
-            position == 0 ? firstNode! : others[position - 1]
+        subscript(position: Int) -> StoredObject {
+            position == 0 ? firstObject! : others[position - 1]
         }
 
         /// Asks `shouldRemove` once per variant, in order; rebuilds only when one goes, so the
         /// usual lookup (nothing expired, nothing banned) allocates nothing.
-        mutating func removeAll(where shouldRemove: (LRUNode) throws -> Bool) rethrows {
-            var kept: [LRUNode]?
-            for (index, node) in enumerated() {
-                if try shouldRemove(node) {
+        mutating func removeAll(where shouldRemove: (StoredObject) throws -> Bool) rethrows {
+            var kept: [StoredObject]?
+            for (index, object) in enumerated() {
+                if try shouldRemove(object) {
                     if kept == nil { kept = Array(self[..<index]) }
                 } else {
-                    kept?.append(node)
+                    kept?.append(object)
                 }
             }
             if let kept { self = Variants(kept) }
@@ -154,16 +190,16 @@ extension CacheStore {
             self = Variants(first: nil, others: [])
         }
 
-        /// Makes `node` the newest.
-        mutating func prepend(_ node: LRUNode) {
-            if let firstNode { others.insert(firstNode, at: 0) }
-            firstNode = node
+        /// Makes `object` the newest.
+        mutating func prepend(_ object: StoredObject) {
+            if let firstObject { others.insert(firstObject, at: 0) }
+            firstObject = object
         }
 
-        mutating func popLast() -> LRUNode? {
+        mutating func popLast() -> StoredObject? {
             if let last = others.popLast() { return last }
-            defer { firstNode = nil }
-            return firstNode
+            defer { firstObject = nil }
+            return firstObject
         }
     }
 }

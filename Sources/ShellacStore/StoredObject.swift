@@ -8,17 +8,20 @@ import ShellacHTTP
 import Synchronization
 
 public final class StoredObject: Sendable {
-    public let key: CacheKey
-    public let status: Int
-    public let reason: String
-    /// The head block, then the body: one exactly-sized buffer (a slice of a shared chunk for a
-    /// small object, see ObjectSlab).
+    /// The head block, then the body, then the key's bytes: one exactly-sized buffer (a slice of a
+    /// shared chunk for a small object, see ObjectSlab).
     private let storage: ByteBuffer
+    /// The key's digest; its bytes end the storage.
+    let digest: UInt64
     /// Bytes of the status line and stored field lines, then of the whole head block, then of the
     /// body. 32 bits each, as a ByteBuffer's own indices are: the whole object is one buffer.
     private let fieldsLength: UInt32
     private let headLength: UInt32
     private let storedBodyLength: UInt32
+    private let storedStatus: UInt16
+    /// The reason phrase is the standard one for the status, so it need not be read from the head.
+    private let hasStandardReason: Bool
+    public var status: Int { Int(storedStatus) }
     public var bodyLength: Int { Int(storedBodyLength) }
     /// One bit per stored field name (see `HTTPField.nameBit`): most names asked for are absent, and this
     /// answers "not here" without scanning the head.
@@ -41,22 +44,29 @@ public final class StoredObject: Sendable {
     /// Lower-cased names from the response's Vary, and the request values this variant matches.
     public var varyNames: [String] { extras?.varyNames ?? [] }
     public var varyValues: [String?] { extras?.varyValues ?? [] }
-    /// When the response arrived (seconds since the epoch) and how old it was then.
+    /// When the response arrived (seconds since the epoch).
     public let storedAt: Double
-    public let initialAge: Double
+    /// Durations are kept in 32 bits: to well under a millisecond for a day, a second for a year.
+    private let storedInitialAge: Float
+    private let storedTTL: Float
+    private let storedGrace: Float
+    private let storedKeep: Float
+    private let storedStaleIfError: Float
+    /// How old the response was when it arrived.
+    public var initialAge: Double { Double(storedInitialAge) }
     /// The TTL the object was stored with (a soft purge ends its freshness earlier: `expiresAt`).
-    public let ttl: Double
-    public let grace: Double
-    public let keep: Double
+    public var ttl: Double { Double(storedTTL) }
+    public var grace: Double { Double(storedGrace) }
+    public var keep: Double { Double(storedKeep) }
     /// How long past its TTL the object may stand in for a failed fetch (RFC 5861 stale-if-error).
-    public let staleIfError: Double
+    public var staleIfError: Double { Double(storedStaleIfError) }
     /// The validators, read from the stored head when asked (conditional and range requests,
     /// revalidation), not kept apart on every object.
     public var etag: String? { field(named: "ETag") }
     public var lastModified: String? { field(named: "Last-Modified") }
-    /// Bytes charged against the memory budget: the stored bytes, the key, and a fixed amount
-    /// approximating the object and its index entries.
-    public var size: Int { storage.readableBytes + key.value.utf8.count + 256 }
+    /// Bytes charged against the memory budget: the stored bytes (key included), and a fixed
+    /// amount approximating the object and its index entries.
+    public var size: Int { storage.readableBytes + 256 }
     private let hitCount = Atomic<Int>(0)
     /// The newest ban this object has been checked against (set when stored; see CacheStore).
     let bansChecked = Atomic<Int>(0)
@@ -65,23 +75,29 @@ public final class StoredObject: Sendable {
     /// When a soft purge made it stale (bit pattern of a Double; 0: never).
     private let softPurged = Atomic<UInt64>(0)
 
+    /// Its place in its store shard's LRU list, and when it was last inserted or hit. Changed only
+    /// under that shard's lock (see LRUList).
+    nonisolated(unsafe) var newer: StoredObject?
+    nonisolated(unsafe) var older: StoredObject?
+    nonisolated(unsafe) var lastUsed: Double = 0
+
     /// - Parameters:
     ///   - fields: the response fields to store, hop-by-hop and framing fields already removed.
     ///   - body: the body as received, in pieces; copied once into the object's own buffer.
     public init(key: CacheKey, status: Int, reason: String, fields: HTTPFields, body: [ByteBuffer],
                 varyNames: [String], varyValues: [String?], storedAt: Double, initialAge: Double,
                 ttl: Double, grace: Double, keep: Double, staleIfError: Double = 0, tags: [String] = []) {
-        self.key = key
-        self.status = status
-        self.reason = reason
+        self.digest = key.digest
+        self.storedStatus = UInt16(clamping: status)
+        self.hasStandardReason = reason == ReasonPhrase.of(status)
         self.extras = varyNames.isEmpty && varyValues.isEmpty && tags.isEmpty ? nil
             : Extras(varyNames: varyNames, varyValues: varyValues, tags: tags)
         self.storedAt = storedAt
-        self.initialAge = initialAge
-        self.ttl = ttl
-        self.grace = grace
-        self.keep = keep
-        self.staleIfError = staleIfError
+        self.storedInitialAge = Float(initialAge)
+        self.storedTTL = Float(ttl)
+        self.storedGrace = Float(grace)
+        self.storedKeep = Float(keep)
+        self.storedStaleIfError = Float(staleIfError)
         self.fieldNameBits = fields.reduce(0) { $0 | $1.nameBit }
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         self.storedBodyLength = UInt32(bodyLength)
@@ -92,14 +108,48 @@ public final class StoredObject: Sendable {
             + fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         let headLength = fieldsLength + lengthLine.utf8.count
         // Sized exactly: a 1 KiB object takes about 1.3 KiB of a shared chunk, not 2 KiB of its own.
-        self.storage = ObjectSlab.shared.allocate(length: headLength + bodyLength) { out in
+        self.storage = ObjectSlab.shared.allocate(length: headLength + bodyLength + key.value.utf8.count) { out in
             out.append(statusLine)
             for field in fields { out.append(field) }
             out.append(lengthLine)
             for piece in body { piece.withUnsafeReadableBytes { out.append(bytes: $0) } }
+            out.append(key.value)
         }
         self.fieldsLength = UInt32(fieldsLength)
         self.headLength = UInt32(headLength)
+    }
+
+    /// The key it is stored under, read back from its bytes.
+    public var key: CacheKey {
+        CacheKey(value: withKeyBytes { String(decoding: $0, as: UTF8.self) }, digest: digest)
+    }
+
+    /// Whether it is stored under `key` (the digest, then the bytes).
+    public func hasKey(_ key: CacheKey) -> Bool {
+        guard key.digest == digest else { return false }
+        var value = key.value
+        return value.withUTF8 { wanted in withKeyBytes { $0.elementsEqual(UnsafeRawBufferPointer(wanted)) } }
+    }
+
+    /// Whether both are stored under the same key.
+    func hasSameKey(as other: StoredObject) -> Bool {
+        digest == other.digest && withKeyBytes { mine in other.withKeyBytes { mine.elementsEqual($0) } }
+    }
+
+    private func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        storage.withUnsafeReadableBytes { raw in
+            body(UnsafeRawBufferPointer(rebasing: raw[(Int(headLength) + bodyLength)...]))
+        }
+    }
+
+    /// The reason phrase of its status line.
+    public var reason: String {
+        if hasStandardReason { return ReasonPhrase.of(status) }
+        return storage.withUnsafeReadableBytes { raw in
+            // "HTTP/1.1 200 " is 13 bytes; the line ends in CRLF.
+            let lineEnd = (raw[0..<Int(fieldsLength)].firstIndex(of: 13) ?? 13)
+            return String(decoding: UnsafeRawBufferPointer(rebasing: raw[min(13, lineEnd)..<lineEnd]), as: UTF8.self)
+        }
     }
 
     /// "HTTP/1.1 200 OK\r\n", every stored field line and Content-Length, each ending in CRLF;

@@ -79,4 +79,20 @@ import Testing
         #expect(String(buffer: object.body) == "hello world")
         #expect(object.headBlock.capacity + object.body.capacity == object.headBlock.readableBytes + 11)
     }
+
+    @Test func theKeyAndReasonAreReadBackFromTheStoredBytes() {
+        let key = CacheKey(parts: ["/a?b=1", "example.com"])
+        let custom = StoredObject(key: key, status: 200, reason: "Fine Thanks", fields: HTTPFields(),
+                                  body: [ByteBuffer(string: "x")], varyNames: [], varyValues: [], storedAt: 0,
+                                  initialAge: 0, ttl: 60, grace: 0, keep: 0)
+        #expect(custom.key == key && custom.key.value == key.value)
+        #expect(custom.hasKey(key) && !custom.hasKey(CacheKey(parts: ["/a?b=2", "example.com"])))
+        #expect(custom.reason == "Fine Thanks" && custom.status == 200)
+        #expect(String(buffer: custom.body) == "x", "the key's bytes follow the body, not inside it")
+        let standard = StoredObject(key: key, status: 404, reason: "Not Found", fields: HTTPFields(), body: [],
+                                    varyNames: [], varyValues: [], storedAt: 0, initialAge: 0, ttl: 1.5,
+                                    grace: 0.25, keep: 86_400)
+        #expect(standard.reason == "Not Found" && standard.hasSameKey(as: custom))
+        #expect(standard.ttl == 1.5 && standard.grace == 0.25 && standard.keep == 86_400)
+    }
 }
