@@ -96,6 +96,8 @@ public final class CacheStore: Sendable {
     }
 
     public var bytesStored: Int { usedBytes.load(ordering: .relaxed) }
+    /// Entries waiting in the shards' expiry queues (objects and markers; tests watch it stay bounded).
+    var pendingExpiries: Int { shards.reduce(0) { $0 + $1.withLock { $0.expiry.count } } }
     public var objects: Int { objectCount.load(ordering: .relaxed) }
     public var evictions: Int { evictedCount.load(ordering: .relaxed) }
     public var expired: Int { expiredCount.load(ordering: .relaxed) }
@@ -331,8 +333,10 @@ public final class CacheStore: Sendable {
             guard head.holds(fetch.key) else { return }
             if head.busy === fetch { head.busy = nil }
             if let ttl = hitForMissTTL, ttl > 0 {
+                // Every request under a hit-for-miss marker renews it. One expiry entry per marker
+                // is enough: when it comes due, `expire` files a renewed marker again.
+                if head.hitForMissUntil == nil { shard.expiry.insert(ExpiryEntry(at: now + ttl, digest: digest)) }
                 head.setMarker(for: fetch.key, until: now + ttl, passes: passes)
-                shard.expiry.insert(ExpiryEntry(at: now + ttl, digest: digest))
             }
             shard.heads[digest] = head.isEmpty ? nil : head
         }
@@ -349,6 +353,9 @@ public final class CacheStore: Sendable {
                     let entry = shard.expiry.removeMin()
                     guard var head = shard.heads[entry.digest] else { continue }
                     count += removeExpired(&head, shard: &shard, now: now).removed
+                    if let until = head.hitForMissUntil, until > entry.at {
+                        shard.expiry.insert(ExpiryEntry(at: until, digest: entry.digest))
+                    }
                     shard.heads[entry.digest] = head.isEmpty ? nil : head
                 }
                 return count

@@ -80,6 +80,24 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         expectMiss(store, "/a", now: t0 + 120)
     }
 
+    @Test func aRenewedMarkerKeepsOneExpiryEntryAndStillExpires() throws {
+        let store = CacheStore(budget: 1 << 20)
+        store.release(try #require(expectMiss(store, "/a")), hitForMissTTL: 120, now: t0)
+        // Every request under the marker fetches alone and renews it.
+        for second in 1...1_000 {
+            store.release(BusyFetch(key: key("/a"), maxWaiters: 1), hitForMissTTL: 120, now: t0 + Double(second))
+        }
+        #expect(store.pendingExpiries == 1)
+        store.expire(now: t0 + 500)
+        #expect(store.pendingExpiries == 1, "filed again for the renewed end")
+        guard case .hitForMiss = store.lookup(key("/a"), requestFields: HTTPFields(), now: t0 + 1_000) else {
+            Issue.record("the marker stands until 120 s after its last renewal"); return
+        }
+        store.expire(now: t0 + 1_120)
+        #expect(store.pendingExpiries == 0)
+        expectMiss(store, "/a", now: t0 + 1_121, kind: .uriMiss)
+    }
+
     @Test func cacheableResponseReplacesTheHitForMissMarker() throws {
         let store = CacheStore(budget: 1 << 20)
         store.release(try #require(expectMiss(store, "/a")), hitForMissTTL: 120, now: t0)
