@@ -61,7 +61,8 @@ extension ClientConnectionHandler {
         } else {
             var added: [HTTPField] = []
             if case .added(let fields)? = edits { added = fields }
-            let head = ResponseHead.hitHead(stored: object.headBlock, added: added, age: age, requestID: request.id,
+            let head = ResponseHead.hitHead(stored: object.headBlock, contentLength: object.contentLength,
+                                            added: added, age: age, requestID: request.id,
                                             cacheStatus: status, keepAlive: request.keepAlive,
                                             http10KeepAlive: request.isHTTP10, allocator: allocator)
             context.write(wrapOutboundOut(head), promise: nil)

@@ -15,18 +15,24 @@ enum ResponseFraming {
 }
 
 enum ResponseHead {
-    /// A hit's head: the stored head block as it is, then any fields vcl_deliver added, Age,
+    /// A hit's head: the stored head block as it is, Content-Length, any fields vcl_deliver added, Age,
     /// request id, Cache-Status, Connection and the blank line. One buffer, so a hit is two
     /// writes (head, shared body) rather than three: copying a few hundred head bytes costs less
     /// than a trip through the channel pipeline.
-    static func hitHead(stored: ByteBuffer, added: [HTTPField] = [], age: Int, requestID: String,
-                        cacheStatus: CacheStatus, keepAlive: Bool, http10KeepAlive: Bool,
+    static func hitHead(stored: ByteBuffer, contentLength: Int?, added: [HTTPField] = [], age: Int,
+                        requestID: String, cacheStatus: CacheStatus, keepAlive: Bool, http10KeepAlive: Bool,
                         allocator: ByteBufferAllocator) -> ByteBuffer {
-        let capacity = stored.readableBytes + added.reduce(0) { $0 + HeadWriter.length(of: $1) }
+        let capacity = stored.readableBytes + 18 + HeadWriter.maxDecimalLength
+            + added.reduce(0) { $0 + HeadWriter.length(of: $1) }
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
         var buffer = allocator.buffer(capacity: capacity)
         buffer.writeHead(capacity: capacity) { head in
             stored.withUnsafeReadableBytes { head.append(bytes: $0) }
+            if let contentLength {
+                head.append("Content-Length: ")
+                head.append(decimal: contentLength)
+                head.append("\r\n")
+            }
             for field in added { head.append(field) }
             writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
                              http10KeepAlive: http10KeepAlive)

@@ -183,13 +183,13 @@ public final class CacheStore: Sendable {
     /// Whether a ban newer than the object matches it; records how far it has been checked.
     private func isBanned(_ object: StoredObject, url: String?, requestFields: HTTPFields?) -> Bool {
         let newest = lastBanID.load(ordering: .relaxed)
-        let checked = object.bansChecked.load(ordering: .relaxed)
+        let checked = object.bansChecked
         guard checked < newest else { return false }
         let pending = bans.withLock { $0.filter { $0.id > checked } }
         for ban in pending where ban.test.matches(object, url: url, requestFields: requestFields) {
             return true
         }
-        object.bansChecked.store(newest, ordering: .relaxed)
+        object.markBansChecked(upTo: newest)
         return false
     }
 
@@ -200,7 +200,7 @@ public final class CacheStore: Sendable {
         for index in shards.indices {
             shards[index].withLock { shard in
                 for (_, head) in shard.heads {
-                    for object in head.variants { oldest = min(oldest, object.bansChecked.load(ordering: .relaxed)) }
+                    for object in head.variants { oldest = min(oldest, object.bansChecked) }
                 }
             }
         }
@@ -286,7 +286,7 @@ public final class CacheStore: Sendable {
             return false
         }
         // Bans made before the object was stored do not apply to it.
-        object.bansChecked.store(lastBanID.load(ordering: .relaxed), ordering: .relaxed)
+        object.markBansChecked(upTo: lastBanID.load(ordering: .relaxed))
         var replacedVariants = 0
         var droppedVariants = 0
         let freed: Int = shards[shard(for: object.digest)].withLock { shard in

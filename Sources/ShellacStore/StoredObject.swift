@@ -8,50 +8,69 @@ import ShellacHTTP
 import Synchronization
 
 public final class StoredObject: Sendable {
+    // One per cached object, so its size counts: the fields are ordered widest first so that
+    // nothing is padded, and the whole object is one 144-byte allocation.
+
     /// The head block, then the body, then the key's bytes: one exactly-sized buffer (a slice of a
     /// shared chunk for a small object, see ObjectSlab).
     private let storage: ByteBuffer
     /// The key's digest; its bytes end the storage.
     let digest: UInt64
-    /// Bytes of the status line and stored field lines, then of the whole head block, then of the
-    /// body. 32 bits each, as a ByteBuffer's own indices are: the whole object is one buffer.
-    private let fieldsLength: UInt32
-    private let headLength: UInt32
-    private let storedBodyLength: UInt32
-    private let storedStatus: UInt16
-    /// The reason phrase is the standard one for the status, so it need not be read from the head.
-    private let hasStandardReason: Bool
-    public var status: Int { Int(storedStatus) }
-    public var bodyLength: Int { Int(storedBodyLength) }
     /// One bit per stored field name (see `HTTPField.nameBit`): most names asked for are absent, and this
     /// answers "not here" without scanning the head.
     private let fieldNameBits: UInt64
-    /// What few objects have (Vary, tags), held apart so the rest do not pay for it.
+    /// What few objects have (Vary, tags, stale-if-error), held apart so the rest do not pay for it.
     private let extras: Extras?
+    /// When the response arrived (seconds since the epoch).
+    public let storedAt: Double
+    private let hitCount = Atomic<Int>(0)
+    /// Its place in its store shard's LRU list. Changed only under that shard's lock (see LRUList).
+    nonisolated(unsafe) var newer: StoredObject?
+    nonisolated(unsafe) var older: StoredObject?
+    /// Bytes of the status line and stored field lines, then of the body: 32 bits each, as a
+    /// ByteBuffer's own indices are (the whole object is one buffer).
+    private let headLength: UInt32
+    private let storedBodyLength: UInt32
+    /// Durations and moments after `storedAt`, in 32 bits: to well under a millisecond for a day,
+    /// a second for a year.
+    private let storedInitialAge: Float
+    private let storedTTL: Float
+    private let storedGrace: Float
+    private let storedKeep: Float
+    /// When it was last inserted or hit, after `storedAt` (under the shard's lock, as the links).
+    nonisolated(unsafe) private var lastUsedOffset: Float = 0
+    /// When a soft purge made it stale, after `storedAt` (bit pattern of a Float; 0: never).
+    private let softPurgedOffset = Atomic<UInt32>(0)
+    /// The newest ban it has been checked against (see CacheStore), held at UInt32.max past that:
+    /// then it is checked again each time, never skipped.
+    private let bansCheckedID = Atomic<UInt32>(0)
+    private let storedStatus: UInt16
+    /// The reason phrase is the standard one for the status, so it need not be read from the head.
+    private let hasStandardReason: Bool
 
     private final class Extras: Sendable {
         let varyNames: [String]
         let varyValues: [String?]
         let tags: [String]
+        let staleIfError: Double
 
-        init(varyNames: [String], varyValues: [String?], tags: [String]) {
+        init(varyNames: [String], varyValues: [String?], tags: [String], staleIfError: Double) {
             self.varyNames = varyNames
             self.varyValues = varyValues
             self.tags = tags
+            self.staleIfError = staleIfError
         }
     }
 
+    public var status: Int { Int(storedStatus) }
+    public var bodyLength: Int { Int(storedBodyLength) }
+    /// The Content-Length a response with this object carries (RFC 9110 §8.6: none on 204 and 304).
+    public var contentLength: Int? { storedStatus != 204 && storedStatus != 304 ? bodyLength : nil }
     /// Lower-cased names from the response's Vary, and the request values this variant matches.
     public var varyNames: [String] { extras?.varyNames ?? [] }
     public var varyValues: [String?] { extras?.varyValues ?? [] }
-    /// When the response arrived (seconds since the epoch).
-    public let storedAt: Double
-    /// Durations are kept in 32 bits: to well under a millisecond for a day, a second for a year.
-    private let storedInitialAge: Float
-    private let storedTTL: Float
-    private let storedGrace: Float
-    private let storedKeep: Float
-    private let storedStaleIfError: Float
+    /// Tags (surrogate keys) it was stored with, for purging by tag.
+    public var tags: [String] { extras?.tags ?? [] }
     /// How old the response was when it arrived.
     public var initialAge: Double { Double(storedInitialAge) }
     /// The TTL the object was stored with (a soft purge ends its freshness earlier: `expiresAt`).
@@ -59,7 +78,7 @@ public final class StoredObject: Sendable {
     public var grace: Double { Double(storedGrace) }
     public var keep: Double { Double(storedKeep) }
     /// How long past its TTL the object may stand in for a failed fetch (RFC 5861 stale-if-error).
-    public var staleIfError: Double { Double(storedStaleIfError) }
+    public var staleIfError: Double { extras?.staleIfError ?? 0 }
     /// The validators, read from the stored head when asked (conditional and range requests,
     /// revalidation), not kept apart on every object.
     public var etag: String? { field(named: "ETag") }
@@ -67,19 +86,19 @@ public final class StoredObject: Sendable {
     /// Bytes charged against the memory budget: the stored bytes (key included), and a fixed
     /// amount approximating the object and its index entries.
     public var size: Int { storage.readableBytes + 256 }
-    private let hitCount = Atomic<Int>(0)
-    /// The newest ban this object has been checked against (set when stored; see CacheStore).
-    let bansChecked = Atomic<Int>(0)
-    /// Tags (surrogate keys) it was stored with, for purging by tag.
-    public var tags: [String] { extras?.tags ?? [] }
-    /// When a soft purge made it stale (bit pattern of a Double; 0: never).
-    private let softPurged = Atomic<UInt64>(0)
 
-    /// Its place in its store shard's LRU list, and when it was last inserted or hit. Changed only
-    /// under that shard's lock (see LRUList).
-    nonisolated(unsafe) var newer: StoredObject?
-    nonisolated(unsafe) var older: StoredObject?
-    nonisolated(unsafe) var lastUsed: Double = 0
+    /// When it was last inserted or hit (eviction compares shards' least recently used by it).
+    var lastUsed: Double {
+        get { storedAt + Double(lastUsedOffset) }
+        set { lastUsedOffset = Float(newValue - storedAt) }
+    }
+
+    /// The newest ban it has been checked against.
+    var bansChecked: Int { Int(bansCheckedID.load(ordering: .relaxed)) }
+
+    func markBansChecked(upTo id: Int) {
+        bansCheckedID.store(UInt32(clamping: id), ordering: .relaxed)
+    }
 
     /// - Parameters:
     ///   - fields: the response fields to store, hop-by-hop and framing fields already removed.
@@ -90,32 +109,26 @@ public final class StoredObject: Sendable {
         self.digest = key.digest
         self.storedStatus = UInt16(clamping: status)
         self.hasStandardReason = reason == ReasonPhrase.of(status)
-        self.extras = varyNames.isEmpty && varyValues.isEmpty && tags.isEmpty ? nil
-            : Extras(varyNames: varyNames, varyValues: varyValues, tags: tags)
+        self.extras = varyNames.isEmpty && varyValues.isEmpty && tags.isEmpty && staleIfError == 0 ? nil
+            : Extras(varyNames: varyNames, varyValues: varyValues, tags: tags, staleIfError: staleIfError)
         self.storedAt = storedAt
         self.storedInitialAge = Float(initialAge)
         self.storedTTL = Float(ttl)
         self.storedGrace = Float(grace)
         self.storedKeep = Float(keep)
-        self.storedStaleIfError = Float(staleIfError)
         self.fieldNameBits = fields.reduce(0) { $0 | $1.nameBit }
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         self.storedBodyLength = UInt32(bodyLength)
         let statusLine = "HTTP/1.1 \(status) \(reason)\r\n"
-        // RFC 9110 §8.6: no Content-Length on 204 and 304.
-        let lengthLine = status != 204 && status != 304 ? "Content-Length: \(bodyLength)\r\n" : ""
-        let fieldsLength = statusLine.utf8.count
+        let headLength = statusLine.utf8.count
             + fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-        let headLength = fieldsLength + lengthLine.utf8.count
         // Sized exactly: a 1 KiB object takes about 1.3 KiB of a shared chunk, not 2 KiB of its own.
         self.storage = ObjectSlab.shared.allocate(length: headLength + bodyLength + key.value.utf8.count) { out in
             out.append(statusLine)
             for field in fields { out.append(field) }
-            out.append(lengthLine)
             for piece in body { piece.withUnsafeReadableBytes { out.append(bytes: $0) } }
             out.append(key.value)
         }
-        self.fieldsLength = UInt32(fieldsLength)
         self.headLength = UInt32(headLength)
     }
 
@@ -147,13 +160,13 @@ public final class StoredObject: Sendable {
         if hasStandardReason { return ReasonPhrase.of(status) }
         return storage.withUnsafeReadableBytes { raw in
             // "HTTP/1.1 200 " is 13 bytes; the line ends in CRLF.
-            let lineEnd = (raw[0..<Int(fieldsLength)].firstIndex(of: 13) ?? 13)
+            let lineEnd = (raw[0..<Int(headLength)].firstIndex(of: 13) ?? 13)
             return String(decoding: UnsafeRawBufferPointer(rebasing: raw[min(13, lineEnd)..<lineEnd]), as: UTF8.self)
         }
     }
 
-    /// "HTTP/1.1 200 OK\r\n", every stored field line and Content-Length, each ending in CRLF;
-    /// per-response fields (Age, request id, Cache-Status, Connection) and the blank line follow.
+    /// "HTTP/1.1 200 OK\r\n" and every stored field line, each ending in CRLF; Content-Length,
+    /// the per-response fields (Age, request id, Cache-Status, Connection) and the blank line follow.
     public var headBlock: ByteBuffer { storage.getSlice(at: storage.readerIndex, length: Int(headLength))! }
 
     public var body: ByteBuffer {
@@ -189,10 +202,10 @@ public final class StoredObject: Sendable {
     }
 
     /// Calls `visit` with each stored field line's name and value bytes, in order, until it
-    /// returns false (the status line and Content-Length are not fields of the response's own).
+    /// returns false (the status line is not a field).
     private func forEachStoredField(_ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         storage.withUnsafeReadableBytes { raw in
-            let head = UnsafeRawBufferPointer(rebasing: raw[0..<Int(fieldsLength)])
+            let head = UnsafeRawBufferPointer(rebasing: raw[0..<Int(headLength)])
             var lineStart = 0
             var first = true
             while lineStart < head.count {
@@ -217,13 +230,17 @@ public final class StoredObject: Sendable {
 
     /// The moment the object stops being fresh (earlier after a soft purge).
     public var expiresAt: Double {
-        let purged = softPurged.load(ordering: .relaxed)
-        return purged == 0 ? storedAt + ttl : min(storedAt + ttl, Double(bitPattern: purged))
+        let purged = softPurgedOffset.load(ordering: .relaxed)
+        return purged == 0 ? storedAt + ttl : min(storedAt + ttl, storedAt + Double(Float(bitPattern: purged)))
     }
 
     /// Soft purge: stale from `now` on, still kept (and served) for its grace, keep and stale-if-error.
     public func expire(at now: Double) {
-        softPurged.store(now.bitPattern, ordering: .relaxed)
+        let offset = now - storedAt
+        var rounded = Float(offset)
+        if Double(rounded) > offset { rounded = rounded.nextDown }  // never later than `now`
+        // +0 is "never purged"; -0 says "purged as it was stored" and reads back as 0.
+        softPurgedOffset.store((rounded == 0 ? -0.0 : rounded).bitPattern, ordering: .relaxed)
     }
     /// How long past its TTL the object may still be served: grace, or longer on backend errors.
     private var staleWindow: Double { max(0, grace, staleIfError) }

@@ -53,8 +53,20 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         #expect(String(buffer: stored.body) == "abcd")
         #expect(String(buffer: stored.headBlock)
             == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Empty: \r\nLink: <http://a:1/b>; rel=x\r\n"
-            + "ETag: \"e\"\r\nContent-Length: 4\r\n")
-        #expect(stored.etag == "\"e\"")
+            + "ETag: \"e\"\r\n")
+        #expect(stored.etag == "\"e\"" && stored.contentLength == 4)
+    }
+
+    @Test func aSoftPurgeIsNeverLaterThanItsMoment() {
+        // Moments after storedAt are 32-bit floats; the purge must not round up past `now`.
+        for offset in [0.0, 1e-9, 0.1, 1.0 / 3.0, 86_399.999, 31_536_000.7] {
+            let stored = object("/p", ttl: 1e9)
+            stored.expire(at: t0 + offset)
+            #expect(!stored.isFresh(at: t0 + offset) && stored.expiresAt <= t0 + offset, "\(offset)")
+            #expect(stored.expiresAt > t0 + offset - 4, "about when asked: \(offset)")
+        }
+        let never = object("/n", ttl: 10)
+        #expect(never.expiresAt == t0 + 10)
     }
 
     @Test func concurrentMissesCoalesceOnOneFetch() throws {
