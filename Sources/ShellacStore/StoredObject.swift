@@ -3,6 +3,9 @@
 // the head block in front of its per-response fields and writes the body as it is, never copied.
 // Only the hit counter, ban check and soft purge change (atomically).
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import ShellacHTTP
 import Synchronization
@@ -141,12 +144,18 @@ public final class StoredObject: Sendable {
     public func hasKey(_ key: CacheKey) -> Bool {
         guard key.digest == digest else { return false }
         var value = key.value
-        return value.withUTF8 { wanted in withKeyBytes { $0.elementsEqual(UnsafeRawBufferPointer(wanted)) } }
+        return value.withUTF8 { wanted in withKeyBytes { Self.equal($0, UnsafeRawBufferPointer(wanted)) } }
     }
 
     /// Whether both are stored under the same key.
     func hasSameKey(as other: StoredObject) -> Bool {
-        digest == other.digest && withKeyBytes { mine in other.withKeyBytes { mine.elementsEqual($0) } }
+        digest == other.digest && withKeyBytes { mine in other.withKeyBytes { Self.equal(mine, $0) } }
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let first = a.baseAddress, let second = b.baseAddress else { return true }
+        return memcmp(first, second, a.count) == 0
     }
 
     private func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
