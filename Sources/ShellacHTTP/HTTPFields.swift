@@ -23,10 +23,25 @@ public struct HTTPField: Sendable, Equatable {
     /// any (most names a proxy asks for, such as Authorization or If-None-Match, are absent).
     public static func nameBit(_ name: String) -> UInt64 {
         var name = name
-        return name.withUTF8 { bytes in
-            guard let first = bytes.first, let last = bytes.last else { return 1 }
-            return 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(bytes.count)) & 63)
-        }
+        return name.withUTF8 { nameBit(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The bit of a name given as bytes (a parser has them before the name is a String).
+    public static func nameBit(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard let first = bytes.first, let last = bytes.last else { return 1 }
+        return nameBit(first: first, last: last, count: bytes.count)
+    }
+
+    @inline(__always)
+    private static func nameBit(first: UInt8, last: UInt8, count: Int) -> UInt64 {
+        1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(count)) & 63)
+    }
+
+    /// A field whose name's bit the caller has already computed from the same bytes.
+    init(name: String, value: String, nameBit: UInt64) {
+        self.name = name
+        self.value = value
+        self.nameBit = nameBit
     }
 }
 

@@ -2,6 +2,9 @@
 // Fed a cumulation buffer, it returns one event at a time (head, body piece, end). Once it has
 // thrown, it stays failed: bytes after a rejected request are never parsed as a new request.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 
 public struct HTTPRequestParser {
@@ -109,9 +112,9 @@ public struct HTTPRequestParser {
         let lines = HeadParser.lines(raw)
         guard let requestLine = lines.first else { throw .bad("empty request") }
         // method SP request-target SP HTTP-version: exactly two spaces.
-        guard let firstSpace = requestLine.firstIndex(of: 0x20),
-              let secondSpace = requestLine[(firstSpace + 1)...].firstIndex(of: 0x20),
-              !requestLine[(secondSpace + 1)...].contains(0x20) else {
+        guard let firstSpace = Self.space(in: requestLine, from: 0),
+              let secondSpace = Self.space(in: requestLine, from: firstSpace + 1),
+              Self.space(in: requestLine, from: secondSpace + 1) == nil else {
             throw .bad("malformed request line")
         }
         let methodBytes = requestLine[..<firstSpace], targetBytes = requestLine[(firstSpace + 1)..<secondSpace]
@@ -122,7 +125,7 @@ public struct HTTPRequestParser {
         guard targetBytes.count <= limits.maxURLSize else {
             throw HTTPParseError(status: 414, "request target longer than \(limits.maxURLSize) bytes")
         }
-        guard !targetBytes.isEmpty, targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        guard !targetBytes.isEmpty, Self.isVisibleASCII(UnsafeRawBufferPointer(rebasing: targetBytes)) else {
             throw .bad("invalid request target")
         }
         let version = try HeadParser.version(UnsafeRawBufferPointer(rebasing: versionBytes))
@@ -137,12 +140,13 @@ public struct HTTPRequestParser {
         var host: String?, hostCount = 0
         var transferEncodings: [String] = [], contentLengths: [String] = []
         for field in fields {
-            if field.name.equalsIgnoringASCIICase("Host") {
+            // The name bits rule out most names without comparing them.
+            if field.nameBit == Self.hostBit && field.name.equalsIgnoringASCIICase("Host") {
                 hostCount += 1
                 host = host ?? field.value
-            } else if field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
+            } else if field.nameBit == Self.transferEncodingBit && field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
                 transferEncodings.append(field.value)
-            } else if field.name.equalsIgnoringASCIICase("Content-Length") {
+            } else if field.nameBit == Self.contentLengthBit && field.name.equalsIgnoringASCIICase("Content-Length") {
                 contentLengths.append(field.value)
             }
         }
@@ -155,6 +159,28 @@ public struct HTTPRequestParser {
                                          version: version, limits: limits)
         return HTTPRequestHead(method: method, target: target, version: version, fields: fields, framing: framing)
     }
+
+    /// The first space at or after `start` (memchr: request lines are mostly URL).
+    private static func space(in line: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = line.baseAddress, start < line.count,
+              let found = memchr(base + start, 0x20, line.count - start) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+
+    /// Every byte is a visible ASCII character (a request target's).
+    private static func isVisibleASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte > 0x20 && byte < 0x7F else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    private static let hostBit = HTTPField.nameBit("Host")
+    private static let transferEncodingBit = HTTPField.nameBit("Transfer-Encoding")
+    private static let contentLengthBit = HTTPField.nameBit("Content-Length")
 
     /// RFC 9112 §6.3 for requests, with every ambiguity rejected rather than resolved.
     static func requestFraming(transferEncodings te: [String], contentLengths cl: [String], version: HTTPVersion,

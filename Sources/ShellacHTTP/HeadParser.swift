@@ -122,9 +122,10 @@ enum HeadParser {
             // field-vchar = VCHAR / obs-text; SP and HTAB allowed inside (RFC 9110 §5.5).
             if b < 0x20 && b != 0x09 || b == 0x7F { throw .bad("control character in header field value") }
         }
-        let name = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<colon]), as: UTF8.self)
+        let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
+        let name = String(decoding: nameBytes, as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
-        return HTTPField(name: name, value: value)
+        return HTTPField(name: name, value: value, nameBit: HTTPField.nameBit(nameBytes))
     }
 
     /// tchar (RFC 9110 §5.6.2).
