@@ -59,7 +59,24 @@ public final class CacheStore: Sendable {
     struct Shard: Sendable {
         var heads = KeyTable()
         var lru = LRUList()
+        /// When objects and markers may be removed. An object evicted, purged or replaced leaves
+        /// its entry behind (finding it would cost a search or an index in every object), so the
+        /// queue is rebuilt from what is stored once stale entries outnumber live ones.
         var expiry = Heap<ExpiryEntry>()
+
+        /// Rebuilds the expiry queue when it holds more than twice the entries the stored objects
+        /// and markers need: linear in the shard's size, and needed at most once for as many
+        /// inserts, so entries of evicted objects cannot pile up until their time comes.
+        mutating func compactExpiryIfStale() {
+            guard expiry.count > 2 * (lru.count + heads.count) + 64 else { return }
+            var entries: [ExpiryEntry] = []
+            entries.reserveCapacity(lru.count + heads.count)
+            for (digest, head) in heads {
+                for object in head.variants { entries.append(ExpiryEntry(at: object.removableAt, digest: digest)) }
+                if let until = head.hitForMissUntil { entries.append(ExpiryEntry(at: until, digest: digest)) }
+            }
+            expiry = Heap(entries)
+        }
     }
 
     /// One shard's lock; a class because `Mutex` cannot be copied into an array.
@@ -313,6 +330,7 @@ public final class CacheStore: Sendable {
             }
             shard.expiry.insert(ExpiryEntry(at: object.removableAt, digest: object.digest))
             shard.heads[object.digest] = head
+            shard.compactExpiryIfStale()
             return freed
         }
         if droppedVariants > 0 { evictedCount.add(droppedVariants, ordering: .relaxed) }

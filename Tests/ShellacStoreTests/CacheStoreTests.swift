@@ -110,6 +110,21 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         expectMiss(store, "/a", now: t0 + 1_121, kind: .uriMiss)
     }
 
+    @Test func evictedObjectsDoNotLeaveTheirExpiryEntriesBehind() {
+        // Room for about 20 objects; 5,000 inserts with an hour's TTL evict almost all of them.
+        let store = CacheStore(budget: 20 * (object("/x").size + 8), shardCount: 2)
+        for index in 0..<5_000 {
+            store.insert(object("/o\(index)", ttl: 3_600), completing: nil, now: t0 + Double(index) / 1_000)
+        }
+        #expect(store.objects <= 20 && store.evictions >= 4_980)
+        #expect(store.pendingExpiries <= 2 * 2 * store.objects + 2 * 64, "\(store.pendingExpiries) entries")
+        // What is still stored still expires on time.
+        let stored = store.objects
+        #expect(stored > 0)
+        #expect(store.expire(now: t0 + 3_601) == stored)
+        #expect(store.objects == 0 && store.pendingExpiries == 0)
+    }
+
     @Test func cacheableResponseReplacesTheHitForMissMarker() throws {
         let store = CacheStore(budget: 1 << 20)
         store.release(try #require(expectMiss(store, "/a")), hitForMissTTL: 120, now: t0)
