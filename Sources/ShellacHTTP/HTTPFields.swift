@@ -160,6 +160,9 @@ extension String {
     /// ASCII case-insensitive comparison of two Strings, the common case (header names): their
     /// UTF-8 is compared in place, which is several times cheaper than walking two iterators.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        // Names are nearly always spelled alike, and two small (inline) strings compare as two
+        // words. Header names are ASCII tokens, where String equality is byte equality.
+        if self == other { return true }
         guard utf8.count == other.utf8.count else { return false }
         let compared = utf8.withContiguousStorageIfAvailable { a in
             other.utf8.withContiguousStorageIfAvailable { b in

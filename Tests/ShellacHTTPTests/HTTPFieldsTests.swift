@@ -61,4 +61,22 @@ import Testing
         #expect(fields[""] == "x")
         #expect(!fields.contains("A"))
     }
+
+    @Test func tokenBytesAreExactlyRFC9110Tchar() {
+        let punctuation = Set("!#$%&'*+-.^_`|~".utf8)
+        for byte in UInt8.min...UInt8.max {
+            let spelled = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || punctuation.contains(byte)
+            #expect(HeadParser.isTokenByte(byte) == spelled, "byte \(byte)")
+        }
+    }
+
+    @Test func caseInsensitiveNameEqualityWithTheSameSpellingAndWithout() {
+        let long = "X-A-Rather-Long-Header-Name"
+        #expect("Host".equalsIgnoringASCIICase("Host") && "host".equalsIgnoringASCIICase("HOST"))
+        #expect(long.equalsIgnoringASCIICase(long.uppercased()) && long.equalsIgnoringASCIICase(String(long)))
+        #expect(!"Host".equalsIgnoringASCIICase("Hosts") && !"Host".equalsIgnoringASCIICase("Hast"))
+        #expect(!long.equalsIgnoringASCIICase(long + "s") && !"".equalsIgnoringASCIICase("a"))
+        #expect("".equalsIgnoringASCIICase(""))
+    }
 }
