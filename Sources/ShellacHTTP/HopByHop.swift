@@ -5,7 +5,9 @@ public enum HopByHop {
     /// Removes Connection and every field it names, the standard hop-by-hop fields and Proxy-*.
     /// Compares names in place (no lower-cased copies): it runs on every forwarded message, and
     /// header String creation and comparison showed up at about 5 % of a pass in a profile.
-    public static func strip(_ fields: inout HTTPFields) {
+    /// `alsoRemoving` names one more field to drop in the same pass (a framing field the caller
+    /// regenerates): the list is copied once, not once per removal.
+    public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: String? = nil) {
         var named: [Substring] = []
         for value in fields.values("Connection") {
             for token in value.split(separator: ",") {
@@ -13,9 +15,11 @@ public enum HopByHop {
                 if !name.isEmpty { named.append(name) }
             }
         }
-        guard fields.contains(where: { isAlwaysHopByHop($0.name) }) || !named.isEmpty else { return }
+        let extraPresent = extra.map { fields.contains($0) } ?? false
+        guard extraPresent || fields.contains(where: { isAlwaysHopByHop($0.name) }) || !named.isEmpty else { return }
         fields.removeAll { field in
             isAlwaysHopByHop(field.name) || named.contains { field.name.equalsIgnoringASCIICase($0) }
+                || (extraPresent && field.name.equalsIgnoringASCIICase(extra!))
         }
     }
 

@@ -255,8 +255,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                     framing: .contentLength(stored.bodyLength))
         }
         var fields = head.fields
-        HopByHop.strip(&fields)
-        fields.remove("Content-Length")
+        HopByHop.strip(&fields, alsoRemoving: "Content-Length")
         if fetch.mode == .pass { invalidateAfterUnsafeMethod(status: head.status, fields: fields) }
         let plan = CorePolicy.lifetimes(status: head.status, fields: fields, requestTime: requestTime,
                                         responseTime: now, parameters: services.parameters)

@@ -114,6 +114,18 @@ import Testing
         #expect(fields.fields.map(\.name) == ["X-Kept"])
     }
 
+    @Test func oneMoreFieldGoesInTheSamePass() {
+        var plain = HTTPFields([("Content-Type", "text/plain"), ("content-length", "5"), ("Content-Length", "5")])
+        HopByHop.strip(&plain, alsoRemoving: "Content-Length")
+        #expect(plain.fields.map(\.name) == ["Content-Type"] && !plain.contains("Content-Length"))
+        var both = HTTPFields([("Connection", "X-A"), ("X-A", "1"), ("Content-Length", "5"), ("Age", "3")])
+        HopByHop.strip(&both, alsoRemoving: "Content-Length")
+        #expect(both.fields.map(\.name) == ["Age"])
+        var neither = HTTPFields([("Age", "3")])
+        HopByHop.strip(&neither, alsoRemoving: "Content-Length")
+        #expect(neither.fields.map(\.name) == ["Age"])
+    }
+
     @Test func hopByHopNamesAreRecognisedInAnyCaseAndOnlyThemselves() {
         let always = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]
         let names = always + always.map { $0.uppercased() } + ["Proxy-", "proxy-connection", "PROXY-X", "Trailers",
