@@ -124,9 +124,13 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
     }
 
     public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
+        header(scope, name, nameBit: HTTPField.nameBit(name))
+    }
+
+    public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
         switch scope {
-        case .bereq: return bereq.fields[name]
-        case .beresp: return response?.fields[name]
+        case .bereq: return bereq.fields[name, nameBit: nameBit]
+        case .beresp: return response?.fields[name, nameBit: nameBit]
         default: return nil
         }
     }

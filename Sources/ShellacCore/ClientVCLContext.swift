@@ -197,6 +197,16 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         return header(scope, name) != nil
     }
 
+    public mutating func hasHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> Bool {
+        if case .req = scope { return request.fields.contains(name, nameBit: nameBit) }
+        return header(scope, name) != nil
+    }
+
+    public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
+        if case .req = scope { return request.fields[name, nameBit: nameBit] }
+        return header(scope, name)
+    }
+
     public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
         switch scope {
         case .req: return request.fields[name]

@@ -74,8 +74,14 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// The first value of `name`, or nil.
     public subscript(name: String) -> String? {
-        guard mayContain(name) else { return nil }
-        for field in fields where field.name.equalsIgnoringASCIICase(name) {
+        self[name, nameBit: HTTPField.nameBit(name)]
+    }
+
+    /// The first value of `name`, whose `HTTPField.nameBit` the caller keeps (a name looked up
+    /// again and again, such as a compiled VCL's).
+    public subscript(name: String, nameBit nameBit: UInt64) -> String? {
+        guard nameBits & nameBit != 0 else { return nil }
+        for field in fields where field.nameBit == nameBit && field.name.equalsIgnoringASCIICase(name) {
             return field.value
         }
         return nil
@@ -103,7 +109,12 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 
     public func contains(_ name: String) -> Bool {
-        mayContain(name) && fields.contains { $0.name.equalsIgnoringASCIICase(name) }
+        contains(name, nameBit: HTTPField.nameBit(name))
+    }
+
+    /// Whether `name` is present, given its `HTTPField.nameBit`.
+    public func contains(_ name: String, nameBit: UInt64) -> Bool {
+        nameBits & nameBit != 0 && fields.contains { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }
     }
 
     public func count(of name: String) -> Int {

@@ -138,6 +138,22 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(context.logged == ["seen"])
     }
 
+    @Test func headerReadsFindEverySpellingAndSetsKeepTheirs() throws {
+        #expect(Lowering.usualSpelling("x-forwarded-for") == "X-Forwarded-For")
+        #expect(Lowering.usualSpelling("host") == "Host" && Lowering.usualSpelling("x-Cache") == "x-Cache")
+        for spelling in ["HOST", "host", "Host", "hOsT"] {
+            var context = TestContext()
+            context.fields[.req] = HTTPFields([(spelling, "example.com")])
+            let program = try load("""
+                sub vcl_recv { if (req.http.host) { set req.http.x-seen = req.http.host + "," + req.http.HOST; }
+                return (hash); }
+                """)
+            _ = program.run("vcl_recv", &context)
+            #expect(context.fields[.req]?.fields.last?.name == "x-seen", "a set header keeps the VCL's spelling")
+            #expect(context.fields[.req]?["X-Seen"] == "example.com,example.com", "\(spelling)")
+        }
+    }
+
     @Test func subroutinesRunInSourceOrderAndCustomOnesReturn() throws {
         let program = try load("""
         sub mark { set req.http.Trail = req.http.Trail + "m"; if (req.url == "/early") { return; } \

@@ -6,6 +6,8 @@
 // node is a small trivial value: walking the code copies a few words and retains nothing.
 
 /// An expression's position in `CompiledCode.expressions`.
+import ShellacHTTP
+
 typealias ExpressionIndex = Int
 /// A run of consecutive statements in `CompiledCode.statements` (a subroutine or branch body).
 typealias StatementBlock = Range<Int>
@@ -92,6 +94,8 @@ final class CompiledCode: Sendable {
     let statements: ContiguousArray<CompiledStatement>
     let branches: ContiguousArray<CompiledBranch>
     let texts: ContiguousArray<String>
+    /// `HTTPField.nameBit` of each text, for the texts that name headers.
+    let textNameBits: ContiguousArray<UInt64>
     let constants: ContiguousArray<VCLValue>
     let regexes: ContiguousArray<VCLRegex>
     let acls: ContiguousArray<ACL>
@@ -102,6 +106,7 @@ final class CompiledCode: Sendable {
         statements = builder.statements
         branches = builder.branches
         texts = builder.texts
+        textNameBits = ContiguousArray(builder.texts.map { HTTPField.nameBit($0) })
         constants = builder.constants
         regexes = builder.regexes
         acls = builder.acls

@@ -119,7 +119,7 @@ struct Interpreter {
         case .variable(let variable):
             return context.read(variable)
         case .header(let scope, let name):
-            return .string(context.header(scope, code.texts[name]))
+            return .string(context.header(scope, code.texts[name], nameBit: code.textNameBits[name]))
         case .equalsString, .regexMatch, .aclMatch, .not, .and, .or:
             return .bool(try test(index, &context))
         case .binary(let op, let lhs, let rhs):
@@ -183,7 +183,7 @@ struct Interpreter {
         case .or(let lhs, let rhs):
             return try test(lhs, &context) || test(rhs, &context)
         case .header(let scope, let name):
-            return context.hasHeader(scope, code.texts[name])
+            return context.hasHeader(scope, code.texts[name], nameBit: code.textNameBits[name])
         case .binary(let op, let lhs, let rhs) where op.isComparison:
             return try Self.compare(op, evaluate(lhs, &context), evaluate(rhs, &context))
         default:

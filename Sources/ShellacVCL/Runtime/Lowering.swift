@@ -122,6 +122,18 @@ struct Lowering {
         return (scope, String(rest.dropFirst(5)))
     }
 
+    /// A header name as clients and servers mostly spell it ("host" → "Host"), for reads only
+    /// (names compare case-insensitively; a lookup whose spelling matches exactly is cheaper).
+    /// A name with any capital in it is left as written, and so is every name a VCL sets.
+    static func usualSpelling(_ name: String) -> String {
+        guard !name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return name }
+        var capital = true
+        return String(decoding: name.utf8.map { byte -> UInt8 in
+            defer { capital = byte == UInt8(ascii: "-") }
+            return capital && byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte
+        }, as: UTF8.self)
+    }
+
     mutating func lower(_ expression: Expression) -> ExpressionIndex {
         add(compile(expression))
     }
@@ -139,7 +151,9 @@ struct Lowering {
             }
         case .name(let name):
             if let variable = VariableID(rawValue: name.text) { return .variable(variable) }
-            if let (scope, header) = Self.header(name.text) { return .header(scope, name: code.text(header)) }
+            if let (scope, header) = Self.header(name.text) {
+                return .header(scope, name: code.text(Self.usualSpelling(header)))
+            }
             if backends.contains(name.text) { return constant(.backend(name.text)) }
             if directors.contains(name.text) { return .directorBackend(name: code.text(name.text), key: nil) }
             error("'\(name.text)' cannot be used as a value here", at: name.range)
