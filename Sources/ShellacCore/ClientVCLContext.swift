@@ -117,7 +117,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
     let services: VCLServices
     let hostname: String
 
-    public init(request: HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
+    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
                 now: Double, backendHint: String?, hostname: String = "localhost", services: VCLServices) {
         self.request = request
         self.clientAddress = clientAddress

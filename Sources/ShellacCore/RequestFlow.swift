@@ -91,7 +91,7 @@ public struct RequestFlow {
     let maxWaiters: Int
     let maxRestarts: Int
 
-    public init(request: HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
+    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
                 program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters

@@ -187,7 +187,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 break
             }
             guard let event else { break }
-            switch event {
+            // Consumed: the head moves on into the request's flow instead of being copied there.
+            switch consume event {
             case .head(let head):
                 headTimer?.cancel()
                 headTimer = nil
@@ -258,7 +259,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     // MARK: requests
 
-    func startRequest(_ head: HTTPRequestHead) {
+    func startRequest(_ head: consuming HTTPRequestHead) {
         services.counters.increment(.clientRequests)
         let id = services.requestID()
         var expectsContinue = false
@@ -272,14 +273,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
         let vcl = services.vcl
         let settings = services.perRequest
+        let shape = ClientRequest.Shape(head)
+        let keepAlive = head.keepAlive && !inputClosed
         let request = ClientRequest(
-            id: id, head: head,
+            id: id, shape: shape,
             flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
                               requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
                               maxRestarts: settings.maxRestarts, now: services.now(), services: services.vclServices),
-            vcl: vcl, keepAlive: head.keepAlive && !inputClosed, expectsContinue: expectsContinue)
+            vcl: vcl, keepAlive: keepAlive, expectsContinue: expectsContinue)
         current = request
-        if head.hasBody { armBodyTimer() }
+        if shape.hasBody { armBodyTimer() }
         if expectationFailed {
             request.keepAlive = false
             writeSynthetic(status: 417, reason: "Expectation Failed", requestID: id, isHEAD: request.isHEAD,

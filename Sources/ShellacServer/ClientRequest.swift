@@ -53,17 +53,29 @@ final class ClientRequest: @unchecked Sendable {
         if firstByte == nil { firstByte = .now() }
     }
 
-    /// `head` is the request `flow` was made for (read here, not through the flow, which would
-    /// copy it).
-    init(id: String, head: HTTPRequestHead, flow: consuming RequestFlow, vcl: ActiveVCL, keepAlive: Bool,
+    /// What the connection needs to know of the request head, read before the head moves into
+    /// the flow.
+    struct Shape {
+        var isHEAD: Bool
+        var isHTTP10: Bool
+        var hasBody: Bool
+
+        init(_ head: borrowing HTTPRequestHead) {
+            isHEAD = head.method == "HEAD"
+            isHTTP10 = head.version == .http1_0
+            hasBody = head.hasBody
+        }
+    }
+
+    init(id: String, shape: Shape, flow: consuming RequestFlow, vcl: ActiveVCL, keepAlive: Bool,
          expectsContinue: Bool) {
         self.id = id
         self.vcl = vcl
-        self.isHEAD = head.method == "HEAD"
-        self.isHTTP10 = head.version == .http1_0
+        self.isHEAD = shape.isHEAD
+        self.isHTTP10 = shape.isHTTP10
         self.keepAlive = keepAlive
         self.expectsContinue = expectsContinue
-        self.bodyComplete = !head.hasBody
+        self.bodyComplete = !shape.hasBody
         self.flow = flow
     }
 }
