@@ -13,6 +13,23 @@ import Testing
         #expect(String(buffer: buffer) == "Content-Type: text/plain\r\nX-Ünïcode: värde\r\nEmpty: \r\n")
     }
 
+    @Test func piecesOfEveryLengthArriveExactlyAndInOrder() {
+        // Pieces of every length from empty to past a few words, back to back.
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var expected: [UInt8] = []
+        var buffer = ByteBuffer()
+        buffer.writeHead(capacity: 1_000) { head in
+            for length in 0...36 {
+                let piece = Array(alphabet[0..<length].reversed())
+                piece.withUnsafeBytes { head.append(bytes: $0) }
+                expected += piece
+                head.append(UInt8(ascii: "|"))
+                expected.append(UInt8(ascii: "|"))
+            }
+        }
+        #expect(Array(buffer.readableBytesView) == expected)
+    }
+
     @Test func writesDecimalsAndMixedPieces() {
         var buffer = ByteBuffer(string: "prefix|")
         let long = String(repeating: "v", count: 40)  // a heap-allocated String, not a small one
