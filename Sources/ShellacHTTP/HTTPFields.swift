@@ -22,8 +22,12 @@ public struct HTTPField: Sendable, Equatable {
     /// bits of a set of names, OR-ed, answer "not here" for most other names without comparing
     /// any (most names a proxy asks for, such as Authorization or If-None-Match, are absent).
     public static func nameBit(_ name: String) -> UInt64 {
-        var name = name
-        return name.withUTF8 { nameBit(UnsafeRawBufferPointer($0)) }
+        // Borrowed where possible: a `var` copy for `withUTF8` cost a retain and a release.
+        if let bit = name.utf8.withContiguousStorageIfAvailable({ nameBit(UnsafeRawBufferPointer($0)) }) {
+            return bit
+        }
+        var contiguous = name
+        return contiguous.withUTF8 { nameBit(UnsafeRawBufferPointer($0)) }
     }
 
     /// The bit of a name given as bytes (a parser has them before the name is a String).
