@@ -111,8 +111,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ShellacHTTPTests", dependencies: ["ShellacHTTP"]),
-        .testTarget(name: "ShellacStoreTests", dependencies: ["ShellacStore", "ShellacHTTP"]),
+        .testTarget(name: "ShellacHTTPTests", dependencies: ["ShellacHTTP", "ShellacTestSupport"]),
+        .testTarget(name: "ShellacStoreTests", dependencies: ["ShellacStore", "ShellacHTTP", "ShellacTestSupport"]),
         .testTarget(name: "ShellacCoreTests", dependencies: ["ShellacCore", "ShellacHTTP", "ShellacStore", "ShellacVCL"]),
         .testTarget(name: "ShellacVCLTests", dependencies: ["ShellacVCL", "ShellacHTTP"]),
         .testTarget(name: "ShellacAdminTests", dependencies: ["ShellacAdmin"]),

@@ -1,6 +1,7 @@
 // Cache-Control parsing: the byte-level parser checked against a plain statement of the rules
 // (split at commas outside quotes, trim, name=value, quotes stripped) on seeded random values.
 
+import ShellacTestSupport
 import Testing
 @testable import ShellacHTTP
 

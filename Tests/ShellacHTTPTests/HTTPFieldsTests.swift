@@ -1,6 +1,7 @@
 // Header lists: case-insensitive lookup, and the name bits that answer "absent" quickly staying
 // exact through every kind of change (checked against a plain list with a seeded generator).
 
+import ShellacTestSupport
 import Testing
 @testable import ShellacHTTP
 

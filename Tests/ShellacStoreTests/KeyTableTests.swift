@@ -4,6 +4,7 @@
 
 import NIOCore
 import ShellacHTTP
+import ShellacTestSupport
 import Testing
 @testable import ShellacStore
 
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func agreesWithADictionaryThroughRandomChanges() {
-        var generator = SplitMix(state: 7)
+        var generator = SeededGenerator(state: 7)
         var table = CacheStore.KeyTable()
         var reference: [UInt64: String] = [:]
         for step in 0..<20_000 {
@@ -116,18 +117,5 @@ import Testing
             Issue.record("a is not under b's marker")
             return
         }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a failure repeats.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
