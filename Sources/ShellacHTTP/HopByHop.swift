@@ -15,11 +15,12 @@ public enum HopByHop {
                 if !name.isEmpty { named.append(name) }
             }
         }
-        let extraPresent = extra.map { fields.contains($0) } ?? false
+        let extraBit = extra.map { HTTPField.nameBit($0) } ?? 0
+        let extraPresent = extra.map { fields.contains($0, nameBit: extraBit) } ?? false
         guard extraPresent || fields.contains(where: { isAlwaysHopByHop($0.name) }) || !named.isEmpty else { return }
         fields.removeAll { field in
             isAlwaysHopByHop(field.name) || named.contains { field.name.equalsIgnoringASCIICase($0) }
-                || (extraPresent && field.name.equalsIgnoringASCIICase(extra!))
+                || (extraPresent && field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!))
         }
     }
 
