@@ -156,10 +156,16 @@ public struct RequestFlow {
     }
 
     private mutating func hash(then next: State) -> Action {
-        context.hashParts.removeAll(keepingCapacity: true)
-        let outcome = program.run(.hash, &context)
-        guard outcome.name == "lookup" else { return failed(outcome) }
-        let key = CacheKey(parts: context.hashParts)
+        let key: CacheKey
+        if program.isBuiltinOnly(.hash) {
+            // The shipped vcl_hash, done natively: the URL, then the Host or the server address.
+            key = CorePolicy.cacheKey(context.request, serverAddress: context.serverAddress)
+        } else {
+            context.hashParts.removeAll(keepingCapacity: true)
+            let outcome = program.run(.hash, &context)
+            guard outcome.name == "lookup" else { return failed(outcome) }
+            key = CacheKey(parts: context.hashParts)
+        }
         cacheKey = key
         if case .purging = next {
             state = .purging

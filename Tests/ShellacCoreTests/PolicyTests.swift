@@ -124,6 +124,38 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(key == CacheKey(parts: ["/Path", "www.example.com"]), "the builtin vcl_hash agrees with the core's")
     }
 
+    @Test func theNativeBuiltinHashKeysExactlyAsTheInterpretedOne() throws {
+        // The same vcl_hash written out by the user runs in the interpreter.
+        let interpreted = try program("""
+            sub vcl_hash {
+                hash_data(req.url);
+                if (req.http.host) { hash_data(req.http.host); } else { hash_data(server.ip); }
+                return (lookup);
+            }
+            """)
+        #expect(builtinProgram.isBuiltinOnly(.hash) && !interpreted.isBuiltinOnly(.hash))
+        let userRecv = try program("sub vcl_recv { set req.http.X = \"1\"; }")
+        #expect(builtinProgram.isBuiltinOnly(.recv) && !userRecv.isBuiltinOnly(.recv) && userRecv.isBuiltinOnly(.hash))
+        let requests = [
+            request("GET", "/Path?q=1", [("Host", "WWW.Example.COM")]),
+            request("GET", "/", [("Host", "")]),
+            request("GET", "/x", [("Host", "a.example"), ("Host", "b.example")]),
+            HTTPRequestHead(method: "GET", target: "/no-host", version: .http1_0, fields: HTTPFields()),
+            request("HEAD", "http://Other.example:8080/abs?x", [("Host", "ignored.example")]),
+        ]
+        for head in requests {
+            func key(_ program: VCLProgram) -> CacheKey? {
+                var flow = RequestFlow(request: head, clientAddress: "1.2.3.4", serverAddress: "127.0.0.1",
+                                       requestID: "1", program: program, maxWaiters: 1, maxRestarts: 4, now: 0,
+                                       services: .none)
+                guard case .lookup(let key) = flow.start(now: 0) else { return nil }
+                return key
+            }
+            let native = key(builtinProgram)
+            #expect(native != nil && native == key(interpreted), "\(head.target)")
+        }
+    }
+
     @Test(arguments: [
         ("http://Example.com/a?b", "/a?b", "example.com"),
         ("HTTPS://example.com:8443", "/", "example.com:8443"),

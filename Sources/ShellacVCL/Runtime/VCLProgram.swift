@@ -30,6 +30,7 @@ public final class VCLProgram: Sendable {
     /// The builtin subroutines' bodies and whether each is trivial, by BuiltinSubroutine.rawValue.
     private let builtinBodies: [StatementBlock]
     private let trivial: [Bool]
+    private let builtinOnly: [Bool]
 
     /// Loads a compilation; returns the program, or the diagnostics that prevent loading
     /// (the compilation's own errors, and those found while loading).
@@ -76,8 +77,12 @@ public final class VCLProgram: Sendable {
         }
         lowering.resolveCalls(subroutines)
         diagnostics += lowering.diagnostics
+        // The builtin VCL is the last file read: a subroutine whose every part comes from it is
+        // the shipped one, unchanged.
+        let builtinFile = compilation.files.count - 1
+        let builtinOnly = Set(bodies.filter { $0.value.allSatisfy { $0.range.file == builtinFile } }.keys)
         let program = VCLProgram(backends: backends, acls: acls, code: CompiledCode(lowering.code), subroutines: subroutines,
-                                 directors: directorNames, files: compilation.files)
+                                 builtinOnly: builtinOnly, directors: directorNames, files: compilation.files)
         if !diagnostics.isEmpty {
             return .failure(LoadError(compilation: compilation, extra: diagnostics))
         }
@@ -102,7 +107,8 @@ public final class VCLProgram: Sendable {
     }
 
     private init(backends: [BackendDefinition], acls: [String: ACL], code: CompiledCode,
-                 subroutines: [String: StatementBlock], directors: Set<String>, files: [SourceFile]) {
+                 subroutines: [String: StatementBlock], builtinOnly: Set<String>, directors: Set<String>,
+                 files: [SourceFile]) {
         self.backends = backends
         self.defaultBackend = backends.first { $0.name == "default" }?.name ?? backends.first?.name
         self.acls = acls
@@ -110,6 +116,7 @@ public final class VCLProgram: Sendable {
         self.subroutines = subroutines
         self.files = files
         self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? 0..<0 }
+        self.builtinOnly = BuiltinSubroutine.allCases.map { builtinOnly.contains($0.name) }
         self.trivial = BuiltinSubroutine.allCases.map { sub in
             let body = subroutines[sub.name] ?? 0..<0
             guard body.count == 1, case .returnAction(let action, let arguments) = code.statements[body.lowerBound] else {
@@ -131,6 +138,10 @@ public final class VCLProgram: Sendable {
     /// Whether a subroutine does nothing but return its default action (the builtin's vcl_hit,
     /// vcl_miss, vcl_deliver …): the flow skips running it.
     public func isTrivial(_ subroutine: BuiltinSubroutine) -> Bool { trivial[subroutine.rawValue] }
+
+    /// Whether a subroutine is the builtin VCL's alone (the user's VCL adds nothing to it): the
+    /// flow may then do natively what the shipped builtin does (vcl_hash: the URL and the Host).
+    public func isBuiltinOnly(_ subroutine: BuiltinSubroutine) -> Bool { builtinOnly[subroutine.rawValue] }
 
     /// Whether a subroutine is defined (by the user or the builtin VCL).
     public func defines(_ subroutine: String) -> Bool { subroutines[subroutine] != nil }
