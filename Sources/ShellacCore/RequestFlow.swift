@@ -139,7 +139,8 @@ public struct RequestFlow {
     }
 
     private mutating func receive() -> Action {
-        let outcome = program.run(.recv, &context)
+        // The user's vcl_recv, then (unless it returned) the builtin's, done natively.
+        let outcome = program.runUserPart(.recv, &context) ?? NativeBuiltin.recv(context.request)
         switch outcome.name {
         case "hash":
             // A request body cannot be part of a shared fetch: such requests go to the backend alone.

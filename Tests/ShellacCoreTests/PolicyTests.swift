@@ -124,6 +124,30 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(key == CacheKey(parts: ["/Path", "www.example.com"]), "the builtin vcl_hash agrees with the core's")
     }
 
+    @Test func theNativeBuiltinRecvDecidesExactlyAsTheInterpretedOne() {
+        let methods = ["GET", "HEAD", "POST", "PUT", "TRACE", "OPTIONS", "DELETE", "PATCH", "PRI", "BREW", "CONNECT",
+                       "get", "PURGE"]
+        let fieldSets: [[(String, String)]] = [
+            [("Host", "h")], [], [("host", "")], [("Host", "h"), ("Authorization", "Basic x")],
+            [("Host", "h"), ("cookie", "a=1")], [("Authorization", "x"), ("Cookie", "y")], [("Host", "h"), ("X-A", "1")],
+        ]
+        var compared = 0
+        for method in methods {
+            for fields in fieldSets {
+                for version in [HTTPVersion.http1_1, .http1_0] {
+                    let head = HTTPRequestHead(method: method, target: "/", version: version, fields: HTTPFields(fields))
+                    // The whole builtin vcl_recv, walked by the interpreter.
+                    var context = ClientVCLContext(request: head, clientAddress: "1.2.3.4", serverAddress: "127.0.0.1",
+                                                   requestID: "1", now: 0, backendHint: "default", services: .none)
+                    let interpreted = builtinProgram.run(.recv, &context)
+                    #expect(NativeBuiltin.recv(head) == interpreted, "\(method) \(fields) \(version)")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 182)
+    }
+
     @Test func theNativeBuiltinHashKeysExactlyAsTheInterpretedOne() throws {
         // The same vcl_hash written out by the user runs in the interpreter.
         let interpreted = try program("""

@@ -23,7 +23,20 @@ struct Lowering {
 
     /// Several bodies (a builtin subroutine defined more than once) as one block, in order.
     mutating func lower(_ blocks: [Block]) -> StatementBlock {
-        code.add(blocks.flatMap { $0.statements.flatMap { lower($0) } })
+        lower(blocks, builtinFile: -1).whole
+    }
+
+    /// A subroutine's parts, the user's first and the builtin VCL's (`builtinFile`) last, as one
+    /// block; `builtinStart` is where the builtin's statements begin within it.
+    mutating func lower(_ blocks: [Block], builtinFile: Int) -> (whole: StatementBlock, builtinStart: Int) {
+        var user: [CompiledStatement] = []
+        var builtin: [CompiledStatement] = []
+        for block in blocks {
+            let lowered = block.statements.flatMap { lower($0) }
+            if block.range.file == builtinFile { builtin += lowered } else { user += lowered }
+        }
+        let whole = code.add(user + builtin)
+        return (whole, whole.lowerBound + user.count)
     }
 
     mutating func lower(_ block: Block) -> StatementBlock {

@@ -30,7 +30,8 @@ public final class VCLProgram: Sendable {
     /// The builtin subroutines' bodies and whether each is trivial, by BuiltinSubroutine.rawValue.
     private let builtinBodies: [StatementBlock]
     private let trivial: [Bool]
-    private let builtinOnly: [Bool]
+    /// Each builtin subroutine's statements from the user's VCL (before the builtin's own).
+    private let userBodies: [StatementBlock]
 
     /// Loads a compilation; returns the program, or the diagnostics that prevent loading
     /// (the compilation's own errors, and those found while loading).
@@ -72,17 +73,16 @@ public final class VCLProgram: Sendable {
         }
         var lowering = Lowering(acls: acls, backends: Set(backends.map(\.name)), directors: directorNames)
         var subroutines: [String: StatementBlock] = [:]
+        var builtinStarts: [String: Int] = [:]
+        // The builtin VCL is the last file read.
+        let builtinFile = compilation.files.count - 1
         for name in order {
-            subroutines[name] = lowering.lower(bodies[name]!)
+            (subroutines[name], builtinStarts[name]) = lowering.lower(bodies[name]!, builtinFile: builtinFile)
         }
         lowering.resolveCalls(subroutines)
         diagnostics += lowering.diagnostics
-        // The builtin VCL is the last file read: a subroutine whose every part comes from it is
-        // the shipped one, unchanged.
-        let builtinFile = compilation.files.count - 1
-        let builtinOnly = Set(bodies.filter { $0.value.allSatisfy { $0.range.file == builtinFile } }.keys)
         let program = VCLProgram(backends: backends, acls: acls, code: CompiledCode(lowering.code), subroutines: subroutines,
-                                 builtinOnly: builtinOnly, directors: directorNames, files: compilation.files)
+                                 builtinStarts: builtinStarts, directors: directorNames, files: compilation.files)
         if !diagnostics.isEmpty {
             return .failure(LoadError(compilation: compilation, extra: diagnostics))
         }
@@ -107,7 +107,7 @@ public final class VCLProgram: Sendable {
     }
 
     private init(backends: [BackendDefinition], acls: [String: ACL], code: CompiledCode,
-                 subroutines: [String: StatementBlock], builtinOnly: Set<String>, directors: Set<String>,
+                 subroutines: [String: StatementBlock], builtinStarts: [String: Int], directors: Set<String>,
                  files: [SourceFile]) {
         self.backends = backends
         self.defaultBackend = backends.first { $0.name == "default" }?.name ?? backends.first?.name
@@ -116,7 +116,10 @@ public final class VCLProgram: Sendable {
         self.subroutines = subroutines
         self.files = files
         self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? 0..<0 }
-        self.builtinOnly = BuiltinSubroutine.allCases.map { builtinOnly.contains($0.name) }
+        self.userBodies = BuiltinSubroutine.allCases.map { sub in
+            let body = subroutines[sub.name] ?? 0..<0
+            return body.lowerBound..<(builtinStarts[sub.name] ?? body.upperBound)
+        }
         self.trivial = BuiltinSubroutine.allCases.map { sub in
             let body = subroutines[sub.name] ?? 0..<0
             guard body.count == 1, case .returnAction(let action, let arguments) = code.statements[body.lowerBound] else {
@@ -141,7 +144,22 @@ public final class VCLProgram: Sendable {
 
     /// Whether a subroutine is the builtin VCL's alone (the user's VCL adds nothing to it): the
     /// flow may then do natively what the shipped builtin does (vcl_hash: the URL and the Host).
-    public func isBuiltinOnly(_ subroutine: BuiltinSubroutine) -> Bool { builtinOnly[subroutine.rawValue] }
+    public func isBuiltinOnly(_ subroutine: BuiltinSubroutine) -> Bool { userBodies[subroutine.rawValue].isEmpty }
+
+    /// Runs only the user's part of a builtin subroutine: its outcome, or nil when it ends
+    /// without returning and the builtin VCL's part would run next (the caller does what the
+    /// shipped builtin does, natively).
+    public func runUserPart<Context: VCLContext>(_ subroutine: BuiltinSubroutine,
+                                                 _ context: inout Context) -> VCLOutcome? {
+        let body = userBodies[subroutine.rawValue]
+        guard !body.isEmpty else { return nil }
+        var interpreter = Interpreter(program: self)
+        switch interpreter.run(body, &context) {
+        case .returned(let outcome): return outcome
+        case .left: return .action(Self.defaultAction(subroutine.name), [])  // a bare `return;`, as run() does
+        case .next: return nil
+        }
+    }
 
     /// Whether a subroutine is defined (by the user or the builtin VCL).
     public func defines(_ subroutine: String) -> Bool { subroutines[subroutine] != nil }
