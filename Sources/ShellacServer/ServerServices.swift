@@ -152,7 +152,8 @@ final class LoopServices: @unchecked Sendable {
     private let parameters: Parameters
     private let counters: Counters
     private let metrics: MetricsExporter
-    private var pools: [String: BackendPool] = [:]
+    /// By backend name: the pool and the target (of the VCL in use) it was last found right for.
+    private var pools: [String: (pool: BackendPool, target: BackendTarget)] = [:]
 
     init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters, metrics: MetricsExporter) {
         self.eventLoop = eventLoop
@@ -168,16 +169,24 @@ final class LoopServices: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         guard let (definition, target) = vcl.backends[backend] else { return nil }
         let address = target.address
-        if let pool = pools[backend], pool.address == address, pool.definition == definition { return pool }
-        pools[backend]?.closeAll()
+        if let known = pools[backend], known.pool.address == address {
+            // The same target object means the same VCL, so the same definition: comparing the
+            // definitions field by field cost more than the rest of taking a connection.
+            if known.target === target { return known.pool }
+            if known.pool.definition == definition {
+                pools[backend] = (known.pool, target)
+                return known.pool
+            }
+        }
+        pools[backend]?.pool.closeAll()
         let pool = BackendPool(eventLoop: eventLoop, address: address, definition: definition,
                                parameters: parameters, counters: counters, metrics: metrics.metrics(for: backend))
-        pools[backend] = pool
+        pools[backend] = (pool, target)
         return pool
     }
 
     func closeAll() {
-        for pool in pools.values { pool.closeAll() }
+        for entry in pools.values { entry.pool.closeAll() }
     }
 }
 
