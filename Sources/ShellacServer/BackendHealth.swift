@@ -33,6 +33,9 @@ final class BackendHealth: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// How many backends have passive failures on record (changed under the lock): while none
+    /// has, a successful fetch has nothing to clear and takes no lock.
+    private let failing = Atomic<Int>(0)
     private let failureThreshold: Int
     private let sickRetry: Double
 
@@ -85,12 +88,14 @@ final class BackendHealth: Sendable {
         entries.withLock { entries in
             var entry = entries[name] ?? Entry()
             let before = Self.healthy(entry, now: now)
+            let wasFailing = Self.hasFailures(entry)
             entry.probe?.record(good)
             if good {
                 entry.sickUntil = nil
                 entry.consecutiveFailures = 0
             }
             entries[name] = entry
+            countFailures(was: wasFailing, now: Self.hasFailures(entry))
             return (before, Self.healthy(entry, now: now))
         }
     }
@@ -99,19 +104,31 @@ final class BackendHealth: Sendable {
     func recordConnectFailure(_ name: String, now: Double) {
         entries.withLock { entries in
             var entry = entries[name] ?? Entry()
+            let wasFailing = Self.hasFailures(entry)
             entry.consecutiveFailures += 1
             if entry.consecutiveFailures >= failureThreshold { entry.sickUntil = now + sickRetry }
             entries[name] = entry
+            countFailures(was: wasFailing, now: true)
         }
     }
 
     func recordSuccess(_ name: String) {
+        guard failing.load(ordering: .relaxed) > 0 else { return }
         entries.withLock { entries in
-            guard var entry = entries[name], entry.consecutiveFailures > 0 || entry.sickUntil != nil else { return }
+            guard var entry = entries[name], Self.hasFailures(entry) else { return }
             entry.consecutiveFailures = 0
             entry.sickUntil = nil
             entries[name] = entry
+            countFailures(was: true, now: false)
         }
+    }
+
+    private static func hasFailures(_ entry: Entry) -> Bool {
+        entry.consecutiveFailures > 0 || entry.sickUntil != nil
+    }
+
+    private func countFailures(was: Bool, now: Bool) {
+        if was != now { failing.add(now ? 1 : -1, ordering: .relaxed) }
     }
 
     func status(of names: [String], now: Double) -> [BackendStatus] {
