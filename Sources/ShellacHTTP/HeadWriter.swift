@@ -58,9 +58,17 @@ public struct HeadWriter {
     /// `name: value` CRLF.
     public mutating func append(_ field: HTTPField) {
         append(field.name)
-        append(": ")
+        appendPair(UInt8(ascii: ":"), UInt8(ascii: " "))
         append(field.value)
-        append("\r\n")
+        appendPair(UInt8(ascii: "\r"), UInt8(ascii: "\n"))
+    }
+
+    /// Two bytes stored directly: a field line's ": " and CRLF cost less than a copy each.
+    private mutating func appendPair(_ first: UInt8, _ second: UInt8) {
+        precondition(out.count - written >= 2, "head text longer than reserved")
+        out[written] = first
+        out[written + 1] = second
+        written += 2
     }
 
     private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
