@@ -490,7 +490,9 @@ public struct RequestFlow {
     }
 
     /// Whether a streamed response should reach this client as 304 (validators match a cacheable 2xx).
-    public func answersNotModified(_ head: FetchedHead) -> Bool {
+    /// `mutating` though it changes nothing: called on a flow held by a class, a non-mutating
+    /// method made the compiler copy the whole flow (every reference in it retained and released).
+    public mutating func answersNotModified(_ head: FetchedHead) -> Bool {
         let request = context.request
         guard head.status == 200, request.method == "GET" || request.method == "HEAD",
               ConditionalRequest.hasValidators(request.fields) else { return false }
