@@ -29,7 +29,8 @@ public enum BackendResponsePolicy {
         response.age = plan.initialAge
         response.backendName = context.backend
         context.response = response
-        switch program.run(.backendResponse, &context) {
+        // The user's vcl_backend_response, then (unless it returned) the builtin's, done natively.
+        switch program.runUserPart(.backendResponse, &context) ?? NativeBuiltin.backendResponse(&context) {
         case .action("deliver", _):
             break
         case .action("pass", let arguments):

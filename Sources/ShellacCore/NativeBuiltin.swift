@@ -1,7 +1,8 @@
-// NativeBuiltin: what the shipped builtin VCL's vcl_recv does (config/builtin.vcl), in Swift.
-// Every request runs the builtin's part of vcl_recv unless the user's part returned first; done
-// natively it costs a few comparisons instead of a walk through the interpreter. Tests hold it
-// to the interpreted builtin, request by request.
+// NativeBuiltin: what the shipped builtin VCL's vcl_recv and vcl_backend_response do
+// (config/builtin.vcl), in Swift. Every request runs the builtin's part of vcl_recv, and every
+// fetch that of vcl_backend_response, unless the user's part returned first; done natively they
+// cost a few comparisons instead of a walk through the interpreter. Tests hold them to the
+// interpreted builtin, case by case.
 
 import ShellacHTTP
 import ShellacVCL
@@ -29,6 +30,29 @@ enum NativeBuiltin {
         }
         return .action("hash", [])
     }
+
+    /// The builtin vcl_backend_response: a response that cannot be shared (no lifetime, a
+    /// cookie, no-store or private, Vary: *) becomes a hit-for-miss marker for two minutes.
+    static func backendResponse(_ context: inout BackendVCLContext) -> VCLOutcome {
+        // if (bereq.uncacheable) { return (deliver); }
+        guard !context.uncacheable, let response = context.response else { return .action("deliver", []) }
+        let fields = response.fields
+        let surrogateControl = fields["Surrogate-Control"]
+        let unshareable = (response.ttl <= 0 && response.keep <= 0)
+            || fields.contains("Set-Cookie")
+            || noStore.matches(surrogateControl ?? "")
+            || (surrogateControl == nil && noStoreOrPrivate.matches(fields["Cache-Control"] ?? ""))
+            || fields["Vary"] == "*"
+        if unshareable {
+            context.response?.ttl = 120
+            context.response?.uncacheable = true
+        }
+        return .action("deliver", [])
+    }
+
+    // The builtin's own patterns, compiled as the VCL compiles them.
+    private static let noStore = try! VCLRegex("(?i)no-store")
+    private static let noStoreOrPrivate = try! VCLRegex("(?i:no-store|private)")
 
     private static let hostBit = HTTPField.nameBit("Host")
     private static let authorizationBit = HTTPField.nameBit("Authorization")

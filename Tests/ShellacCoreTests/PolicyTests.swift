@@ -148,6 +148,38 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(compared == 182)
     }
 
+    @Test func theNativeBuiltinBackendResponseDecidesExactlyAsTheInterpretedOne() {
+        let fieldSets: [[(String, String)]] = [
+            [], [("Cache-Control", "max-age=60")], [("Cache-Control", "no-store")], [("cache-control", "PRIVATE, max-age=5")],
+            [("Set-Cookie", "a=1")], [("Set-Cookie", "")], [("Surrogate-Control", "No-Store")],
+            [("Surrogate-Control", "max-age=60"), ("Cache-Control", "private")], [("Vary", "*")],
+            [("Vary", "Accept-Encoding")], [("Vary", "Accept-Encoding"), ("Vary", "*")], [("Cache-Control", "no-storey")],
+        ]
+        var compared = 0
+        for fields in fieldSets {
+            for (ttl, keep) in [(60.0, 0.0), (0, 0), (-1, 0), (0, 30), (-1, -1)] {
+                for pass in [false, true] {
+                    func context() -> BackendVCLContext {
+                        var context = BackendVCLContext(bereq: request(), backend: "default", uncacheable: pass,
+                                                        isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
+                                                        serverAddress: "127.0.0.1", now: 0, services: .none)
+                        context.response = BackendResponseState(status: 200, reason: "OK", fields: HTTPFields(fields),
+                                                                ttl: ttl, grace: 10, keep: keep, uncacheable: pass)
+                        return context
+                    }
+                    var interpreted = context()
+                    var native = context()
+                    let expected = builtinProgram.run(.backendResponse, &interpreted)
+                    #expect(NativeBuiltin.backendResponse(&native) == expected)
+                    #expect(native.response?.ttl == interpreted.response?.ttl, "\(fields) \(ttl) \(keep) \(pass)")
+                    #expect(native.response?.uncacheable == interpreted.response?.uncacheable, "\(fields) \(ttl) \(pass)")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 120)
+    }
+
     @Test func theNativeBuiltinHashKeysExactlyAsTheInterpretedOne() throws {
         // The same vcl_hash written out by the user runs in the interpreter.
         let interpreted = try program("""
