@@ -11,8 +11,7 @@ public enum BackendRequest {
     public static func make(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
                             requestID: String) -> HTTPRequestHead {
         var fields = client.fields
-        HopByHop.strip(&fields)
-        fields.remove("Content-Length")
+        HopByHop.strip(&fields, alsoRemoving: "Content-Length")
         if let previous = fields.combined("X-Forwarded-For") {
             fields.set("X-Forwarded-For", "\(previous), \(clientAddress)")
         } else {
@@ -25,10 +24,7 @@ public enum BackendRequest {
             // A HEAD miss fetches GET so the full object can be stored; client validators and
             // ranges are answered by us from the stored object.
             if method == "HEAD" { method = "GET" }
-            for name in ["If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range",
-                         "Range"] {
-                fields.remove(name)
-            }
+            for (name, bit) in conditionalFields { fields.remove(name, nameBit: bit) }
             framing = .none
         }
         switch framing {
@@ -39,4 +35,8 @@ public enum BackendRequest {
         return HTTPRequestHead(method: method, target: client.target, version: .http1_1, fields: fields,
                                framing: framing)
     }
+
+    /// Validators and ranges, which the cache answers itself, with their name bits.
+    private static let conditionalFields = ["If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
+                                            "If-Range", "Range"].map { ($0, HTTPField.nameBit($0)) }
 }

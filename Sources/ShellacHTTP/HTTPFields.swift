@@ -150,8 +150,13 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 
     public mutating func remove(_ name: String) {
-        guard mayContain(name) else { return }
-        removeAll { $0.name.equalsIgnoringASCIICase(name) }
+        remove(name, nameBit: HTTPField.nameBit(name))
+    }
+
+    /// Removes every `name` field, given the name's `HTTPField.nameBit`.
+    public mutating func remove(_ name: String, nameBit: UInt64) {
+        guard nameBits & nameBit != 0 else { return }
+        removeAll { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }
     }
 
     public mutating func removeAll(where predicate: (HTTPField) -> Bool) {
