@@ -137,26 +137,14 @@ public struct HTTPRequestParser {
         }
         let fields = try HeadParser.fields(lines.dropFirst(), limits: limits)
         // One pass for the fields that frame and route the request.
-        var host: String?, hostCount = 0
-        var transferEncodings: [String] = [], contentLengths: [String] = []
-        for field in fields {
-            // The name bits rule out most names without comparing them.
-            if field.nameBit == Self.hostBit && field.name.equalsIgnoringASCIICase("Host") {
-                hostCount += 1
-                host = host ?? field.value
-            } else if field.nameBit == Self.transferEncodingBit && field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
-                transferEncodings.append(field.value)
-            } else if field.nameBit == Self.contentLengthBit && field.name.equalsIgnoringASCIICase("Content-Length") {
-                contentLengths.append(field.value)
-            }
+        let found = HeadParser.FramingFields(fields)
+        if version == .http1_1 && found.hosts != 1 {
+            throw .bad(found.hosts == 0 ? "HTTP/1.1 request without Host" : "more than one Host header")
         }
-        if version == .http1_1 && hostCount != 1 {
-            throw .bad(hostCount == 0 ? "HTTP/1.1 request without Host" : "more than one Host header")
-        }
-        if hostCount > 1 { throw .bad("more than one Host header") }
-        if let host, !HostValidation.isValid(host) { throw .bad("invalid Host header") }
-        let framing = try requestFraming(transferEncodings: transferEncodings, contentLengths: contentLengths,
-                                         version: version, limits: limits)
+        if found.hosts > 1 { throw .bad("more than one Host header") }
+        if let host = found.firstHost, !HostValidation.isValid(host) { throw .bad("invalid Host header") }
+        let framing = try requestFraming(transferEncodings: found.transferEncodings,
+                                         contentLengths: found.contentLengths, version: version, limits: limits)
         return HTTPRequestHead(method: method, target: target, version: version, fields: fields, framing: framing)
     }
 
@@ -177,10 +165,6 @@ public struct HTTPRequestParser {
         }
         return true
     }
-
-    private static let hostBit = HTTPField.nameBit("Host")
-    private static let transferEncodingBit = HTTPField.nameBit("Transfer-Encoding")
-    private static let contentLengthBit = HTTPField.nameBit("Content-Length")
 
     /// RFC 9112 §6.3 for requests, with every ambiguity rejected rather than resolved.
     static func requestFraming(transferEncodings te: [String], contentLengths cl: [String], version: HTTPVersion,

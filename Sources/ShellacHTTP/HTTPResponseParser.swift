@@ -141,19 +141,9 @@ public struct HTTPResponseParser {
     }
 
     /// RFC 9112 §6.3 for responses, rejecting ambiguous framing.
-    private static let contentLengthBit = HTTPField.nameBit("Content-Length")
-    private static let transferEncodingBit = HTTPField.nameBit("Transfer-Encoding")
-
     static func framing(_ head: HTTPResponseHead, requestWasHEAD: Bool) throws(HTTPParseError) -> BodyFraming {
-        // One pass over the fields, names ruled out by their bits before any comparison.
-        var te: [String] = [], cl: [String] = []
-        for field in head.fields {
-            if field.nameBit == Self.contentLengthBit && field.name.equalsIgnoringASCIICase("Content-Length") {
-                cl.append(field.value)
-            } else if field.nameBit == Self.transferEncodingBit && field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
-                te.append(field.value)
-            }
-        }
+        let found = HeadParser.FramingFields(head.fields)
+        let te = found.transferEncodings, cl = found.contentLengths
         if !te.isEmpty && !cl.isEmpty { throw .bad("backend sent both Content-Length and Transfer-Encoding") }
         var length: Int?
         if cl.count == 1, !cl[0].utf8.contains(UInt8(ascii: ",")) {

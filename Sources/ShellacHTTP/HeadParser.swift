@@ -161,6 +161,33 @@ enum HeadParser {
     }
 
     /// Parses one Content-Length value: 1*DIGIT, no sign, no spaces, no overflow.
+    /// The values of the fields that frame a message (Transfer-Encoding, Content-Length) and of
+    /// Host, picked out in one pass; a name is compared only when its bit matches.
+    struct FramingFields {
+        var hosts = 0
+        var firstHost: String?
+        var transferEncodings: [String] = []
+        var contentLengths: [String] = []
+
+        init(_ fields: HTTPFields) {
+            for field in fields {
+                if field.nameBit == Self.hostBit && field.name.equalsIgnoringASCIICase("Host") {
+                    hosts += 1
+                    firstHost = firstHost ?? field.value
+                } else if field.nameBit == Self.transferEncodingBit
+                            && field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
+                    transferEncodings.append(field.value)
+                } else if field.nameBit == Self.contentLengthBit && field.name.equalsIgnoringASCIICase("Content-Length") {
+                    contentLengths.append(field.value)
+                }
+            }
+        }
+
+        private static let hostBit = HTTPField.nameBit("Host")
+        private static let transferEncodingBit = HTTPField.nameBit("Transfer-Encoding")
+        private static let contentLengthBit = HTTPField.nameBit("Content-Length")
+    }
+
     static func contentLength(_ value: String) -> Int? {
         guard !value.isEmpty, value.utf8.count <= 18 else { return nil }
         var n = 0
