@@ -192,26 +192,20 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func hasHeader(_ scope: HeaderScope, _ name: String) -> Bool {
-        if case .req = scope { return request.fields.contains(name) }
-        return header(scope, name) != nil
-    }
-
     public mutating func hasHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> Bool {
         if case .req = scope { return request.fields.contains(name, nameBit: nameBit) }
-        return header(scope, name) != nil
-    }
-
-    public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
-        if case .req = scope { return request.fields[name, nameBit: nameBit] }
-        return header(scope, name)
+        return header(scope, name, nameBit: nameBit) != nil
     }
 
     public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
+        header(scope, name, nameBit: HTTPField.nameBit(name))
+    }
+
+    public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
         switch scope {
-        case .req: return request.fields[name]
-        case .bereq: return pipeRequest?.fields[name]
-        case .obj: return object?.fields[name]
+        case .req: return request.fields[name, nameBit: nameBit]
+        case .bereq: return pipeRequest?.fields[name, nameBit: nameBit]
+        case .obj: return object?.fields[name, nameBit: nameBit]
         case .resp: return response?.field(name)
         case .beresp: return nil
         }

@@ -5,9 +5,9 @@
 // plain number (texts, constants, regexes, ACLs, argument lists) sits in side tables, so every
 // node is a small trivial value: walking the code copies a few words and retains nothing.
 
-/// An expression's position in `CompiledCode.expressions`.
 import ShellacHTTP
 
+/// An expression's position in `CompiledCode.expressions`.
 typealias ExpressionIndex = Int
 /// A run of consecutive statements in `CompiledCode.statements` (a subroutine or branch body).
 typealias StatementBlock = Range<Int>

@@ -46,10 +46,9 @@ public protocol VCLContext {
     mutating func write(_ variable: VariableID, _ value: VCLValue)
     /// The first field `name` of `scope` (case-insensitive), or nil.
     mutating func header(_ scope: HeaderScope, _ name: String) -> String?
-    /// Whether `scope` has a field `name` (a header used as a condition).
-    mutating func hasHeader(_ scope: HeaderScope, _ name: String) -> Bool
-    /// The same two, given the name's `HTTPField.nameBit` (compiled VCL keeps one per name).
+    /// The same, given the name's `HTTPField.nameBit` (compiled VCL keeps one per name).
     mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String?
+    /// Whether `scope` has a field `name` (a header used as a condition), given its name bit.
     mutating func hasHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> Bool
     /// Replaces every `name` field with one holding `value`.
     mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String)
@@ -69,15 +68,11 @@ public protocol VCLContext {
 }
 
 extension VCLContext {
-    public mutating func hasHeader(_ scope: HeaderScope, _ name: String) -> Bool {
-        header(scope, name) != nil
-    }
-
     public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
         header(scope, name)
     }
 
     public mutating func hasHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> Bool {
-        hasHeader(scope, name)
+        header(scope, name, nameBit: nameBit) != nil
     }
 }
