@@ -59,7 +59,12 @@ public enum CorePolicy {
 
     /// The builtin vcl_hash of a request: the URL, then the Host or, without one, the server address.
     public static func cacheKey(_ head: HTTPRequestHead, serverAddress: String) -> CacheKey {
-        CacheKey(parts: [head.target, head.fields["Host"] ?? serverAddress])
+        CacheKey(parts: builtinHashParts(head, serverAddress: serverAddress))
+    }
+
+    /// What the builtin vcl_hash hashes: the URL, then the Host or, without one, the server address.
+    static func builtinHashParts(_ head: HTTPRequestHead, serverAddress: String) -> [String] {
+        [head.target, head.fields["Host"] ?? serverAddress]
     }
 
     /// Browsers send many Accept-Encoding spellings; keep "gzip" or nothing so Vary does not

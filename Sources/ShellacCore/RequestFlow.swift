@@ -157,16 +157,15 @@ public struct RequestFlow {
     }
 
     private mutating func hash(then next: State) -> Action {
-        let key: CacheKey
-        if program.isBuiltinOnly(.hash) {
-            // The shipped vcl_hash, done natively: the URL, then the Host or the server address.
-            key = CorePolicy.cacheKey(context.request, serverAddress: context.serverAddress)
-        } else {
-            context.hashParts.removeAll(keepingCapacity: true)
-            let outcome = program.run(.hash, &context)
+        // The user's vcl_hash, then (unless it returned) the builtin's, done natively.
+        context.hashParts.removeAll(keepingCapacity: true)
+        if let outcome = program.runUserPart(.hash, &context) {
             guard outcome.name == "lookup" else { return failed(outcome) }
-            key = CacheKey(parts: context.hashParts)
+        } else {
+            let builtin = CorePolicy.builtinHashParts(context.request, serverAddress: context.serverAddress)
+            if context.hashParts.isEmpty { context.hashParts = builtin } else { context.hashParts += builtin }
         }
+        let key = CacheKey(parts: context.hashParts)
         cacheKey = key
         if case .purging = next {
             state = .purging

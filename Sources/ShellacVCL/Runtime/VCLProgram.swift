@@ -151,10 +151,9 @@ public final class VCLProgram: Sendable {
     /// shipped builtin does, natively).
     public func runUserPart<Context: VCLContext>(_ subroutine: BuiltinSubroutine,
                                                  _ context: inout Context) -> VCLOutcome? {
-        let body = userBodies[subroutine.rawValue]
-        guard !body.isEmpty else { return nil }
+        guard !isBuiltinOnly(subroutine) else { return nil }
         var interpreter = Interpreter(program: self)
-        switch interpreter.run(body, &context) {
+        switch interpreter.run(userBodies[subroutine.rawValue], &context) {
         case .returned(let outcome): return outcome
         case .left: return .action(Self.defaultAction(subroutine.name), [])  // a bare `return;`, as run() does
         case .next: return nil
