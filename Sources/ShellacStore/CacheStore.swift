@@ -1,6 +1,6 @@
 // CacheStore: the in-memory object store. Keys map to an object head holding the variants of
 // one resource (Vary), the fetch in progress for it (coalescing) and a hit-for-miss marker.
-// Sharded by key hash; each shard is a Mutex around its dictionary, LRU list and expiry heap,
+// Sharded by key digest; each shard is a Mutex around its key table, LRU list and expiry heap,
 // so event loops rarely contend. One memory budget covers all shards; inserting past it evicts
 // least recently used objects. Pure: time arrives as `now`, no I/O.
 
@@ -123,6 +123,12 @@ public final class CacheStore: Sendable {
     /// Every stored object's tags (surrogate keys) → the keys holding objects with that tag.
     private let tagIndex = TagIndex()
 
+    /// Takes removed objects off the object count and the memory budget.
+    private func forget(objects count: Int, bytes: Int) {
+        usedBytes.add(-bytes, ordering: .relaxed)
+        objectCount.add(-count, ordering: .relaxed)
+    }
+
     /// Takes an object out of its shard's LRU list and the tag index (every removal goes through here).
     private func detach(_ object: StoredObject, from shard: inout Shard) {
         shard.lru.remove(object)
@@ -135,8 +141,7 @@ public final class CacheStore: Sendable {
         let variants = head.variants
         for object in variants { detach(object, from: &shard) }
         if !variants.isEmpty {
-            usedBytes.add(-variants.reduce(0) { $0 + $1.size }, ordering: .relaxed)
-            objectCount.add(-variants.count, ordering: .relaxed)
+            forget(objects: variants.count, bytes: variants.reduce(0) { $0 + $1.size })
             evictedCount.add(variants.count, ordering: .relaxed)
         }
         head = Head()
@@ -164,8 +169,7 @@ public final class CacheStore: Sendable {
                     return true
                 }
                 if !soft && count > 0 {
-                    usedBytes.add(-freed, ordering: .relaxed)
-                    objectCount.add(-count, ordering: .relaxed)
+                    forget(objects: count, bytes: freed)
                 }
                 shard.heads[digest] = head.isEmpty ? nil : head
                 return count
@@ -397,8 +401,7 @@ public final class CacheStore: Sendable {
             return objects
         }
         if !removed.isEmpty {
-            usedBytes.add(-removed.reduce(0) { $0 + $1.size }, ordering: .relaxed)
-            objectCount.add(-removed.count, ordering: .relaxed)
+            forget(objects: removed.count, bytes: removed.reduce(0) { $0 + $1.size })
         }
         return removed.count
     }
@@ -423,8 +426,7 @@ public final class CacheStore: Sendable {
             }
         }
         if !removed.isEmpty {
-            usedBytes.add(-removed.reduce(0) { $0 + $1.size }, ordering: .relaxed)
-            objectCount.add(-removed.count, ordering: .relaxed)
+            forget(objects: removed.count, bytes: removed.reduce(0) { $0 + $1.size })
         }
         return removed.count
     }
@@ -485,8 +487,7 @@ public final class CacheStore: Sendable {
             return true
         }
         if removed > 0 {
-            usedBytes.add(-freed, ordering: .relaxed)
-            objectCount.add(-removed, ordering: .relaxed)
+            forget(objects: removed, bytes: freed)
             bannedCount.add(removed, ordering: .relaxed)
         }
         return removed
@@ -509,8 +510,7 @@ public final class CacheStore: Sendable {
             markerLapsed = true
         }
         if removed > 0 {
-            usedBytes.add(-freed, ordering: .relaxed)
-            objectCount.add(-removed, ordering: .relaxed)
+            forget(objects: removed, bytes: freed)
             expiredCount.add(removed, ordering: .relaxed)
         }
         return (removed, removed > 0 || markerLapsed)
@@ -535,8 +535,7 @@ public final class CacheStore: Sendable {
                     head.variants.removeAll { $0 === victim }
                     shard.heads[victim.digest] = head.isEmpty ? nil : head
                 }
-                usedBytes.add(-victim.size, ordering: .relaxed)
-                objectCount.add(-1, ordering: .relaxed)
+                forget(objects: 1, bytes: victim.size)
                 evictedCount.add(1, ordering: .relaxed)
             }
         }
