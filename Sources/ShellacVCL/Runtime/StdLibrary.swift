@@ -1,6 +1,12 @@
 // StdLibrary: the parts of vmod_std that are plain text processing (querysort, duration
 // parsing), kept apart from the interpreter so they are tested directly.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 enum StdLibrary {
     /// std.querysort: the query parameters sorted by name (stable for equal names), empty ones
     /// dropped, so equivalent URLs share one cache key.
@@ -22,7 +28,7 @@ enum StdLibrary {
                     while nameEnd < end, bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
                     let parameter = (nameEnd: nameEnd, whole: start..<end)
                     var slot = parameters.count
-                    while slot > 0, precedes(bytes, start..<nameEnd,
+                    while slot > 0, precedes(bytes.baseAddress!, start..<nameEnd,
                                              parameters[slot - 1].whole.lowerBound..<parameters[slot - 1].nameEnd) {
                         slot -= 1
                     }
@@ -58,31 +64,38 @@ enum StdLibrary {
     }
 
     /// Whether the query has no empty parameters and its names are already in order (compared
-    /// as bytes, as the sort does), so querysort would return it unchanged.
+    /// as bytes, as the sort does), so querysort would return it unchanged. One pass over the
+    /// bytes in place: this runs for every request whose VCL sorts its query.
     static func isSortedQuery(_ url: String) -> Bool {
-        var url = url
-        return url.withUTF8 { bytes in
-            guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return true }
-            var start = question + 1
-            if start == bytes.count { return false }  // "/p?" loses its '?'
-            var previous: Range<Int>?
-            while true {
-                var end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: "&") { end += 1 }
-                if start == end { return false }  // an empty parameter
-                var nameEnd = start
-                while nameEnd < end, bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
-                if let previous, Self.precedes(bytes, start..<nameEnd, previous) { return false }
-                previous = start..<nameEnd
-                guard end != bytes.count else { return true }
-                start = end + 1
-                if start == bytes.count { return false }  // a trailing '&'
-            }
+        url.utf8.withContiguousStorageIfAvailable(isSortedQuery) ?? Array(url.utf8).withUnsafeBufferPointer(isSortedQuery)
+    }
+
+    private static func isSortedQuery(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, let question = memchr(base, Int32(UInt8(ascii: "?")), bytes.count) else {
+            return true
+        }
+        let count = bytes.count
+        var index = base.distance(to: question.assumingMemoryBound(to: UInt8.self)) + 1
+        if index == count { return false }  // "/p?" loses its '?'
+        var previousName = 0..<0
+        var first = true
+        while true {
+            let start = index
+            while index < count, base[index] != UInt8(ascii: "&"), base[index] != UInt8(ascii: "=") { index += 1 }
+            let name = start..<index
+            while index < count, base[index] != UInt8(ascii: "&") { index += 1 }
+            if index == start { return false }  // an empty parameter
+            if !first, precedes(base, name, previousName) { return false }
+            first = false
+            previousName = name
+            if index == count { return true }
+            index += 1
+            if index == count { return false }  // a trailing '&'
         }
     }
 
     /// Whether the bytes in `a` sort before those in `b`.
-    static func precedes(_ bytes: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+    static func precedes(_ bytes: UnsafePointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
         var i = a.lowerBound
         var j = b.lowerBound
         while i < a.upperBound, j < b.upperBound {
