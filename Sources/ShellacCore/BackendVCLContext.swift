@@ -144,17 +144,25 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
     }
 
     public mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {
+        setHeader(scope, name, nameBit: HTTPField.nameBit(name), value)
+    }
+
+    public mutating func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String) {
         switch scope {
-        case .bereq: bereq.fields.set(name, value)
-        case .beresp: response?.fields.set(name, value)
+        case .bereq: bereq.fields.set(name, value, nameBit: nameBit)
+        case .beresp: response?.fields.set(name, value, nameBit: nameBit)
         default: break
         }
     }
 
     public mutating func unsetHeader(_ scope: HeaderScope, _ name: String) {
+        unsetHeader(scope, name, nameBit: HTTPField.nameBit(name))
+    }
+
+    public mutating func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) {
         switch scope {
-        case .bereq: bereq.fields.remove(name)
-        case .beresp: response?.fields.remove(name)
+        case .bereq: bereq.fields.remove(name, nameBit: nameBit)
+        case .beresp: response?.fields.remove(name, nameBit: nameBit)
         default: break
         }
     }

@@ -42,28 +42,28 @@ public struct ResponseUnderConstruction: Sendable {
         return object?.field(named: name)
     }
 
-    mutating func set(_ name: String, _ value: String) {
+    mutating func set(_ name: String, nameBit: UInt64, _ value: String) {
         edited = true
-        if ownFields == nil, let object, object.field(named: name) == nil {
-            if !added.isEmpty { added.removeAll { $0.name.equalsIgnoringASCIICase(name) } }
-            added.append(HTTPField(name: name, value: value))
+        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
+            if !added.isEmpty { added.removeAll { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) } }
+            added.append(HTTPField(name: name, value: value, nameBit: nameBit))
             return
         }
         materialise()
-        ownFields?.set(name, value)
+        ownFields?.set(name, value, nameBit: nameBit)
     }
 
-    mutating func unset(_ name: String) {
-        if ownFields == nil, let object, object.field(named: name) == nil {
+    mutating func unset(_ name: String, nameBit: UInt64) {
+        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
             let before = added.count
-            added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+            added.removeAll { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }
             if added.count != before { edited = true }
             return
         }
         guard field(name) != nil else { return }
         edited = true
         materialise()
-        ownFields?.remove(name)
+        ownFields?.remove(name, nameBit: nameBit)
     }
 
     private mutating func materialise() {
@@ -89,7 +89,10 @@ public enum ResponseEdits: Sendable, Equatable {
     case replaced(status: Int, reason: String, fields: HTTPFields)
 }
 
-public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
+/// A class: a request's flow holds one for its whole life, and the interpreter takes it `inout`;
+/// as a struct of a few hundred bytes it was copied whole (every reference retained and released)
+/// when the flow was made.
+public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var request: HTTPRequestHead
     public let clientAddress: String
     public let serverAddress: String
@@ -129,7 +132,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         self.services = services
     }
 
-    public mutating func read(_ variable: VariableID) -> VCLValue {
+    public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
         case .clientIP, .remoteIP: return .ip(clientAddress)
         case .clientIdentity: return .string(clientIdentity ?? clientAddress)
@@ -170,7 +173,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func write(_ variable: VariableID, _ value: VCLValue) {
+    public func write(_ variable: VariableID, _ value: VCLValue) {
         switch variable {
         case .clientIdentity: clientIdentity = value.string
         case .reqMethod: request.method = value.string
@@ -192,16 +195,16 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func hasHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> Bool {
+    public func hasHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> Bool {
         if case .req = scope { return request.fields.contains(name, nameBit: nameBit) }
         return header(scope, name, nameBit: nameBit) != nil
     }
 
-    public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
+    public func header(_ scope: HeaderScope, _ name: String) -> String? {
         header(scope, name, nameBit: HTTPField.nameBit(name))
     }
 
-    public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
+    public func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
         switch scope {
         case .req: return request.fields[name, nameBit: nameBit]
         case .bereq: return pipeRequest?.fields[name, nameBit: nameBit]
@@ -211,7 +214,7 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func headers(_ scope: HeaderScope, _ name: String) -> [String] {
+    public func headers(_ scope: HeaderScope, _ name: String) -> [String] {
         switch scope {
         case .req: return request.fields.values(name)
         case .bereq: return pipeRequest?.fields.values(name) ?? []
@@ -221,25 +224,33 @@ public struct ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {
+    public func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {
+        setHeader(scope, name, nameBit: HTTPField.nameBit(name), value)
+    }
+
+    public func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String) {
         switch scope {
-        case .req: request.fields.set(name, value)
-        case .bereq: pipeRequest?.fields.set(name, value)
-        case .resp: response?.set(name, value)
+        case .req: request.fields.set(name, value, nameBit: nameBit)
+        case .bereq: pipeRequest?.fields.set(name, value, nameBit: nameBit)
+        case .resp: response?.set(name, nameBit: nameBit, value)
         case .obj, .beresp: break
         }
     }
 
-    public mutating func unsetHeader(_ scope: HeaderScope, _ name: String) {
+    public func unsetHeader(_ scope: HeaderScope, _ name: String) {
+        unsetHeader(scope, name, nameBit: HTTPField.nameBit(name))
+    }
+
+    public func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) {
         switch scope {
-        case .req: request.fields.remove(name)
-        case .bereq: pipeRequest?.fields.remove(name)
-        case .resp: response?.unset(name)
+        case .req: request.fields.remove(name, nameBit: nameBit)
+        case .bereq: pipeRequest?.fields.remove(name, nameBit: nameBit)
+        case .resp: response?.unset(name, nameBit: nameBit)
         case .obj, .beresp: break
         }
     }
 
-    public mutating func hashData(_ value: String) { hashParts.append(value) }
+    public func hashData(_ value: String) { hashParts.append(value) }
 
 }
 

@@ -9,7 +9,7 @@ import ShellacVCL
 
 enum NativeBuiltin {
     /// The builtin vcl_recv's decision for `request`, as the interpreter would return it.
-    static func recv(_ request: HTTPRequestHead) -> VCLOutcome {
+    static func recv(_ request: borrowing HTTPRequestHead) -> VCLOutcome {
         let method = request.method
         if method == "PRI" { return .action("synth", [.int(405)]) }
         // !req.http.host && req.esi_level == 0 && req.proto ~ "^(?i)HTTP/1.1"

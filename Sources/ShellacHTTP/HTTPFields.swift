@@ -18,6 +18,13 @@ public struct HTTPField: Sendable, Equatable {
         nameBit = Self.nameBit(name)
     }
 
+    /// A field whose name's bit the caller already has (`nameBit(name)`, computed once).
+    public init(name: String, value: String, nameBit: UInt64) {
+        self.name = name
+        self.value = value
+        self.nameBit = nameBit
+    }
+
     /// One of 64 bits, from a name's length and first and last bytes, case-insensitively. The
     /// bits of a set of names, OR-ed, answer "not here" for most other names without comparing
     /// any (most names a proxy asks for, such as Authorization or If-None-Match, are absent).
@@ -39,13 +46,6 @@ public struct HTTPField: Sendable, Equatable {
     @inline(__always)
     private static func nameBit(first: UInt8, last: UInt8, count: Int) -> UInt64 {
         1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(count)) & 63)
-    }
-
-    /// A field whose name's bit the caller has already computed from the same bytes.
-    init(name: String, value: String, nameBit: UInt64) {
-        self.name = name
-        self.value = value
-        self.nameBit = nameBit
     }
 }
 
@@ -127,14 +127,23 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 
     public mutating func add(_ name: String, _ value: String) {
-        let field = HTTPField(name: name, value: value)
+        add(HTTPField(name: name, value: value))
+    }
+
+    public mutating func add(_ field: HTTPField) {
         fields.append(field)
         nameBits |= field.nameBit
     }
 
     /// Replaces every `name` field with one field holding `value`, keeping the first position.
     public mutating func set(_ name: String, _ value: String) {
-        if mayContain(name), let index = fields.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
+        set(name, value, nameBit: HTTPField.nameBit(name))
+    }
+
+    /// The same, given the name's `HTTPField.nameBit`.
+    public mutating func set(_ name: String, _ value: String, nameBit: UInt64) {
+        if nameBits & nameBit != 0,
+           let index = fields.firstIndex(where: { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }) {
             fields[index].value = value
             var next = index + 1
             while next < fields.count {
@@ -145,7 +154,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
                 }
             }
         } else {
-            add(name, value)
+            add(HTTPField(name: name, value: value, nameBit: nameBit))
         }
     }
 

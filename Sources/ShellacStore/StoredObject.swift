@@ -195,6 +195,11 @@ public final class StoredObject: Sendable {
 
     /// The first value of the stored field `name` (case-insensitive), read from the head bytes
     /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
+    /// Whether the stored head has a field `name`, given the name's `HTTPField.nameBit`.
+    public func hasField(named name: String, nameBit: UInt64) -> Bool {
+        fieldNameBits & nameBit != 0 && field(named: name) != nil
+    }
+
     public func field(named name: String) -> String? {
         guard fieldNameBits & HTTPField.nameBit(name) != 0 else { return nil }
         var name = name

@@ -50,9 +50,10 @@ struct Interpreter {
         case .setVariable(let variable, let type, let expression):
             context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
         case .setHeader(let scope, let name, let expression):
-            context.setHeader(scope, code.texts[name], try evaluate(expression, &context).string)
+            context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name],
+                              try evaluate(expression, &context).string)
         case .unsetHeader(let scope, let name):
-            context.unsetHeader(scope, code.texts[name])
+            context.unsetHeader(scope, code.texts[name], nameBit: code.textNameBits[name])
         case .conditional(let branchRange, let otherwise):
             for branch in branchRange where try test(code.branches[branch].condition, &context) {
                 return try execute(code.branches[branch].body, &context)

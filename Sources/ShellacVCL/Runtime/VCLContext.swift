@@ -53,6 +53,9 @@ public protocol VCLContext {
     /// Replaces every `name` field with one holding `value`.
     mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String)
     mutating func unsetHeader(_ scope: HeaderScope, _ name: String)
+    /// setHeader and unsetHeader given the name's `HTTPField.nameBit` (compiled VCL keeps one).
+    mutating func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String)
+    mutating func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64)
     /// Every field `name` of `scope` (std.collect).
     mutating func headers(_ scope: HeaderScope, _ name: String) -> [String]
     mutating func hashData(_ value: String)
@@ -74,5 +77,13 @@ extension VCLContext {
 
     public mutating func hasHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> Bool {
         header(scope, name, nameBit: nameBit) != nil
+    }
+
+    public mutating func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String) {
+        setHeader(scope, name, value)
+    }
+
+    public mutating func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) {
+        unsetHeader(scope, name)
     }
 }
