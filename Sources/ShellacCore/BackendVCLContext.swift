@@ -31,7 +31,9 @@ public struct BackendResponseState: Sendable {
     }
 }
 
-public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
+/// A class, as ClientVCLContext is: built once per fetch and taken `inout` by the interpreter,
+/// as a struct it was copied whole when made.
+public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public var bereq: HTTPRequestHead
     public var backend: String?
     public var retries = 0
@@ -67,7 +69,7 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.services = services
     }
 
-    public mutating func read(_ variable: VariableID) -> VCLValue {
+    public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
         case .clientIP, .remoteIP: return .ip(clientAddress)
         case .clientIdentity: return .string(clientAddress)
@@ -101,7 +103,7 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func write(_ variable: VariableID, _ value: VCLValue) {
+    public func write(_ variable: VariableID, _ value: VCLValue) {
         switch variable {
         case .bereqMethod: bereq.method = value.string
         case .bereqURL: bereq.target = value.string
@@ -123,11 +125,11 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func header(_ scope: HeaderScope, _ name: String) -> String? {
+    public func header(_ scope: HeaderScope, _ name: String) -> String? {
         header(scope, name, nameBit: HTTPField.nameBit(name))
     }
 
-    public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
+    public func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
         switch scope {
         case .bereq: return bereq.fields[name, nameBit: nameBit]
         case .beresp: return response?.fields[name, nameBit: nameBit]
@@ -135,7 +137,7 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func headers(_ scope: HeaderScope, _ name: String) -> [String] {
+    public func headers(_ scope: HeaderScope, _ name: String) -> [String] {
         switch scope {
         case .bereq: return bereq.fields.values(name)
         case .beresp: return response?.fields.values(name) ?? []
@@ -143,11 +145,11 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {
+    public func setHeader(_ scope: HeaderScope, _ name: String, _ value: String) {
         setHeader(scope, name, nameBit: HTTPField.nameBit(name), value)
     }
 
-    public mutating func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String) {
+    public func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String) {
         switch scope {
         case .bereq: bereq.fields.set(name, value, nameBit: nameBit)
         case .beresp: response?.fields.set(name, value, nameBit: nameBit)
@@ -155,11 +157,11 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func unsetHeader(_ scope: HeaderScope, _ name: String) {
+    public func unsetHeader(_ scope: HeaderScope, _ name: String) {
         unsetHeader(scope, name, nameBit: HTTPField.nameBit(name))
     }
 
-    public mutating func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) {
+    public func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) {
         switch scope {
         case .bereq: bereq.fields.remove(name, nameBit: nameBit)
         case .beresp: response?.fields.remove(name, nameBit: nameBit)
@@ -167,6 +169,6 @@ public struct BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public mutating func hashData(_ value: String) {}
+    public func hashData(_ value: String) {}
 
 }
