@@ -91,7 +91,8 @@ enum HeadParser {
             throw HTTPParseError(status: 431, "more than \(limits.maxFieldCount) header fields")
         }
         var fields: [HTTPField] = []
-        fields.reserveCapacity(lines.count)
+        // Room for the few a proxy adds (Via, X-Forwarded-For, Date) without growing the list.
+        fields.reserveCapacity(lines.count + 3)
         for line in lines {
             guard line.count <= limits.maxFieldLineSize else {
                 throw HTTPParseError(status: 431, "a header field line exceeds \(limits.maxFieldLineSize) bytes")

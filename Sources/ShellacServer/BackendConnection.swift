@@ -54,7 +54,8 @@ enum BackendError: Error, CustomStringConvertible {
 
 /// Receives one exchange's events, on the connection's event loop.
 protocol BackendExchangeDelegate: AnyObject {
-    func backendResponseHead(_ head: HTTPResponseHead)
+    /// The head is handed over: its fields are the receiver's to change in place.
+    func backendResponseHead(_ head: consuming HTTPResponseHead)
     func backendResponseBody(_ chunk: ByteBuffer)
     func backendResponseEnd(connectionReusable: Bool)
     func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool)
@@ -180,8 +181,7 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     private func releaseHeld(_ head: inout HTTPResponseHead?) {
-        if let held = head {
-            head = nil
+        if let held = head.take() {
             delegate?.backendResponseHead(held)
         }
     }

@@ -229,7 +229,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     // MARK: backend events
 
-    func backendResponseHead(_ head: HTTPResponseHead) {
+    func backendResponseHead(_ head: consuming HTTPResponseHead) {
         if let name = context.backend {
             services.health.recordSuccess(name)
             if let sentAt { sentMetrics?.recordFirstByte(after: .now - sentAt) }
@@ -241,7 +241,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             fail(.serverError(head.status))
             return
         }
-        var head = head
         if head.status == 304, let stored = revalidating {
             // §4.3.4: the stored response, its fields updated by the 304's, its body reused.
             revalidated = true
@@ -254,7 +253,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                     fields: Revalidation.merge(stored: stored.fields, notModified: updates),
                                     framing: .contentLength(stored.bodyLength))
         }
-        var fields = head.fields
+        // The fields move out of the head, so the changes below are made in place rather than
+        // to a copy of a list the head still shares.
+        let headContentLength = request.method == "HEAD" ? head.fields["Content-Length"].flatMap { Int($0) } : nil
+        var fields = HTTPFields()
+        swap(&fields, &head.fields)
         HopByHop.strip(&fields, alsoRemoving: "Content-Length")
         if fetch.mode == .pass { invalidateAfterUnsafeMethod(status: head.status, fields: fields) }
         let plan = CorePolicy.lifetimes(status: head.status, fields: fields, requestTime: requestTime,
@@ -281,8 +284,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             fail(.abandoned(why))
             return
         }
-        let final = context.response!
-        fields = final.fields
+        // The fields vcl_backend_response left are taken from the context (done with them), again
+        // so that they are changed in place.
+        fields = HTTPFields()
+        var final = context.response.take()!
+        swap(&fields, &final.fields)
         // Tags (surrogate keys) are for the cache: kept with the object, never delivered.
         let tagHeader = services.tagHeader
         tags = fields.values(tagHeader).flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
@@ -308,7 +314,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         if request.method == "HEAD" {
             // No body follows a HEAD response; its Content-Length describes the GET's body.
-            contentLength = head.fields["Content-Length"].flatMap { Int($0) }
+            contentLength = headContentLength
         }
         let names = varyNames ?? []
         let fetched = FetchedHead(status: final.status, reason: final.reason, fields: fields,

@@ -13,7 +13,7 @@ import Testing
         var heads = 0
         var ended = false
         var failure: String?
-        func backendResponseHead(_ head: HTTPResponseHead) { heads += 1 }
+        func backendResponseHead(_ head: consuming HTTPResponseHead) { heads += 1 }
         func backendResponseBody(_ chunk: ByteBuffer) {}
         func backendResponseEnd(connectionReusable: Bool) { ended = true }
         func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool) { failure = "\(error)" }
