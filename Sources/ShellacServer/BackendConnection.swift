@@ -58,6 +58,8 @@ protocol BackendExchangeDelegate: AnyObject {
     func backendResponseHead(_ head: consuming HTTPResponseHead)
     func backendResponseBody(_ chunk: ByteBuffer)
     func backendResponseEnd(connectionReusable: Bool)
+    /// A read was handled and the exchange goes on.
+    func backendReadComplete()
     func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool)
     func backendWritabilityChanged(_ writable: Bool)
 }
@@ -81,6 +83,11 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     var delegate: (any BackendExchangeDelegate)?
     /// Called once when the channel closes (the pool forgets the connection).
     var onClose: (() -> Void)?
+    private let flushes: FlushBatch
+
+    init(flushes: FlushBatch = FlushBatch()) {
+        self.flushes = flushes
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -150,7 +157,10 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         receivedAnything = true
         arm(betweenBytesTimeout, "between bytes")
         buffer.writeBuffer(&incoming)
-        parse()
+        flushes.around {
+            parse()
+            delegate?.backendReadComplete()
+        }
     }
 
     /// Parses what has arrived. A head is handed over only after the rest of the same read has

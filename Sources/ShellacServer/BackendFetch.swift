@@ -331,10 +331,19 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             storedBytes += chunk.readableBytes
             if storedBytes > services.store.budget { stopStoring() }
         }
-        // Each piece is published when the next arrives, the last one only after the object is
-        // stored: a client that has the whole body can rely on the object being in the cache.
+        // Each piece is published when the next arrives or its read is handled (see
+        // backendReadComplete), the last one only after the object is stored: a client that has
+        // the whole body can rely on the object being in the cache.
         if let previous = heldChunk { fetch.busy.publishBody(previous) }
         heldChunk = chunk
+    }
+
+    /// The backend read is handled and the body goes on in a later one: the piece held back goes
+    /// to the clients now, not when the next one comes (which may be long after).
+    func backendReadComplete() {
+        guard !finished, let held = heldChunk else { return }
+        heldChunk = nil
+        fetch.busy.publishBody(held)
     }
 
     /// RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI, and the

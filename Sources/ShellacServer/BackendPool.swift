@@ -23,9 +23,13 @@ final class BackendPool: @unchecked Sendable {
     private var idle: [BackendConnection] = []
     private var sweep: Scheduled<Void>?
 
+    /// Flushes the client connections its connections' reads wrote to.
+    private let flushes: FlushBatch
+
     init(eventLoop: any EventLoop, address: SocketAddress, definition: BackendDefinition, parameters: Parameters,
-         counters: Counters, metrics: MetricsExporter.BackendMetrics? = nil) {
+         counters: Counters, metrics: MetricsExporter.BackendMetrics? = nil, flushes: FlushBatch = FlushBatch()) {
         self.metrics = metrics
+        self.flushes = flushes
         self.eventLoop = eventLoop
         self.address = address
         self.definition = definition
@@ -49,7 +53,7 @@ final class BackendPool: @unchecked Sendable {
 
     /// A new connection, bypassing the idle list (used to retry after a reused one failed).
     func connect() -> EventLoopFuture<BackendConnection> {
-        let handler = BackendConnectionHandler()
+        let handler = BackendConnectionHandler(flushes: flushes)
         let counters = self.counters
         var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(connectTimeout)
         if definition.path == nil {

@@ -61,10 +61,20 @@ extension ClientConnectionHandler {
         needsFlush = true
         guard !flushScheduled else { return }
         flushScheduled = true
+        if loopServices.flushes.isOpen {
+            loopServices.flushes.add(self)
+            return
+        }
         context.eventLoop.execute {
             self.flushScheduled = false
             self.flushIfNeeded()
         }
+    }
+
+    /// The backend read that wrote to this connection is done (see FlushBatch).
+    func flushFromBatch() {
+        flushScheduled = false
+        flushIfNeeded()
     }
 
     func flushIfNeeded() {

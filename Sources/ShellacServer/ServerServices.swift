@@ -154,6 +154,8 @@ final class LoopServices: @unchecked Sendable {
     private let metrics: MetricsExporter
     /// By backend name: the pool and the target (of the VCL in use) it was last found right for.
     private var pools: [String: (pool: BackendPool, target: BackendTarget)] = [:]
+    /// Client flushes asked for while a backend read is handled, done at its end.
+    let flushes = FlushBatch()
 
     init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters, metrics: MetricsExporter) {
         self.eventLoop = eventLoop
@@ -180,7 +182,8 @@ final class LoopServices: @unchecked Sendable {
         }
         pools[backend]?.pool.closeAll()
         let pool = BackendPool(eventLoop: eventLoop, address: address, definition: definition,
-                               parameters: parameters, counters: counters, metrics: metrics.metrics(for: backend))
+                               parameters: parameters, counters: counters, metrics: metrics.metrics(for: backend),
+                               flushes: flushes)
         pools[backend] = (pool, target)
         return pool
     }

@@ -28,6 +28,8 @@ public enum OriginAction: Sendable {
     case respond(status: Int, headers: [(String, String)], body: String, delayMilliseconds: Int)
     /// Exactly these bytes, then close the connection if asked.
     case raw(String, close: Bool)
+    /// These bytes in parts, each written and flushed `gapMilliseconds` after the one before.
+    case rawInParts([String], gapMilliseconds: Int)
     /// A head announcing `announcedLength` bytes, then only `sent` of them, then close.
     case truncated(announcedLength: Int, sent: Int, headers: [(String, String)])
     /// Close without answering.
@@ -174,6 +176,14 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
             }
         case .raw(let text, let close):
             write(text, close: close)
+        case .rawInParts(let parts, let gap):
+            for (index, part) in parts.enumerated() {
+                if index == 0 {
+                    write(part, close: false)
+                } else {
+                    context.eventLoop.scheduleTask(in: .milliseconds(Int64(gap * index))) { write(part, close: false) }
+                }
+            }
         case .truncated(let announced, let sent, let headers):
             var text = "HTTP/1.1 200 OK\r\nContent-Length: \(announced)\r\n"
             for (name, value) in headers { text += "\(name): \(value)\r\n" }

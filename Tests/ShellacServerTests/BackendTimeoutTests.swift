@@ -16,6 +16,7 @@ import Testing
         func backendResponseHead(_ head: consuming HTTPResponseHead) { heads += 1 }
         func backendResponseBody(_ chunk: ByteBuffer) {}
         func backendResponseEnd(connectionReusable: Bool) { ended = true }
+        func backendReadComplete() {}
         func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool) { failure = "\(error)" }
         func backendWritabilityChanged(_ writable: Bool) {}
     }

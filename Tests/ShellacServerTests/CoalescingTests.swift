@@ -117,6 +117,28 @@ import Testing
         }
     }
 
+    @Test func whatTheOriginSentGoesOnBeforeTheRestArrives() async throws {
+        // The head and a first piece, then the rest much later: the client and a waiter have the
+        // first piece long before (each backend read is flushed on to the clients it wrote to).
+        let head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n"
+        try await withHarness(script: { _ in
+            .rawInParts([head + "6\r\nfirst;\r\n", "6\r\nlater;\r\n0\r\n\r\n"], gapMilliseconds: 1500)
+        }) { h in
+            let fetching = try await h.client()
+            try await fetching.send("GET /slow-body HTTP/1.1\r\nHost: a\r\n\r\n")
+            let early = try await fetching.readUntil("first;", seconds: 1)
+            #expect(early.hasPrefix("HTTP/1.1 200"))
+            let waiting = try await h.client()
+            try await waiting.send("GET /slow-body HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await waiting.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
+            #expect(try await fetching.readUntil("0\r\n\r\n", seconds: 5).contains("later;"))
+            #expect(try await waiting.readUntil("0\r\n\r\n", seconds: 5).contains("later;"))
+            await fetching.close()
+            await waiting.close()
+            #expect(h.origin.count(path: "/slow-body") == 1)
+        }
+    }
+
     @Test func memoryBudgetEvictsLeastRecentlyUsed() async throws {
         let body = String(repeating: "m", count: 8 * 1024)
         try await withHarness(budget: 64 * 1024, script: { _ in .ok(body) }) { h in
