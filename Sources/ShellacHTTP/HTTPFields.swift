@@ -168,10 +168,33 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
         removeAll { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }
     }
 
+    /// Removes the fields `predicate` picks, keeping the others in order. Looks before it
+    /// changes anything: a list with nothing to remove is not copied or written.
+    /// Fields are looked at in place (through buffer pointers), not copied out one by one.
     public mutating func removeAll(where predicate: (HTTPField) -> Bool) {
-        let before = fields.count
-        fields.removeAll(where: predicate)
-        if fields.count != before { nameBits = fields.reduce(0) { $0 | $1.nameBit } }
+        let first = fields.withUnsafeBufferPointer { buffer -> Int? in
+            var index = 0
+            while index < buffer.count {
+                if predicate(buffer[index]) { return index }
+                index += 1
+            }
+            return nil
+        }
+        guard let first else { return }
+        let kept = fields.withUnsafeMutableBufferPointer { buffer -> Int in
+            var kept = first
+            var index = first + 1
+            while index < buffer.count {
+                if !predicate(buffer[index]) {
+                    buffer.swapAt(kept, index)
+                    kept += 1
+                }
+                index += 1
+            }
+            return kept
+        }
+        fields.removeSubrange(kept...)
+        nameBits = fields.reduce(0) { $0 | $1.nameBit }
     }
 
     /// Whether a comma-separated list header contains `token`, case-insensitively.

@@ -9,19 +9,32 @@ public enum HopByHop {
     /// regenerates): the list is copied once, not once per removal.
     public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: String? = nil) {
         var named: [Substring] = []
-        for value in fields.values("Connection") {
-            for token in value.split(separator: ",") {
-                let name = token.trimmingOWS()
-                if !name.isEmpty { named.append(name) }
+        if fields.contains("Connection", nameBit: connectionBit) {
+            for value in fields.values("Connection") {
+                for token in value.split(separator: ",") {
+                    let name = token.trimmingOWS()
+                    if !name.isEmpty { named.append(name) }
+                }
             }
         }
         let extraBit = extra.map { HTTPField.nameBit($0) } ?? 0
-        let extraPresent = extra.map { fields.contains($0, nameBit: extraBit) } ?? false
-        guard extraPresent || fields.contains(where: { isAlwaysHopByHop($0.name) }) || !named.isEmpty else { return }
+        let alwaysBits = Self.alwaysBits
         fields.removeAll { field in
-            isAlwaysHopByHop(field.name) || named.contains { field.name.equalsIgnoringASCIICase($0) }
-                || (extraPresent && field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!))
+            // The name bits rule out most names before any byte of them is read.
+            (field.nameBit & alwaysBits != 0 && isAlwaysHopByHop(field.name)) || isProxyField(field.name)
+                || (field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!))
+                || (!named.isEmpty && named.contains { field.name.equalsIgnoringASCIICase($0) })
         }
+    }
+
+    private static let connectionBit = HTTPField.nameBit("Connection")
+    /// The name bits of the fixed hop-by-hop names (Proxy-* are checked apart).
+    private static let alwaysBits = ["Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
+        .reduce(UInt64(0)) { $0 | HTTPField.nameBit($1) }
+
+    static func isProxyField(_ name: String) -> Bool {
+        name.utf8.count >= 6 && name.utf8.first.map { $0 | 0x20 == UInt8(ascii: "p") } == true
+            && name.hasPrefixIgnoringASCIICase("proxy-")
     }
 
     /// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade or Proxy-*, removed from
