@@ -17,12 +17,16 @@ public struct CacheControl: Sendable, Equatable {
 
     /// Parses every Cache-Control field value of a message.
     public init(_ fields: HTTPFields) {
-        guard fields.contains("Cache-Control") else { return }
-        for field in fields where field.name.equalsIgnoringASCIICase("Cache-Control") {
-            var value = field.value
-            value.withUTF8 { parse($0) }
+        var parsed = CacheControl()
+        fields.forEachValue(of: "Cache-Control", nameBit: Self.nameBit) { value in
+            if value.utf8.withContiguousStorageIfAvailable({ parsed.parse($0) }) == nil {
+                Array(value.utf8).withUnsafeBufferPointer { parsed.parse($0) }
+            }
         }
+        self = parsed
     }
+
+    private static let nameBit = HTTPField.nameBit("Cache-Control")
 
     /// Splits "a, b=1, c=\"x, y\"" into directives at commas outside quoted strings, as bytes
     /// (every delimiter is ASCII), and applies each.

@@ -91,22 +91,31 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
         return nil
     }
 
+    /// Calls `body` with every value of `name` in order, given the name's `HTTPField.nameBit`:
+    /// other names are passed over on their bits, without comparing them.
+    public func forEachValue(of name: String, nameBit: UInt64, _ body: (String) -> Void) {
+        guard nameBits & nameBit != 0 else { return }
+        for field in fields where field.nameBit == nameBit && field.name.equalsIgnoringASCIICase(name) {
+            body(field.value)
+        }
+    }
+
     /// Every value of `name` in order.
     public func values(_ name: String) -> [String] {
-        guard mayContain(name) else { return [] }
-        return fields.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
+        var values: [String] = []
+        forEachValue(of: name, nameBit: HTTPField.nameBit(name)) { values.append($0) }
+        return values
     }
 
     /// All values of `name` joined as one comma-separated list (RFC 9110 §5.3).
     public func combined(_ name: String) -> String? {
-        guard mayContain(name) else { return nil }
         var first: String?
         var joined: String?
-        for field in fields where field.name.equalsIgnoringASCIICase(name) {
+        forEachValue(of: name, nameBit: HTTPField.nameBit(name)) { value in
             if first == nil {
-                first = field.value
+                first = value
             } else {
-                joined = (joined ?? first!) + ", " + field.value
+                joined = (joined ?? first!) + ", " + value
             }
         }
         return joined ?? first
