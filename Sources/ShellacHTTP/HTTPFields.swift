@@ -289,8 +289,8 @@ func asciiLower(_ byte: UInt8) -> UInt8 {
 extension ByteBuffer {
     /// Writes each field as "Name: value" CRLF.
     public mutating func writeHTTPFields(_ fields: HTTPFields) {
-        writeHead(capacity: fields.reduce(0) { $0 + HeadWriter.length(of: $1) }) { writer in
-            for field in fields { writer.append(field) }
+        writeHead(capacity: HeadWriter.length(of: fields)) { writer in
+            writer.append(fields)
         }
     }
 }

@@ -60,7 +60,7 @@ enum ResponseHead {
                      cacheStatus: CacheStatus?, framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool,
                      allocator: ByteBufferAllocator) -> ByteBuffer {
         let capacity = 16 + HeadWriter.maxDecimalLength + reason.utf8.count
-            + fields.reduce(0) { $0 + HeadWriter.length(of: $1) } + 48 + HeadWriter.maxDecimalLength
+            + HeadWriter.length(of: fields) + 48 + HeadWriter.maxDecimalLength
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
         var buffer = allocator.buffer(capacity: capacity)
         buffer.writeHead(capacity: capacity) { head in
@@ -69,7 +69,7 @@ enum ResponseHead {
             head.append(UInt8(ascii: " "))
             head.append(reason)
             head.append("\r\n")
-            for field in fields { head.append(field) }
+            head.append(fields)
             switch framing {
             case .contentLength(let length):
                 head.append("Content-Length: ")
