@@ -170,16 +170,22 @@ enum HeadParser {
         var transferEncodings: [String] = []
         var contentLengths: [String] = []
 
+        /// Reads the fields in place (a `for` loop over the list copies every field).
         init(_ fields: HTTPFields) {
-            for field in fields {
-                if field.nameBit == Self.hostBit && field.name.equalsIgnoringASCIICase("Host") {
-                    hosts += 1
-                    firstHost = firstHost ?? field.value
-                } else if field.nameBit == Self.transferEncodingBit
-                            && field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
-                    transferEncodings.append(field.value)
-                } else if field.nameBit == Self.contentLengthBit && field.name.equalsIgnoringASCIICase("Content-Length") {
-                    contentLengths.append(field.value)
+            let hostBit = Self.hostBit, transferEncodingBit = Self.transferEncodingBit
+            let contentLengthBit = Self.contentLengthBit
+            fields.fields.withUnsafeBufferPointer { buffer in
+                for index in buffer.indices {
+                    let nameBit = buffer[index].nameBit
+                    if nameBit == hostBit && buffer[index].name.equalsIgnoringASCIICase("Host") {
+                        hosts += 1
+                        firstHost = firstHost ?? buffer[index].value
+                    } else if nameBit == transferEncodingBit
+                                && buffer[index].name.equalsIgnoringASCIICase("Transfer-Encoding") {
+                        transferEncodings.append(buffer[index].value)
+                    } else if nameBit == contentLengthBit && buffer[index].name.equalsIgnoringASCIICase("Content-Length") {
+                        contentLengths.append(buffer[index].value)
+                    }
                 }
             }
         }

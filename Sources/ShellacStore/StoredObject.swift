@@ -128,7 +128,7 @@ public final class StoredObject: Sendable {
         // Sized exactly: a 1 KiB object takes about 1.3 KiB of a shared chunk, not 2 KiB of its own.
         self.storage = ObjectSlab.shared.allocate(length: headLength + bodyLength + key.value.utf8.count) { out in
             out.append(statusLine)
-            for field in fields { out.append(field) }
+            out.append(fields)
             for piece in body { piece.withUnsafeReadableBytes { out.append(bytes: $0) } }
             out.append(key.value)
         }
