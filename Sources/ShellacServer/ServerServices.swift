@@ -169,6 +169,20 @@ final class LoopServices: @unchecked Sendable {
     /// (its idle connections are closed).
     func pool(for backend: String, in vcl: ActiveVCL) -> BackendPool? {
         eventLoop.assertInEventLoop()
+        if let last, last.vcl === vcl, last.backend == backend, last.pool.address == last.target.address {
+            return last.pool
+        }
+        let pool = lookUpPool(for: backend, in: vcl)
+        last = pool.map { (vcl, backend, vcl.backends[backend]!.target, $0) }
+        return pool
+    }
+
+    /// The pool handed out last, and the VCL and backend it was for: most requests ask for the
+    /// same one again, answered without two dictionary lookups and a copy of the definition.
+    /// Only `lookUpPool` changes `pools`, and every call of it sets this afresh.
+    private var last: (vcl: ActiveVCL, backend: String, target: BackendTarget, pool: BackendPool)?
+
+    private func lookUpPool(for backend: String, in vcl: ActiveVCL) -> BackendPool? {
         guard let (definition, target) = vcl.backends[backend] else { return nil }
         let address = target.address
         if let known = pools[backend], known.pool.address == address {
