@@ -12,10 +12,10 @@ public enum BackendRequest {
                             requestID: String) -> HTTPRequestHead {
         var fields = client.fields
         HopByHop.strip(&fields, alsoRemoving: "Content-Length")
-        if let previous = fields.combined("X-Forwarded-For") {
-            fields.set("X-Forwarded-For", "\(previous), \(clientAddress)")
+        if let previous = fields.combined("X-Forwarded-For", nameBit: KnownName.xForwardedFor) {
+            fields.set("X-Forwarded-For", "\(previous), \(clientAddress)", nameBit: KnownName.xForwardedFor)
         } else {
-            fields.add("X-Forwarded-For", clientAddress)
+            fields.add(HTTPField(name: "X-Forwarded-For", value: clientAddress, nameBit: KnownName.xForwardedFor))
         }
         fields.set("X-Varnish", requestID)
         var method = client.method

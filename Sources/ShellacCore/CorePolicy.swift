@@ -70,7 +70,9 @@ public enum CorePolicy {
     /// Browsers send many Accept-Encoding spellings; keep "gzip" or nothing so Vary does not
     /// fragment the cache (as Varnish does with http_gzip_support).
     public static func normaliseAcceptEncoding(_ fields: inout HTTPFields) {
-        guard let value = fields.combined("Accept-Encoding"), value != "gzip" else { return }
+        guard let value = fields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding), value != "gzip" else {
+            return
+        }
         if AcceptEncoding.acceptsGzip(value) { fields.set("Accept-Encoding", "gzip") } else { fields.remove("Accept-Encoding") }
     }
 

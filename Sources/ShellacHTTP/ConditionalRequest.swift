@@ -7,14 +7,14 @@ public enum ConditionalRequest {
     /// The validators are asked for only when the request has a condition (most have none).
     public static func isNotModified(request: HTTPFields, etag: @autoclosure () -> String?,
                                      lastModified: @autoclosure () -> String?) -> Bool {
-        if let inm = request.combined("If-None-Match") {
+        if let inm = request.combined("If-None-Match", nameBit: KnownName.ifNoneMatch) {
             guard let etag = etag() else { return false }
             let trimmed = inm.trimmingOWS()
             if trimmed == "*" { return true }
             let ours = weak(etag)
             return trimmed.split(separator: ",").contains { weak($0.trimmingOWS()) == ours }
         }
-        if let ims = request["If-Modified-Since"], let since = HTTPDate.parse(ims),
+        if let ims = request["If-Modified-Since", nameBit: KnownName.ifModifiedSince], let since = HTTPDate.parse(ims),
            let lastModified = lastModified(), let modified = HTTPDate.parse(lastModified) {
             return modified <= since
         }

@@ -18,8 +18,8 @@ public struct Freshness: Sendable, Equatable {
     ///   - responseTime: when the response head arrived.
     public static func compute(fields: HTTPFields, cacheControl: CacheControl, requestTime: Double,
                                responseTime: Double) -> Freshness {
-        let dateValue = fields["Date"].flatMap(HTTPDate.parse)
-        let ageValue = fields["Age"].flatMap { Double($0.trimmingOWS()) }.map { max(0, $0) } ?? 0
+        let dateValue = fields["Date", nameBit: KnownName.date].flatMap(HTTPDate.parse)
+        let ageValue = fields["Age", nameBit: KnownName.age].flatMap { Double($0.trimmingOWS()) }.map { max(0, $0) } ?? 0
         // §4.2.3
         let apparentAge = max(0, responseTime - (dateValue ?? responseTime))
         let responseDelay = max(0, responseTime - requestTime)
@@ -32,7 +32,7 @@ public struct Freshness: Sendable, Equatable {
             lifetime = Double(s)
         } else if let m = cacheControl.maxAge {
             lifetime = Double(m)
-        } else if let expiresText = fields["Expires"] {
+        } else if let expiresText = fields["Expires", nameBit: KnownName.expires] {
             // An invalid Expires (e.g. "0") means already expired (§5.3).
             if let expires = HTTPDate.parse(expiresText) {
                 lifetime = expires - (dateValue ?? responseTime)

@@ -102,16 +102,24 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// Every value of `name` in order.
     public func values(_ name: String) -> [String] {
+        values(name, nameBit: HTTPField.nameBit(name))
+    }
+
+    public func values(_ name: String, nameBit: UInt64) -> [String] {
         var values: [String] = []
-        forEachValue(of: name, nameBit: HTTPField.nameBit(name)) { values.append($0) }
+        forEachValue(of: name, nameBit: nameBit) { values.append($0) }
         return values
     }
 
     /// All values of `name` joined as one comma-separated list (RFC 9110 §5.3).
     public func combined(_ name: String) -> String? {
+        combined(name, nameBit: HTTPField.nameBit(name))
+    }
+
+    public func combined(_ name: String, nameBit: UInt64) -> String? {
         var first: String?
         var joined: String?
-        forEachValue(of: name, nameBit: HTTPField.nameBit(name)) { value in
+        forEachValue(of: name, nameBit: nameBit) { value in
             if first == nil {
                 first = value
             } else {
@@ -208,13 +216,32 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// Whether a comma-separated list header contains `token`, case-insensitively.
     public func listContains(_ name: String, token: String) -> Bool {
-        for value in values(name) {
-            for item in value.split(separator: ",") where item.trimmingOWS().equalsIgnoringASCIICase(token) {
-                return true
+        listContains(name, nameBit: HTTPField.nameBit(name), token: token)
+    }
+
+    public func listContains(_ name: String, nameBit: UInt64, token: String) -> Bool {
+        var found = false
+        forEachValue(of: name, nameBit: nameBit) { value in
+            if !found, value.split(separator: ",").contains(where: { $0.trimmingOWS().equalsIgnoringASCIICase(token) }) {
+                found = true
             }
         }
-        return false
+        return found
     }
+}
+
+/// The name bits of the names looked up on every request or response, computed once rather
+/// than at each lookup.
+public enum KnownName {
+    public static let acceptEncoding = HTTPField.nameBit("Accept-Encoding")
+    public static let age = HTTPField.nameBit("Age")
+    public static let connection = HTTPField.nameBit("Connection")
+    public static let date = HTTPField.nameBit("Date")
+    public static let expires = HTTPField.nameBit("Expires")
+    public static let ifModifiedSince = HTTPField.nameBit("If-Modified-Since")
+    public static let ifNoneMatch = HTTPField.nameBit("If-None-Match")
+    public static let vary = HTTPField.nameBit("Vary")
+    public static let xForwardedFor = HTTPField.nameBit("X-Forwarded-For")
 }
 
 extension String {

@@ -43,8 +43,8 @@ public struct HTTPRequestHead: Sendable, Equatable {
 
     /// Whether the client wants the connection kept open after this exchange (RFC 9112 §9.3).
     public var keepAlive: Bool {
-        if fields.listContains("Connection", token: "close") { return false }
-        if version == .http1_0 { return fields.listContains("Connection", token: "keep-alive") }
+        if fields.listContains("Connection", nameBit: KnownName.connection, token: "close") { return false }
+        if version == .http1_0 { return fields.listContains("Connection", nameBit: KnownName.connection, token: "keep-alive") }
         return true
     }
 
@@ -75,8 +75,8 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// Whether the server lets the connection be reused after this response.
     public var keepAlive: Bool {
         if framing == .untilClose { return false }
-        if fields.listContains("Connection", token: "close") { return false }
-        if version == .http1_0 { return fields.listContains("Connection", token: "keep-alive") }
+        if fields.listContains("Connection", nameBit: KnownName.connection, token: "close") { return false }
+        if version == .http1_0 { return fields.listContains("Connection", nameBit: KnownName.connection, token: "keep-alive") }
         return true
     }
 }

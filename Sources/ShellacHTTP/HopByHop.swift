@@ -10,7 +10,7 @@ public enum HopByHop {
     public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: String? = nil) {
         var named: [Substring] = []
         if fields.contains("Connection", nameBit: connectionBit) {
-            for value in fields.values("Connection") {
+            for value in fields.values("Connection", nameBit: connectionBit) {
                 for token in value.split(separator: ",") {
                     let name = token.trimmingOWS()
                     if !name.isEmpty { named.append(name) }

@@ -5,7 +5,7 @@ public enum Vary {
     /// The lower-cased header names listed by the response's Vary fields; nil for `Vary: *`.
     public static func names(_ fields: HTTPFields) -> [String]? {
         var names: [String] = []
-        for value in fields.values("Vary") {
+        for value in fields.values("Vary", nameBit: KnownName.vary) {
             for item in value.split(separator: ",") {
                 let name = item.trimmingOWS()
                 if name == "*" { return nil }
