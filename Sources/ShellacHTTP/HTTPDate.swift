@@ -45,20 +45,17 @@ public enum HTTPDate {
             }
             return n
         }
-        var month: Int?
-        for (index, name) in monthBytes.enumerated() where b[8] == name.0 && b[9] == name.1 && b[10] == name.2 {
-            month = index + 1
-        }
-        guard let day = number(5, 2), let month, let year = number(12, 4), let h = number(17, 2),
+        let monthKey = UInt32(b[8]) << 16 | UInt32(b[9]) << 8 | UInt32(b[10])
+        guard let monthIndex = monthKeys.firstIndex(of: monthKey) else { return nil }
+        let month = monthIndex + 1
+        guard let day = number(5, 2), let year = number(12, 4), let h = number(17, 2),
               let m = number(20, 2), let s = number(23, 2), (1...31).contains(day), year >= 1900,
               (0...23).contains(h), (0...59).contains(m), (0...60).contains(s) else { return nil }
         return Double(daysFromCivil(year: year, month: month, day: day) * 86_400 + Int64(h * 3600 + m * 60 + s))
     }
 
-    private static let monthBytes: [(UInt8, UInt8, UInt8)] = months.map { name in
-        let bytes = Array(name.utf8)
-        return (bytes[0], bytes[1], bytes[2])
-    }
+    /// Each month's three letters as one number, compared in one step.
+    private static let monthKeys: [UInt32] = months.map { name in name.utf8.prefix(3).reduce(0) { $0 << 8 | UInt32($1) } }
 
     private static func parseForms(_ text: some StringProtocol) -> Double? {
         let parts = Substring(text).split(whereSeparator: { $0 == " " })
