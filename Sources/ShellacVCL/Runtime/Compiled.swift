@@ -98,6 +98,9 @@ final class CompiledCode: Sendable {
     let textNameBits: ContiguousArray<UInt64>
     let constants: ContiguousArray<VCLValue>
     let regexes: ContiguousArray<VCLRegex>
+    /// The same regexes, unretained (`regexes` keeps them): a match borrows one rather than
+    /// retaining and releasing it around every call.
+    let unretainedRegexes: ContiguousArray<Unmanaged<VCLRegex>>
     let acls: ContiguousArray<ACL>
     let lists: ContiguousArray<[ExpressionIndex]>
 
@@ -109,6 +112,7 @@ final class CompiledCode: Sendable {
         textNameBits = ContiguousArray(builder.texts.map { HTTPField.nameBit($0) })
         constants = builder.constants
         regexes = builder.regexes
+        unretainedRegexes = ContiguousArray(builder.regexes.map { Unmanaged.passUnretained($0) })
         acls = builder.acls
         lists = builder.lists
     }

@@ -172,8 +172,9 @@ struct Interpreter {
             return Self.equal(value, .string(code.texts[text])) != negated
         case .regexMatch(let subject, let regex, let negated):
             let value = try evaluate(subject, &context)
-            if case .string(let text?) = value { return code.regexes[regex].matches(text) != negated }
-            return code.regexes[regex].matches(value.string) != negated
+            let matcher = code.unretainedRegexes[regex]
+            if case .string(let text?) = value { return matcher._withUnsafeGuaranteedRef { $0.matches(text) } != negated }
+            return matcher._withUnsafeGuaranteedRef { $0.matches(value.string) } != negated
         case .aclMatch(let subject, let acl, let negated):
             let address = try evaluate(subject, &context).string
             return code.acls[acl].matches(address) != negated

@@ -32,6 +32,11 @@ public final class VCLProgram: Sendable {
     private let trivial: [Bool]
     /// Each builtin subroutine's statements from the user's VCL (before the builtin's own).
     private let userBodies: [StatementBlock]
+    /// Whether the builtin VCL's own part of each subroutine only returns its default action
+    /// (vcl_deliver, vcl_hit, vcl_miss …): then only the user's part is interpreted.
+    private let trivialBuiltinPart: [Bool]
+    /// `return (DEFAULT)` of each subroutine, made once.
+    private let defaultOutcomes: [VCLOutcome]
 
     /// Loads a compilation; returns the program, or the diagnostics that prevent loading
     /// (the compilation's own errors, and those found while loading).
@@ -120,12 +125,18 @@ public final class VCLProgram: Sendable {
             let body = subroutines[sub.name] ?? 0..<0
             return body.lowerBound..<(builtinStarts[sub.name] ?? body.upperBound)
         }
-        self.trivial = BuiltinSubroutine.allCases.map { sub in
-            let body = subroutines[sub.name] ?? 0..<0
+        func returnsDefault(_ body: StatementBlock, of sub: BuiltinSubroutine) -> Bool {
             guard body.count == 1, case .returnAction(let action, let arguments) = code.statements[body.lowerBound] else {
                 return false
             }
             return code.texts[action] == Self.defaultAction(sub.name) && code.lists[arguments].isEmpty
+        }
+        self.trivial = BuiltinSubroutine.allCases.map { sub in returnsDefault(subroutines[sub.name] ?? 0..<0, of: sub) }
+        self.defaultOutcomes = BuiltinSubroutine.allCases.map { .action(Self.defaultAction($0.name), []) }
+        self.trivialBuiltinPart = BuiltinSubroutine.allCases.map { sub in
+            let body = subroutines[sub.name] ?? 0..<0
+            guard let start = builtinStarts[sub.name] else { return false }
+            return returnsDefault(start..<body.upperBound, of: sub)
         }
         var made: [String: Director] = [:]
         // Directors are created when vcl_init runs `new`; the objects exist up front so the
@@ -155,7 +166,7 @@ public final class VCLProgram: Sendable {
         var interpreter = Interpreter(program: self)
         switch interpreter.run(userBodies[subroutine.rawValue], &context) {
         case .returned(let outcome): return outcome
-        case .left: return .action(Self.defaultAction(subroutine.name), [])  // a bare `return;`, as run() does
+        case .left: return defaultOutcomes[subroutine.rawValue]  // a bare `return;`, as run() does
         case .next: return nil
         }
     }
@@ -167,9 +178,11 @@ public final class VCLProgram: Sendable {
     /// subroutine the builtin VCL does not define) returns the subroutine's default action.
     public func run<Context: VCLContext>(_ subroutine: BuiltinSubroutine, _ context: inout Context) -> VCLOutcome {
         var interpreter = Interpreter(program: self)
-        switch interpreter.run(builtinBodies[subroutine.rawValue], &context) {
+        let body = trivialBuiltinPart[subroutine.rawValue] ? userBodies[subroutine.rawValue]
+            : builtinBodies[subroutine.rawValue]
+        switch interpreter.run(body, &context) {
         case .returned(let outcome): return outcome
-        case .next, .left: return .action(Self.defaultAction(subroutine.name), [])
+        case .next, .left: return defaultOutcomes[subroutine.rawValue]
         }
     }
 
