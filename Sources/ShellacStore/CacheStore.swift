@@ -350,17 +350,20 @@ public final class CacheStore: Sendable {
     public func release(_ fetch: BusyFetch, hitForMissTTL: Double?, passes: Bool = false, now: Double) {
         let digest = fetch.key.digest
         shards[shard(for: digest)].withLock { shard in
-            var head = shard.heads[digest] ?? Head()
-            // A head taken over by another key with the same digest is left to it.
-            guard head.holds(fetch.key) else { return }
-            if head.busy === fetch { head.busy = nil }
-            if let ttl = hitForMissTTL, ttl > 0 {
+            let newMarker = shard.heads.update(digest) { head -> Bool in
+                // A head taken over by another key with the same digest is left to it.
+                guard head.holds(fetch.key) else { return false }
+                if head.busy === fetch { head.busy = nil }
+                guard let ttl = hitForMissTTL, ttl > 0 else { return false }
                 // Every request under a hit-for-miss marker renews it. One expiry entry per marker
                 // is enough: when it comes due, `expire` files a renewed marker again.
-                if head.hitForMissUntil == nil { shard.expiry.insert(ExpiryEntry(at: now + ttl, digest: digest)) }
+                let isNew = head.hitForMissUntil == nil
                 head.setMarker(for: fetch.key, until: now + ttl, passes: passes)
+                return isNew
             }
-            shard.heads[digest] = head.isEmpty ? nil : head
+            if newMarker, let ttl = hitForMissTTL {
+                shard.expiry.insert(ExpiryEntry(at: now + ttl, digest: digest))
+            }
         }
     }
 

@@ -54,6 +54,22 @@ extension CacheStore {
             }
         }
 
+        /// Changes the head stored for `digest` where it stands (`change` gets an empty head when
+        /// none is stored); a head left empty is removed. Copying a head out and setting it back
+        /// held its box twice meanwhile, so every change to the box copied it.
+        mutating func update<Result>(_ digest: UInt64, _ change: (inout Head) -> Result) -> Result {
+            let (index, found) = probe(digest)
+            guard found else {
+                var head = Head()
+                let result = change(&head)
+                if !head.isEmpty { self[digest] = head }
+                return result
+            }
+            let result = change(&slots[index].head)
+            if slots[index].head.isEmpty { remove(at: index) }
+            return result
+        }
+
         private mutating func remove(at removed: Int) {
             var hole = removed
             var index = removed
