@@ -276,12 +276,12 @@ public final class CacheStore: Sendable {
                 break
             }
             if let busy = head.busy, !busy.isFinished {
-                shard.heads[key.digest] = head
+                if headChanged { shard.heads[key.digest] = head }
                 return .busy(busy)
             }
             if let until = head.hitForMissUntil {
                 if now < until {
-                    shard.heads[key.digest] = head
+                    if headChanged { shard.heads[key.digest] = head }
                     return head.markerPasses ? .hitForPass : .hitForMiss
                 }
                 head.clearMarker()
