@@ -124,17 +124,42 @@ enum HeadParser {
         var end = line.count
         while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
         while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-        index = start
-        while index < end {
-            let b = line[index]
-            // field-vchar = VCHAR / obs-text; SP and HTAB allowed inside (RFC 9110 §5.5).
-            if b < 0x20 && b != 0x09 || b == 0x7F { throw .bad("control character in header field value") }
-            index += 1
+        guard isFieldValue(UnsafeRawBufferPointer(rebasing: line[start..<end])) else {
+            throw .bad("control character in header field value")
         }
         let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
         let name = String(decoding: nameBytes, as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
         return HTTPField(name: name, value: value, nameBit: HTTPField.nameBit(nameBytes))
+    }
+
+    /// field-vchar = VCHAR / obs-text, with SP and HTAB inside (RFC 9110 §5.5): no control
+    /// character but HTAB, no DEL. Eight bytes at a time: a word that may hold a byte below 0x20
+    /// (a tab, usually) or a DEL is looked at byte by byte.
+    static func isFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            // Some byte below 0x20 (bytes of 0x80 and up never count), or some byte equal to 0x7F.
+            let below = (word &- ones &* 0x20) & ~word & highBits
+            let del = word ^ (ones &* 0x7F)
+            if below | ((del &- ones) & ~del & highBits) != 0 {
+                for offset in index..<(index + 8) where !isValueByte(bytes[offset]) { return false }
+            }
+            index += 8
+        }
+        while index < bytes.count {
+            if !isValueByte(bytes[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
+    @inline(__always)
+    private static func isValueByte(_ b: UInt8) -> Bool {
+        !(b < 0x20 && b != 0x09 || b == 0x7F)
     }
 
     /// RFC 9110 §5.6.2 tchar: digits, letters and !#$%&'*+-.^_`|~, as two 64-bit masks over

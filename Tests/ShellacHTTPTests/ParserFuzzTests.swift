@@ -125,3 +125,24 @@ import Testing
         }
     }
 }
+
+/// Field values are checked eight bytes at a time; a byte-by-byte statement of the rule checks it.
+@Suite struct FieldValueTests {
+    static func reference(_ bytes: [UInt8]) -> Bool {
+        bytes.allSatisfy { !($0 < 0x20 && $0 != 0x09 || $0 == 0x7F) }
+    }
+
+    @Test func agreesWithTheByteByByteRule() {
+        var random = SeededGenerator(state: 2611)
+        let alphabet: [UInt8] = [0x00, 0x09, 0x0A, 0x1F, 0x20, 0x21, 0x41, 0x7E, 0x7F, 0x80, 0x9F, 0xFF]
+        for _ in 0..<20_000 {
+            let length = Int(random.next() % 40)
+            // Mostly ordinary text, so that words of eight good bytes come up as well as bad ones.
+            let bytes = (0..<length).map { _ in
+                random.next() % 4 == 0 ? alphabet[Int(random.next() % UInt64(alphabet.count))] : UInt8(0x61)
+            }
+            let found = bytes.withUnsafeBytes { HeadParser.isFieldValue($0) }
+            #expect(found == Self.reference(bytes), "\(bytes)")
+        }
+    }
+}
