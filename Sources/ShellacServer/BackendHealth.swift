@@ -36,6 +36,10 @@ final class BackendHealth: Sendable {
     /// How many backends have passive failures on record (changed under the lock): while none
     /// has, a successful fetch has nothing to clear and takes no lock.
     private let failing = Atomic<Int>(0)
+    /// How many backends could be found sick (a probe, an override to sick, or a sick spell on
+    /// record; changed under the lock): while none could, every backend is healthy and asking
+    /// takes no lock.
+    private let couldBeSick = Atomic<Int>(0)
     private let failureThreshold: Int
     private let sickRetry: Double
 
@@ -56,13 +60,14 @@ final class BackendHealth: Sendable {
                         HealthWindow(window: $0.window, threshold: $0.threshold, initial: $0.initial)
                     }
                 }
-                entries[backend.name] = entry
+                store(entry, for: backend.name, in: &entries)
             }
         }
     }
 
     func isHealthy(_ name: String, now: Double) -> Bool {
-        entries.withLock { entries in
+        guard couldBeSick.load(ordering: .relaxed) > 0 else { return true }
+        return entries.withLock { entries in
             guard let entry = entries[name] else { return true }
             return Self.healthy(entry, now: now)
         }
@@ -79,7 +84,23 @@ final class BackendHealth: Sendable {
     }
 
     func setOverride(_ override: HealthOverride, for name: String) {
-        entries.withLock { $0[name, default: Entry()].override = override }
+        entries.withLock { entries in
+            var entry = entries[name] ?? Entry()
+            entry.override = override
+            store(entry, for: name, in: &entries)
+        }
+    }
+
+    /// Every change to an entry goes through here, to keep `couldBeSick` counting.
+    private func store(_ entry: Entry, for name: String, in entries: inout [String: Entry]) {
+        let could = Self.couldBeSick(entry)
+        let couldBefore = entries[name].map(Self.couldBeSick) ?? false
+        entries[name] = entry
+        if could != couldBefore { couldBeSick.add(could ? 1 : -1, ordering: .relaxed) }
+    }
+
+    private static func couldBeSick(_ entry: Entry) -> Bool {
+        entry.override == .sick || entry.probe != nil || entry.sickUntil != nil
     }
 
     /// A probe result; returns the health before and after, so changes can be logged.
@@ -94,7 +115,7 @@ final class BackendHealth: Sendable {
                 entry.sickUntil = nil
                 entry.consecutiveFailures = 0
             }
-            entries[name] = entry
+            store(entry, for: name, in: &entries)
             countFailures(was: wasFailing, now: Self.hasFailures(entry))
             return (before, Self.healthy(entry, now: now))
         }
@@ -107,7 +128,7 @@ final class BackendHealth: Sendable {
             let wasFailing = Self.hasFailures(entry)
             entry.consecutiveFailures += 1
             if entry.consecutiveFailures >= failureThreshold { entry.sickUntil = now + sickRetry }
-            entries[name] = entry
+            store(entry, for: name, in: &entries)
             countFailures(was: wasFailing, now: true)
         }
     }
@@ -118,7 +139,7 @@ final class BackendHealth: Sendable {
             guard var entry = entries[name], Self.hasFailures(entry) else { return }
             entry.consecutiveFailures = 0
             entry.sickUntil = nil
-            entries[name] = entry
+            store(entry, for: name, in: &entries)
             countFailures(was: true, now: false)
         }
     }

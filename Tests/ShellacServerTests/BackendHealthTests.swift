@@ -28,4 +28,21 @@ import Testing
         health.recordSuccess("a")
         #expect(failures(health, "a") == 0)
     }
+
+    @Test func anOverrideToSickIsSeenAndUndone() {
+        // Until some backend could be sick, health is answered without a look at the table.
+        let health = BackendHealth(failureThreshold: 2, sickRetry: 10)
+        #expect(health.isHealthy("a", now: 0))
+        health.setOverride(.sick, for: "a")
+        #expect(!health.isHealthy("a", now: 0) && health.isHealthy("b", now: 0))
+        health.setOverride(.healthy, for: "a")
+        #expect(health.isHealthy("a", now: 0))
+        health.setOverride(.sick, for: "a")
+        health.recordConnectFailure("b", now: 0)
+        health.recordConnectFailure("b", now: 0)
+        health.setOverride(.auto, for: "a")
+        #expect(health.isHealthy("a", now: 1) && !health.isHealthy("b", now: 1), "b's sick spell is still on record")
+        health.recordSuccess("b")
+        #expect(health.isHealthy("b", now: 1))
+    }
 }
