@@ -13,7 +13,7 @@ enum NativeBuiltin {
         let method = request.method
         if method == "PRI" { return .action("synth", [.int(405)]) }
         // !req.http.host && req.esi_level == 0 && req.proto ~ "^(?i)HTTP/1.1"
-        if request.version == .http1_1 && !request.fields.contains("Host", nameBit: hostBit) {
+        if request.version == .http1_1 && !request.fields.contains("Host", nameBit: KnownName.host) {
             return .action("synth", [.int(400)])
         }
         switch method {
@@ -24,8 +24,8 @@ enum NativeBuiltin {
         default:
             return .action("pipe", [])
         }
-        if request.fields.contains("Authorization", nameBit: authorizationBit)
-            || request.fields.contains("Cookie", nameBit: cookieBit) {
+        if request.fields.contains("Authorization", nameBit: KnownName.authorization)
+            || request.fields.contains("Cookie", nameBit: KnownName.cookie) {
             return .action("pass", [])
         }
         return .action("hash", [])
@@ -53,8 +53,4 @@ enum NativeBuiltin {
     // The builtin's own patterns, compiled as the VCL compiles them.
     private static let noStore = try! VCLRegex("(?i)no-store")
     private static let noStoreOrPrivate = try! VCLRegex("(?i:no-store|private)")
-
-    private static let hostBit = HTTPField.nameBit("Host")
-    private static let authorizationBit = HTTPField.nameBit("Authorization")
-    private static let cookieBit = HTTPField.nameBit("Cookie")
 }

@@ -18,15 +18,13 @@ public struct CacheControl: Sendable, Equatable {
     /// Parses every Cache-Control field value of a message.
     public init(_ fields: HTTPFields) {
         var parsed = CacheControl()
-        fields.forEachValue(of: "Cache-Control", nameBit: Self.nameBit) { value in
+        fields.forEachValue(of: "Cache-Control", nameBit: KnownName.cacheControl) { value in
             if value.utf8.withContiguousStorageIfAvailable({ parsed.parse($0) }) == nil {
                 Array(value.utf8).withUnsafeBufferPointer { parsed.parse($0) }
             }
         }
         self = parsed
     }
-
-    private static let nameBit = HTTPField.nameBit("Cache-Control")
 
     /// Splits "a, b=1, c=\"x, y\"" into directives at commas outside quoted strings, as bytes
     /// (every delimiter is ASCII), and applies each.

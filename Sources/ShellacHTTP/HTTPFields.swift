@@ -235,11 +235,17 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 public enum KnownName {
     public static let acceptEncoding = HTTPField.nameBit("Accept-Encoding")
     public static let age = HTTPField.nameBit("Age")
+    public static let authorization = HTTPField.nameBit("Authorization")
+    public static let cacheControl = HTTPField.nameBit("Cache-Control")
     public static let connection = HTTPField.nameBit("Connection")
+    public static let contentLength = HTTPField.nameBit("Content-Length")
+    public static let cookie = HTTPField.nameBit("Cookie")
     public static let date = HTTPField.nameBit("Date")
     public static let expires = HTTPField.nameBit("Expires")
+    public static let host = HTTPField.nameBit("Host")
     public static let ifModifiedSince = HTTPField.nameBit("If-Modified-Since")
     public static let ifNoneMatch = HTTPField.nameBit("If-None-Match")
+    public static let transferEncoding = HTTPField.nameBit("Transfer-Encoding")
     public static let vary = HTTPField.nameBit("Vary")
     public static let xForwardedFor = HTTPField.nameBit("X-Forwarded-For")
 }

@@ -186,7 +186,6 @@ enum HeadParser {
         throw .bad("malformed HTTP version")
     }
 
-    /// Parses one Content-Length value: 1*DIGIT, no sign, no spaces, no overflow.
     /// The values of the fields that frame a message (Transfer-Encoding, Content-Length) and of
     /// Host, picked out in one pass; a name is compared only when its bit matches.
     struct FramingFields {
@@ -197,8 +196,8 @@ enum HeadParser {
 
         /// Reads the fields in place (a `for` loop over the list copies every field).
         init(_ fields: HTTPFields) {
-            let hostBit = Self.hostBit, transferEncodingBit = Self.transferEncodingBit
-            let contentLengthBit = Self.contentLengthBit
+            let hostBit = KnownName.host, transferEncodingBit = KnownName.transferEncoding
+            let contentLengthBit = KnownName.contentLength
             fields.fields.withUnsafeBufferPointer { buffer in
                 for index in buffer.indices {
                     let nameBit = buffer[index].nameBit
@@ -214,12 +213,9 @@ enum HeadParser {
                 }
             }
         }
-
-        private static let hostBit = HTTPField.nameBit("Host")
-        private static let transferEncodingBit = HTTPField.nameBit("Transfer-Encoding")
-        private static let contentLengthBit = HTTPField.nameBit("Content-Length")
     }
 
+    /// Parses one Content-Length value: 1*DIGIT, no sign, no spaces, no overflow.
     static func contentLength(_ value: String) -> Int? {
         guard !value.isEmpty, value.utf8.count <= 18 else { return nil }
         var n = 0

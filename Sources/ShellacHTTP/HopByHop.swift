@@ -9,12 +9,10 @@ public enum HopByHop {
     /// regenerates): the list is copied once, not once per removal.
     public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: String? = nil) {
         var named: [Substring] = []
-        if fields.contains("Connection", nameBit: connectionBit) {
-            for value in fields.values("Connection", nameBit: connectionBit) {
-                for token in value.split(separator: ",") {
-                    let name = token.trimmingOWS()
-                    if !name.isEmpty { named.append(name) }
-                }
+        fields.forEachValue(of: "Connection", nameBit: KnownName.connection) { value in
+            for token in value.split(separator: ",") {
+                let name = token.trimmingOWS()
+                if !name.isEmpty { named.append(name) }
             }
         }
         let extraBit = extra.map { HTTPField.nameBit($0) } ?? 0
@@ -27,7 +25,6 @@ public enum HopByHop {
         }
     }
 
-    private static let connectionBit = HTTPField.nameBit("Connection")
     /// The name bits of the fixed hop-by-hop names (Proxy-* are checked apart).
     private static let alwaysBits = ["Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
         .reduce(UInt64(0)) { $0 | HTTPField.nameBit($1) }

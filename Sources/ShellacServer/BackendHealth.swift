@@ -91,12 +91,16 @@ final class BackendHealth: Sendable {
         }
     }
 
-    /// Every change to an entry goes through here, to keep `couldBeSick` counting.
+    /// Every change to an entry goes through here, to keep `failing` and `couldBeSick` counting.
     private func store(_ entry: Entry, for name: String, in entries: inout [String: Entry]) {
-        let could = Self.couldBeSick(entry)
-        let couldBefore = entries[name].map(Self.couldBeSick) ?? false
+        let before = entries[name] ?? Entry()
         entries[name] = entry
-        if could != couldBefore { couldBeSick.add(could ? 1 : -1, ordering: .relaxed) }
+        Self.count(Self.hasFailures(before), Self.hasFailures(entry), in: failing)
+        Self.count(Self.couldBeSick(before), Self.couldBeSick(entry), in: couldBeSick)
+    }
+
+    private static func count(_ was: Bool, _ now: Bool, in counter: borrowing Atomic<Int>) {
+        if was != now { counter.add(now ? 1 : -1, ordering: .relaxed) }
     }
 
     private static func couldBeSick(_ entry: Entry) -> Bool {
@@ -109,14 +113,12 @@ final class BackendHealth: Sendable {
         entries.withLock { entries in
             var entry = entries[name] ?? Entry()
             let before = Self.healthy(entry, now: now)
-            let wasFailing = Self.hasFailures(entry)
             entry.probe?.record(good)
             if good {
                 entry.sickUntil = nil
                 entry.consecutiveFailures = 0
             }
             store(entry, for: name, in: &entries)
-            countFailures(was: wasFailing, now: Self.hasFailures(entry))
             return (before, Self.healthy(entry, now: now))
         }
     }
@@ -125,11 +127,9 @@ final class BackendHealth: Sendable {
     func recordConnectFailure(_ name: String, now: Double) {
         entries.withLock { entries in
             var entry = entries[name] ?? Entry()
-            let wasFailing = Self.hasFailures(entry)
             entry.consecutiveFailures += 1
             if entry.consecutiveFailures >= failureThreshold { entry.sickUntil = now + sickRetry }
             store(entry, for: name, in: &entries)
-            countFailures(was: wasFailing, now: true)
         }
     }
 
@@ -140,16 +140,11 @@ final class BackendHealth: Sendable {
             entry.consecutiveFailures = 0
             entry.sickUntil = nil
             store(entry, for: name, in: &entries)
-            countFailures(was: true, now: false)
         }
     }
 
     private static func hasFailures(_ entry: Entry) -> Bool {
         entry.consecutiveFailures > 0 || entry.sickUntil != nil
-    }
-
-    private func countFailures(was: Bool, now: Bool) {
-        if was != now { failing.add(now ? 1 : -1, ordering: .relaxed) }
     }
 
     func status(of names: [String], now: Double) -> [BackendStatus] {

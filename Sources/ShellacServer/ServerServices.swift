@@ -172,8 +172,11 @@ final class LoopServices: @unchecked Sendable {
         if let last, last.vcl === vcl, last.backend == backend, last.pool.address == last.target.address {
             return last.pool
         }
-        let pool = lookUpPool(for: backend, in: vcl)
-        last = pool.map { (vcl, backend, vcl.backends[backend]!.target, $0) }
+        guard let (pool, target) = lookUpPool(for: backend, in: vcl) else {
+            last = nil
+            return nil
+        }
+        last = (vcl, backend, target, pool)
         return pool
     }
 
@@ -182,16 +185,16 @@ final class LoopServices: @unchecked Sendable {
     /// Only `lookUpPool` changes `pools`, and every call of it sets this afresh.
     private var last: (vcl: ActiveVCL, backend: String, target: BackendTarget, pool: BackendPool)?
 
-    private func lookUpPool(for backend: String, in vcl: ActiveVCL) -> BackendPool? {
+    private func lookUpPool(for backend: String, in vcl: ActiveVCL) -> (BackendPool, BackendTarget)? {
         guard let (definition, target) = vcl.backends[backend] else { return nil }
         let address = target.address
         if let known = pools[backend], known.pool.address == address {
             // The same target object means the same VCL, so the same definition: comparing the
             // definitions field by field cost more than the rest of taking a connection.
-            if known.target === target { return known.pool }
+            if known.target === target { return (known.pool, target) }
             if known.pool.definition == definition {
                 pools[backend] = (known.pool, target)
-                return known.pool
+                return (known.pool, target)
             }
         }
         pools[backend]?.pool.closeAll()
@@ -199,7 +202,7 @@ final class LoopServices: @unchecked Sendable {
                                parameters: parameters, counters: counters, metrics: metrics.metrics(for: backend),
                                flushes: flushes)
         pools[backend] = (pool, target)
-        return pool
+        return (pool, target)
     }
 
     func closeAll() {

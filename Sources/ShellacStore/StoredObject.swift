@@ -193,15 +193,19 @@ public final class StoredObject: Sendable {
         return fields
     }
 
-    /// The first value of the stored field `name` (case-insensitive), read from the head bytes
-    /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
     /// Whether the stored head has a field `name`, given the name's `HTTPField.nameBit`.
     public func hasField(named name: String, nameBit: UInt64) -> Bool {
-        fieldNameBits & nameBit != 0 && field(named: name) != nil
+        field(named: name, nameBit: nameBit) != nil
     }
 
+    /// The first value of the stored field `name` (case-insensitive), read from the head bytes
+    /// without parsing the whole head (vcl_deliver reading or setting a header on a hit).
     public func field(named name: String) -> String? {
-        guard fieldNameBits & HTTPField.nameBit(name) != 0 else { return nil }
+        field(named: name, nameBit: HTTPField.nameBit(name))
+    }
+
+    private func field(named name: String, nameBit: UInt64) -> String? {
+        guard fieldNameBits & nameBit != 0 else { return nil }
         var name = name
         return name.withUTF8 { needle in
             var found: String?
