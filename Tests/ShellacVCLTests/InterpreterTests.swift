@@ -130,6 +130,9 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(try evaluate("\"\" + std.healthy(default)") == "true")
         #expect(try evaluate("\"\" + std.ip(\"bogus\", \"127.0.0.2\")") == "127.0.0.2")
         #expect(try evaluate("std.strstr(\"hello world\", \"wor\")") == "world")
+        #expect(try evaluate("\"\" + std.random(5, 5)") == "5.000")
+        let random = try #require(Double(try evaluate("\"\" + std.random(1, 2)") ?? ""))
+        #expect(random >= 1 && random <= 2)  // printed with three decimals: 1.9996 prints as 2.000
         var context = TestContext()
         context.fields[.req] = HTTPFields([("Cookie", "a=1"), ("Cookie", "b=2")])
         let program = try load("sub vcl_recv { std.collect(req.http.Cookie, \"; \"); std.log(\"seen\"); }")

@@ -330,7 +330,7 @@ struct Interpreter {
         case .random:
             let low = try argument(function, arguments, &context, 0).number ?? 0
             let high = try argument(function, arguments, &context, 1).number ?? 1
-            return .real(high > low ? Double.random(in: low..<high) : low)
+            return .real(StdLibrary.random(low, high))
         case .strstr:
             let haystack = try argument(function, arguments, &context, 0).string
             let needle = try argument(function, arguments, &context, 1).string

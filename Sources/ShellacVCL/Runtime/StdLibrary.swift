@@ -8,6 +8,14 @@ import Darwin
 #endif
 
 enum StdLibrary {
+    /// std.random: a number in [low, high), or low when the range is empty. Not inlined: a
+    /// function that calls `Double.random` cannot be specialised in another module, so inlined
+    /// into the interpreter it left every std function running unspecialised for the request
+    /// and fetch contexts (each value boxed, each context call through a witness table).
+    @inline(never) static func random(_ low: Double, _ high: Double) -> Double {
+        high > low ? Double.random(in: low..<high) : low
+    }
+
     /// std.querysort: the query parameters sorted by name (stable for equal names), empty ones
     /// dropped, so equivalent URLs share one cache key.
     static func querysort(_ url: String) -> String {
