@@ -17,10 +17,18 @@ public struct ResponseUnderConstruction: Sendable {
     var object: StoredObject?
     var ownFields: HTTPFields?
     /// Fields set on an untouched stored object, none of which it has.
-    private(set) var added: [HTTPField] = []
+    private(set) var added = AddedFields()
     private var headChanged = false
     /// Whether VCL changed anything.
     public private(set) var edited = false
+
+    /// A stored object's response, untouched.
+    init(stored object: StoredObject) {
+        status = object.status
+        reason = object.reason
+        self.object = object
+        ownFields = nil
+    }
 
     init(status: Int, reason: String, object: StoredObject?, fields: HTTPFields?) {
         self.status = status
@@ -32,21 +40,20 @@ public struct ResponseUnderConstruction: Sendable {
     public var fields: HTTPFields {
         if let ownFields { return ownFields }
         var fields = object?.fields ?? HTTPFields()
-        for field in added { fields.add(field.name, field.value) }
+        added.forEach { name, value in fields.add(name, value) }
         return fields
     }
 
     func field(_ name: String) -> String? {
         if let ownFields { return ownFields[name] }
-        if let field = added.first(where: { $0.name.equalsIgnoringASCIICase(name) }) { return field.value }
+        if let value = added.value(of: name, nameBit: HTTPField.nameBit(name)) { return value }
         return object?.field(named: name)
     }
 
     mutating func set(_ name: String, nameBit: UInt64, _ value: String) {
         edited = true
-        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
-            if !added.isEmpty { added.removeAll { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) } }
-            added.append(HTTPField(name: name, value: value, nameBit: nameBit))
+        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit),
+           added.set(name, nameBit: nameBit, value) {
             return
         }
         materialise()
@@ -55,9 +62,7 @@ public struct ResponseUnderConstruction: Sendable {
 
     mutating func unset(_ name: String, nameBit: UInt64) {
         if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
-            let before = added.count
-            added.removeAll { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }
-            if added.count != before { edited = true }
+            if added.remove(name, nameBit: nameBit) { edited = true }
             return
         }
         guard field(name) != nil else { return }
@@ -69,7 +74,7 @@ public struct ResponseUnderConstruction: Sendable {
     private mutating func materialise() {
         guard ownFields == nil else { return }
         ownFields = fields
-        added.removeAll()
+        added = AddedFields()
     }
 
 
@@ -85,7 +90,7 @@ public struct ResponseUnderConstruction: Sendable {
 /// The response head vcl_deliver settled on, when it changed anything.
 public enum ResponseEdits: Sendable, Equatable {
     /// The stored head as it is, followed by these fields (none of which it has).
-    case added([HTTPField])
+    case added(AddedFields)
     case replaced(status: Int, reason: String, fields: HTTPFields)
 }
 

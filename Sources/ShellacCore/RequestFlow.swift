@@ -411,8 +411,7 @@ public struct RequestFlow {
         status.ttl = Int(object.remainingTTL(at: now).rounded(.down))
         var edits: ResponseEdits?
         if !program.isTrivial(.deliver) {
-            context.response = ResponseUnderConstruction(status: object.status, reason: object.reason, object: object,
-                                                         fields: nil)
+            context.response = ResponseUnderConstruction(stored: object)
             let outcome = program.run(.deliver, &context)
             if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
             switch outcome.name {

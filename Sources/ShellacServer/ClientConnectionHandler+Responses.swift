@@ -26,7 +26,7 @@ extension ClientConnectionHandler {
             case .replaced(_, _, let replaced): return replaced
             case .added(let added):
                 var all = object.fields
-                for field in added { all.add(field.name, field.value) }
+                added.forEach { name, value in all.add(name, value) }
                 return all
             case nil: return object.fields
             }
@@ -59,7 +59,7 @@ extension ClientConnectionHandler {
                 context.write(wrapOutboundOut(object.body), promise: nil)
             }
         } else {
-            var added: [HTTPField] = []
+            var added = AddedFields()
             if case .added(let fields)? = edits { added = fields }
             let head = ResponseHead.hitHead(stored: object.headBlock, contentLength: object.contentLength,
                                             added: added, age: age, requestID: request.id,

@@ -526,7 +526,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 head.reason = reason
                 head.fields = fields
             case .added(let fields):
-                for field in fields { head.fields.add(field.name, field.value) }
+                fields.forEach { name, value in head.fields.add(name, value) }
             case nil:
                 break
             }

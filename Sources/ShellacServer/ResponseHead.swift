@@ -19,11 +19,11 @@ enum ResponseHead {
     /// request id, Cache-Status, Connection and the blank line. One buffer, so a hit is two
     /// writes (head, shared body) rather than three: copying a few hundred head bytes costs less
     /// than a trip through the channel pipeline.
-    static func hitHead(stored: ByteBuffer, contentLength: Int?, added: [HTTPField] = [], age: Int,
+    static func hitHead(stored: ByteBuffer, contentLength: Int?, added: AddedFields = AddedFields(), age: Int,
                         requestID: String, cacheStatus: CacheStatus, keepAlive: Bool, http10KeepAlive: Bool,
                         allocator: ByteBufferAllocator) -> ByteBuffer {
         let capacity = stored.readableBytes + 18 + HeadWriter.maxDecimalLength
-            + added.reduce(0) { $0 + HeadWriter.length(of: $1) }
+            + added.lines.utf8.count
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
         var buffer = allocator.buffer(capacity: capacity)
         buffer.writeHead(capacity: capacity) { head in
@@ -33,7 +33,7 @@ enum ResponseHead {
                 head.append(decimal: contentLength)
                 head.append("\r\n")
             }
-            for field in added { head.append(field) }
+            head.append(added.lines)
             writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
                              http10KeepAlive: http10KeepAlive)
         }

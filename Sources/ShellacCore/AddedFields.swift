@@ -1,0 +1,101 @@
+// AddedFields: the fields vcl_deliver adds to a stored head that has none of them, kept as the
+// text they are written as ("Name: value\r\n" each). The common edit on a hit (one short field,
+// such as X-Cache: HIT) is then one small string: nothing to allocate, and one copy into the
+// response head. Reading, replacing or removing an added field reads the lines back (rare).
+
+import ShellacHTTP
+
+public struct AddedFields: Sendable, Equatable {
+    /// The field lines, in the order the fields were added.
+    public private(set) var lines = ""
+    /// The union of the added names' `HTTPField.nameBit`s: most lookups end here.
+    private var nameBits: UInt64 = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { lines.isEmpty }
+
+    /// Sets `name` to `value`, replacing an added field of that name. Returns false, changing
+    /// nothing, when the name or value holds a CR or LF: such a line could not be read back
+    /// (the caller keeps the field in a list instead).
+    @discardableResult
+    mutating func set(_ name: String, nameBit: UInt64, _ value: String) -> Bool {
+        let count = name.utf8.count + value.utf8.count + 4
+        var holdsLineBreak = false
+        let line = String(unsafeUninitializedCapacity: count) { buffer in
+            var written = 0
+            func copy(_ text: String) {
+                if text.utf8.withContiguousStorageIfAvailable({ bytes in
+                    UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[written...]))
+                        .copyMemory(from: UnsafeRawBufferPointer(bytes))
+                }) == nil {
+                    for byte in text.utf8 { buffer[written] = byte; written += 1 }
+                    return
+                }
+                written += text.utf8.count
+            }
+            copy(name)
+            buffer[written] = UInt8(ascii: ":")
+            buffer[written + 1] = UInt8(ascii: " ")
+            written += 2
+            copy(value)
+            holdsLineBreak = buffer[..<written].contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+            buffer[written] = UInt8(ascii: "\r")
+            buffer[written + 1] = UInt8(ascii: "\n")
+            return written + 2
+        }
+        guard !holdsLineBreak else { return false }
+        if nameBits & nameBit != 0 { remove(name, nameBit: nameBit) }
+        if lines.isEmpty { lines = line } else { lines += line }
+        nameBits |= nameBit
+        return true
+    }
+
+    /// Removes the added field `name`; returns whether there was one.
+    @discardableResult
+    mutating func remove(_ name: String, nameBit: UInt64) -> Bool {
+        guard nameBits & nameBit != 0 else { return false }
+        var kept = AddedFields()
+        var removed = false
+        forEach { fieldName, value in
+            if fieldName.equalsIgnoringASCIICase(name) {
+                removed = true
+            } else {
+                kept.set(fieldName, nameBit: HTTPField.nameBit(fieldName), value)
+            }
+        }
+        self = kept
+        return removed
+    }
+
+    /// The value of the added field `name`, or nil.
+    func value(of name: String, nameBit: UInt64) -> String? {
+        guard nameBits & nameBit != 0 else { return nil }
+        var found: String?
+        forEach { fieldName, value in
+            if found == nil, fieldName.equalsIgnoringASCIICase(name) { found = value }
+        }
+        return found
+    }
+
+    /// Every added field, in order.
+    public func forEach(_ body: (_ name: String, _ value: String) -> Void) {
+        let bytes = Array(lines.utf8)
+        var start = 0
+        var index = 0
+        while index + 1 < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\r"), bytes[index + 1] == UInt8(ascii: "\n") else {
+                index += 1
+                continue
+            }
+            let line = bytes[start..<index]
+            if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+                // The value starts after the ": " that set() writes.
+                body(String(decoding: line[..<colon], as: UTF8.self),
+                     String(decoding: line[min(colon + 2, index)...], as: UTF8.self))
+            }
+            index += 2
+            start = index
+        }
+    }
+}

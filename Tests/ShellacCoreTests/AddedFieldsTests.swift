@@ -1,0 +1,93 @@
+// Fields vcl_deliver adds to a stored head, kept as their lines: setting, replacing, removing,
+// reading back, and refusing a line break; and the edits a hit's vcl_deliver produces with them.
+
+import NIOCore
+import ShellacHTTP
+import ShellacStore
+import ShellacVCL
+import Testing
+@testable import ShellacCore
+
+@Suite struct AddedFieldsTests {
+    func set(_ fields: inout AddedFields, _ name: String, _ value: String) -> Bool {
+        fields.set(name, nameBit: HTTPField.nameBit(name), value)
+    }
+
+    func all(_ fields: AddedFields) -> [String] {
+        var seen: [String] = []
+        fields.forEach { name, value in seen.append("\(name)=\(value)") }
+        return seen
+    }
+
+    @Test func linesAreWrittenInOrderAndReadBack() {
+        var fields = AddedFields()
+        #expect(fields.isEmpty)
+        let accepted = [set(&fields, "X-Cache", "HIT"), set(&fields, "X-Note", "a: b, c"), set(&fields, "X-Empty", "")]
+        #expect(accepted == [true, true, true])
+        #expect(fields.lines == "X-Cache: HIT\r\nX-Note: a: b, c\r\nX-Empty: \r\n")
+        #expect(all(fields) == ["X-Cache=HIT", "X-Note=a: b, c", "X-Empty="])
+        #expect(fields.value(of: "x-note", nameBit: HTTPField.nameBit("x-note")) == "a: b, c")
+        #expect(fields.value(of: "X-Other", nameBit: HTTPField.nameBit("X-Other")) == nil)
+    }
+
+    @Test func settingANameAgainReplacesItAndRemovingTakesItOut() {
+        var fields = AddedFields()
+        _ = set(&fields, "X-A", "1")
+        _ = set(&fields, "X-B", "2")
+        _ = set(&fields, "x-a", "3")
+        #expect(all(fields) == ["X-B=2", "x-a=3"])
+        let removed = [fields.remove("X-B", nameBit: HTTPField.nameBit("X-B")),
+                       fields.remove("X-B", nameBit: HTTPField.nameBit("X-B"))]
+        #expect(removed == [true, false])
+        #expect(fields.lines == "x-a: 3\r\n")
+    }
+
+    @Test func aLineBreakIsRefusedAndChangesNothing() {
+        var fields = AddedFields()
+        _ = set(&fields, "X-A", "1")
+        let accepted = [set(&fields, "X-A", "two\r\nX-Injected: yes"), set(&fields, "X-B", "bare\nfeed")]
+        #expect(accepted == [false, false])
+        #expect(fields.lines == "X-A: 1\r\n")
+    }
+
+    /// A hit's vcl_deliver: new fields become additions to the stored head; a value with a line
+    /// break, or a change to a stored field, makes a head of its own.
+    @Test func aHitsDeliverEditsAreAdditionsUntilTheyCannotBe() throws {
+        func edits(_ deliver: String) throws -> ResponseEdits? {
+            let store = CacheStore(budget: 1 << 20)
+            var first = flow(request("GET", "/a", [("Host", "h")]), program: try program("sub vcl_deliver { \(deliver) }"))
+            guard case .lookup(let key) = first.start(now: now),
+                  case .fetch(let fetch, _) = first.lookupFinished(store.lookup(key, requestFields: first.request.fields,
+                                                                               now: now), now: now) else {
+                Issue.record("expected a fetch")
+                return nil
+            }
+            let object = StoredObject(key: key, status: 200, reason: "OK", fields: HTTPFields([("Via", "1.1 o")]),
+                                      body: [ByteBuffer(string: "hi")], varyNames: [], varyValues: [], storedAt: now,
+                                      initialAge: 0, ttl: 60, grace: 0, keep: 0)
+            store.insert(object, completing: fetch.busy, now: now)
+            var second = flow(request("GET", "/a", [("Host", "h")]), program: try program("sub vcl_deliver { \(deliver) }"))
+            guard case .lookup(let key2) = second.start(now: now),
+                  case .deliverHit(_, _, _, _, _, let edits) = second.lookupFinished(
+                    store.lookup(key2, requestFields: second.request.fields, now: now), now: now) else {
+                Issue.record("expected a hit")
+                return nil
+            }
+            return edits
+        }
+        guard case .added(let added)? = try edits("""
+            set resp.http.X-A = "1"; set resp.http.X-B = "2"; set resp.http.X-A = "3";
+            set resp.http.X-Copy = resp.http.X-B; unset resp.http.X-B;
+            """) else { Issue.record("expected additions"); return }
+        #expect(added.lines == "X-A: 3\r\nX-Copy: 2\r\n")
+        guard case .replaced(200, "OK", let fields)? = try edits("set resp.http.X-A = \"1\"; set resp.http.X-B = {\"a\nb\"};")
+        else { Issue.record("expected a head of its own"); return }
+        #expect(fields["X-A"] == "1")
+        #expect(fields["X-B"] == "a\nb")
+        #expect(fields["Via"] == "1.1 o")
+        guard case .replaced(_, _, let changed)? = try edits("set resp.http.X-A = \"1\"; set resp.http.Via = \"2\";")
+        else { Issue.record("expected a head of its own"); return }
+        #expect(changed.values("Via") == ["2"])
+        #expect(changed["X-A"] == "1")
+    }
+}
