@@ -109,8 +109,8 @@ public struct HTTPRequestParser {
 
     static func head(_ raw: UnsafeRawBufferPointer,
                      limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPRequestHead {
-        let lines = HeadParser.lines(raw)
-        guard let requestLine = lines.first else { throw .bad("empty request") }
+        var lines = HeadParser.Lines(raw)
+        guard let requestLine = lines.next() else { throw .bad("empty request") }
         // method SP request-target SP HTTP-version: exactly two spaces.
         guard let firstSpace = Self.space(in: requestLine, from: 0),
               let secondSpace = Self.space(in: requestLine, from: firstSpace + 1),
@@ -135,7 +135,7 @@ public struct HTTPRequestParser {
             || target.hasPrefixIgnoringASCIICase("https://") || method == "CONNECT" else {
             throw .bad("invalid request target")
         }
-        let fields = try HeadParser.fields(lines.dropFirst(), limits: limits)
+        let fields = try HeadParser.fields(&lines, limits: limits)
         // One pass for the fields that frame and route the request.
         let found = HeadParser.FramingFields(fields)
         if version == .http1_1 && found.hosts != 1 {

@@ -117,8 +117,8 @@ public struct HTTPResponseParser {
 
     static func head(_ raw: UnsafeRawBufferPointer,
                      limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPResponseHead {
-        let lines = HeadParser.lines(raw)
-        guard let statusLine = lines.first, statusLine.count >= 12 else { throw .bad("malformed status line") }
+        var lines = HeadParser.Lines(raw)
+        guard let statusLine = lines.next(), statusLine.count >= 12 else { throw .bad("malformed status line") }
         let version = try HeadParser.version(UnsafeRawBufferPointer(rebasing: statusLine[0..<8]))
         guard statusLine[8] == 0x20 else { throw .bad("malformed status line") }
         var status = 0
@@ -136,7 +136,7 @@ public struct HTTPResponseParser {
             }
             reason = String(decoding: UnsafeRawBufferPointer(rebasing: reasonBytes), as: UTF8.self)
         }
-        let fields = try HeadParser.fields(lines.dropFirst(), limits: limits)
+        let fields = try HeadParser.fields(&lines, limits: limits)
         return HTTPResponseHead(version: version, status: status, reason: reason, fields: fields)
     }
 

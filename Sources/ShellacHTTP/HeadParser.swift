@@ -68,32 +68,48 @@ enum HeadParser {
         return head
     }
 
-    /// Splits `head` (ending in CRLF CRLF) into lines without their CRLF; the blank line is dropped.
-    static func lines(_ head: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
-        var result: [UnsafeRawBufferPointer] = []
-        result.reserveCapacity(16)
-        guard let base = head.baseAddress else { return result }
-        // The head was validated by findHeadEnd: every LF ends a CRLF.
-        var start = 0
-        while start < head.count, let found = memchr(base + start, Int32(lf), head.count - start) {
-            let at = base.distance(to: UnsafeRawPointer(found))
-            let end = at > start && head[at - 1] == cr ? at - 1 : at
-            if end > start { result.append(UnsafeRawBufferPointer(rebasing: head[start..<end])) }
-            start = at + 1
+    /// The lines of a head (ending in CRLF CRLF) without their CRLF, one at a time; the blank
+    /// line is skipped. Read in place: a list of the lines was an allocation on every message.
+    struct Lines {
+        private let head: UnsafeRawBufferPointer
+        private var start = 0
+
+        init(_ head: UnsafeRawBufferPointer) {
+            self.head = head
         }
-        return result
+
+        mutating func next() -> UnsafeRawBufferPointer? {
+            guard let base = head.baseAddress else { return nil }
+            // The head was validated by findHeadEnd: every LF ends a CRLF.
+            while start < head.count, let found = memchr(base + start, Int32(lf), head.count - start) {
+                let at = base.distance(to: UnsafeRawPointer(found))
+                let end = at > start && head[at - 1] == cr ? at - 1 : at
+                let lineStart = start
+                start = at + 1
+                if end > lineStart { return UnsafeRawBufferPointer(rebasing: head[lineStart..<end]) }
+            }
+            return nil
+        }
+
+        /// How many lines are left.
+        var remaining: Int {
+            var counting = self
+            var count = 0
+            while counting.next() != nil { count += 1 }
+            return count
+        }
     }
 
-    /// Parses field lines into `HTTPFields`, enforcing the per-line and count limits.
-    static func fields(_ lines: ArraySlice<UnsafeRawBufferPointer>,
-                       limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPFields {
-        guard lines.count <= limits.maxFieldCount else {
+    /// Parses the remaining field lines into `HTTPFields`, enforcing the per-line and count limits.
+    static func fields(_ lines: inout Lines, limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPFields {
+        let count = lines.remaining
+        guard count <= limits.maxFieldCount else {
             throw HTTPParseError(status: 431, "more than \(limits.maxFieldCount) header fields")
         }
         var fields: [HTTPField] = []
         // Room for the few a proxy adds (Via, X-Forwarded-For, Date) without growing the list.
-        fields.reserveCapacity(lines.count + 3)
-        for line in lines {
+        fields.reserveCapacity(count + 3)
+        while let line = lines.next() {
             guard line.count <= limits.maxFieldLineSize else {
                 throw HTTPParseError(status: 431, "a header field line exceeds \(limits.maxFieldLineSize) bytes")
             }
