@@ -59,12 +59,12 @@ public enum CorePolicy {
 
     /// The builtin vcl_hash of a request: the URL, then the Host or, without one, the server address.
     public static func cacheKey(_ head: HTTPRequestHead, serverAddress: String) -> CacheKey {
-        CacheKey(parts: builtinHashParts(head, serverAddress: serverAddress))
+        CacheKey(url: head.target, host: builtinHashHost(head, serverAddress: serverAddress))
     }
 
-    /// What the builtin vcl_hash hashes: the URL, then the Host or, without one, the server address.
-    static func builtinHashParts(_ head: HTTPRequestHead, serverAddress: String) -> [String] {
-        [head.target, head.fields["Host"] ?? serverAddress]
+    /// What the builtin vcl_hash hashes after the URL: the Host or, without one, the server address.
+    static func builtinHashHost(_ head: HTTPRequestHead, serverAddress: String) -> String {
+        head.fields["Host", nameBit: KnownName.host] ?? serverAddress
     }
 
     /// Browsers send many Accept-Encoding spellings; keep "gzip" or nothing so Vary does not

@@ -159,13 +159,14 @@ public struct RequestFlow {
     private mutating func hash(then next: State) -> Action {
         // The user's vcl_hash, then (unless it returned) the builtin's, done natively.
         context.hashParts.removeAll(keepingCapacity: true)
+        let key: CacheKey
         if let outcome = program.runUserPart(.hash, &context) {
             guard outcome.name == "lookup" else { return failed(outcome) }
+            key = CacheKey(parts: context.hashParts)
         } else {
-            let builtin = CorePolicy.builtinHashParts(context.request, serverAddress: context.serverAddress)
-            if context.hashParts.isEmpty { context.hashParts = builtin } else { context.hashParts += builtin }
+            key = CacheKey(parts: context.hashParts, url: context.request.target,
+                           host: CorePolicy.builtinHashHost(context.request, serverAddress: context.serverAddress))
         }
-        let key = CacheKey(parts: context.hashParts)
         cacheKey = key
         if case .purging = next {
             state = .purging

@@ -6,21 +6,41 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
 
     /// Joins the hash inputs with a separator that cannot appear in a URL or a header value.
     public init(parts: [String]) {
-        let length = parts.reduce(max(parts.count - 1, 0)) { $0 + $1.utf8.count }
+        self.init(parts: parts, url: nil, host: nil)
+    }
+
+    /// The key of `parts` followed by a URL and a host (what the builtin vcl_hash adds): the
+    /// same key as `init(parts: parts + [url, host])`, without making that list.
+    public init(parts: [String] = [], url: String, host: String) {
+        self.init(parts: parts, url: url as String?, host: host as String?)
+    }
+
+    private init(parts: [String], url: String?, host: String?) {
+        let count = parts.count + (url == nil ? 0 : 2)
+        var length = max(count - 1, 0)
+        for part in parts { length += part.utf8.count }
+        if let url, let host { length += url.utf8.count + host.utf8.count }
         // Written as bytes in one allocation: String appends cost several times more.
         var text = String(unsafeUninitializedCapacity: length) { buffer in
             var offset = 0
-            for (index, part) in parts.enumerated() {
-                if index > 0 {
+            var written = 0
+            func write(_ part: String) {
+                if written > 0 {
                     buffer[offset] = 1
                     offset += 1
                 }
+                written += 1
                 offset += part.utf8.withContiguousStorageIfAvailable { bytes in
                     if let source = bytes.baseAddress, let target = buffer.baseAddress {
                         (target + offset).update(from: source, count: bytes.count)
                     }
                     return bytes.count
                 } ?? Self.copySlowly(part, into: buffer, at: offset)
+            }
+            for part in parts { write(part) }
+            if let url, let host {
+                write(url)
+                write(host)
             }
             return offset
         }

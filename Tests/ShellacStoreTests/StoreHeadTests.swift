@@ -72,3 +72,18 @@ import Testing
         #expect(counts.allSatisfy { (800...1_200).contains($0) }, "\(counts)")
     }
 }
+
+@Suite struct CacheKeyTests {
+    @Test func aURLAndHostAfterThePartsMakeTheSameKeyAsAListOfAll() {
+        let long = String(repeating: "x", count: 40)
+        for parts in [[], ["a"], ["", long]] {
+            for (url, host) in [("/u", "h"), ("/\(long)?q=1", ""), ("", long)] {
+                let direct = CacheKey(parts: parts, url: url, host: host)
+                let listed = CacheKey(parts: parts + [url, host])
+                #expect(direct == listed, "\(parts) \(url) \(host)")
+                #expect(direct.digest == listed.digest)
+            }
+        }
+        #expect(CacheKey(url: "/a", host: "h").value == "/a\u{1}h")
+    }
+}
