@@ -74,7 +74,7 @@ public final class BusyFetch: Sendable {
         var head: FetchedHead?
         var chunks: [ByteBuffer] = []
         var finished: FetchEvent?
-        var subscribers: [Int: Handler] = [:]
+        var subscribers = Subscribers()
         var nextID = 0
         var waiters = 0
         var retainsBody = true
@@ -103,14 +103,14 @@ public final class BusyFetch: Sendable {
             if let finished = s.finished { replay.append(finished) }
             let id = s.nextID
             s.nextID += 1
-            if s.finished == nil { s.subscribers[id] = handler }
+            if s.finished == nil { s.subscribers.add(id, handler) }
             return (id, replay)
         }
     }
 
     /// Stops delivering to `id` (its client went away or gave up waiting).
     public func unsubscribe(_ id: Int) {
-        state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        state.withLock { $0.subscribers.remove(id) }
     }
 
     public var isFinished: Bool { state.withLock { $0.finished != nil } }
@@ -161,13 +161,49 @@ public final class BusyFetch: Sendable {
     }
 
     private func publish(_ event: FetchEvent, _ update: (inout State) -> Void) {
-        let handlers: [Handler] = state.withLock { s in
-            guard s.finished == nil else { return [] }
+        let handlers: Subscribers.Snapshot = state.withLock { s in
+            guard s.finished == nil else { return .none }
             update(&s)
-            let handlers = Array(s.subscribers.values)
-            if s.finished != nil { s.subscribers.removeAll() }
+            let handlers = s.subscribers.snapshot
+            if s.finished != nil { s.subscribers = Subscribers() }
             return handlers
         }
-        for handler in handlers { handler(event) }
+        switch handlers {
+        case .none: break
+        case .one(let handler): handler(event)
+        case .many(let all): for handler in all { handler(event) }
+        }
+    }
+}
+
+/// The handlers listening to a fetch. The first is kept apart from the list: a pass or a lone
+/// miss has only its own client, and then subscribing and publishing allocate nothing.
+struct Subscribers {
+    typealias Handler = BusyFetch.Handler
+
+    private var first: (id: Int, handler: Handler)?
+    private var others: [(id: Int, handler: Handler)] = []
+
+    /// The handlers at one moment, to call outside the lock.
+    enum Snapshot {
+        case none
+        case one(Handler)
+        case many([Handler])
+    }
+
+    mutating func add(_ id: Int, _ handler: @escaping Handler) {
+        if first == nil { first = (id, handler) } else { others.append((id, handler)) }
+    }
+
+    mutating func remove(_ id: Int) {
+        if first?.id == id { first = nil } else { others.removeAll { $0.id == id } }
+    }
+
+    var snapshot: Snapshot {
+        switch (first, others.isEmpty) {
+        case (nil, true): return .none
+        case (let first?, true): return .one(first.handler)
+        case (let first, false): return .many((first.map { [$0.handler] } ?? []) + others.map(\.handler))
+        }
     }
 }
