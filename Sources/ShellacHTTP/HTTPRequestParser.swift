@@ -167,19 +167,19 @@ public struct HTTPRequestParser {
     }
 
     /// RFC 9112 §6.3 for requests, with every ambiguity rejected rather than resolved.
-    static func requestFraming(transferEncodings te: [String], contentLengths cl: [String], version: HTTPVersion,
-                               limits: HTTPParserLimits) throws(HTTPParseError) -> BodyFraming {
+    static func requestFraming(transferEncodings te: HeadParser.FieldValues, contentLengths cl: HeadParser.FieldValues,
+                               version: HTTPVersion, limits: HTTPParserLimits) throws(HTTPParseError) -> BodyFraming {
         if !te.isEmpty {
             guard cl.isEmpty else { throw .bad("both Content-Length and Transfer-Encoding") }
             guard version == .http1_1 else { throw .bad("Transfer-Encoding in an HTTP/1.0 request") }
-            guard te.count == 1, te[0].equalsIgnoringASCIICase("chunked") else {
+            guard te.count == 1, te.first?.equalsIgnoringASCIICase("chunked") == true else {
                 throw HTTPParseError(status: 501, "Transfer-Encoding other than chunked")
             }
             return .chunked
         }
         guard !cl.isEmpty else { return .none }
-        guard cl.count == 1 else { throw .bad("several Content-Length headers") }
-        guard let length = HeadParser.contentLength(cl[0]) else { throw .bad("invalid Content-Length") }
+        guard cl.count == 1, let value = cl.first else { throw .bad("several Content-Length headers") }
+        guard let length = HeadParser.contentLength(value) else { throw .bad("invalid Content-Length") }
         guard length <= limits.maxBodySize else {
             throw HTTPParseError(status: 413, "body larger than \(limits.maxBodySize) bytes")
         }

@@ -146,9 +146,9 @@ public struct HTTPResponseParser {
         let te = found.transferEncodings, cl = found.contentLengths
         if !te.isEmpty && !cl.isEmpty { throw .bad("backend sent both Content-Length and Transfer-Encoding") }
         var length: Int?
-        if cl.count == 1, !cl[0].utf8.contains(UInt8(ascii: ",")) {
+        if cl.count == 1, let value = cl.first, !value.utf8.contains(UInt8(ascii: ",")) {
             // The usual case, one plain value (stored without surrounding whitespace).
-            guard let n = HeadParser.contentLength(cl[0]) else {
+            guard let n = HeadParser.contentLength(value) else {
                 throw .bad("backend sent an invalid or conflicting Content-Length")
             }
             length = n

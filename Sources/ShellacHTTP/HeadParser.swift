@@ -207,8 +207,8 @@ enum HeadParser {
     struct FramingFields {
         var hosts = 0
         var firstHost: String?
-        var transferEncodings: [String] = []
-        var contentLengths: [String] = []
+        var transferEncodings = FieldValues()
+        var contentLengths = FieldValues()
 
         /// Reads the fields in place (a `for` loop over the list copies every field).
         init(_ fields: HTTPFields) {
@@ -228,6 +228,24 @@ enum HeadParser {
                     }
                 }
             }
+        }
+    }
+
+    /// The values of a field that is usually sent once: the first kept apart, so the usual
+    /// message makes no list (it was an allocation on every response with a Content-Length).
+    struct FieldValues: Sequence {
+        private(set) var first: String?
+        private var more: [String] = []
+
+        var isEmpty: Bool { first == nil }
+        var count: Int { first == nil ? 0 : 1 + more.count }
+
+        mutating func append(_ value: String) {
+            if first == nil { first = value } else { more.append(value) }
+        }
+
+        func makeIterator() -> IndexingIterator<[String]> {
+            ((first.map { [$0] } ?? []) + more).makeIterator()
         }
     }
 
