@@ -24,50 +24,60 @@ enum StdLibrary {
         return url.withUTF8 { bytes -> String in
             guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return String(decoding: bytes, as: UTF8.self) }
             // Parameters as (name end, whole) byte ranges; an insertion sort by name keeps equal
-            // names in order (queries are short).
-            var parameters: [(nameEnd: Int, whole: Range<Int>)] = []
-            parameters.reserveCapacity(8)
-            var start = question + 1
-            while start <= bytes.count {
-                var end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: "&") { end += 1 }
-                if end > start {
-                    var nameEnd = start
-                    while nameEnd < end, bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
-                    let parameter = (nameEnd: nameEnd, whole: start..<end)
-                    var slot = parameters.count
-                    while slot > 0, precedes(bytes.baseAddress!, start..<nameEnd,
-                                             parameters[slot - 1].whole.lowerBound..<parameters[slot - 1].nameEnd) {
-                        slot -= 1
+            // names in order (queries are short). Kept on the stack for any usual query.
+            var most = 1
+            for index in (question + 1)..<bytes.count where bytes[index] == UInt8(ascii: "&") { most += 1 }
+            return withUnsafeTemporaryAllocation(of: (nameEnd: Int, whole: Range<Int>).self, capacity: most) { slots in
+                var count = 0
+                var start = question + 1
+                while start <= bytes.count {
+                    var end = start
+                    while end < bytes.count, bytes[end] != UInt8(ascii: "&") { end += 1 }
+                    if end > start {
+                        var nameEnd = start
+                        while nameEnd < end, bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
+                        var slot = count
+                        while slot > 0, precedes(bytes.baseAddress!, start..<nameEnd,
+                                                 slots[slot - 1].whole.lowerBound..<slots[slot - 1].nameEnd) {
+                            slots.initializeElement(at: slot, to: slots[slot - 1])
+                            slot -= 1
+                        }
+                        slots.initializeElement(at: slot, to: (nameEnd: nameEnd, whole: start..<end))
+                        count += 1
                     }
-                    parameters.insert(parameter, at: slot)
+                    start = end + 1
                 }
-                start = end + 1
+                return Self.joined(bytes, question: question, UnsafeBufferPointer(rebasing: slots[..<count]))
             }
-            let length = question + (parameters.isEmpty ? 0 : 1)
-                + parameters.reduce(0) { $0 + $1.whole.count } + max(0, parameters.count - 1)
-            return String(unsafeUninitializedCapacity: length) { out in
-                var written = 0
-                func copy(_ range: Range<Int>) {
-                    for index in range {
-                        out[written] = bytes[index]
-                        written += 1
-                    }
-                }
-                copy(0..<question)
-                if !parameters.isEmpty {
-                    out[written] = UInt8(ascii: "?")
+        }
+    }
+
+    /// The path, then the parameters in the order given.
+    private static func joined(_ bytes: UnsafeBufferPointer<UInt8>, question: Int,
+                               _ parameters: UnsafeBufferPointer<(nameEnd: Int, whole: Range<Int>)>) -> String {
+        let length = question + (parameters.isEmpty ? 0 : 1)
+            + parameters.reduce(0) { $0 + $1.whole.count } + max(0, parameters.count - 1)
+        return String(unsafeUninitializedCapacity: length) { out in
+            var written = 0
+            func copy(_ range: Range<Int>) {
+                for index in range {
+                    out[written] = bytes[index]
                     written += 1
                 }
-                for (index, parameter) in parameters.enumerated() {
-                    if index > 0 {
-                        out[written] = UInt8(ascii: "&")
-                        written += 1
-                    }
-                    copy(parameter.whole)
-                }
-                return written
             }
+            copy(0..<question)
+            if !parameters.isEmpty {
+                out[written] = UInt8(ascii: "?")
+                written += 1
+            }
+            for (index, parameter) in parameters.enumerated() {
+                if index > 0 {
+                    out[written] = UInt8(ascii: "&")
+                    written += 1
+                }
+                copy(parameter.whole)
+            }
+            return written
         }
     }
 
