@@ -480,6 +480,9 @@ public final class CacheStore: Sendable {
     @discardableResult
     private func removeBanned(_ head: inout Head, shard: inout Shard, url: String?,
                               requestFields: HTTPFields?) -> Int {
+        // Looked at before anything is removed: assigning the variants gives the head a box of
+        // its own, a copy (an allocation) while the table's head still shares it.
+        guard head.variants.contains(where: { isBanned($0, url: url, requestFields: requestFields) }) else { return 0 }
         var removed = 0
         var freed = 0
         head.variants.removeAll { object in
@@ -500,12 +503,14 @@ public final class CacheStore: Sendable {
     private func removeExpired(_ head: inout Head, shard: inout Shard, now: Double) -> (removed: Int, changedHead: Bool) {
         var removed = 0
         var freed = 0
-        head.variants.removeAll { object in
-            guard object.removableAt <= now else { return false }
-            detach(object, from: &shard)
-            freed += object.size
-            removed += 1
-            return true
+        if head.variants.contains(where: { $0.removableAt <= now }) {  // see removeBanned
+            head.variants.removeAll { object in
+                guard object.removableAt <= now else { return false }
+                detach(object, from: &shard)
+                freed += object.size
+                removed += 1
+                return true
+            }
         }
         var markerLapsed = false
         if let until = head.hitForMissUntil, until <= now {
