@@ -144,9 +144,10 @@ enum HeadParser {
             throw .bad("control character in header field value")
         }
         let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
-        let name = String(decoding: nameBytes, as: UTF8.self)
+        let nameBit = HTTPField.nameBit(nameBytes)
+        let name = CommonFieldNames.name(nameBytes, nameBit: nameBit) ?? String(decoding: nameBytes, as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
-        return HTTPField(name: name, value: value, nameBit: HTTPField.nameBit(nameBytes))
+        return HTTPField(name: name, value: value, nameBit: nameBit)
     }
 
     /// field-vchar = VCHAR / obs-text, with SP and HTAB inside (RFC 9110 §5.5): no control

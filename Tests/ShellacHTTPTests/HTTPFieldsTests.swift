@@ -1,6 +1,7 @@
 // Header lists: case-insensitive lookup, and the name bits that answer "absent" quickly staying
 // exact through every kind of change (checked against a plain list with a seeded generator).
 
+import NIOCore
 import ShellacTestSupport
 import Testing
 @testable import ShellacHTTP
@@ -79,5 +80,51 @@ import Testing
         #expect(!"Host".equalsIgnoringASCIICase("Hosts") && !"Host".equalsIgnoringASCIICase("Hast"))
         #expect(!long.equalsIgnoringASCIICase(long + "s") && !"".equalsIgnoringASCIICase("a"))
         #expect("".equalsIgnoringASCIICase(""))
+    }
+}
+
+/// Parsed names that match a common name reuse its String; every other name is made from its
+/// own bytes. Whatever the lookup answers must be the name exactly as sent.
+@Suite struct CommonFieldNameTests {
+    func lookUp(_ name: String) -> String? {
+        var bytes = Array(name.utf8)
+        return bytes.withUnsafeMutableBytes { raw in
+            CommonFieldNames.name(UnsafeRawBufferPointer(raw), nameBit: HTTPField.nameBit(UnsafeRawBufferPointer(raw)))
+        }
+    }
+
+    @Test func commonNamesAreFoundAsSpelled() {
+        for name in ["Host", "Content-Length", "content-length", "Content-Encoding", "Age", "x-forwarded-for"] {
+            #expect(lookUp(name) == name)
+        }
+    }
+
+    @Test func anyOtherNameIsNotFoundOrFoundExactly() {
+        var seed: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33) % n
+        }
+        let alphabet = Array("aAcCeEhHnNoOsStT-xX".utf8)
+        for _ in 0..<20_000 {
+            let name = String(decoding: (0..<(1 + next(17))).map { _ in alphabet[next(alphabet.count)] }, as: UTF8.self)
+            let found = lookUp(name)
+            #expect(found == nil || found == name, "\(name) gave \(found ?? "")")
+        }
+        // The same bit, length and first word as a common name, differing further on.
+        for name in ["Hosts", "HOST", "Content-Lengt", "Content-Length1", "Content-Xength", "Accept-Xncoding", "Acceqt",
+                     "Ag", "A"] {
+            #expect(lookUp(name) == nil, "\(name)")
+        }
+    }
+
+    @Test func parsedFieldsKeepTheirSpelling() throws {
+        var buffer = ByteBuffer(string: "GET / HTTP/1.1\r\nhost: a\r\nCONTENT-TYPE: b\r\nContent-Type: c\r\nX-Y: d\r\n\r\n")
+        var parser = HTTPRequestParser()
+        guard case .head(let head)? = try parser.next(from: &buffer) else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.fields.map(\.name) == ["host", "CONTENT-TYPE", "Content-Type", "X-Y"])
     }
 }
