@@ -1,7 +1,8 @@
 // MetricsExporter: the Prometheus view of the daemon, through swift-prometheus's collector
 // registry. Counters are brought up to date from Shellac's own counters when scraped (so the hot
 // path pays nothing extra), gauges are set then too, and backend time to first byte is recorded
-// into a histogram per backend as fetches happen. Served as /metrics on its own loopback listener.
+// into a lock-free histogram per backend (LatencyHistogram) as fetches happen, written after the
+// registry's text. Served as /metrics on its own loopback listener.
 
 import NIOCore
 import NIOHTTP1
@@ -37,7 +38,7 @@ final class MetricsExporter: Sendable {
     /// One backend's metric objects, made in the registry once and held by its pools: asking the
     /// registry for them by name and labels on every fetch cost more than the fetch's own parsing.
     struct BackendMetrics: Sendable {
-        let firstByte: DurationHistogram
+        let firstByte: LatencyHistogram
         let fetches: Counter
         let failures: Counter
 
@@ -58,11 +59,7 @@ final class MetricsExporter: Sendable {
         if let known = backendMetrics.withLock({ $0[backend] }) { return known }
         let labels = [("backend", backend)]
         let made = BackendMetrics(
-            firstByte: registry.makeDurationHistogram(
-                descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_first_byte",
-                                                 unitName: "seconds",
-                                                 helpText: "Time from sending a backend request to its response head"),
-                labels: labels, buckets: Self.firstByteBuckets),
+            firstByte: LatencyHistogram(bounds: Self.firstByteBuckets),
             fetches: registry.makeCounter(
                 descriptor: MetricNameDescriptor(namespace: "shellac", metricName: "backend_fetches", unitName: "total",
                                                  helpText: "Fetches sent to a backend"),
@@ -104,7 +101,33 @@ final class MetricsExporter: Sendable {
                                                                 unitName: "", helpText: "1 when the backend is healthy"),
                                labels: [("backend", backend.name)]).set(to: backend.healthy ? 1 : 0)
         }
-        return registry.emitToString()
+        return registry.emitToString() + firstByteText()
+    }
+
+    /// The first-byte histograms of every backend that has been fetched from.
+    private func firstByteText() -> String {
+        let name = "shellac_backend_first_byte_seconds"
+        let backends = backendMetrics.withLock { $0 }.sorted { $0.key < $1.key }
+        guard !backends.isEmpty else { return "" }
+        var text = "# HELP \(name) Time from sending a backend request to its response head\n# TYPE \(name) histogram\n"
+        for (backend, metrics) in backends {
+            text += metrics.firstByte.samples(name: name, labels: "backend=\"\(Self.escaped(backend))\"")
+        }
+        return text
+    }
+
+    /// A label value as the exposition format writes it.
+    static func escaped(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 }
 

@@ -4,6 +4,7 @@
 import Foundation
 import ShellacTestSupport
 import Testing
+@testable import ShellacServer
 
 @Suite struct MetricsTests {
     /// "name{labels} value" lines as a dictionary (comments skipped).
@@ -40,6 +41,9 @@ import Testing
             #expect((values["shellac_bytes_stored"] ?? 0) > 0)
             #expect(values["shellac_backend_healthy{backend=\"default\"}"] == 1)
             #expect(values["shellac_backend_first_byte_seconds_count{backend=\"default\"}"] == 2)
+            #expect(values["shellac_backend_first_byte_seconds_bucket{backend=\"default\",le=\"+Inf\"}"] == 2)
+            #expect((values["shellac_backend_first_byte_seconds_sum{backend=\"default\"}"] ?? 0) > 0)
+            #expect(response.text.contains("# TYPE shellac_backend_first_byte_seconds histogram"))
             #expect(values["shellac_backend_fetches_total{backend=\"default\"}"] == 2)
             #expect(response.text.contains("# TYPE shellac_requests_total counter"))
 
@@ -48,5 +52,27 @@ import Testing
             #expect(again["shellac_requests_total"] == 4, "counters keep counting between scrapes")
             #expect(again["shellac_cache_hits_total"] == 2)
         }
+    }
+}
+
+@Suite struct LatencyHistogramTests {
+    @Test func bucketsAreCumulativeWithSumAndCount() {
+        let histogram = LatencyHistogram(bounds: [.milliseconds(1), .milliseconds(10), .seconds(2.5)])
+        for duration: Duration in [.microseconds(500), .milliseconds(1), .milliseconds(3), .seconds(2), .seconds(20)] {
+            histogram.record(duration)
+        }
+        #expect(histogram.samples(name: "x_seconds", labels: "backend=\"b\"") == """
+            x_seconds_bucket{backend="b",le="0.001"} 2
+            x_seconds_bucket{backend="b",le="0.01"} 3
+            x_seconds_bucket{backend="b",le="2.5"} 4
+            x_seconds_bucket{backend="b",le="+Inf"} 5
+            x_seconds_sum{backend="b"} 22.0045
+            x_seconds_count{backend="b"} 5
+
+            """)
+    }
+
+    @Test func labelValuesAreEscaped() {
+        #expect(MetricsExporter.escaped("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
     }
 }
