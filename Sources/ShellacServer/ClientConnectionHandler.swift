@@ -27,6 +27,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var processing = false
     var needsFlush = false
     var flushScheduled = false
+    /// A read was asked of the channel and no input has come of it yet (see requestRead).
+    var readRequested = false
     var idleTimer: Scheduled<Void>?
     /// When an idle connection is closed; nil while a request is being read or answered.
     var idleDeadline: NIODeadline?
@@ -79,7 +81,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             return
         }
         armIdleTimer()
-        context.read()
+        requestRead()
         context.fireChannelActive()
     }
 
@@ -97,6 +99,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readRequested = false  // the channel answers a read with input (then it wants another)
         var incoming = unwrapInboundIn(data)
         if piping {
             pipeRead(&incoming)
@@ -227,6 +230,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
             if bodyTimer == nil { armBodyTimer() }
         }
+        requestRead()
+    }
+
+    /// Asks the channel for input unless a read it was asked for has brought none yet: the
+    /// channel keeps one read pending until input arrives, and asking again (after every
+    /// response, on a connection already waiting for its next request) walked the pipeline to
+    /// the socket for nothing.
+    func requestRead() {
+        guard !readRequested else { return }
+        readRequested = true
         context.read()
     }
 
