@@ -110,24 +110,11 @@ final class MetricsExporter: Sendable {
         let backends = backendMetrics.withLock { $0 }.sorted { $0.key < $1.key }
         guard !backends.isEmpty else { return "" }
         var text = "# HELP \(name) Time from sending a backend request to its response head\n# TYPE \(name) histogram\n"
+        // Backend names are VCL identifiers: nothing in them needs escaping in a label value.
         for (backend, metrics) in backends {
-            text += metrics.firstByte.samples(name: name, labels: "backend=\"\(Self.escaped(backend))\"")
+            text += metrics.firstByte.samples(name: name, labels: "backend=\"\(backend)\"")
         }
         return text
-    }
-
-    /// A label value as the exposition format writes it.
-    static func escaped(_ value: String) -> String {
-        var out = ""
-        for character in value {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
 

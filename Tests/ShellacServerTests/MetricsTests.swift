@@ -71,8 +71,4 @@ import Testing
 
             """)
     }
-
-    @Test func labelValuesAreEscaped() {
-        #expect(MetricsExporter.escaped("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
-    }
 }
