@@ -61,11 +61,10 @@ extension ClientConnectionHandler {
         } else {
             var added = AddedFields()
             if case .added(let fields)? = edits { added = fields }
-            let head = ResponseHead.hitHead(stored: object.headBlock, contentLength: object.contentLength,
-                                            added: added, age: age, requestID: request.id,
-                                            cacheStatus: status, keepAlive: request.keepAlive,
-                                            http10KeepAlive: request.isHTTP10, allocator: allocator)
-            context.write(wrapOutboundOut(head), promise: nil)
+            ResponseHead.hitHead(into: &loopServices.headBuffer, stored: object.headBlock,
+                                 contentLength: object.contentLength, added: added, age: age, requestID: request.id,
+                                 cacheStatus: status, keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10)
+            context.write(wrapOutboundOut(loopServices.headBuffer), promise: nil)
             if !request.isHEAD && object.bodyLength > 0 {
                 context.write(wrapOutboundOut(object.body), promise: nil)
             }
@@ -110,10 +109,11 @@ extension ClientConnectionHandler {
                 announced = .chunked
             }
             request.framing = bodyless ? .none : announced
-            buffer = ResponseHead.full(status: head.status, reason: head.reason, fields: head.fields, age: head.age,
-                                       requestID: request.id, cacheStatus: request.cacheStatus, framing: announced,
-                                       keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
-                                       allocator: allocator)
+            ResponseHead.full(into: &loopServices.headBuffer, status: head.status, reason: head.reason,
+                              fields: head.fields, age: head.age, requestID: request.id,
+                              cacheStatus: request.cacheStatus, framing: announced, keepAlive: request.keepAlive,
+                              http10KeepAlive: request.isHTTP10)
+            buffer = loopServices.headBuffer
         }
         context.write(wrapOutboundOut(buffer), promise: nil)
         flushSoon()

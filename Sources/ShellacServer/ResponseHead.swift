@@ -19,13 +19,15 @@ enum ResponseHead {
     /// request id, Cache-Status, Connection and the blank line. One buffer, so a hit is two
     /// writes (head, shared body) rather than three: copying a few hundred head bytes costs less
     /// than a trip through the channel pipeline.
-    static func hitHead(stored: ByteBuffer, contentLength: Int?, added: AddedFields = AddedFields(), age: Int,
-                        requestID: String, cacheStatus: CacheStatus, keepAlive: Bool, http10KeepAlive: Bool,
-                        allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// Written into `buffer`, emptied first: the caller passes one it reuses (a buffer the
+    /// channel still holds for an unfinished write is copied, not overwritten).
+    static func hitHead(into buffer: inout ByteBuffer, stored: ByteBuffer, contentLength: Int?,
+                        added: AddedFields = AddedFields(), age: Int, requestID: String, cacheStatus: CacheStatus,
+                        keepAlive: Bool, http10KeepAlive: Bool) {
         let capacity = stored.readableBytes + 18 + HeadWriter.maxDecimalLength
             + added.lines.utf8.count
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
-        var buffer = allocator.buffer(capacity: capacity)
+        buffer.clear()
         buffer.writeHead(capacity: capacity) { head in
             stored.withUnsafeReadableBytes { head.append(bytes: $0) }
             if let contentLength {
@@ -37,7 +39,6 @@ enum ResponseHead {
             writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
                              http10KeepAlive: http10KeepAlive)
         }
-        return buffer
     }
 
     /// A 304 for a stored object or fetched head: only the fields RFC 9110 §15.4.5 asks for.
@@ -59,10 +60,20 @@ enum ResponseHead {
     static func full(status: Int, reason: String, fields: HTTPFields, age: Int?, requestID: String,
                      cacheStatus: CacheStatus?, framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool,
                      allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 0)
+        full(into: &buffer, status: status, reason: reason, fields: fields, age: age, requestID: requestID,
+             cacheStatus: cacheStatus, framing: framing, keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
+        return buffer
+    }
+
+    /// The same, written into `buffer` (emptied first), as `hitHead(into:)` does.
+    static func full(into buffer: inout ByteBuffer, status: Int, reason: String, fields: HTTPFields, age: Int?,
+                     requestID: String, cacheStatus: CacheStatus?, framing: ResponseFraming, keepAlive: Bool,
+                     http10KeepAlive: Bool) {
         let capacity = 16 + HeadWriter.maxDecimalLength + reason.utf8.count
             + HeadWriter.length(of: fields) + 48 + HeadWriter.maxDecimalLength
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
-        var buffer = allocator.buffer(capacity: capacity)
+        buffer.clear()
         buffer.writeHead(capacity: capacity) { head in
             head.append("HTTP/1.1 ")
             head.append(decimal: status)
@@ -81,7 +92,6 @@ enum ResponseHead {
             writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
                              http10KeepAlive: http10KeepAlive)
         }
-        return buffer
     }
 
     /// The bytes `writePerResponse` writes at most.

@@ -156,6 +156,11 @@ final class LoopServices: @unchecked Sendable {
     private var pools: [String: (pool: BackendPool, target: BackendTarget)] = [:]
     /// Client flushes asked for while a backend read is handled, done at its end.
     let flushes = FlushBatch()
+    /// The buffer response heads (of hits and of streamed responses) are written into, reused
+    /// from one response to the next: by then the channel has usually written it and let it go
+    /// (if not, writing a new head into it copies it first, as ByteBuffer does). A buffer and its
+    /// bytes were two allocations a response.
+    var headBuffer = ByteBuffer()
 
     init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters, metrics: MetricsExporter) {
         self.eventLoop = eventLoop
