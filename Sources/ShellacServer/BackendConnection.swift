@@ -251,6 +251,9 @@ final class BackendConnection: @unchecked Sendable {
     /// While idle in the pool: when it is closed unless reused first.
     var idleDeadline = NIODeadline.distantFuture
     var isClosed = false
+    /// The buffer request heads are written into, reused from one request to the next on this
+    /// connection (by then the channel has written it; if not, it is copied first).
+    private var headBuffer = ByteBuffer()
 
     init(channel: any Channel, handler: BackendConnectionHandler) {
         self.channel = channel
@@ -262,12 +265,12 @@ final class BackendConnection: @unchecked Sendable {
               betweenBytes: TimeAmount) {
         handler.begin(delegate: delegate, requestWasHEAD: request.method == "HEAD", firstByte: firstByte,
                       betweenBytes: betweenBytes)
-        var bytes = channel.allocator.buffer(capacity: 512)
-        bytes.writeRequestHead(request)
+        headBuffer.clear()
+        headBuffer.writeRequestHead(request)
         if request.framing == .none || request.framing == .contentLength(0) {
-            channel.writeAndFlush(bytes, promise: nil)
+            channel.writeAndFlush(headBuffer, promise: nil)
         } else {
-            channel.write(bytes, promise: nil)
+            channel.write(headBuffer, promise: nil)
         }
     }
 
