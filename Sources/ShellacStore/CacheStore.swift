@@ -157,7 +157,7 @@ public final class CacheStore: Sendable {
                 guard var head = shard.heads[digest] else { return 0 }
                 var count = 0
                 var freed = 0
-                head.variants.removeAll { object in
+                head.removeVariants { object in
                     guard object.tags.contains(where: tags.contains) else { return false }
                     count += 1
                     if soft {
@@ -316,7 +316,7 @@ public final class CacheStore: Sendable {
             if let fetch, head.busy === fetch { head.busy = nil }
             head.clearMarker()
             var freed = 0
-            head.variants.removeAll { old in
+            head.removeVariants { old in
                 guard old.varyNames == object.varyNames, old.varyValues == object.varyValues else { return false }
                 detach(old, from: &shard)
                 freed += old.size
@@ -418,7 +418,7 @@ public final class CacheStore: Sendable {
             shards[index].withLock { shard in
                 for (digest, var head) in shard.heads where !head.variants.isEmpty {
                     let before = head.variants.count
-                    head.variants.removeAll { object in
+                    head.removeVariants { object in
                         guard predicate(object) else { return false }
                         detach(object, from: &shard)
                         removed.append(object)
@@ -480,12 +480,9 @@ public final class CacheStore: Sendable {
     @discardableResult
     private func removeBanned(_ head: inout Head, shard: inout Shard, url: String?,
                               requestFields: HTTPFields?) -> Int {
-        // Looked at before anything is removed: assigning the variants gives the head a box of
-        // its own, a copy (an allocation) while the table's head still shares it.
-        guard head.variants.contains(where: { isBanned($0, url: url, requestFields: requestFields) }) else { return 0 }
         var removed = 0
         var freed = 0
-        head.variants.removeAll { object in
+        head.removeVariants { object in
             guard isBanned(object, url: url, requestFields: requestFields) else { return false }
             detach(object, from: &shard)
             freed += object.size
@@ -503,14 +500,12 @@ public final class CacheStore: Sendable {
     private func removeExpired(_ head: inout Head, shard: inout Shard, now: Double) -> (removed: Int, changedHead: Bool) {
         var removed = 0
         var freed = 0
-        if head.variants.contains(where: { $0.removableAt <= now }) {  // see removeBanned
-            head.variants.removeAll { object in
-                guard object.removableAt <= now else { return false }
-                detach(object, from: &shard)
-                freed += object.size
-                removed += 1
-                return true
-            }
+        head.removeVariants { object in
+            guard object.removableAt <= now else { return false }
+            detach(object, from: &shard)
+            freed += object.size
+            removed += 1
+            return true
         }
         var markerLapsed = false
         if let until = head.hitForMissUntil, until <= now {
@@ -540,7 +535,7 @@ public final class CacheStore: Sendable {
                 guard let victim = shard.lru.tail else { return }
                 detach(victim, from: &shard)
                 if var head = shard.heads[victim.digest] {
-                    head.variants.removeAll { $0 === victim }
+                    head.removeVariants { $0 === victim }
                     shard.heads[victim.digest] = head.isEmpty ? nil : head
                 }
                 forget(objects: 1, bytes: victim.size)

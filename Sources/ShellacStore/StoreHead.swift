@@ -98,6 +98,16 @@ extension CacheStore {
             }
         }
 
+        /// Removes the variants `shouldRemove` picks (asked once each, in order). Nothing is
+        /// written back when none goes: assigning the variants gives a boxed head a box of its
+        /// own, a copy (an allocation) while the store's table still shares the box.
+        mutating func removeVariants(where shouldRemove: (StoredObject) throws -> Bool) rethrows {
+            var variants = self.variants
+            let before = variants.count
+            try variants.removeAll(where: shouldRemove)
+            if variants.count != before { self.variants = variants }
+        }
+
         var busy: BusyFetch? {
             get { box?.busy }
             set { if box != nil || newValue != nil { changeBox { $0.busy = newValue } } }
