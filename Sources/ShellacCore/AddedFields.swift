@@ -23,22 +23,11 @@ public struct AddedFields: Sendable, Equatable {
         let count = name.utf8.count + value.utf8.count + 4
         var holdsLineBreak = false
         let line = String(unsafeUninitializedCapacity: count) { buffer in
-            var written = 0
-            func copy(_ text: String) {
-                if text.utf8.withContiguousStorageIfAvailable({ bytes in
-                    UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[written...]))
-                        .copyMemory(from: UnsafeRawBufferPointer(bytes))
-                }) == nil {
-                    for byte in text.utf8 { buffer[written] = byte; written += 1 }
-                    return
-                }
-                written += text.utf8.count
-            }
-            copy(name)
+            var written = name.copyUTF8(into: buffer, at: 0)
             buffer[written] = UInt8(ascii: ":")
             buffer[written + 1] = UInt8(ascii: " ")
             written += 2
-            copy(value)
+            written += value.copyUTF8(into: buffer, at: written)
             holdsLineBreak = buffer[..<written].contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
             buffer[written] = UInt8(ascii: "\r")
             buffer[written + 1] = UInt8(ascii: "\n")

@@ -251,6 +251,25 @@ public enum KnownName {
 }
 
 extension String {
+    /// Copies the UTF-8 bytes into `buffer` from `offset` on (there must be room); returns how
+    /// many. In place for a native String, byte by byte for any other.
+    public func copyUTF8(into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        if let count = utf8.withContiguousStorageIfAvailable({ bytes -> Int in
+            if let source = bytes.baseAddress, let target = buffer.baseAddress {
+                (target + offset).update(from: source, count: bytes.count)
+            }
+            return bytes.count
+        }) {
+            return count
+        }
+        var position = offset
+        for byte in utf8 {
+            buffer[position] = byte
+            position += 1
+        }
+        return position - offset
+    }
+
     /// ASCII case-insensitive comparison of two Strings, the common case (header names): their
     /// UTF-8 is compared in place, which is several times cheaper than walking two iterators.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {

@@ -1,6 +1,8 @@
 // CacheKey: the lookup key built from the hash inputs (URL and host in the builtin policy), and
 // the digest the store indexes it by.
 
+import ShellacHTTP
+
 public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public let value: String
 
@@ -30,12 +32,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
                     offset += 1
                 }
                 written += 1
-                offset += part.utf8.withContiguousStorageIfAvailable { bytes in
-                    if let source = bytes.baseAddress, let target = buffer.baseAddress {
-                        (target + offset).update(from: source, count: bytes.count)
-                    }
-                    return bytes.count
-                } ?? Self.copySlowly(part, into: buffer, at: offset)
+                offset += part.copyUTF8(into: buffer, at: offset)
             }
             for part in parts { write(part) }
             if let url, let host {
@@ -46,15 +43,6 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         }
         digest = text.withUTF8 { Self.digest(of: UnsafeRawBufferPointer($0)) }
         value = text
-    }
-
-    private static func copySlowly(_ part: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
-        var position = offset
-        for byte in part.utf8 {
-            buffer[position] = byte
-            position += 1
-        }
-        return position - offset
     }
 
     /// A 64-bit digest of the key's bytes (SipHash with the process's random seed): the store
