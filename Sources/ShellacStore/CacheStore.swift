@@ -157,7 +157,7 @@ public final class CacheStore: Sendable {
                 guard var head = shard.heads[digest] else { return 0 }
                 var count = 0
                 var freed = 0
-                head.removeVariants { object in
+                head.variants.removeAll { object in
                     guard object.tags.contains(where: tags.contains) else { return false }
                     count += 1
                     if soft {
@@ -316,7 +316,7 @@ public final class CacheStore: Sendable {
             if let fetch, head.busy === fetch { head.busy = nil }
             head.clearMarker()
             var freed = 0
-            head.removeVariants { old in
+            head.variants.removeAll { old in
                 guard old.varyNames == object.varyNames, old.varyValues == object.varyValues else { return false }
                 detach(old, from: &shard)
                 freed += old.size
@@ -418,7 +418,7 @@ public final class CacheStore: Sendable {
             shards[index].withLock { shard in
                 for (digest, var head) in shard.heads where !head.variants.isEmpty {
                     let before = head.variants.count
-                    head.removeVariants { object in
+                    head.variants.removeAll { object in
                         guard predicate(object) else { return false }
                         detach(object, from: &shard)
                         removed.append(object)
@@ -482,12 +482,10 @@ public final class CacheStore: Sendable {
                               requestFields: HTTPFields?) -> Int {
         var removed = 0
         var freed = 0
-        head.removeVariants { object in
-            guard isBanned(object, url: url, requestFields: requestFields) else { return false }
+        head.removeVariants(where: { isBanned($0, url: url, requestFields: requestFields) }) { object in
             detach(object, from: &shard)
             freed += object.size
             removed += 1
-            return true
         }
         if removed > 0 {
             forget(objects: removed, bytes: freed)
@@ -500,12 +498,10 @@ public final class CacheStore: Sendable {
     private func removeExpired(_ head: inout Head, shard: inout Shard, now: Double) -> (removed: Int, changedHead: Bool) {
         var removed = 0
         var freed = 0
-        head.removeVariants { object in
-            guard object.removableAt <= now else { return false }
+        head.removeVariants(where: { $0.removableAt <= now }) { object in
             detach(object, from: &shard)
             freed += object.size
             removed += 1
-            return true
         }
         var markerLapsed = false
         if let until = head.hitForMissUntil, until <= now {
@@ -535,7 +531,7 @@ public final class CacheStore: Sendable {
                 guard let victim = shard.lru.tail else { return }
                 detach(victim, from: &shard)
                 if var head = shard.heads[victim.digest] {
-                    head.removeVariants { $0 === victim }
+                    head.variants.removeAll { $0 === victim }
                     shard.heads[victim.digest] = head.isEmpty ? nil : head
                 }
                 forget(objects: 1, bytes: victim.size)

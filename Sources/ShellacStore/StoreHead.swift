@@ -98,14 +98,17 @@ extension CacheStore {
             }
         }
 
-        /// Removes the variants `shouldRemove` picks (asked once each, in order). Nothing is
-        /// written back when none goes: assigning the variants gives a boxed head a box of its
-        /// own, a copy (an allocation) while the store's table still shares the box.
-        mutating func removeVariants(where shouldRemove: (StoredObject) throws -> Bool) rethrows {
-            var variants = self.variants
-            let before = variants.count
-            try variants.removeAll(where: shouldRemove)
-            if variants.count != before { self.variants = variants }
+        /// Removes the variants `isGone` picks, handing each to `removed`. `isGone` is asked once
+        /// per variant before anything changes, and again for those that go: when none goes (the
+        /// usual lookup) the variants are not written back, since that gives a boxed head a box
+        /// of its own, a copy (an allocation) while the store's table still shares the box.
+        mutating func removeVariants(where isGone: (StoredObject) -> Bool, removed: (StoredObject) -> Void) {
+            guard variants.contains(where: isGone) else { return }
+            variants.removeAll { object in
+                guard isGone(object) else { return false }
+                removed(object)
+                return true
+            }
         }
 
         var busy: BusyFetch? {
