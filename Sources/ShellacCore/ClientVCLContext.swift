@@ -19,6 +19,8 @@ public struct ResponseUnderConstruction: Sendable {
     /// Fields set on an untouched stored object, none of which it has.
     private(set) var added = AddedFields()
     private var headChanged = false
+    /// Automatic fields VCL unset or set itself: they are not added after it.
+    public private(set) var omitted: AutomaticFields = []
     /// Whether VCL changed anything.
     public private(set) var edited = false
 
@@ -52,6 +54,7 @@ public struct ResponseUnderConstruction: Sendable {
 
     mutating func set(_ name: String, nameBit: UInt64, _ value: String) {
         edited = true
+        if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omitted.insert(automatic) }
         if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit),
            added.set(name, nameBit: nameBit, value) {
             return
@@ -61,6 +64,10 @@ public struct ResponseUnderConstruction: Sendable {
     }
 
     mutating func unset(_ name: String, nameBit: UInt64) {
+        if let automatic = AutomaticFields.named(name, nameBit: nameBit) {
+            omitted.insert(automatic)
+            edited = true
+        }
         if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
             if added.remove(name, nameBit: nameBit) { edited = true }
             return
@@ -82,16 +89,23 @@ public struct ResponseUnderConstruction: Sendable {
     /// whole head of its own.
     var edits: ResponseEdits? {
         guard edited else { return nil }
-        if ownFields == nil && !headChanged && object != nil { return .added(added) }
-        return .replaced(status: status, reason: reason, fields: fields)
+        if ownFields == nil && !headChanged && object != nil { return .added(added, omitting: omitted) }
+        return .replaced(status: status, reason: reason, fields: fields, omitting: omitted)
     }
 }
 
 /// The response head vcl_deliver settled on, when it changed anything.
 public enum ResponseEdits: Sendable, Equatable {
     /// The stored head as it is, followed by these fields (none of which it has).
-    case added(AddedFields)
-    case replaced(status: Int, reason: String, fields: HTTPFields)
+    case added(AddedFields, omitting: AutomaticFields)
+    case replaced(status: Int, reason: String, fields: HTTPFields, omitting: AutomaticFields)
+
+    /// The automatic fields not to write.
+    public var omitted: AutomaticFields {
+        switch self {
+        case .added(_, let omitted), .replaced(_, _, _, let omitted): return omitted
+        }
+    }
 }
 
 /// A class: a request's flow holds one for its whole life, and the interpreter takes it `inout`;
@@ -116,6 +130,13 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     /// The object vcl_hit and vcl_deliver see.
     public var object: StoredObject?
     public var response: ResponseUnderConstruction?
+    /// What vcl_deliver and vcl_synth read as resp.http.Age and resp.http.Cache-Status: the values
+    /// Shellac writes after them unless they unset them (nil: none is written).
+    public var deliveryAge: Int?
+    public var deliveryCacheStatus: CacheStatus?
+    /// Whether the response vcl_deliver sees from a fetch is being stored (obj.uncacheable is
+    /// false then, as for a hit).
+    public var deliveringStored = false
     /// The request vcl_pipe sees as bereq.
     public var pipeRequest: HTTPRequestHead?
     public var syntheticBody = ""
@@ -169,7 +190,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .objHits: return .int(object?.hits ?? 0)
         case .objStatus: return .int(object?.status ?? 0)
         case .objReason: return .string(object?.reason)
-        case .objUncacheable: return .bool(object == nil)
+        case .objUncacheable: return .bool(object == nil && !deliveringStored)
         case .respStatus: return .int(response?.status ?? 0)
         case .respReason: return .string(response?.reason)
         case .respProto: return .string("HTTP/1.1")
@@ -214,8 +235,22 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .req: return request.fields[name, nameBit: nameBit]
         case .bereq: return pipeRequest?.fields[name, nameBit: nameBit]
         case .obj: return object?.fields[name, nameBit: nameBit]
-        case .resp: return response?.field(name)
+        case .resp:
+            guard let response else { return nil }
+            if let automatic = AutomaticFields.named(name, nameBit: nameBit), !response.omitted.contains(automatic) {
+                return automaticValue(automatic)
+            }
+            return response.field(name)
         case .beresp: return nil
+        }
+    }
+
+    /// The value Shellac will write for an automatic field, or nil when it writes none.
+    private func automaticValue(_ field: AutomaticFields) -> String? {
+        switch field {
+        case .age: return deliveryAge.map(String.init)
+        case .requestID: return requestID
+        default: return deliveryCacheStatus?.headerValue
         }
     }
 

@@ -35,6 +35,9 @@ public struct RequestFlow {
         public var reason: String
         public var fields: HTTPFields
         public var body: String
+        /// Automatic fields vcl_synth unset or set itself (only X-Varnish is written for a synthetic
+        /// response).
+        public var omitted: AutomaticFields = []
         /// After `fail`: the connection closes after this response.
         public var closesConnection = false
     }
@@ -254,13 +257,17 @@ public struct RequestFlow {
         defer { inSynth = false }
         context.response = ResponseUnderConstruction(status: status, reason: reason ?? ReasonPhrase.of(status % 1000),
                                                      object: nil, fields: HTTPFields())
+        context.deliveryAge = nil
+        context.deliveryCacheStatus = nil
+        context.deliveringStored = false
         context.syntheticBody = ""
         let outcome = program.run(.synth, &context)
         switch outcome.name {
         case "deliver":
             let response = context.response!
             return .synthesize(SyntheticResponse(status: response.status, reason: response.reason,
-                                                 fields: response.fields, body: context.syntheticBody))
+                                                 fields: response.fields, body: context.syntheticBody,
+                                                 omitted: response.omitted))
         case "restart":
             inSynth = false
             return restart()
@@ -411,8 +418,11 @@ public struct RequestFlow {
         var status = status
         status.ttl = Int(object.remainingTTL(at: now).rounded(.down))
         var edits: ResponseEdits?
+        let age = Int(object.age(at: now))
         if !program.isTrivial(.deliver) {
             context.response = ResponseUnderConstruction(stored: object)
+            context.deliveryAge = age
+            context.deliveryCacheStatus = status
             let outcome = program.run(.deliver, &context)
             if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
             switch outcome.name {
@@ -423,20 +433,23 @@ public struct RequestFlow {
             }
         }
         var statusChanged = false
-        if case .replaced(let status, _, _)? = edits { statusChanged = status != object.status }
+        if case .replaced(let status, _, _, _)? = edits { statusChanged = status != object.status }
         let notModified = !statusChanged
             && ConditionalRequest.isNotModified(request: context.request.fields, etag: object.etag,
                                                 lastModified: object.lastModified)
-        return .deliverHit(object, notModified: notModified, status, age: Int(object.age(at: now)), refresh: refresh,
-                           edits: edits)
+        return .deliverHit(object, notModified: notModified, status, age: age, refresh: refresh, edits: edits)
     }
 
-    /// vcl_deliver for a response streamed from a fetch, before its head is written.
-    public mutating func deliverStreamed(_ head: FetchedHead, now: Double) -> StreamDelivery {
+    /// vcl_deliver for a response streamed from a fetch, before its head is written; `status` is
+    /// the Cache-Status it will be sent with.
+    public mutating func deliverStreamed(_ head: FetchedHead, status: CacheStatus, now: Double) -> StreamDelivery {
         context.now = now
         guard !program.isTrivial(.deliver) else { return .deliver(nil) }
         context.response = ResponseUnderConstruction(status: head.status, reason: head.reason, object: nil,
                                                      fields: head.fields)
+        context.deliveryAge = head.age
+        context.deliveryCacheStatus = status
+        context.deliveringStored = head.cacheable && status.forward != .bypass
         let outcome = program.run(.deliver, &context)
         switch outcome.name {
         case "deliver":

@@ -20,11 +20,12 @@ extension ClientConnectionHandler {
                   request: ClientRequest) {
         request.keepAlive = keepsAlive(request)
         let allocator = context.channel.allocator
+        let omitted = edits?.omitted ?? []
         // The response's fields, read from the stored head only where a head is built anew.
         var fields: HTTPFields {
             switch edits {
-            case .replaced(_, _, let replaced): return replaced
-            case .added(let added):
+            case .replaced(_, _, let replaced, _): return replaced
+            case .added(let added, _):
                 var all = object.fields
                 added.forEach { name, value in all.add(name, value) }
                 return all
@@ -34,23 +35,23 @@ extension ClientConnectionHandler {
         if notModified {
             services.counters.increment(.notModified)
             let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id,
-                                                cacheStatus: status, keepAlive: request.keepAlive,
+                                                cacheStatus: status, omitting: omitted, keepAlive: request.keepAlive,
                                                 http10KeepAlive: request.isHTTP10, allocator: allocator)
             context.write(wrapOutboundOut(head), promise: nil)
         } else if let answer = rangeAnswer(request, status: object.status, length: object.bodyLength,
                                            etag: object.etag, lastModified: object.lastModified) {
             let head = rangeHead(answer, fields: fields, length: object.bodyLength, age: age,
-                                 cacheStatus: status, request: request)
+                                 cacheStatus: status, omitting: omitted, request: request)
             context.write(wrapOutboundOut(head), promise: nil)
             if case .partial(let range) = answer {
                 let body = object.body
                 context.write(wrapOutboundOut(body.getSlice(at: body.readerIndex + range.lowerBound,
                                                             length: range.count)!), promise: nil)
             }
-        } else if case .replaced(let newStatus, let reason, _)? = edits {
+        } else if case .replaced(let newStatus, let reason, _, _)? = edits {
             let bodyless = object.status == 204 || object.status == 304
             let head = ResponseHead.full(status: newStatus, reason: reason, fields: fields, age: age,
-                                         requestID: request.id, cacheStatus: status,
+                                         requestID: request.id, cacheStatus: status, omitting: omitted,
                                          framing: bodyless ? .none : .contentLength(object.bodyLength),
                                          keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                          allocator: allocator)
@@ -60,10 +61,11 @@ extension ClientConnectionHandler {
             }
         } else {
             var added = AddedFields()
-            if case .added(let fields)? = edits { added = fields }
+            if case .added(let fields, _)? = edits { added = fields }
             ResponseHead.hitHead(into: &loopServices.headBuffer, stored: object.headBlock,
                                  contentLength: object.contentLength, added: added, age: age, requestID: request.id,
-                                 cacheStatus: status, keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10)
+                                 cacheStatus: status, omitting: omitted, keepAlive: request.keepAlive,
+                                 http10KeepAlive: request.isHTTP10)
             context.write(wrapOutboundOut(loopServices.headBuffer), promise: nil)
             if !request.isHEAD && object.bodyLength > 0 {
                 context.write(wrapOutboundOut(object.body), promise: nil)
@@ -72,7 +74,9 @@ extension ClientConnectionHandler {
         needsFlush = true
     }
 
-    func startStreamedResponse(_ head: FetchedHead, _ request: ClientRequest) {
+    /// A fetched response's head with our framing; `omitted` are the automatic fields vcl_deliver
+    /// unset or set itself.
+    func startStreamedResponse(_ head: FetchedHead, omitting omitted: AutomaticFields, _ request: ClientRequest) {
         request.responseStarted = true
         request.responding(status: head.status, handling: request.cacheStatus.forward == .bypass ? "pass" : "miss")
         request.keepAlive = keepsAlive(request)
@@ -83,13 +87,14 @@ extension ClientConnectionHandler {
             services.counters.increment(.notModified)
             bodyless = true
             buffer = ResponseHead.notModified(fields: head.fields, age: head.age, requestID: request.id,
-                                              cacheStatus: request.cacheStatus, keepAlive: request.keepAlive,
+                                              cacheStatus: request.cacheStatus, omitting: omitted,
+                                              keepAlive: request.keepAlive,
                                               http10KeepAlive: request.isHTTP10, allocator: allocator)
         } else if let length = head.contentLength,
                   let answer = rangeAnswer(request, status: head.status, length: length, etag: head.fields["ETag"],
                                            lastModified: head.fields["Last-Modified"]) {
             buffer = rangeHead(answer, fields: head.fields, length: length, age: head.age,
-                               cacheStatus: request.cacheStatus, request: request)
+                               cacheStatus: request.cacheStatus, omitting: omitted, request: request)
             if case .partial(let range) = answer {
                 request.rangeWindow = range
                 request.framing = .contentLength(range.count)
@@ -111,7 +116,8 @@ extension ClientConnectionHandler {
             request.framing = bodyless ? .none : announced
             ResponseHead.full(into: &loopServices.headBuffer, status: head.status, reason: head.reason,
                               fields: head.fields, age: head.age, requestID: request.id,
-                              cacheStatus: request.cacheStatus, framing: announced, keepAlive: request.keepAlive,
+                              cacheStatus: request.cacheStatus, omitting: omitted, framing: announced,
+                              keepAlive: request.keepAlive,
                               http10KeepAlive: request.isHTTP10)
             buffer = loopServices.headBuffer
         }
@@ -170,7 +176,7 @@ extension ClientConnectionHandler {
 
     /// The head of a 206 (with Content-Range) or a 416 (with the length we have).
     func rangeHead(_ answer: RangeRequest.Answer, fields: HTTPFields, length: Int, age: Int,
-                           cacheStatus: CacheStatus, request: ClientRequest) -> ByteBuffer {
+                   cacheStatus: CacheStatus, omitting omitted: AutomaticFields, request: ClientRequest) -> ByteBuffer {
         var fields = fields
         let status: Int
         let framing: ResponseFraming
@@ -186,7 +192,7 @@ extension ClientConnectionHandler {
             framing = .contentLength(0)
         }
         return ResponseHead.full(status: status, reason: ReasonPhrase.of(status), fields: fields, age: age,
-                                 requestID: request.id, cacheStatus: cacheStatus, framing: framing,
+                                 requestID: request.id, cacheStatus: cacheStatus, omitting: omitted, framing: framing,
                                  keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                  allocator: context.channel.allocator)
     }
@@ -212,7 +218,7 @@ extension ClientConnectionHandler {
         let body = response.body
         let allocator = context.channel.allocator
         let head = ResponseHead.full(status: status, reason: response.reason, fields: fields, age: nil,
-                                     requestID: requestID, cacheStatus: nil,
+                                     requestID: requestID, cacheStatus: nil, omitting: response.omitted,
                                      framing: .contentLength(body.utf8.count), keepAlive: keepAlive,
                                      http10KeepAlive: false, allocator: allocator)
         context.write(wrapOutboundOut(head), promise: nil)

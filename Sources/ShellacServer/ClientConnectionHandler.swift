@@ -366,7 +366,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                              revalidating: revalidating).start()
             }
             var answered = object.status
-            if case .replaced(let replaced, _, _)? = edits { answered = replaced }
+            if case .replaced(let replaced, _, _, _)? = edits { answered = replaced }
             request.responding(status: notModified ? 304 : answered, handling: "hit")
             request.bodyBytes = notModified || request.isHEAD ? 0 : object.bodyLength
             writeHit(object, notModified: notModified, status: status, age: age, edits: edits, request: request)
@@ -529,21 +529,21 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// vcl_deliver for a response arriving from a fetch: write it (with the VCL's changes), or
     /// stop listening and do what the VCL said instead (synth, restart).
     func deliverStreamed(_ head: FetchedHead, _ request: ClientRequest) {
-        switch request.flow.deliverStreamed(head, now: services.now()) {
+        switch request.flow.deliverStreamed(head, status: request.cacheStatus, now: services.now()) {
         case .deliver(let edits):
             applyFlowEffects(request)
             var head = head
             switch edits {
-            case .replaced(let status, let reason, let fields):
+            case .replaced(let status, let reason, let fields, _):
                 head.status = status
                 head.reason = reason
                 head.fields = fields
-            case .added(let fields):
+            case .added(let fields, _):
                 fields.forEach { name, value in head.fields.add(name, value) }
             case nil:
                 break
             }
-            startStreamedResponse(head, request)
+            startStreamedResponse(head, omitting: edits?.omitted ?? [], request)
         case .replace(let action):
             unsubscribe(request)
             if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }

@@ -23,7 +23,7 @@ enum ResponseHead {
     /// channel still holds for an unfinished write is copied, not overwritten).
     static func hitHead(into buffer: inout ByteBuffer, stored: ByteBuffer, contentLength: Int?,
                         added: AddedFields = AddedFields(), age: Int, requestID: String, cacheStatus: CacheStatus,
-                        keepAlive: Bool, http10KeepAlive: Bool) {
+                        omitting omitted: AutomaticFields = [], keepAlive: Bool, http10KeepAlive: Bool) {
         let capacity = stored.readableBytes + 18 + HeadWriter.maxDecimalLength
             + added.lines.utf8.count
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
@@ -36,14 +36,15 @@ enum ResponseHead {
                 head.append("\r\n")
             }
             head.append(added.lines)
-            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
-                             http10KeepAlive: http10KeepAlive)
+            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, omitting: omitted,
+                             keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
         }
     }
 
     /// A 304 for a stored object or fetched head: only the fields RFC 9110 §15.4.5 asks for.
     static func notModified(fields: HTTPFields, age: Int, requestID: String, cacheStatus: CacheStatus,
-                            keepAlive: Bool, http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+                            omitting omitted: AutomaticFields = [], keepAlive: Bool, http10KeepAlive: Bool,
+                            allocator: ByteBufferAllocator) -> ByteBuffer {
         var kept = HTTPFields()
         for field in fields {
             let name = field.name.asciiLowercased()
@@ -53,23 +54,24 @@ enum ResponseHead {
             }
         }
         return full(status: 304, reason: "Not Modified", fields: kept, age: age, requestID: requestID,
-                    cacheStatus: cacheStatus, framing: .none, keepAlive: keepAlive,
+                    cacheStatus: cacheStatus, omitting: omitted, framing: .none, keepAlive: keepAlive,
                     http10KeepAlive: http10KeepAlive, allocator: allocator)
     }
 
     static func full(status: Int, reason: String, fields: HTTPFields, age: Int?, requestID: String,
-                     cacheStatus: CacheStatus?, framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool,
-                     allocator: ByteBufferAllocator) -> ByteBuffer {
+                     cacheStatus: CacheStatus?, omitting omitted: AutomaticFields = [], framing: ResponseFraming,
+                     keepAlive: Bool, http10KeepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 0)
         full(into: &buffer, status: status, reason: reason, fields: fields, age: age, requestID: requestID,
-             cacheStatus: cacheStatus, framing: framing, keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
+             cacheStatus: cacheStatus, omitting: omitted, framing: framing, keepAlive: keepAlive,
+             http10KeepAlive: http10KeepAlive)
         return buffer
     }
 
     /// The same, written into `buffer` (emptied first), as `hitHead(into:)` does.
     static func full(into buffer: inout ByteBuffer, status: Int, reason: String, fields: HTTPFields, age: Int?,
-                     requestID: String, cacheStatus: CacheStatus?, framing: ResponseFraming, keepAlive: Bool,
-                     http10KeepAlive: Bool) {
+                     requestID: String, cacheStatus: CacheStatus?, omitting omitted: AutomaticFields = [],
+                     framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool) {
         let capacity = 16 + HeadWriter.maxDecimalLength + reason.utf8.count
             + HeadWriter.length(of: fields) + 48 + HeadWriter.maxDecimalLength
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
@@ -89,8 +91,8 @@ enum ResponseHead {
             case .chunked: head.append("Transfer-Encoding: chunked\r\n")
             case .none, .close: break
             }
-            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, keepAlive: keepAlive,
-                             http10KeepAlive: http10KeepAlive)
+            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, omitting: omitted,
+                             keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
         }
     }
 
@@ -99,18 +101,22 @@ enum ResponseHead {
         96 + HeadWriter.maxDecimalLength + requestID.utf8.count + (cacheStatus?.maxLength ?? 0)
     }
 
-    /// Age, X-Varnish, Cache-Status and Connection as this response needs them, and the blank line.
+    /// Age, X-Varnish, Cache-Status (those VCL did not unset or set itself) and Connection as this
+    /// response needs them, and the blank line.
     private static func writePerResponse(_ head: inout HeadWriter, age: Int?, requestID: String,
-                                         cacheStatus: CacheStatus?, keepAlive: Bool, http10KeepAlive: Bool) {
-        if let age {
+                                         cacheStatus: CacheStatus?, omitting omitted: AutomaticFields,
+                                         keepAlive: Bool, http10KeepAlive: Bool) {
+        if let age, !omitted.contains(.age) {
             head.append("Age: ")
             head.append(decimal: age)
             head.append("\r\n")
         }
-        head.append("X-Varnish: ")
-        head.append(requestID)
-        head.append("\r\n")
-        if let cacheStatus {
+        if !omitted.contains(.requestID) {
+            head.append("X-Varnish: ")
+            head.append(requestID)
+            head.append("\r\n")
+        }
+        if let cacheStatus, !omitted.contains(.cacheStatus) {
             head.append("Cache-Status: ")
             cacheStatus.write(into: &head)
             head.append("\r\n")

@@ -1,5 +1,6 @@
 // Fields vcl_deliver adds to a stored head, kept as their lines: setting, replacing, removing,
-// reading back, and refusing a line break; and the edits a hit's vcl_deliver produces with them.
+// reading back, and refusing a line break; and the edits a hit's vcl_deliver produces with them,
+// including the automatic fields (Age, X-Varnish, Cache-Status) it reads, unsets or replaces.
 
 import NIOCore
 import ShellacHTTP
@@ -75,19 +76,31 @@ import Testing
             }
             return edits
         }
-        guard case .added(let added)? = try edits("""
+        guard case .added(let added, omitting: [])? = try edits("""
             set resp.http.X-A = "1"; set resp.http.X-B = "2"; set resp.http.X-A = "3";
             set resp.http.X-Copy = resp.http.X-B; unset resp.http.X-B;
             """) else { Issue.record("expected additions"); return }
         #expect(added.lines == "X-A: 3\r\nX-Copy: 2\r\n")
-        guard case .replaced(200, "OK", let fields)? = try edits("set resp.http.X-A = \"1\"; set resp.http.X-B = {\"a\nb\"};")
+        guard case .replaced(200, "OK", let fields, omitting: [])? = try edits("set resp.http.X-A = \"1\"; set resp.http.X-B = {\"a\nb\"};")
         else { Issue.record("expected a head of its own"); return }
         #expect(fields["X-A"] == "1")
         #expect(fields["X-B"] == "a\nb")
         #expect(fields["Via"] == "1.1 o")
-        guard case .replaced(_, _, let changed)? = try edits("set resp.http.X-A = \"1\"; set resp.http.Via = \"2\";")
+        guard case .replaced(_, _, let changed, _)? = try edits("set resp.http.X-A = \"1\"; set resp.http.Via = \"2\";")
         else { Issue.record("expected a head of its own"); return }
         #expect(changed.values("Via") == ["2"])
         #expect(changed["X-A"] == "1")
+
+        // Age, X-Varnish and Cache-Status are written after vcl_deliver: it reads them as Shellac
+        // will write them, and what it unsets or sets itself is left out.
+        guard case .added(let copies, omitting: let omitted)? = try edits("""
+            set resp.http.X-Age = resp.http.Age; set resp.http.X-Id = resp.http.x-varnish;
+            set resp.http.X-Status = resp.http.Cache-Status;
+            unset resp.http.Age; unset resp.http.X-Varnish; set resp.http.Cache-Status = "mine";
+            if (resp.http.Age || resp.http.X-Varnish) { set resp.http.X-Wrong = "still there"; }
+            """) else { Issue.record("expected additions"); return }
+        #expect(copies.lines == "X-Age: 0\r\nX-Id: 7\r\nX-Status: Shellac; hit; ttl=60\r\nCache-Status: mine\r\n")
+        #expect(omitted == [.age, .requestID, .cacheStatus])
+        #expect(try edits("set resp.http.X-A = resp.http.Age;")?.omitted == [])
     }
 }

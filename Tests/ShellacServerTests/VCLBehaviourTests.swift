@@ -159,6 +159,53 @@ import Testing
         }
     }
 
+    /// What e-commerce and CMS VCLs do in vcl_deliver: label the response by obj.uncacheable and
+    /// obj.hits, and hide Age and X-Varnish; vcl_synth can hide X-Varnish too.
+    @Test func deliverSeesAndHidesTheFieldsShellacAdds() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            if (req.url == "/synth") { return (synth(404)); }
+            if (req.url ~ "^/account") { return (pass); }
+        }
+        sub vcl_deliver {
+            if (obj.uncacheable) {
+                set resp.http.X-Debug = "UNCACHEABLE";
+            } else if (obj.hits) {
+                set resp.http.X-Debug = "HIT";
+            } else {
+                set resp.http.X-Debug = "MISS";
+            }
+            set resp.http.X-Was = resp.http.Age + " " + resp.http.X-Varnish;
+            unset resp.http.Age;
+            unset resp.http.X-Varnish;
+            if (req.url ~ "status") { set resp.http.Cache-Status = "hidden"; }
+        }
+        sub vcl_synth { unset resp.http.X-Varnish; }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("page") }) { h in
+            let miss = try await h.get("/page")
+            #expect(miss.header("X-Debug") == "MISS")
+            let hit = try await h.get("/page")
+            #expect(hit.header("X-Debug") == "HIT")
+            let pass = try await h.get("/account")
+            #expect(pass.header("X-Debug") == "UNCACHEABLE")
+            for response in [miss, hit, pass] {
+                #expect(response.header("Age") == nil)
+                #expect(response.header("X-Varnish") == nil)
+                #expect(response.header("X-Was")?.hasPrefix("0 ") == true, "Age and X-Varnish were readable")
+                #expect(response.header("Cache-Status") != nil)
+            }
+            let replaced = try await h.get("/status")
+            #expect(replaced.headers.filter { $0.0.lowercased() == "cache-status" }.map(\.1) == ["hidden"])
+            let synthetic = try await h.get("/synth")
+            #expect(synthetic.status == 404)
+            #expect(synthetic.header("X-Varnish") == nil)
+            #expect(h.origin.requestCount == 3)
+        }
+    }
+
     @Test func backendErrorMakesThePageForAnUnreachableBackend() async throws {
         let vcl = """
         vcl 4.1;
