@@ -11,22 +11,26 @@ public struct AutomaticFields: OptionSet, Sendable, Equatable {
         self.rawValue = rawValue
     }
 
-    public static let age = AutomaticFields(rawValue: 1 << 0)
+    // Computed, not stored: a stored static is initialised lazily and checked on every use.
+    public static var age: AutomaticFields { AutomaticFields(rawValue: 1 << 0) }
     /// X-Varnish: the request id.
-    public static let requestID = AutomaticFields(rawValue: 1 << 1)
-    public static let cacheStatus = AutomaticFields(rawValue: 1 << 2)
+    public static var requestID: AutomaticFields { AutomaticFields(rawValue: 1 << 1) }
+    public static var cacheStatus: AutomaticFields { AutomaticFields(rawValue: 1 << 2) }
 
     /// The automatic field called `name` (any case), or nil; most names are ruled out by their bit.
     static func named(_ name: String, nameBit: UInt64) -> AutomaticFields? {
-        guard nameBit & anyBit != 0 else { return nil }
-        if nameBit == ageBit, name.equalsIgnoringASCIICase("Age") { return .age }
-        if nameBit == requestIDBit, name.equalsIgnoringASCIICase("X-Varnish") { return .requestID }
-        if nameBit == cacheStatusBit, name.equalsIgnoringASCIICase("Cache-Status") { return .cacheStatus }
+        let bits = nameBits
+        guard nameBit & bits.any != 0 else { return nil }
+        if nameBit == bits.age, name.equalsIgnoringASCIICase("Age") { return .age }
+        if nameBit == bits.requestID, name.equalsIgnoringASCIICase("X-Varnish") { return .requestID }
+        if nameBit == bits.cacheStatus, name.equalsIgnoringASCIICase("Cache-Status") { return .cacheStatus }
         return nil
     }
 
-    private static let ageBit = HTTPField.nameBit("Age")
-    private static let requestIDBit = HTTPField.nameBit("X-Varnish")
-    private static let cacheStatusBit = HTTPField.nameBit("Cache-Status")
-    private static let anyBit = ageBit | requestIDBit | cacheStatusBit
+    /// The names' `HTTPField.nameBit`s, together so a lookup makes one lazy-initialisation check.
+    private static let nameBits: (age: UInt64, requestID: UInt64, cacheStatus: UInt64, any: UInt64) = {
+        let age = HTTPField.nameBit("Age"), requestID = HTTPField.nameBit("X-Varnish")
+        let cacheStatus = HTTPField.nameBit("Cache-Status")
+        return (age, requestID, cacheStatus, age | requestID | cacheStatus)
+    }()
 }

@@ -19,8 +19,6 @@ public struct ResponseUnderConstruction: Sendable {
     /// Fields set on an untouched stored object, none of which it has.
     private(set) var added = AddedFields()
     private var headChanged = false
-    /// Automatic fields VCL unset or set itself: they are not added after it.
-    public private(set) var omitted: AutomaticFields = []
     /// Whether VCL changed anything.
     public private(set) var edited = false
 
@@ -54,7 +52,6 @@ public struct ResponseUnderConstruction: Sendable {
 
     mutating func set(_ name: String, nameBit: UInt64, _ value: String) {
         edited = true
-        if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omitted.insert(automatic) }
         if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit),
            added.set(name, nameBit: nameBit, value) {
             return
@@ -64,10 +61,6 @@ public struct ResponseUnderConstruction: Sendable {
     }
 
     mutating func unset(_ name: String, nameBit: UInt64) {
-        if let automatic = AutomaticFields.named(name, nameBit: nameBit) {
-            omitted.insert(automatic)
-            edited = true
-        }
         if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
             if added.remove(name, nameBit: nameBit) { edited = true }
             return
@@ -86,11 +79,11 @@ public struct ResponseUnderConstruction: Sendable {
 
 
     /// What was changed, for writing the response: nothing, additions to the stored head, or a
-    /// whole head of its own.
+    /// whole head of its own (the context adds the automatic fields left out).
     var edits: ResponseEdits? {
         guard edited else { return nil }
-        if ownFields == nil && !headChanged && object != nil { return .added(added, omitting: omitted) }
-        return .replaced(status: status, reason: reason, fields: fields, omitting: omitted)
+        if ownFields == nil && !headChanged && object != nil { return .added(added, omitting: []) }
+        return .replaced(status: status, reason: reason, fields: fields, omitting: [])
     }
 }
 
@@ -98,7 +91,9 @@ public struct ResponseUnderConstruction: Sendable {
 public enum ResponseEdits: Sendable, Equatable {
     /// The stored head as it is, followed by these fields (none of which it has).
     case added(AddedFields, omitting: AutomaticFields)
-    case replaced(status: Int, reason: String, fields: HTTPFields, omitting: AutomaticFields)
+    /// Boxed: the rare case kept out of line keeps every request-flow action that carries edits
+    /// small (a larger one was copied through memcpy at each step, about 250 instructions a hit).
+    indirect case replaced(status: Int, reason: String, fields: HTTPFields, omitting: AutomaticFields)
 
     /// The automatic fields not to write.
     public var omitted: AutomaticFields {
@@ -137,6 +132,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     /// Whether the response vcl_deliver sees from a fetch is being stored (obj.uncacheable is
     /// false then, as for a hit).
     public var deliveringStored = false
+    /// The automatic fields the response's VCL unset or set itself (kept here rather than in the
+    /// response, which is copied on the hit path).
+    public var omittedFields: AutomaticFields = []
     /// The request vcl_pipe sees as bereq.
     public var pipeRequest: HTTPRequestHead?
     public var syntheticBody = ""
@@ -156,6 +154,19 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         self.backendHint = backendHint
         self.hostname = hostname
         self.services = services
+    }
+
+    /// What vcl_deliver changed in the response, with the automatic fields it left out.
+    var responseEdits: ResponseEdits? {
+        switch response?.edits {
+        case .added(let added, _)?:
+            return .added(added, omitting: omittedFields)
+        case .replaced(let status, let reason, let fields, _)?:
+            return .replaced(status: status, reason: reason, fields: fields, omitting: omittedFields)
+        case nil:
+            // Only automatic fields left out: the response as it is, without them.
+            return omittedFields.isEmpty ? nil : .added(AddedFields(), omitting: omittedFields)
+        }
     }
 
     public func read(_ variable: VariableID) -> VCLValue {
@@ -237,7 +248,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .obj: return object?.fields[name, nameBit: nameBit]
         case .resp:
             guard let response else { return nil }
-            if let automatic = AutomaticFields.named(name, nameBit: nameBit), !response.omitted.contains(automatic) {
+            if let automatic = AutomaticFields.named(name, nameBit: nameBit), !omittedFields.contains(automatic) {
                 return automaticValue(automatic)
             }
             return response.field(name)
@@ -272,7 +283,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch scope {
         case .req: request.fields.set(name, value, nameBit: nameBit)
         case .bereq: pipeRequest?.fields.set(name, value, nameBit: nameBit)
-        case .resp: response?.set(name, nameBit: nameBit, value)
+        case .resp:
+            if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omittedFields.insert(automatic) }
+            response?.set(name, nameBit: nameBit, value)
         case .obj, .beresp: break
         }
     }
@@ -285,7 +298,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch scope {
         case .req: request.fields.remove(name, nameBit: nameBit)
         case .bereq: pipeRequest?.fields.remove(name, nameBit: nameBit)
-        case .resp: response?.unset(name, nameBit: nameBit)
+        case .resp:
+            if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omittedFields.insert(automatic) }
+            response?.unset(name, nameBit: nameBit)
         case .obj, .beresp: break
         }
     }

@@ -260,6 +260,7 @@ public struct RequestFlow {
         context.deliveryAge = nil
         context.deliveryCacheStatus = nil
         context.deliveringStored = false
+        context.omittedFields = []
         context.syntheticBody = ""
         let outcome = program.run(.synth, &context)
         switch outcome.name {
@@ -267,7 +268,7 @@ public struct RequestFlow {
             let response = context.response!
             return .synthesize(SyntheticResponse(status: response.status, reason: response.reason,
                                                  fields: response.fields, body: context.syntheticBody,
-                                                 omitted: response.omitted))
+                                                 omitted: context.omittedFields))
         case "restart":
             inSynth = false
             return restart()
@@ -420,13 +421,14 @@ public struct RequestFlow {
         var edits: ResponseEdits?
         let age = Int(object.age(at: now))
         if !program.isTrivial(.deliver) {
-            context.response = ResponseUnderConstruction(stored: object)
             context.deliveryAge = age
             context.deliveryCacheStatus = status
+            context.omittedFields = []
+            context.response = ResponseUnderConstruction(stored: object)
             let outcome = program.run(.deliver, &context)
             if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
             switch outcome.name {
-            case "deliver": edits = context.response?.edits
+            case "deliver": edits = context.responseEdits
             case "restart": return restart()
             case "synth": return synth(outcome)
             default: return failed(outcome)
@@ -450,10 +452,11 @@ public struct RequestFlow {
         context.deliveryAge = head.age
         context.deliveryCacheStatus = status
         context.deliveringStored = head.cacheable && status.forward != .bypass
+        context.omittedFields = []
         let outcome = program.run(.deliver, &context)
         switch outcome.name {
         case "deliver":
-            return .deliver(context.response?.edits)
+            return .deliver(context.responseEdits)
         case "restart": return .replace(restart())
         case "synth": return .replace(synth(outcome))
         default: return .replace(failed(outcome))

@@ -102,7 +102,9 @@ enum ResponseHead {
     }
 
     /// Age, X-Varnish, Cache-Status (those VCL did not unset or set itself) and Connection as this
-    /// response needs them, and the blank line.
+    /// response needs them, and the blank line. Inlined: its literals are then copied as a few
+    /// stores each instead of through memcpy (about 250 instructions a hit).
+    @inline(__always)
     private static func writePerResponse(_ head: inout HeadWriter, age: Int?, requestID: String,
                                          cacheStatus: CacheStatus?, omitting omitted: AutomaticFields,
                                          keepAlive: Bool, http10KeepAlive: Bool) {
