@@ -83,14 +83,16 @@ public final class VCLRegex: @unchecked Sendable {
 
     /// Whether the pattern matches anywhere in `subject` (VCL's `~`). Uses the calling thread's
     /// one-pair match data: a yes/no answer needs no groups, and no lock is taken.
-    public func matches(_ subject: String) -> Bool {
+    /// Takes the subject: reading the bytes of a String the caller still holds retained and
+    /// released it around the match.
+    public func matches(_ subject: consuming String) -> Bool {
         guard let matchData = Self.threadMatchData() else { return false }
-        func match(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        let code = code, jitted = jitted
+        // In place for a native String (a copy only for the rare other kind).
+        return subject.withUTF8 { buffer in
             jitted ? pcre2_jit_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
                 : pcre2_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
         }
-        // Read in place (a native String always is); a copy only for the rare other kind.
-        return subject.utf8.withContiguousStorageIfAvailable(match) ?? Array(subject.utf8).withUnsafeBufferPointer(match)
     }
 
     /// regsub (first match) and regsuball (every match): `\0`–`\9` in `replacement` insert the

@@ -51,7 +51,7 @@ struct Interpreter {
             context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
         case .setHeader(let scope, let name, let expression):
             context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name],
-                              try evaluate(expression, &context).string)
+                              try evaluate(expression, &context).takeString())
         case .unsetHeader(let scope, let name):
             context.unsetHeader(scope, code.texts[name], nameBit: code.textNameBits[name])
         case .conditional(let branchRange, let otherwise):
@@ -75,9 +75,9 @@ struct Interpreter {
             let flow = try execute(block, &context)
             if case .returned = flow { return flow }
         case .hashData(let expression):
-            context.hashData(try evaluate(expression, &context).string)
+            context.hashData(try evaluate(expression, &context).takeString())
         case .synthetic(let expression):
-            context.synthetic(try evaluate(expression, &context).string)
+            context.synthetic(try evaluate(expression, &context).takeString())
         case .evaluate(let expression):
             _ = try evaluate(expression, &context)
         case .newDirector:
@@ -133,8 +133,8 @@ struct Interpreter {
             case let other: return other
             }
         case .regsub(let subject, let regex, let replacement, let all):
-            let text = try evaluate(subject, &context).string
-            let with = try evaluate(replacement, &context).string
+            let text = try evaluate(subject, &context).takeString()
+            let with = try evaluate(replacement, &context).takeString()
             return .string(code.regexes[regex].substitute(in: text, with: with, all: all))
         case .lower(let operand):
             return .string(try evaluate(operand, &context).optionalString?.lowercased())
@@ -168,13 +168,13 @@ struct Interpreter {
         switch code.expressions[index] {
         case .equalsString(let operand, let text, let negated):
             let value = try evaluate(operand, &context)
-            if case .string(let string) = value { return (string == code.texts[text]) != negated }
-            return Self.equal(value, .string(code.texts[text])) != negated
+            switch consume value {
+            case .string(let string): return (string == code.texts[text]) != negated
+            case let value: return Self.equal(value, .string(code.texts[text])) != negated
+            }
         case .regexMatch(let subject, let regex, let negated):
-            let value = try evaluate(subject, &context)
-            let matcher = code.unretainedRegexes[regex]
-            if case .string(let text?) = value { return matcher._withUnsafeGuaranteedRef { $0.matches(text) } != negated }
-            return matcher._withUnsafeGuaranteedRef { $0.matches(value.string) } != negated
+            let text = try evaluate(subject, &context).takeString()
+            return code.unretainedRegexes[regex]._withUnsafeGuaranteedRef { $0.matches(text) } != negated
         case .aclMatch(let subject, let acl, let negated):
             let address = try evaluate(subject, &context).string
             return code.acls[acl].matches(address) != negated
@@ -287,7 +287,7 @@ struct Interpreter {
             }
             return .bool(context.isHealthy(name))
         case .querysort:
-            return .string(StdLibrary.querysort(try argument(function, arguments, &context, 0).string))
+            return .string(StdLibrary.querysort(try argument(function, arguments, &context, 0).takeString()))
         case .collect:
             guard case .header(let scope, let nameIndex) = code.expressions[arguments[0]] else { return .string(nil) }
             let name = code.texts[nameIndex]

@@ -36,6 +36,15 @@ public enum VCLValue: Sendable, Equatable {
         }
     }
 
+    /// `string`, taking the value: a STRING's text moves out rather than being copied (a copy of a
+    /// String and the release of the value it came from cost about 45 instructions).
+    public consuming func takeString() -> String {
+        switch consume self {
+        case .string(let s): return s ?? ""
+        case let other: return other.string
+        }
+    }
+
     /// The value as a header or string that may be unset (only a STRING can be).
     public var optionalString: String? {
         if case .string(let s) = self { return s }
