@@ -17,9 +17,20 @@ public struct AddedFields: Sendable, Equatable {
 
     /// Sets `name` to `value`, replacing an added field of that name. Returns false, changing
     /// nothing, when the name or value holds a CR or LF: such a line could not be read back
-    /// (the caller keeps the field in a list instead).
+    /// (the caller keeps the field in a list instead). `prepared` is the field's line when the
+    /// caller has it already (a VCL constant), checked when it was made.
     @discardableResult
-    mutating func set(_ name: String, nameBit: UInt64, _ value: String) -> Bool {
+    mutating func set(_ name: String, nameBit: UInt64, _ value: String, line prepared: String? = nil) -> Bool {
+        let line = prepared ?? Self.line(name, value)
+        guard let line else { return false }
+        if nameBits & nameBit != 0 { remove(name, nameBit: nameBit) }
+        if lines.isEmpty { lines = line } else { lines += line }
+        nameBits |= nameBit
+        return true
+    }
+
+    /// "name: value" CRLF, or nil when either holds a line break.
+    private static func line(_ name: String, _ value: String) -> String? {
         let count = name.utf8.count + value.utf8.count + 4
         var holdsLineBreak = false
         let line = String(unsafeUninitializedCapacity: count) { buffer in
@@ -33,11 +44,7 @@ public struct AddedFields: Sendable, Equatable {
             buffer[written + 1] = UInt8(ascii: "\n")
             return written + 2
         }
-        guard !holdsLineBreak else { return false }
-        if nameBits & nameBit != 0 { remove(name, nameBit: nameBit) }
-        if lines.isEmpty { lines = line } else { lines += line }
-        nameBits |= nameBit
-        return true
+        return holdsLineBreak ? nil : line
     }
 
     /// Removes the added field `name`; returns whether there was one.

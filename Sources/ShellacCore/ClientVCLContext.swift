@@ -50,10 +50,11 @@ public struct ResponseUnderConstruction: Sendable {
         return object?.field(named: name)
     }
 
-    mutating func set(_ name: String, nameBit: UInt64, _ value: String) {
+    /// Sets `name` to `value`; `line` is its field line when made already (a constant in VCL).
+    mutating func set(_ name: String, nameBit: UInt64, _ value: String, line: String? = nil) {
         edited = true
         if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit),
-           added.set(name, nameBit: nameBit, value) {
+           added.set(name, nameBit: nameBit, value, line: line) {
             return
         }
         materialise()
@@ -288,6 +289,12 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
             response?.set(name, nameBit: nameBit, value)
         case .obj, .beresp: break
         }
+    }
+
+    public func setHeader(_ scope: HeaderScope, _ field: ConstantField) {
+        guard case .resp = scope else { return setHeader(scope, field.name, nameBit: field.nameBit, field.value) }
+        if let automatic = AutomaticFields.named(field.name, nameBit: field.nameBit) { omittedFields.insert(automatic) }
+        response?.set(field.name, nameBit: field.nameBit, field.value, line: field.line)
     }
 
     public func unsetHeader(_ scope: HeaderScope, _ name: String) {

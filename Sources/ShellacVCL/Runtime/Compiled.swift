@@ -58,6 +58,24 @@ enum StdFunction: String, Sendable {
     case banError = "ban_error", random, strstr, timestamp
 }
 
+/// A header field whose value is known when the VCL is compiled (`set resp.http.X-Cache = "HIT";`),
+/// with the line a message head carries it as, made once rather than on every request.
+public struct ConstantField: Sendable {
+    public let name: String
+    public let nameBit: UInt64
+    public let value: String
+    /// "name: value" CRLF, or nil when the value holds a line break (it cannot be one line).
+    public let line: String?
+
+    init(name: String, value: String) {
+        self.name = name
+        nameBit = HTTPField.nameBit(name)
+        self.value = value
+        line = value.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+            ? nil : name + ": " + value + "\r\n"
+    }
+}
+
 struct CompiledBranch: Sendable {
     var condition: ExpressionIndex
     var body: StatementBlock
@@ -67,6 +85,8 @@ enum CompiledStatement: Sendable {
     /// The variable's type is resolved when compiling: assignments convert to it.
     case setVariable(VariableID, VCLType, ExpressionIndex)
     case setHeader(HeaderScope, name: TableIndex, ExpressionIndex)
+    /// `set X.http.NAME = "text";`: a position in `CompiledCode.constantFields`.
+    case setConstantHeader(HeaderScope, field: TableIndex)
     case unsetHeader(HeaderScope, name: TableIndex)
     /// `if / elseif / else`: the branches are a range of `CompiledCode.branches`.
     case conditional(branches: Range<Int>, otherwise: StatementBlock?)
@@ -103,6 +123,7 @@ final class CompiledCode: Sendable {
     let unretainedRegexes: ContiguousArray<Unmanaged<VCLRegex>>
     let acls: ContiguousArray<ACL>
     let lists: ContiguousArray<[ExpressionIndex]>
+    let constantFields: ContiguousArray<ConstantField>
 
     init(_ builder: Builder) {
         expressions = builder.expressions
@@ -115,6 +136,7 @@ final class CompiledCode: Sendable {
         unretainedRegexes = ContiguousArray(builder.regexes.map { Unmanaged.passUnretained($0) })
         acls = builder.acls
         lists = builder.lists
+        constantFields = builder.constantFields
     }
 
     /// The tables while Lowering fills them.
@@ -127,6 +149,7 @@ final class CompiledCode: Sendable {
         var regexes: ContiguousArray<VCLRegex> = []
         var acls: ContiguousArray<ACL> = []
         var lists: ContiguousArray<[ExpressionIndex]> = []
+        var constantFields: ContiguousArray<ConstantField> = []
         private var textIndex: [String: TableIndex] = [:]
 
         mutating func add(_ expression: CompiledExpression) -> ExpressionIndex {
@@ -161,6 +184,11 @@ final class CompiledCode: Sendable {
         mutating func acl(_ acl: ACL) -> TableIndex {
             acls.append(acl)
             return acls.count - 1
+        }
+
+        mutating func constantField(_ field: ConstantField) -> TableIndex {
+            constantFields.append(field)
+            return constantFields.count - 1
         }
 
         mutating func list(_ list: [ExpressionIndex]) -> TableIndex {

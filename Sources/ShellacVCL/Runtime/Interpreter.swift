@@ -52,6 +52,8 @@ struct Interpreter {
         case .setHeader(let scope, let name, let expression):
             context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name],
                               try evaluate(expression, &context).takeString())
+        case .setConstantHeader(let scope, let field):
+            context.setHeader(scope, code.constantFields[field])
         case .unsetHeader(let scope, let name):
             context.unsetHeader(scope, code.texts[name], nameBit: code.textNameBits[name])
         case .conditional(let branchRange, let otherwise):

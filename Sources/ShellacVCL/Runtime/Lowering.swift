@@ -64,6 +64,9 @@ struct Lowering {
                 expression = add(.binary(arithmetic, lower(.name(target)), expression))
             }
             if let (scope, header) = Self.header(target.text) {
+                if case .constant(let index) = code.expressions[expression], case .string(let text?) = code.constants[index] {
+                    return [.setConstantHeader(scope, field: code.constantField(ConstantField(name: header, value: text)))]
+                }
                 return [.setHeader(scope, name: code.text(header), expression)]
             }
             guard let variable = VariableID(rawValue: target.text) else {

@@ -56,6 +56,8 @@ public protocol VCLContext {
     /// setHeader and unsetHeader given the name's `HTTPField.nameBit` (compiled VCL keeps one).
     mutating func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String)
     mutating func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64)
+    /// setHeader for a value known when the VCL was compiled (its line is made already).
+    mutating func setHeader(_ scope: HeaderScope, _ field: ConstantField)
     /// Every field `name` of `scope` (std.collect).
     mutating func headers(_ scope: HeaderScope, _ name: String) -> [String]
     mutating func hashData(_ value: String)
@@ -85,5 +87,9 @@ extension VCLContext {
 
     public mutating func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) {
         unsetHeader(scope, name)
+    }
+
+    public mutating func setHeader(_ scope: HeaderScope, _ field: ConstantField) {
+        setHeader(scope, field.name, nameBit: field.nameBit, field.value)
     }
 }
