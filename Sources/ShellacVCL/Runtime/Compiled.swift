@@ -59,8 +59,9 @@ enum StdFunction: String, Sendable {
 }
 
 /// A header field whose value is known when the VCL is compiled (`set resp.http.X-Cache = "HIT";`),
-/// with the line a message head carries it as, made once rather than on every request.
-public struct ConstantField: Sendable {
+/// with the line a message head carries it as, made once rather than on every request. A class:
+/// handing one to the context retains it once, not each of its three strings.
+public final class ConstantField: Sendable {
     public let name: String
     public let nameBit: UInt64
     public let value: String
