@@ -57,7 +57,32 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     public init(_ fields: [HTTPField] = []) {
         self.fields = fields
-        nameBits = fields.reduce(0) { $0 | $1.nameBit }
+        nameBits = Self.nameBits(of: fields)
+    }
+
+    // Fields are looked at in place, through buffer pointers: a `for` loop, `reduce` or
+    // `contains(where:)` over the list copied each field it passed (two Strings retained and
+    // released, about 90 instructions a field), and a head is parsed and searched on every request.
+
+    /// The union of the fields' name bits.
+    private static func nameBits(of fields: [HTTPField]) -> UInt64 {
+        fields.withUnsafeBufferPointer { buffer in
+            var bits: UInt64 = 0
+            for index in buffer.indices { bits |= buffer[index].nameBit }
+            return bits
+        }
+    }
+
+    /// The position of the first field named `name` (its bit is `nameBit`) from `start` on.
+    private func index(of name: String, nameBit: UInt64, from start: Int = 0) -> Int? {
+        fields.withUnsafeBufferPointer { buffer in
+            var index = start
+            while index < buffer.count {
+                if buffer[index].nameBit == nameBit && buffer[index].name.equalsIgnoringASCIICase(name) { return index }
+                index += 1
+            }
+            return nil
+        }
     }
 
     public init(_ pairs: [(String, String)]) {
@@ -84,19 +109,18 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     /// The first value of `name`, whose `HTTPField.nameBit` the caller keeps (a name looked up
     /// again and again, such as a compiled VCL's).
     public subscript(name: String, nameBit nameBit: UInt64) -> String? {
-        guard nameBits & nameBit != 0 else { return nil }
-        for field in fields where field.nameBit == nameBit && field.name.equalsIgnoringASCIICase(name) {
-            return field.value
-        }
-        return nil
+        guard nameBits & nameBit != 0, let index = index(of: name, nameBit: nameBit) else { return nil }
+        return fields[index].value
     }
 
     /// Calls `body` with every value of `name` in order, given the name's `HTTPField.nameBit`:
     /// other names are passed over on their bits, without comparing them.
     public func forEachValue(of name: String, nameBit: UInt64, _ body: (String) -> Void) {
         guard nameBits & nameBit != 0 else { return }
-        for field in fields where field.nameBit == nameBit && field.name.equalsIgnoringASCIICase(name) {
-            body(field.value)
+        var next = index(of: name, nameBit: nameBit)
+        while let index = next {
+            body(fields[index].value)
+            next = self.index(of: name, nameBit: nameBit, from: index + 1)
         }
     }
 
@@ -135,7 +159,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// Whether `name` is present, given its `HTTPField.nameBit`.
     public func contains(_ name: String, nameBit: UInt64) -> Bool {
-        nameBits & nameBit != 0 && fields.contains { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }
+        nameBits & nameBit != 0 && index(of: name, nameBit: nameBit) != nil
     }
 
     public func count(of name: String) -> Int {
@@ -159,8 +183,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
     /// The same, given the name's `HTTPField.nameBit`.
     public mutating func set(_ name: String, _ value: String, nameBit: UInt64) {
-        if nameBits & nameBit != 0,
-           let index = fields.firstIndex(where: { $0.nameBit == nameBit && $0.name.equalsIgnoringASCIICase(name) }) {
+        if nameBits & nameBit != 0, let index = index(of: name, nameBit: nameBit) {
             fields[index].value = value
             var next = index + 1
             while next < fields.count {
@@ -211,7 +234,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
             return kept
         }
         fields.removeSubrange(kept...)
-        nameBits = fields.reduce(0) { $0 | $1.nameBit }
+        nameBits = Self.nameBits(of: fields)
     }
 
     /// Whether a comma-separated list header contains `token`, case-insensitively.

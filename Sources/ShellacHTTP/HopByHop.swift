@@ -16,42 +16,49 @@ public enum HopByHop {
             }
         }
         let extraBit = extra.map { HTTPField.nameBit($0) } ?? 0
-        let alwaysBits = Self.alwaysBits
         fields.removeAll { field in
-            // The name bits rule out most names before any byte of them is read.
-            (field.nameBit & alwaysBits != 0 && isAlwaysHopByHop(field.name)) || isProxyField(field.name)
+            isAlwaysHopByHop(field.name)
                 || (field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!))
                 || (!named.isEmpty && named.contains { field.name.equalsIgnoringASCIICase($0) })
         }
     }
 
-    /// The name bits of the fixed hop-by-hop names (Proxy-* are checked apart).
-    private static let alwaysBits = ["Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
-        .reduce(UInt64(0)) { $0 | HTTPField.nameBit($1) }
-
-    static func isProxyField(_ name: String) -> Bool {
-        name.utf8.count >= 6 && name.utf8.first.map { $0 | 0x20 == UInt8(ascii: "p") } == true
-            && name.hasPrefixIgnoringASCIICase("proxy-")
+    /// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade or Proxy-*, removed from
+    /// every message. The name's bytes are read in place (going through `utf8.first` and
+    /// `utf8.count` retained and released the name), and the first byte and the length rule out
+    /// most names before any comparison.
+    static func isAlwaysHopByHop(_ name: String) -> Bool {
+        name.utf8.withContiguousStorageIfAvailable(isAlwaysHopByHop) ?? Array(name.utf8).withUnsafeBufferPointer(isAlwaysHopByHop)
     }
 
-    /// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade or Proxy-*, removed from
-    /// every message: the first byte and the length rule out most names before any comparison.
-    static func isAlwaysHopByHop(_ name: String) -> Bool {
-        let bytes = name.utf8
-        guard let first = bytes.first else { return false }
+    private static func isAlwaysHopByHop(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = name.first else { return false }
         switch first | 0x20 {
-        case UInt8(ascii: "c"): return bytes.count == 10 && name.equalsIgnoringASCIICase("connection")
-        case UInt8(ascii: "k"): return bytes.count == 10 && name.equalsIgnoringASCIICase("keep-alive")
+        case UInt8(ascii: "c"): return name.count == 10 && matches(name, "connection")
+        case UInt8(ascii: "k"): return name.count == 10 && matches(name, "keep-alive")
         case UInt8(ascii: "t"):
-            switch bytes.count {
-            case 2: return name.equalsIgnoringASCIICase("te")
-            case 7: return name.equalsIgnoringASCIICase("trailer")
-            case 17: return name.equalsIgnoringASCIICase("transfer-encoding")
+            switch name.count {
+            case 2: return matches(name, "te")
+            case 7: return matches(name, "trailer")
+            case 17: return matches(name, "transfer-encoding")
             default: return false
             }
-        case UInt8(ascii: "u"): return bytes.count == 7 && name.equalsIgnoringASCIICase("upgrade")
-        case UInt8(ascii: "p"): return bytes.count >= 6 && name.hasPrefixIgnoringASCIICase("proxy-")
+        case UInt8(ascii: "u"): return name.count == 7 && matches(name, "upgrade")
+        case UInt8(ascii: "p"): return name.count >= 6 && matches(name, "proxy-")
         default: return false
+        }
+    }
+
+    /// Whether `name` starts with `lowercase` (its letters matched in either case).
+    private static func matches(_ name: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { expected in
+            guard name.count >= expected.count else { return false }
+            for index in expected.indices {
+                let byte = name[index], wanted = expected[index]
+                let isLetter = wanted >= UInt8(ascii: "a") && wanted <= UInt8(ascii: "z")
+                if byte != wanted && !(isLetter && byte | 0x20 == wanted) { return false }
+            }
+            return true
         }
     }
 }

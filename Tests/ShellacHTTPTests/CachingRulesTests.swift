@@ -129,7 +129,8 @@ import Testing
     @Test func hopByHopNamesAreRecognisedInAnyCaseAndOnlyThemselves() {
         let always = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]
         let names = always + always.map { $0.uppercased() } + ["Proxy-", "proxy-connection", "PROXY-X", "Trailers",
-            "t", "", "Connections", "keep-alivf", "Transfer-Encodinh", "Upgrades", "proxy", "Content-Type", "TE "]
+            "t", "", "Connections", "keep-alivf", "Transfer-Encodinh", "Upgrades", "proxy", "Content-Type", "TE ",
+            "keep\ralive", "proxy\rx", "Proxy\u{0D}"]
         for name in names {
             let expected = always.contains { name.equalsIgnoringASCIICase($0) } || name.hasPrefixIgnoringASCIICase("proxy-")
             #expect(HopByHop.isAlwaysHopByHop(name) == expected, "\(name)")
