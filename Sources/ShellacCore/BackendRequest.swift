@@ -11,13 +11,13 @@ public enum BackendRequest {
     public static func make(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
                             requestID: String) -> HTTPRequestHead {
         var fields = client.fields
-        HopByHop.strip(&fields, alsoRemoving: "Content-Length")
+        HopByHop.strip(&fields, alsoRemoving: ("Content-Length", KnownName.contentLength))
         if let previous = fields.combined("X-Forwarded-For", nameBit: KnownName.xForwardedFor) {
             fields.set("X-Forwarded-For", "\(previous), \(clientAddress)", nameBit: KnownName.xForwardedFor)
         } else {
             fields.add(HTTPField(name: "X-Forwarded-For", value: clientAddress, nameBit: KnownName.xForwardedFor))
         }
-        fields.set("X-Varnish", requestID)
+        fields.set("X-Varnish", requestID, nameBit: KnownName.xVarnish)
         var method = client.method
         var framing = client.framing
         if forCache {

@@ -29,6 +29,7 @@ public enum ConditionalRequest {
 
     /// Whether the request carries validators at all.
     public static func hasValidators(_ request: HTTPFields) -> Bool {
-        request.contains("If-None-Match") || request.contains("If-Modified-Since")
+        request.contains("If-None-Match", nameBit: KnownName.ifNoneMatch)
+            || request.contains("If-Modified-Since", nameBit: KnownName.ifModifiedSince)
     }
 }

@@ -255,6 +255,8 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
 
 /// The name bits of the names looked up on every request or response, computed once rather
 /// than at each lookup.
+/// The name bits of the fields looked up on every request or fetch, computed once: working out a
+/// name's bit from its text costs about forty instructions a lookup.
 public enum KnownName {
     public static let acceptEncoding = HTTPField.nameBit("Accept-Encoding")
     public static let age = HTTPField.nameBit("Age")
@@ -264,13 +266,17 @@ public enum KnownName {
     public static let contentLength = HTTPField.nameBit("Content-Length")
     public static let cookie = HTTPField.nameBit("Cookie")
     public static let date = HTTPField.nameBit("Date")
+    public static let expect = HTTPField.nameBit("Expect")
     public static let expires = HTTPField.nameBit("Expires")
     public static let host = HTTPField.nameBit("Host")
     public static let ifModifiedSince = HTTPField.nameBit("If-Modified-Since")
     public static let ifNoneMatch = HTTPField.nameBit("If-None-Match")
+    public static let range = HTTPField.nameBit("Range")
     public static let transferEncoding = HTTPField.nameBit("Transfer-Encoding")
     public static let vary = HTTPField.nameBit("Vary")
+    public static let via = HTTPField.nameBit("Via")
     public static let xForwardedFor = HTTPField.nameBit("X-Forwarded-For")
+    public static let xVarnish = HTTPField.nameBit("X-Varnish")
 }
 
 extension String {

@@ -6,8 +6,8 @@ public enum HopByHop {
     /// Compares names in place (no lower-cased copies): it runs on every forwarded message, and
     /// header String creation and comparison showed up at about 5 % of a pass in a profile.
     /// `alsoRemoving` names one more field to drop in the same pass (a framing field the caller
-    /// regenerates): the list is copied once, not once per removal.
-    public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: String? = nil) {
+    /// regenerates), with its `HTTPField.nameBit`: the list is copied once, not once per removal.
+    public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: (name: String, nameBit: UInt64)? = nil) {
         var named: [Substring] = []
         fields.forEachValue(of: "Connection", nameBit: KnownName.connection) { value in
             for token in value.split(separator: ",") {
@@ -15,10 +15,10 @@ public enum HopByHop {
                 if !name.isEmpty { named.append(name) }
             }
         }
-        let extraBit = extra.map { HTTPField.nameBit($0) } ?? 0
+        let extraBit = extra?.nameBit ?? 0
         fields.removeAll { field in
             isAlwaysHopByHop(field.name)
-                || (field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!))
+                || (field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!.name))
                 || (!named.isEmpty && named.contains { field.name.equalsIgnoringASCIICase($0) })
         }
     }

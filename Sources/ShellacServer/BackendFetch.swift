@@ -258,7 +258,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         let headContentLength = request.method == "HEAD" ? head.fields["Content-Length"].flatMap { Int($0) } : nil
         var fields = HTTPFields()
         swap(&fields, &head.fields)
-        HopByHop.strip(&fields, alsoRemoving: "Content-Length")
+        HopByHop.strip(&fields, alsoRemoving: ("Content-Length", KnownName.contentLength))
         if fetch.mode == .pass { invalidateAfterUnsafeMethod(status: head.status, fields: fields) }
         let plan = CorePolicy.lifetimes(status: head.status, fields: fields, requestTime: requestTime,
                                         responseTime: now, parameters: services.parameters)
@@ -304,9 +304,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         } else if !storing, fetch.mode == .hitForMiss, let hitForMissTTL {
             services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, passes: markerPasses, now: now)
         }
-        fields.remove("Age")
-        if !fields.contains("Date") { fields.add("Date", services.dateCache.value(now: now)) }
-        fields.set("Via", "1.1 shellac (Shellac/0.1)")
+        fields.remove("Age", nameBit: KnownName.age)
+        if !fields.contains("Date", nameBit: KnownName.date) { fields.add("Date", services.dateCache.value(now: now)) }
+        fields.set("Via", "1.1 shellac (Shellac/0.1)", nameBit: KnownName.via)
         var contentLength: Int? = switch head.framing {
         case .contentLength(let n): n
         case .none: 0

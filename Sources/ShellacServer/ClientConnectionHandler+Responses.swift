@@ -168,7 +168,7 @@ extension ClientConnectionHandler {
     func rangeAnswer(_ request: ClientRequest, status: Int, length: Int, etag: @autoclosure () -> String?,
                      lastModified: @autoclosure () -> String?) -> RangeRequest.Answer? {
         guard status == 200, request.flow.request.method == "GET", request.cacheStatus.forward != .bypass,
-              request.flow.request.fields.contains("Range") else { return nil }
+              request.flow.request.fields.contains("Range", nameBit: KnownName.range) else { return nil }
         let answer = RangeRequest.evaluate(request: request.flow.request.fields, length: length, etag: etag(),
                                            lastModified: lastModified())
         return answer == .full ? nil : answer

@@ -277,7 +277,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let id = services.requestID()
         var expectsContinue = false
         var expectationFailed = false
-        if let expect = head.fields["Expect"] {
+        if let expect = head.fields["Expect", nameBit: KnownName.expect] {
             if expect.equalsIgnoringASCIICase("100-continue") {
                 expectsContinue = head.version == .http1_1 && head.hasBody
             } else {

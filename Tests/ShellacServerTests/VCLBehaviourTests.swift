@@ -194,7 +194,9 @@ import Testing
             for response in [miss, hit, pass] {
                 #expect(response.header("Age") == nil)
                 #expect(response.header("X-Varnish") == nil)
-                #expect(response.header("X-Was")?.hasPrefix("0 ") == true, "Age and X-Varnish were readable")
+                // Both were readable: the age in seconds (0 or more, with a slow machine) and the request id.
+                let was = (response.header("X-Was") ?? "").split(separator: " ")
+                #expect(was.count == 2 && was.allSatisfy { Int($0) != nil }, "\(was)")
                 #expect(response.header("Cache-Status") != nil)
             }
             let replaced = try await h.get("/status")
