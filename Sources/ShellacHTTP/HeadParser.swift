@@ -119,23 +119,21 @@ enum HeadParser {
     }
 
     static func field(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPField {
-        guard let first = line.first else { throw .bad("empty header line") }
+        guard let first = line.first, let base = line.baseAddress else { throw .bad("empty header line") }
         if first == 0x20 || first == 0x09 { throw .bad("obsolete line folding in header") }
-        var colon = -1
-        var index = 0
-        while index < line.count {
-            let b = line[index]
-            if b == 0x3A {
-                colon = index
-                break
-            }
-            guard isTokenByte(b) else {
-                if b == 0x20 || b == 0x09 { throw .bad("whitespace in or after a header field name") }
-                throw .bad("invalid character in header field name")
-            }
-            index += 1
+        // A name that is one of the common ones (found at the first colon) is a valid token as it
+        // stands; any other is checked byte by byte, which cost about a dozen instructions a byte.
+        var colon = memchr(base, 0x3A, line.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? 0
+        var nameBit = colon > 0 ? HTTPField.nameBit(UnsafeRawBufferPointer(rebasing: line[0..<colon])) : 0
+        let name: String
+        if colon > 0, let common = CommonFieldNames.name(UnsafeRawBufferPointer(rebasing: line[0..<colon]), nameBit: nameBit) {
+            name = common
+        } else {
+            colon = try nameEnd(line)
+            let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
+            nameBit = HTTPField.nameBit(nameBytes)
+            name = String(decoding: nameBytes, as: UTF8.self)
         }
-        guard colon > 0 else { throw .bad(colon == 0 ? "empty header field name" : "header line without colon") }
         var start = colon + 1
         var end = line.count
         while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
@@ -143,11 +141,27 @@ enum HeadParser {
         guard isFieldValue(UnsafeRawBufferPointer(rebasing: line[start..<end])) else {
             throw .bad("control character in header field value")
         }
-        let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
-        let nameBit = HTTPField.nameBit(nameBytes)
-        let name = CommonFieldNames.name(nameBytes, nameBit: nameBit) ?? String(decoding: nameBytes, as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
         return HTTPField(name: name, value: value, nameBit: nameBit)
+    }
+
+    /// Where a field line's name ends (its colon), every byte before it checked to be a token
+    /// character.
+    private static func nameEnd(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int {
+        var index = 0
+        while index < line.count {
+            let b = line[index]
+            if b == 0x3A {
+                guard index > 0 else { throw .bad("empty header field name") }
+                return index
+            }
+            guard isTokenByte(b) else {
+                if b == 0x20 || b == 0x09 { throw .bad("whitespace in or after a header field name") }
+                throw .bad("invalid character in header field name")
+            }
+            index += 1
+        }
+        throw .bad("header line without colon")
     }
 
     /// field-vchar = VCHAR / obs-text, with SP and HTAB inside (RFC 9110 §5.5): no control

@@ -127,4 +127,26 @@ import Testing
         }
         #expect(head.fields.map(\.name) == ["host", "CONTENT-TYPE", "Content-Type", "X-Y"])
     }
+
+    /// A field line: common and other names alike, each way of getting the name wrong rejected
+    /// with its own reason.
+    @Test func fieldLinesAreSplitAndCheckedWhateverTheName() {
+        func field(_ line: String) -> Result<HTTPField, HTTPParseError> {
+            Array(line.utf8).withUnsafeBytes { bytes in Result { () throws(HTTPParseError) in try HeadParser.field(bytes) } }
+        }
+        for (line, name, value) in [("Host: a:b", "Host", "a:b"), ("host:\tx ", "host", "x"), ("X-Custom:  v w", "X-Custom", "v w"),
+                                    ("Content-Length:5", "Content-Length", "5"), ("Age:", "Age", "")] {
+            guard case .success(let parsed) = field(line) else { Issue.record("\(line) rejected"); continue }
+            #expect(parsed.name == name && parsed.value == value, "\(line)")
+            #expect(parsed.nameBit == HTTPField.nameBit(name), "\(line)")
+        }
+        for (line, reason) in [("Host : h", "whitespace in or after a header field name"),
+                               ("X-Custom : h", "whitespace in or after a header field name"),
+                               (": x", "empty header field name"), ("Ho\u{1}st: x", "invalid character in header field name"),
+                               ("Hé: x", "invalid character in header field name"), ("NoColon", "header line without colon"),
+                               (" Host: x", "obsolete line folding in header"), ("Host: a\u{7F}", "control character in header field value")] {
+            guard case .failure(let error) = field(line) else { Issue.record("\(line) accepted"); continue }
+            #expect(error.message == reason, "\(line)")
+        }
+    }
 }
