@@ -29,6 +29,9 @@ public struct HeadWriter {
         }
     }
 
+    /// Inlined where the literal is known, so its few bytes are stored directly rather than
+    /// through a memcpy call each.
+    @inline(__always)
     public mutating func append(_ text: StaticString) {
         text.withUTF8Buffer { copy(UnsafeRawBufferPointer($0)) }
     }
@@ -79,6 +82,7 @@ public struct HeadWriter {
         written += 2
     }
 
+    @inline(__always)
     private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count <= out.count - written, "head text longer than reserved")
         guard let source = bytes.baseAddress, let target = out.baseAddress else { return }
