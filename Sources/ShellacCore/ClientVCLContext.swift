@@ -7,103 +7,6 @@ import ShellacHTTP
 import ShellacStore
 import ShellacVCL
 
-/// Where the response of vcl_deliver / vcl_synth stands. On a hit it starts as the stored
-/// object, untouched: a field the object does not have is only noted as added (the stored head
-/// is then written as it is, with the additions after it); reading a field scans the stored
-/// head; only a change to an existing field or the status builds a head of its own.
-public struct ResponseUnderConstruction: Sendable {
-    public var status: Int { didSet { headChanged = true; edited = true } }
-    public var reason: String { didSet { headChanged = true; edited = true } }
-    var object: StoredObject?
-    var ownFields: HTTPFields?
-    /// Fields set on an untouched stored object, none of which it has.
-    private(set) var added = AddedFields()
-    private var headChanged = false
-    /// Whether VCL changed anything.
-    public private(set) var edited = false
-
-    /// A stored object's response, untouched.
-    init(stored object: StoredObject) {
-        status = object.status
-        reason = object.reason
-        self.object = object
-        ownFields = nil
-    }
-
-    init(status: Int, reason: String, object: StoredObject?, fields: HTTPFields?) {
-        self.status = status
-        self.reason = reason
-        self.object = object
-        self.ownFields = fields
-    }
-
-    public var fields: HTTPFields {
-        if let ownFields { return ownFields }
-        var fields = object?.fields ?? HTTPFields()
-        added.forEach { name, value in fields.add(name, value) }
-        return fields
-    }
-
-    func field(_ name: String) -> String? {
-        if let ownFields { return ownFields[name] }
-        if let value = added.value(of: name, nameBit: HTTPField.nameBit(name)) { return value }
-        return object?.field(named: name)
-    }
-
-    /// Sets `name` to `value`; `line` is its field line when made already (a constant in VCL).
-    mutating func set(_ name: String, nameBit: UInt64, _ value: String, line: String? = nil) {
-        edited = true
-        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit),
-           added.set(name, nameBit: nameBit, value, line: line) {
-            return
-        }
-        materialise()
-        ownFields?.set(name, value, nameBit: nameBit)
-    }
-
-    mutating func unset(_ name: String, nameBit: UInt64) {
-        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
-            if added.remove(name, nameBit: nameBit) { edited = true }
-            return
-        }
-        guard field(name) != nil else { return }
-        edited = true
-        materialise()
-        ownFields?.remove(name, nameBit: nameBit)
-    }
-
-    private mutating func materialise() {
-        guard ownFields == nil else { return }
-        ownFields = fields
-        added = AddedFields()
-    }
-
-
-    /// What was changed, for writing the response: nothing, additions to the stored head, or a
-    /// whole head of its own (the context adds the automatic fields left out).
-    var edits: ResponseEdits? {
-        guard edited else { return nil }
-        if ownFields == nil && !headChanged && object != nil { return .added(added, omitting: []) }
-        return .replaced(status: status, reason: reason, fields: fields, omitting: [])
-    }
-}
-
-/// The response head vcl_deliver settled on, when it changed anything.
-public enum ResponseEdits: Sendable, Equatable {
-    /// The stored head as it is, followed by these fields (none of which it has).
-    case added(AddedFields, omitting: AutomaticFields)
-    /// Boxed: the rare case kept out of line keeps every request-flow action that carries edits
-    /// small (a larger one was copied through memcpy at each step, about 250 instructions a hit).
-    indirect case replaced(status: Int, reason: String, fields: HTTPFields, omitting: AutomaticFields)
-
-    /// The automatic fields not to write.
-    public var omitted: AutomaticFields {
-        switch self {
-        case .added(_, let omitted), .replaced(_, _, _, let omitted): return omitted
-        }
-    }
-}
-
 /// A class: a request's flow holds one for its whole life, and the interpreter takes it `inout`;
 /// as a struct of a few hundred bytes it was copied whole (every reference retained and released)
 /// when the flow was made.
@@ -284,17 +187,20 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch scope {
         case .req: request.fields.set(name, value, nameBit: nameBit)
         case .bereq: pipeRequest?.fields.set(name, value, nameBit: nameBit)
-        case .resp:
-            if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omittedFields.insert(automatic) }
-            response?.set(name, nameBit: nameBit, value)
+        case .resp: setResponseField(name, nameBit: nameBit, value)
         case .obj, .beresp: break
         }
     }
 
     public func setHeader(_ scope: HeaderScope, _ field: ConstantField) {
         guard case .resp = scope else { return setHeader(scope, field.name, nameBit: field.nameBit, field.value) }
-        if let automatic = AutomaticFields.named(field.name, nameBit: field.nameBit) { omittedFields.insert(automatic) }
-        response?.set(field.name, nameBit: field.nameBit, field.value, line: field.line)
+        setResponseField(field.name, nameBit: field.nameBit, field.value, line: field.line)
+    }
+
+    /// resp.http.NAME set: an automatic field of that name is then the VCL's, not Shellac's.
+    private func setResponseField(_ name: String, nameBit: UInt64, _ value: String, line: String? = nil) {
+        if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omittedFields.insert(automatic) }
+        response?.set(name, nameBit: nameBit, value, line: line)
     }
 
     public func unsetHeader(_ scope: HeaderScope, _ name: String) {

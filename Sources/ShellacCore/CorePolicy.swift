@@ -35,7 +35,8 @@ public enum CorePolicy {
     public static func prepare(_ head: inout HTTPRequestHead) {
         normaliseAbsoluteForm(&head)
         // Rewritten only when needed: most Host headers are already lower case (one allocation less per hit).
-        if var host = head.fields["Host", nameBit: KnownName.host], host.withUTF8({ $0.contains { $0 >= 0x41 && $0 <= 0x5A } }) {
+        if var host = head.fields["Host", nameBit: KnownName.host],
+           host.withUTF8({ $0.contains { $0 >= 0x41 && $0 <= 0x5A } }) {
             head.fields.set("Host", host.asciiLowercased(), nameBit: KnownName.host)
         }
     }

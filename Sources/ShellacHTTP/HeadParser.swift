@@ -124,9 +124,10 @@ enum HeadParser {
         // A name that is one of the common ones (found at the first colon) is a valid token as it
         // stands; any other is checked byte by byte, which cost about a dozen instructions a byte.
         var colon = memchr(base, 0x3A, line.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? 0
-        var nameBit = colon > 0 ? HTTPField.nameBit(UnsafeRawBufferPointer(rebasing: line[0..<colon])) : 0
+        let beforeColon = UnsafeRawBufferPointer(rebasing: line[0..<colon])
+        var nameBit = colon > 0 ? HTTPField.nameBit(beforeColon) : 0
         let name: String
-        if colon > 0, let common = CommonFieldNames.name(UnsafeRawBufferPointer(rebasing: line[0..<colon]), nameBit: nameBit) {
+        if colon > 0, let common = CommonFieldNames.name(beforeColon, nameBit: nameBit) {
             name = common
         } else {
             colon = try nameEnd(line)
