@@ -31,14 +31,13 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var response: ResponseUnderConstruction?
     /// What vcl_deliver and vcl_synth read as resp.http.Age and resp.http.Cache-Status: the values
     /// Shellac writes after them unless they unset them (nil: none is written).
-    public var deliveryAge: Int?
-    public var deliveryCacheStatus: CacheStatus?
-    /// Whether the response vcl_deliver sees from a fetch is being stored (obj.uncacheable is
-    /// false then, as for a hit).
-    public var deliveringStored = false
+    private(set) var deliveryAge: Int?
+    private(set) var deliveryCacheStatus: CacheStatus?
+    /// Whether the response being delivered is stored (obj.uncacheable is false then).
+    private(set) var deliveringStored = false
     /// The automatic fields the response's VCL unset or set itself (kept here rather than in the
     /// response, which is copied on the hit path).
-    public var omittedFields: AutomaticFields = []
+    private(set) var omittedFields: AutomaticFields = []
     /// The request vcl_pipe sees as bereq.
     public var pipeRequest: HTTPRequestHead?
     public var syntheticBody = ""
@@ -60,17 +59,21 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         self.services = services
     }
 
+    /// A response is about to go through vcl_deliver or vcl_synth: what Shellac will add to it
+    /// after them, and whether it is stored; nothing of an earlier response's is left out. The
+    /// Cache-Status is taken, not borrowed: borrowed, a hit copied it even when no VCL ran.
+    func startDelivery(age: Int?, cacheStatus: consuming CacheStatus?, stored: Bool) {
+        deliveryAge = age
+        deliveryCacheStatus = cacheStatus
+        deliveringStored = stored
+        omittedFields = []
+    }
+
     /// What vcl_deliver changed in the response, with the automatic fields it left out.
     var responseEdits: ResponseEdits? {
-        switch response?.edits {
-        case .added(let added, _)?:
-            return .added(added, omitting: omittedFields)
-        case .replaced(let status, let reason, let fields, _)?:
-            return .replaced(status: status, reason: reason, fields: fields, omitting: omittedFields)
-        case nil:
-            // Only automatic fields left out: the response as it is, without them.
-            return omittedFields.isEmpty ? nil : .added(AddedFields(), omitting: omittedFields)
-        }
+        if let edits = response?.edits { return edits.omitting(omittedFields) }
+        // Only automatic fields left out: the response as it is, without them.
+        return omittedFields.isEmpty ? nil : .added(AddedFields(), omitting: omittedFields)
     }
 
     public func read(_ variable: VariableID) -> VCLValue {

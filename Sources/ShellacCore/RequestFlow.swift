@@ -257,10 +257,7 @@ public struct RequestFlow {
         defer { inSynth = false }
         context.response = ResponseUnderConstruction(status: status, reason: reason ?? ReasonPhrase.of(status % 1000),
                                                      object: nil, fields: HTTPFields())
-        context.deliveryAge = nil
-        context.deliveryCacheStatus = nil
-        context.deliveringStored = false
-        context.omittedFields = []
+        context.startDelivery(age: nil, cacheStatus: nil, stored: false)
         context.syntheticBody = ""
         let outcome = program.run(.synth, &context)
         switch outcome.name {
@@ -421,9 +418,7 @@ public struct RequestFlow {
         var edits: ResponseEdits?
         let age = Int(object.age(at: now))
         if !program.isTrivial(.deliver) {
-            context.deliveryAge = age
-            context.deliveryCacheStatus = status
-            context.omittedFields = []
+            context.startDelivery(age: age, cacheStatus: status, stored: true)
             context.response = ResponseUnderConstruction(stored: object)
             let outcome = program.run(.deliver, &context)
             if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
@@ -449,10 +444,7 @@ public struct RequestFlow {
         guard !program.isTrivial(.deliver) else { return .deliver(nil) }
         context.response = ResponseUnderConstruction(status: head.status, reason: head.reason, object: nil,
                                                      fields: head.fields)
-        context.deliveryAge = head.age
-        context.deliveryCacheStatus = status
-        context.deliveringStored = head.cacheable && status.forward != .bypass
-        context.omittedFields = []
+        context.startDelivery(age: head.age, cacheStatus: status, stored: head.cacheable && status.forward != .bypass)
         let outcome = program.run(.deliver, &context)
         switch outcome.name {
         case "deliver":

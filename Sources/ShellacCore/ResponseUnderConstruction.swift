@@ -99,4 +99,13 @@ public enum ResponseEdits: Sendable, Equatable {
         case .added(_, let omitted), .replaced(_, _, _, let omitted): return omitted
         }
     }
+
+    /// The same edits, leaving out `omitted`.
+    func omitting(_ omitted: AutomaticFields) -> ResponseEdits {
+        switch self {
+        case .added(let added, _): return .added(added, omitting: omitted)
+        case .replaced(let status, let reason, let fields, _):
+            return .replaced(status: status, reason: reason, fields: fields, omitting: omitted)
+        }
+    }
 }

@@ -123,16 +123,14 @@ enum HeadParser {
         if first == 0x20 || first == 0x09 { throw .bad("obsolete line folding in header") }
         // A name that is one of the common ones (found at the first colon) is a valid token as it
         // stands; any other is checked byte by byte, which cost about a dozen instructions a byte.
-        var colon = memchr(base, 0x3A, line.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? 0
-        let beforeColon = UnsafeRawBufferPointer(rebasing: line[0..<colon])
-        var nameBit = colon > 0 ? HTTPField.nameBit(beforeColon) : 0
+        let colon = memchr(base, 0x3A, line.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? 0
+        let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
+        let nameBit = HTTPField.nameBit(nameBytes)
         let name: String
-        if colon > 0, let common = CommonFieldNames.name(beforeColon, nameBit: nameBit) {
+        if colon > 0, let common = CommonFieldNames.name(nameBytes, nameBit: nameBit) {
             name = common
         } else {
-            colon = try nameEnd(line)
-            let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
-            nameBit = HTTPField.nameBit(nameBytes)
+            try checkName(line)
             name = String(decoding: nameBytes, as: UTF8.self)
         }
         var start = colon + 1
@@ -146,21 +144,18 @@ enum HeadParser {
         return HTTPField(name: name, value: value, nameBit: nameBit)
     }
 
-    /// Where a field line's name ends (its colon), every byte before it checked to be a token
-    /// character.
-    private static func nameEnd(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int {
-        var index = 0
-        while index < line.count {
-            let b = line[index]
+    /// Checks every byte before a field line's first colon is a token character, and that there
+    /// is a colon with a name before it.
+    private static func checkName(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) {
+        for (index, b) in line.enumerated() {
             if b == 0x3A {
                 guard index > 0 else { throw .bad("empty header field name") }
-                return index
+                return
             }
             guard isTokenByte(b) else {
                 if b == 0x20 || b == 0x09 { throw .bad("whitespace in or after a header field name") }
                 throw .bad("invalid character in header field name")
             }
-            index += 1
         }
         throw .bad("header line without colon")
     }
