@@ -21,30 +21,12 @@ public struct AddedFields: Sendable, Equatable {
     /// caller has it already (a VCL constant), checked when it was made.
     @discardableResult
     mutating func set(_ name: String, nameBit: UInt64, _ value: String, line prepared: String? = nil) -> Bool {
-        let line = prepared ?? Self.line(name, value)
+        let line = prepared ?? HTTPField.line(name: name, value: value)
         guard let line else { return false }
         if nameBits & nameBit != 0 { remove(name, nameBit: nameBit) }
         if lines.isEmpty { lines = line } else { lines += line }
         nameBits |= nameBit
         return true
-    }
-
-    /// "name: value" CRLF, or nil when either holds a line break.
-    private static func line(_ name: String, _ value: String) -> String? {
-        let count = name.utf8.count + value.utf8.count + 4
-        var holdsLineBreak = false
-        let line = String(unsafeUninitializedCapacity: count) { buffer in
-            var written = name.copyUTF8(into: buffer, at: 0)
-            buffer[written] = UInt8(ascii: ":")
-            buffer[written + 1] = UInt8(ascii: " ")
-            written += 2
-            written += value.copyUTF8(into: buffer, at: written)
-            holdsLineBreak = buffer[..<written].contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
-            buffer[written] = UInt8(ascii: "\r")
-            buffer[written + 1] = UInt8(ascii: "\n")
-            return written + 2
-        }
-        return holdsLineBreak ? nil : line
     }
 
     /// Removes the added field `name`; returns whether there was one.

@@ -37,6 +37,25 @@ public struct HTTPField: Sendable, Equatable {
         return contiguous.withUTF8 { nameBit(UnsafeRawBufferPointer($0)) }
     }
 
+    /// The field as a head carries it, "name: value" CRLF, or nil when the name or the value
+    /// holds a line break (such a line could not be read back as one field).
+    public static func line(name: String, value: String) -> String? {
+        let count = name.utf8.count + value.utf8.count + 4
+        var holdsLineBreak = false
+        let line = String(unsafeUninitializedCapacity: count) { buffer in
+            var written = name.copyUTF8(into: buffer, at: 0)
+            buffer[written] = UInt8(ascii: ":")
+            buffer[written + 1] = UInt8(ascii: " ")
+            written += 2
+            written += value.copyUTF8(into: buffer, at: written)
+            holdsLineBreak = buffer[..<written].contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+            buffer[written] = UInt8(ascii: "\r")
+            buffer[written + 1] = UInt8(ascii: "\n")
+            return written + 2
+        }
+        return holdsLineBreak ? nil : line
+    }
+
     /// The bit of a name given as bytes (a parser has them before the name is a String).
     public static func nameBit(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         guard let first = bytes.first, let last = bytes.last else { return 1 }

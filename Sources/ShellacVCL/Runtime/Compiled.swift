@@ -72,8 +72,7 @@ public final class ConstantField: Sendable {
         self.name = name
         nameBit = HTTPField.nameBit(name)
         self.value = value
-        line = value.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
-            ? nil : name + ": " + value + "\r\n"
+        line = HTTPField.line(name: name, value: value)
     }
 }
 
