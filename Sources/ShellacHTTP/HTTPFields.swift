@@ -264,9 +264,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     public func listContains(_ name: String, nameBit: UInt64, token: String) -> Bool {
         var found = false
         forEachValue(of: name, nameBit: nameBit) { value in
-            if !found, value.split(separator: ",").contains(where: { $0.trimmingOWS().equalsIgnoringASCIICase(token) }) {
-                found = true
-            }
+            if !found && FieldList.contains(value, token: token) { found = true }
         }
         return found
     }
@@ -326,12 +324,7 @@ extension String {
         if self == other { return true }
         guard utf8.count == other.utf8.count else { return false }
         let compared = utf8.withContiguousStorageIfAvailable { a in
-            other.utf8.withContiguousStorageIfAvailable { b in
-                for index in 0..<a.count where a[index] != b[index] {
-                    if asciiLower(a[index]) != asciiLower(b[index]) { return false }
-                }
-                return true
-            }
+            other.utf8.withContiguousStorageIfAvailable { b in FieldList.equalsIgnoringASCIICase(a, b) }
         }
         if let compared, let result = compared { return result }
         return equalsIgnoringASCIICase(other[...])

@@ -8,18 +8,17 @@ public enum HopByHop {
     /// `alsoRemoving` names one more field to drop in the same pass (a framing field the caller
     /// regenerates), with its `HTTPField.nameBit`: the list is copied once, not once per removal.
     public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: (name: String, nameBit: UInt64)? = nil) {
-        var named: [Substring] = []
-        fields.forEachValue(of: "Connection", nameBit: KnownName.connection) { value in
-            for token in value.split(separator: ",") {
-                let name = token.trimmingOWS()
-                if !name.isEmpty { named.append(name) }
-            }
+        // The options Connection lists, kept only when one names a field not removed anyway:
+        // nearly always it says just "keep-alive" or "close".
+        var options = fields.combined("Connection", nameBit: KnownName.connection)
+        if let listed = options, !FieldList.firstElement(of: listed, where: { !isAlwaysHopByHop($0) }) {
+            options = nil
         }
         let extraBit = extra?.nameBit ?? 0
         fields.removeAll { field in
             isAlwaysHopByHop(field.name)
                 || (field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!.name))
-                || (!named.isEmpty && named.contains { field.name.equalsIgnoringASCIICase($0) })
+                || (options.map { FieldList.contains($0, token: field.name) } ?? false)
         }
     }
 
@@ -32,7 +31,7 @@ public enum HopByHop {
             ?? Array(name.utf8).withUnsafeBufferPointer(isAlwaysHopByHop)
     }
 
-    private static func isAlwaysHopByHop(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isAlwaysHopByHop(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = name.first else { return false }
         switch first | 0x20 {
         case UInt8(ascii: "c"): return name.count == 10 && matches(name, "connection")

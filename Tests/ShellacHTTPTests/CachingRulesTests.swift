@@ -114,6 +114,30 @@ import Testing
         #expect(fields.fields.map(\.name) == ["X-Kept"])
     }
 
+    @Test func fieldsNamedAcrossSeveralConnectionLinesAreStripped() {
+        var fields = HTTPFields([("Connection", "keep-alive"), ("x-a", "1"), ("Connection", " X-A ,,\tx-b"),
+                                 ("X-B", "2"), ("X-AB", "3"), ("X-", "4")])
+        HopByHop.strip(&fields)
+        #expect(fields.fields.map(\.name) == ["X-AB", "X-"])
+    }
+
+    @Test func listElementsAreTrimmedAndMatchedInAnyCase() {
+        func elements(_ value: String) -> [String] {
+            var seen: [String] = []
+            _ = FieldList.firstElement(of: value) { seen.append(String(decoding: $0, as: UTF8.self)); return false }
+            return seen
+        }
+        #expect(elements("keep-alive") == ["keep-alive"])
+        #expect(elements(" a ,b,\t, ,c\t") == ["a", "b", "c"])
+        #expect(elements("") == [] && elements(" , ,") == [])
+        #expect(elements("a b, c") == ["a b", "c"])
+        #expect(FieldList.contains("Keep-Alive, Upgrade", token: "upgrade"))
+        #expect(FieldList.contains("upgrade", token: "Upgrade"))
+        #expect(!FieldList.contains("upgraded, x-upgrade", token: "upgrade"))
+        #expect(!FieldList.contains("", token: "close"))
+        #expect(FieldList.firstElement(of: "a, b, c") { $0.count == 1 && $0[0] == UInt8(ascii: "b") })
+    }
+
     @Test func oneMoreFieldGoesInTheSamePass() {
         var plain = HTTPFields([("Content-Type", "text/plain"), ("content-length", "5"), ("Content-Length", "5")])
         HopByHop.strip(&plain, alsoRemoving: ("Content-Length", KnownName.contentLength))
