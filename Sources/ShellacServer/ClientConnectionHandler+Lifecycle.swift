@@ -9,6 +9,7 @@ extension ClientConnectionHandler {
     func finishResponse(_ request: ClientRequest) {
         guard !request.done else { return }
         request.done = true
+        writeHeldHead()
         let restarts = request.flow.restarts
         if restarts > 0 { services.counters.increment(.restarts, by: restarts) }
         if let log = services.accessLog { logAccess(request, to: log) }
@@ -79,6 +80,7 @@ extension ClientConnectionHandler {
 
     func flushIfNeeded() {
         guard needsFlush, !closed else { return }
+        writeHeldHead()
         needsFlush = false
         context.flush()
     }
@@ -154,6 +156,7 @@ extension ClientConnectionHandler {
         guard !closing || !closed else { return }
         closing = true
         cancelTimers()
+        writeHeldHead()
         let channel = context.channel
         needsFlush = false
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
@@ -164,6 +167,7 @@ extension ClientConnectionHandler {
     func closeNow() {
         closing = true
         cancelTimers()
+        dropHeldHead()
         context.close(promise: nil)
     }
 }

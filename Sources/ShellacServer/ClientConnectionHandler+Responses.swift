@@ -62,6 +62,7 @@ extension ClientConnectionHandler {
         } else {
             var added = AddedFields()
             if case .added(let fields, _)? = edits { added = fields }
+            claimHeadBuffer()
             ResponseHead.hitHead(into: &loopServices.headBuffer, stored: object.headBlock,
                                  contentLength: object.contentLength, added: added, age: age, requestID: request.id,
                                  cacheStatus: status, omitting: omitted, keepAlive: request.keepAlive,
@@ -114,11 +115,23 @@ extension ClientConnectionHandler {
                 announced = .chunked
             }
             request.framing = bodyless ? .none : announced
+            // Inside a backend read the body usually follows at once: a small one is joined to
+            // the head, which waits for it in the loop's head buffer (see writeBody).
+            var bodyRoom = 0
+            if !bodyless, loopServices.flushes.isOpen, case .contentLength(let length) = announced,
+               length <= Self.bodyJoinedToHeadLimit {
+                bodyRoom = length
+            }
+            claimHeadBuffer()
             ResponseHead.full(into: &loopServices.headBuffer, status: head.status, reason: head.reason,
                               fields: head.fields, age: head.age, requestID: request.id,
                               cacheStatus: request.cacheStatus, omitting: omitted, framing: announced,
-                              keepAlive: request.keepAlive,
-                              http10KeepAlive: request.isHTTP10)
+                              keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10, bodyRoom: bodyRoom)
+            if bodyRoom > 0 {
+                loopServices.headHolder = self
+                flushSoon()
+                return
+            }
             buffer = loopServices.headBuffer
         }
         context.write(wrapOutboundOut(buffer), promise: nil)
@@ -157,9 +170,43 @@ extension ClientConnectionHandler {
             context.write(wrapOutboundOut(chunk), promise: nil)
             context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
         case .contentLength, .close:
+            if loopServices.headHolder === self {
+                if loopServices.headBuffer.writableBytes >= chunk.readableBytes {
+                    loopServices.headBuffer.writeImmutableBuffer(chunk)
+                    flushSoon()
+                    return
+                }
+                writeHeldHead()
+            }
             context.write(wrapOutboundOut(chunk), promise: nil)
         }
         flushSoon()
+    }
+
+    /// Streamed bodies up to this size that arrive while their head waits in the loop's head
+    /// buffer are copied in behind it, so head and body reach the channel as one write: a write
+    /// through the pipeline costs more than copying a few KiB. A hit's body, a shared stored
+    /// buffer, is never copied.
+    static let bodyJoinedToHeadLimit = 8 * 1024
+
+    /// Sends the head this connection holds back in the loop's head buffer, with any body
+    /// joined to it.
+    func writeHeldHead() {
+        guard loopServices.headHolder === self else { return }
+        loopServices.headHolder = nil
+        guard !closed else { return }
+        context.write(wrapOutboundOut(loopServices.headBuffer), promise: nil)
+        needsFlush = true
+    }
+
+    /// Frees the loop's head buffer for a new head: a head held back there goes out first.
+    func claimHeadBuffer() {
+        loopServices.headHolder?.writeHeldHead()
+    }
+
+    /// The connection is going away: a head it holds back is dropped with it.
+    func dropHeldHead() {
+        if loopServices.headHolder === self { loopServices.headHolder = nil }
     }
 
     /// How to answer a Range request from a complete 200 body of `length` bytes; nil: no Range

@@ -68,6 +68,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func handlerRemoved(context: ChannelHandlerContext) {
         closed = true
         cancelTimers()
+        dropHeldHead()
         self.context = nil
     }
 
@@ -87,6 +88,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        dropHeldHead()
         pipeTimer?.cancel()
         pipePeer?.close(promise: nil)
         services.connections.remove(context.channel)

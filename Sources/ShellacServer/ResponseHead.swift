@@ -68,14 +68,16 @@ enum ResponseHead {
         return buffer
     }
 
-    /// The same, written into `buffer` (emptied first), as `hitHead(into:)` does.
+    /// The same, written into `buffer` (emptied first), as `hitHead(into:)` does, with room for
+    /// `bodyRoom` more bytes after the head.
     static func full(into buffer: inout ByteBuffer, status: Int, reason: String, fields: HTTPFields, age: Int?,
                      requestID: String, cacheStatus: CacheStatus?, omitting omitted: AutomaticFields = [],
-                     framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool) {
+                     framing: ResponseFraming, keepAlive: Bool, http10KeepAlive: Bool, bodyRoom: Int = 0) {
         let capacity = 16 + HeadWriter.maxDecimalLength + reason.utf8.count
             + HeadWriter.length(of: fields) + 48 + HeadWriter.maxDecimalLength
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
         buffer.clear()
+        if bodyRoom > 0 { buffer.reserveCapacity(minimumWritableBytes: capacity + bodyRoom) }
         buffer.writeHead(capacity: capacity) { head in
             head.append("HTTP/1.1 ")
             head.append(decimal: status)

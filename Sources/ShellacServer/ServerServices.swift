@@ -161,6 +161,9 @@ final class LoopServices: @unchecked Sendable {
     /// (if not, writing a new head into it copies it first, as ByteBuffer does). A buffer and its
     /// bytes were two allocations a response.
     var headBuffer = ByteBuffer()
+    /// The connection whose response head waits in `headBuffer` for a small body to join it
+    /// (while a backend read is handled); anyone else writing a head there sends it first.
+    var headHolder: ClientConnectionHandler?
 
     init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters, metrics: MetricsExporter) {
         self.eventLoop = eventLoop

@@ -348,3 +348,61 @@ import Testing
         }
     }
 }
+
+/// A small streamed body that arrives while its head waits is sent with the head in one write:
+/// whatever order and reads the origin's bytes come in, the client gets the response whole.
+@Suite(.timeLimit(.minutes(1))) struct BodyJoinedToHeadTests {
+    static let head = "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 11\r\n\r\n"
+
+    @Test(arguments: [
+        [head + "hello world"],             // head and body in one read
+        [head, "hello world"],              // the head alone first: it goes out at the read's end
+        [head + "hello ", "world"],         // part of the body joined, the rest in a later read
+    ])
+    func passedBodiesArriveWholeInAnySplit(parts: [String]) async throws {
+        try await withHarness(script: { request in
+            request.path == "/split" ? .rawInParts(parts, gapMilliseconds: 100) : .ok("next")
+        }) { h in
+            let c = try await h.client()
+            try await c.send("GET /split HTTP/1.1\r\nHost: a\r\n\r\n")
+            let first = try await c.readResponse(seconds: 5)
+            #expect(first.status == 200)
+            #expect(first.text == "hello world")
+            #expect(first.header("Content-Length") == "11")
+            // The connection goes on with nothing left over from the first response.
+            try await c.send("GET /other HTTP/1.1\r\nHost: a\r\n\r\n")
+            let second = try await c.readResponse(seconds: 5)
+            #expect(second.text == "next")
+            await c.close()
+        }
+    }
+
+    @Test func aHeadWhoseBodyIsLateIsNotHeldBack() async throws {
+        try await withHarness(script: { _ in .rawInParts([Self.head + "hello ", "world"], gapMilliseconds: 1500) }) { h in
+            let c = try await h.client()
+            try await c.send("GET /late HTTP/1.1\r\nHost: a\r\n\r\n")
+            // Head and first piece leave at the end of the backend read that brought them.
+            let early = try await c.readUntil("hello ", seconds: 1)
+            #expect(early.hasPrefix("HTTP/1.1 200") && early.contains("Content-Length: 11\r\n"))
+            #expect(try await c.readUntil("world", seconds: 5).hasSuffix("world"))
+            await c.close()
+        }
+    }
+
+    @Test func bodiesBeyondTheLimitAndHitsAfterAJoinedMissAreWhole() async throws {
+        let large = String(repeating: "L", count: 20_000)  // well beyond the size joined to a head
+        try await withHarness(script: { request in
+            request.path == "/large" ? .ok(large, [("Cache-Control", "no-store")]) : .ok("small body")
+        }) { h in
+            #expect(try await h.get("/large").text == large)
+            // A miss joins its small body; the hit after it writes its head into the same buffer.
+            let c = try await h.client()
+            for _ in 0..<3 {
+                try await c.send("GET /small HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(try await c.readResponse(seconds: 5).text == "small body")
+            }
+            await c.close()
+            #expect(h.origin.count(path: "/small") == 1)
+        }
+    }
+}
