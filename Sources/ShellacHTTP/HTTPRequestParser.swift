@@ -137,7 +137,7 @@ public struct HTTPRequestParser {
         }
         let fields = try HeadParser.fields(&lines, limits: limits)
         // One pass for the fields that frame and route the request.
-        let found = HeadParser.FramingFields(fields)
+        let found = HeadParser.FramingFields.find(in: fields)
         if version == .http1_1 && found.hosts != 1 {
             throw .bad(found.hosts == 0 ? "HTTP/1.1 request without Host" : "more than one Host header")
         }

@@ -142,7 +142,7 @@ public struct HTTPResponseParser {
 
     /// RFC 9112 §6.3 for responses, rejecting ambiguous framing.
     static func framing(_ head: HTTPResponseHead, requestWasHEAD: Bool) throws(HTTPParseError) -> BodyFraming {
-        let found = HeadParser.FramingFields(head.fields)
+        let found = HeadParser.FramingFields.find(in: head.fields)
         let te = found.transferEncodings, cl = found.contentLengths
         if !te.isEmpty && !cl.isEmpty { throw .bad("backend sent both Content-Length and Transfer-Encoding") }
         var length: Int?

@@ -216,16 +216,22 @@ enum HeadParser {
         var transferEncodings = FieldValues()
         var contentLengths = FieldValues()
 
-        /// Reads the fields in place (a `for` loop over the list copies every field).
-        init(_ fields: HTTPFields) {
+        /// Reads the fields in place (a `for` loop over the list copies every field), into locals
+        /// returned as one value: built up in `self`, an initialiser copied the whole struct to
+        /// return it and destroyed the original (about 270 instructions a message).
+        static func find(in fields: HTTPFields) -> FramingFields {
             let hostBit = KnownName.host, transferEncodingBit = KnownName.transferEncoding
             let contentLengthBit = KnownName.contentLength
+            var hosts = 0
+            var firstHost: String?
+            var transferEncodings = FieldValues()
+            var contentLengths = FieldValues()
             fields.fields.withUnsafeBufferPointer { buffer in
                 for index in buffer.indices {
                     let nameBit = buffer[index].nameBit
                     if nameBit == hostBit && buffer[index].name.equalsIgnoringASCIICase("Host") {
                         hosts += 1
-                        firstHost = firstHost ?? buffer[index].value
+                        if firstHost == nil { firstHost = buffer[index].value }
                     } else if nameBit == transferEncodingBit
                                 && buffer[index].name.equalsIgnoringASCIICase("Transfer-Encoding") {
                         transferEncodings.append(buffer[index].value)
@@ -234,6 +240,8 @@ enum HeadParser {
                     }
                 }
             }
+            return FramingFields(hosts: hosts, firstHost: firstHost, transferEncodings: transferEncodings,
+                                 contentLengths: contentLengths)
         }
     }
 
