@@ -21,6 +21,7 @@ public struct CacheStatus: Sendable, Equatable {
     public var ttl: Int?
     public var detail: String?
 
+    @inlinable
     public init(hit: Bool = false, forward: Forward? = nil, forwardStatus: Int? = nil, stored: Bool = false,
                 collapsed: Bool = false, ttl: Int? = nil, detail: String? = nil) {
         self.hit = hit
