@@ -129,9 +129,9 @@ public struct HTTPRequestParser {
             throw .bad("invalid request target")
         }
         let version = try HeadParser.version(UnsafeRawBufferPointer(rebasing: versionBytes))
-        let method = String(decoding: UnsafeRawBufferPointer(rebasing: methodBytes), as: UTF8.self)
+        let method = Self.method(UnsafeRawBufferPointer(rebasing: methodBytes))
         let target = String(decoding: UnsafeRawBufferPointer(rebasing: targetBytes), as: UTF8.self)
-        guard target.hasPrefix("/") || target == "*" || target.hasPrefixIgnoringASCIICase("http://")
+        guard targetBytes.first == UInt8(ascii: "/") || target == "*" || target.hasPrefixIgnoringASCIICase("http://")
             || target.hasPrefixIgnoringASCIICase("https://") || method == "CONNECT" else {
             throw .bad("invalid request target")
         }
@@ -155,15 +155,53 @@ public struct HTTPRequestParser {
         return base.distance(to: UnsafeRawPointer(found))
     }
 
-    /// Every byte is a visible ASCII character (a request target's).
-    private static func isVisibleASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Every byte is a visible ASCII character (a request target's). Eight bytes at a time: a
+    /// word that may hold a byte below 0x21 or of 0x7F and up is looked at byte by byte.
+    static func isVisibleASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
         var index = 0
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let below = (word &- ones &* 0x21) & ~word
+            let above = (word &+ ones) | word
+            if (below | above) & highBits != 0 {
+                for offset in index..<(index + 8) where !isVisibleByte(bytes[offset]) { return false }
+            }
+            index += 8
+        }
         while index < bytes.count {
-            let byte = bytes[index]
-            guard byte > 0x20 && byte < 0x7F else { return false }
+            if !isVisibleByte(bytes[index]) { return false }
             index += 1
         }
         return true
+    }
+
+    @inline(__always)
+    private static func isVisibleByte(_ byte: UInt8) -> Bool {
+        byte > 0x20 && byte < 0x7F
+    }
+
+    /// The method as a String; the common ones are literals, so their bytes need no decoding.
+    private static func method(_ bytes: UnsafeRawBufferPointer) -> String {
+        switch bytes.count {
+        case 3:
+            if equals(bytes, "GET") { return "GET" }
+            if equals(bytes, "PUT") { return "PUT" }
+        case 4:
+            if equals(bytes, "HEAD") { return "HEAD" }
+            if equals(bytes, "POST") { return "POST" }
+        case 5:
+            if equals(bytes, "PURGE") { return "PURGE" }
+        default:
+            break
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @inline(__always)
+    private static func equals(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+        memcmp(bytes.baseAddress!, text.utf8Start, text.utf8CodeUnitCount) == 0
     }
 
     /// RFC 9112 §6.3 for requests, with every ambiguity rejected rather than resolved.

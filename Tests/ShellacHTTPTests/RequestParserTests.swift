@@ -46,6 +46,29 @@ func bodyText(_ events: [HTTPRequestParser.Event]) -> String {
         #expect(events.count == 1)
     }
 
+    @Test func methodsArriveAsSentWhetherCommonOrNot() throws {
+        for method in ["GET", "PUT", "HEAD", "POST", "PURGE", "DELETE", "OPTIONS", "BAN", "get", "GETX", "GE", "M-SEARCH"] {
+            let (events, error) = parseAll("\(method) / HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(error == nil, "\(method)")
+            #expect(heads(events).first?.method == method)
+        }
+    }
+
+    @Test func targetBytesAreCheckedWhereverTheyFallInAWord() {
+        // Every byte value at every position of the first two eight-byte words and the tail.
+        let base = Array("/abcdefghijklmnopqrs".utf8)
+        for position in 1..<base.count {
+            for byte in UInt8.min...UInt8.max {
+                var target = base
+                target[position] = byte
+                let visible = byte > 0x20 && byte < 0x7F
+                let checked = target.withUnsafeBytes { HTTPRequestParser.isVisibleASCII($0) }
+                #expect(checked == visible, "byte \(byte) at \(position)")
+            }
+        }
+        #expect(HTTPRequestParser.isVisibleASCII(UnsafeRawBufferPointer(start: nil, count: 0)))
+    }
+
     @Test(arguments: [1, 3, 7])
     func byteByByteGivesSameResult(chunk: Int) {
         let text = "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nT: x\r\n\r\n"
