@@ -45,13 +45,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// does (its time limits see to that).
     var onBodyDemand: (() -> Void)?
 
-    init(fetch: RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
+    /// Takes the flow's fetch (moved in, not copied).
+    init(fetch: consuming RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
          clientAddress: String, serverAddress: String, revalidating: StoredObject? = nil) {
-        self.fetch = fetch
-        self.services = services
-        self.loop = loop
-        self.vcl = vcl
-        self.bodyEnded = !fetch.request.hasBody
         var request = fetch.request
         if let revalidating {
             for (name, value) in Revalidation.conditions(etag: revalidating.etag,
@@ -59,13 +55,18 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                 request.fields.set(name, value)
             }
         }
-        self.request = request
-        self.revalidating = revalidating
+        self.bodyEnded = !request.hasBody
         self.context = BackendVCLContext(bereq: request, backend: fetch.backend, uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
                                          now: services.now(), hostname: services.hostname,
                                          services: services.vclServices)
+        self.request = request
+        self.fetch = fetch
+        self.services = services
+        self.loop = loop
+        self.vcl = vcl
+        self.revalidating = revalidating
     }
 
     /// Private fetches (pass, hit-for-miss) serve only their own client; shared ones serve waiters too.

@@ -325,9 +325,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 
-    func run(_ action: RequestFlow.Action, _ request: ClientRequest) {
+    func run(_ action: consuming RequestFlow.Action, _ request: ClientRequest) {
         applyFlowEffects(request)
-        switch action {
+        // Consumed: the payloads move out of the action rather than being copied and released.
+        switch consume action {
         case .synthesize(let response):
             services.counters.increment(.synth)
             if response.closesConnection {
@@ -392,12 +393,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             if case .cacheable(.stale) = fetch.mode, let key = request.flow.cacheKey {
                 revalidating = services.store.revalidationCandidate(key, requestFields: request.flow.request.fields)
             }
+            let busy = fetch.busy
             let backendFetch = BackendFetch(fetch: fetch, services: services, loop: loopServices, vcl: request.vcl,
                                             clientAddress: clientAddress, serverAddress: serverAddress,
                                             revalidating: revalidating)
             request.fetch = backendFetch
             backendFetch.onBodyDemand = { self.bodyDemand() }
-            subscribe(request, to: fetch.busy, isWaiter: false)
+            subscribe(request, to: busy, isWaiter: false)
             backendFetch.start()
         case .wait(let busy):
             services.counters.increment(.coalescedWaits)
@@ -421,8 +423,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                              request)
                 }
             }
-        case .stream, .awaitCompletion:
-            preconditionFailure("\(action) is only returned by waitEnded")
+        case .stream:
+            preconditionFailure("stream is only returned by waitEnded")
+        case .awaitCompletion:
+            preconditionFailure("awaitCompletion is only returned by waitEnded")
         }
     }
 
