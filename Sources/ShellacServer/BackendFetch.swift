@@ -15,8 +15,12 @@ import ShellacVCL
 /// Confined to its client's event loop (hence unchecked Sendable, for futures).
 final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     let fetch: RequestFlow.Fetch
-    /// The request as sent: the flow's, plus validators when revalidating a stored object.
-    private var request: HTTPRequestHead
+    /// The request as sent: the VCL's bereq (the flow's request, plus validators when
+    /// revalidating a stored object, as vcl_backend_fetch left it). Read in place: a copy kept
+    /// beside it cost two copies of the head a fetch, and a getter would copy it on every look.
+    private var request: HTTPRequestHead {
+        _read { yield context.bereq }
+    }
     /// The stored object this fetch revalidates; a 304 refreshes it without a body transfer.
     private let revalidating: StoredObject?
     private var revalidated = false
@@ -61,7 +65,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          clientAddress: clientAddress, serverAddress: serverAddress,
                                          now: services.now(), hostname: services.hostname,
                                          services: services.vclServices)
-        self.request = request
         self.fetch = fetch
         self.services = services
         self.loop = loop
@@ -92,7 +95,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             fail(.abandoned("vcl_backend_fetch failed: \(reason)"))
             return
         }
-        request = context.bereq
         guard let backend = context.backend, let pool = loop.pool(for: backend, in: vcl) else {
             fail(.noBackend)
             return
@@ -103,7 +105,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         self.pool = pool
         if let host = pool.definition.hostHeader, !request.fields.contains("Host") {
-            request.fields.add("Host", host)
+            context.bereq.fields.add("Host", host)
         }
         if let limit = pool.definition.maxConnections, heldSlot == nil {
             let slots = services.slots(for: pool.definition, limit: limit)
@@ -483,7 +485,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         context.retries += 1
         context.bereq = fetch.request
-        request = fetch.request
         revalidated = false
         retried = false
         services.counters.increment(.backendRetries)

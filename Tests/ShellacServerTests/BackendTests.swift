@@ -251,6 +251,24 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
 
 
 @Suite(.timeLimit(.minutes(1))) struct BackendAddressTests {
+    /// `.host_header` is sent only when the request has no Host of its own (an HTTP/1.0 client).
+    @Test func aBackendsHostHeaderFillsInAMissingHost() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend app { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; .host_header = "app.internal"; }
+        sub vcl_recv { return (pass); }
+        """
+        try await withHarness(vcl: vcl, script: { request in
+            .ok("host=" + (request.header("Host") ?? "none"), [("Cache-Control", "no-store")])
+        }) { h in
+            let c = try await h.client()
+            try await c.send("GET /old HTTP/1.0\r\n\r\n")
+            #expect(try await c.readResponse().text == "host=app.internal")
+            await c.close()
+            #expect(try await h.get("/new").text == "host=example.com")
+        }
+    }
+
     /// The backend's host name first resolves to 127.0.0.1, then (the app moved) to 127.0.0.2,
     /// where another origin listens on the same port: new fetches follow without a reload.
     @Test func aHostNameIsFollowedWhenItsAddressChanges() async throws {
