@@ -541,6 +541,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         switch request.flow.deliverStreamed(head, status: request.cacheStatus, now: services.now()) {
         case .deliver(let edits):
             applyFlowEffects(request)
+            guard let edits else {
+                startStreamedResponse(head, omitting: [], request)  // as it came: no copy to edit
+                return
+            }
             var head = head
             switch edits {
             case .replaced(let status, let reason, let fields, _):
@@ -549,10 +553,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 head.fields = fields
             case .added(let fields, _):
                 fields.forEach { name, value in head.fields.add(name, value) }
-            case nil:
-                break
             }
-            startStreamedResponse(head, omitting: edits?.omitted ?? [], request)
+            startStreamedResponse(head, omitting: edits.omitted, request)
         case .replace(let action):
             unsubscribe(request)
             if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }
