@@ -15,9 +15,10 @@ import ShellacVCL
 /// Confined to its client's event loop (hence unchecked Sendable, for futures).
 final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     let fetch: RequestFlow.Fetch
-    /// The request as sent: the VCL's bereq (the flow's request, plus validators when
-    /// revalidating a stored object, as vcl_backend_fetch left it). Read in place: a copy kept
-    /// beside it cost two copies of the head a fetch, and a getter would copy it on every look.
+    /// The request as sent, and as the backend subroutines go on to change it: the VCL's bereq
+    /// (the flow's request, plus validators when revalidating a stored object). Read in place: a
+    /// copy kept beside it cost two copies of the head a fetch, and a getter would copy it on
+    /// every look.
     private var request: HTTPRequestHead {
         _read { yield context.bereq }
     }
