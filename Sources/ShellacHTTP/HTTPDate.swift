@@ -36,21 +36,21 @@ public enum HTTPDate {
               b[27] == UInt8(ascii: "M"), b[28] == UInt8(ascii: "T"), b[0] != 0x20, b[1] != 0x20, b[2] != 0x20 else {
             return nil
         }
-        func number(_ from: Int, _ count: Int) -> Int? {
-            var n = 0
-            for i in from..<(from + count) {
-                let digit = b[i] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                n = n * 10 + Int(digit)
-            }
-            return n
-        }
+        // Digits as bytes minus "0": a byte that was not a digit is then 10 or more (one below
+        // "0" wraps around to 208 and up), so one comparison each checks them.
+        let d = (b[5] &- 48, b[6] &- 48, b[12] &- 48, b[13] &- 48, b[14] &- 48, b[15] &- 48,
+                 b[17] &- 48, b[18] &- 48, b[20] &- 48, b[21] &- 48, b[23] &- 48, b[24] &- 48)
+        guard d.0 < 10 && d.1 < 10 && d.2 < 10 && d.3 < 10 && d.4 < 10 && d.5 < 10 && d.6 < 10 && d.7 < 10
+                && d.8 < 10 && d.9 < 10 && d.10 < 10 && d.11 < 10 else { return nil }
         let monthKey = UInt32(b[8]) << 16 | UInt32(b[9]) << 8 | UInt32(b[10])
         guard let monthIndex = monthKeys.firstIndex(of: monthKey) else { return nil }
         let month = monthIndex + 1
-        guard let day = number(5, 2), let year = number(12, 4), let h = number(17, 2),
-              let m = number(20, 2), let s = number(23, 2), (1...31).contains(day), year >= 1900,
-              (0...23).contains(h), (0...59).contains(m), (0...60).contains(s) else { return nil }
+        let day = Int(d.0) * 10 + Int(d.1)
+        let year = Int(d.2) * 1000 + Int(d.3) * 100 + Int(d.4) * 10 + Int(d.5)
+        let h = Int(d.6) * 10 + Int(d.7), m = Int(d.8) * 10 + Int(d.9), s = Int(d.10) * 10 + Int(d.11)
+        guard (1...31).contains(day), year >= 1900, (0...23).contains(h), (0...59).contains(m), (0...60).contains(s) else {
+            return nil
+        }
         return Double(daysFromCivil(year: year, month: month, day: day) * 86_400 + Int64(h * 3600 + m * 60 + s))
     }
 

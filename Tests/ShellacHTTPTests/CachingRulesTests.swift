@@ -26,6 +26,17 @@ import Testing
         #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 UTC") == nil)
         #expect(HTTPDate.parse("Sun, 6 Nov 1994 08:49:37 GMT") == 784_111_777)  // not 29 bytes: the general parse
         #expect(HTTPDate.parse("Sun, 06 Nox 1994 08:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("Sun, 0: Nov 199: 08:49:37 GMT") == nil)
+        // The byte just below "0" or a letter in place of any digit: no date. (The byte just above
+        // "9", a colon, the general parse reads as a separator within the time.)
+        let digitPositions = [5, 6, 12, 13, 14, 15, 17, 18, 20, 21, 23, 24]
+        for position in digitPositions {
+            for byte in [UInt8(ascii: "/"), UInt8(ascii: "a"), UInt8(ascii: "Z")] {
+                var text = Array("Sun, 06 Nov 1994 08:49:37 GMT".utf8)
+                text[position] = byte
+                #expect(HTTPDate.parse(String(decoding: text, as: UTF8.self)) == nil, "\(byte) at \(position)")
+            }
+        }
     }
 }
 
