@@ -129,7 +129,6 @@ extension ClientConnectionHandler {
                               keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10, bodyRoom: bodyRoom)
             if bodyRoom > 0 {
                 loopServices.headHolder = self
-                holdsHead = true
                 flushSoon()
                 return
             }
@@ -198,8 +197,10 @@ extension ClientConnectionHandler {
         if holdsHead { sendHeldHead() }
     }
 
+    /// Whether this connection's response head waits in the loop's head buffer.
+    private var holdsHead: Bool { loopServices.headHolder === self }
+
     private func sendHeldHead() {
-        holdsHead = false
         loopServices.headHolder = nil
         guard !closed else { return }
         context.write(wrapOutboundOut(loopServices.headBuffer), promise: nil)
@@ -213,9 +214,7 @@ extension ClientConnectionHandler {
 
     /// The connection is going away: a head it holds back is dropped with it.
     func dropHeldHead() {
-        guard holdsHead else { return }
-        holdsHead = false
-        loopServices.headHolder = nil
+        if holdsHead { loopServices.headHolder = nil }
     }
 
     /// How to answer a Range request from a complete 200 body of `length` bytes; nil: no Range

@@ -27,9 +27,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var processing = false
     var needsFlush = false
     var flushScheduled = false
-    /// This connection's response head waits in the loop's head buffer (it is the loop's
-    /// `headHolder`; the flag spares every response's end a look at the loop's).
-    var holdsHead = false
     /// A read was asked of the channel and no input has come of it yet (see requestRead).
     var readRequested = false
     var idleTimer: Scheduled<Void>?
