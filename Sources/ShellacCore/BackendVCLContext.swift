@@ -103,7 +103,18 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-    public func write(_ variable: VariableID, _ value: VCLValue) {
+    public func withString<Result>(_ variable: VariableID, _ body: (String?) -> Result) -> Result {
+        switch variable {
+        case .bereqMethod: return body(bereq.method)
+        case .bereqURL: return body(bereq.target)
+        default:
+            let value = read(variable)
+            if case .string(let text) = value { return body(text) }
+            return body(value.string)
+        }
+    }
+
+        public func write(_ variable: VariableID, _ value: VCLValue) {
         switch variable {
         case .bereqMethod: bereq.method = value.string
         case .bereqURL: bereq.target = value.string

@@ -117,6 +117,17 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
+    public func withString<Result>(_ variable: VariableID, _ body: (String?) -> Result) -> Result {
+        switch variable {
+        case .reqMethod: return body(request.method)
+        case .reqURL: return body(request.target)
+        default:
+            let value = read(variable)
+            if case .string(let text) = value { return body(text) }
+            return body(value.string)
+        }
+    }
+
     public func write(_ variable: VariableID, _ value: VCLValue) {
         switch variable {
         case .clientIdentity: clientIdentity = value.string

@@ -86,13 +86,19 @@ public final class VCLRegex: @unchecked Sendable {
     /// Takes the subject: reading the bytes of a String the caller still holds retained and
     /// released it around the match.
     public func matches(_ subject: consuming String) -> Bool {
-        guard let matchData = Self.threadMatchData() else { return false }
-        let code = code, jitted = jitted
         // In place for a native String (a copy only for the rare other kind).
-        return subject.withUTF8 { buffer in
-            jitted ? pcre2_jit_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
-                : pcre2_match_8(code, buffer.baseAddress, buffer.count, 0, 0, matchData, nil) >= 0
-        }
+        subject.withUTF8 { match($0) }
+    }
+
+    /// The same for a subject the caller keeps (a variable read where the context holds it).
+    public func matches(borrowing subject: String) -> Bool {
+        subject.utf8.withContiguousStorageIfAvailable { match($0) } ?? matches(String(subject))
+    }
+
+    private func match(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let matchData = Self.threadMatchData() else { return false }
+        return jitted ? pcre2_jit_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil) >= 0
+            : pcre2_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil) >= 0
     }
 
     /// regsub (first match) and regsuball (every match): `\0`–`\9` in `replacement` insert the

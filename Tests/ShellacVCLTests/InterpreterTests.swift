@@ -141,6 +141,36 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(context.logged == ["seen"])
     }
 
+    /// Conditions on a STRING variable and `set X = std.querysort(X)` read the variable in place
+    /// (compiled apart from the general forms): they must answer as the general forms do.
+    @Test(arguments: [
+        ("PURGE", "/p?b=2&a=1", "equal not-get match sorted-now /p?a=1&b=2"),
+        ("GET", "/p?a=1&b=2", "not-purge not-get-false no-match sorted-already /p?a=1&b=2"),
+        ("GET", "/static/x.css?", "not-purge not-get-false match no-query /static/x.css"),
+    ])
+    func stringVariableConditionsAndQuerySortInPlace(method: String, url: String, expected: String) throws {
+        let program = try load("""
+            sub vcl_recv {
+                set req.http.R = "";
+                if (req.method == "PURGE") { set req.http.R = "equal"; } else { set req.http.R = "not-purge"; }
+                if (req.method != "GET") { set req.http.R += " not-get"; } else { set req.http.R += " not-get-false"; }
+                if (req.url ~ "^/(p|static)/?[a-z.]*\\?b=" || req.url !~ "a=1") { set req.http.R += " match"; }
+                else { set req.http.R += " no-match"; }
+                set req.http.Before = req.url;
+                set req.url = std.querysort(req.url);
+                if (req.url == req.http.Before) { set req.http.R += " sorted-already"; }
+                elsif (req.url ~ "\\?") { set req.http.R += " sorted-now"; } else { set req.http.R += " no-query"; }
+                set req.http.R += " " + req.url;
+                return (hash);
+            }
+            """)
+        var context = TestContext()
+        context.values[.reqMethod] = .string(method)
+        context.values[.reqURL] = .string(url)
+        _ = program.run("vcl_recv", &context)
+        #expect(context.fields[.req]?["R"] == expected)
+    }
+
     @Test func headerReadsFindEverySpellingAndSetsKeepTheirs() throws {
         #expect(Lowering.usualSpelling("x-forwarded-for") == "X-Forwarded-For")
         #expect(Lowering.usualSpelling("host") == "Host" && Lowering.usualSpelling("x-Cache") == "x-Cache")

@@ -34,6 +34,10 @@ enum CompiledExpression: Sendable {
     /// `EXPR == "text"` / `EXPR != "text"`: the common comparison, without evaluating the literal.
     case equalsString(ExpressionIndex, text: TableIndex, negated: Bool)
     case regexMatch(ExpressionIndex, regex: TableIndex, negated: Bool)
+    /// The same two with a STRING variable on the left (`req.method == "PURGE"`, `req.url ~ …`):
+    /// the variable's text is looked at where it is kept, with no value made for it.
+    case variableEqualsString(VariableID, text: TableIndex, negated: Bool)
+    case variableMatch(VariableID, regex: TableIndex, negated: Bool)
     case aclMatch(ExpressionIndex, acl: TableIndex, negated: Bool)
     case not(ExpressionIndex)
     case and(ExpressionIndex, ExpressionIndex)
@@ -84,6 +88,9 @@ struct CompiledBranch: Sendable {
 enum CompiledStatement: Sendable {
     /// The variable's type is resolved when compiling: assignments convert to it.
     case setVariable(VariableID, VCLType, ExpressionIndex)
+    /// `set VARIABLE = std.querysort(VARIABLE);` for a STRING variable: written only when its query
+    /// is not sorted already (the common case asks one look at the text, and makes nothing).
+    case sortQuery(VariableID)
     case setHeader(HeaderScope, name: TableIndex, ExpressionIndex)
     /// `set X.http.NAME = "text";`: a position in `CompiledCode.constantFields`.
     case setConstantHeader(HeaderScope, field: TableIndex)

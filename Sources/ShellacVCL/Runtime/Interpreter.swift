@@ -49,6 +49,11 @@ struct Interpreter {
         switch code.statements[index] {
         case .setVariable(let variable, let type, let expression):
             context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
+        case .sortQuery(let variable):
+            if !context.withString(variable, { StdLibrary.isSortedQuery($0 ?? "") }) {
+                let sorted = context.withString(variable) { StdLibrary.querysort($0 ?? "") }
+                context.write(variable, .string(sorted))
+            }
         case .setHeader(let scope, let name, let expression):
             context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name],
                               try evaluate(expression, &context).takeString())
@@ -123,7 +128,7 @@ struct Interpreter {
             return context.read(variable)
         case .header(let scope, let name):
             return .string(context.header(scope, code.texts[name], nameBit: code.textNameBits[name]))
-        case .equalsString, .regexMatch, .aclMatch, .not, .and, .or:
+        case .equalsString, .regexMatch, .variableEqualsString, .variableMatch, .aclMatch, .not, .and, .or:
             return .bool(try test(index, &context))
         case .binary(let op, let lhs, let rhs):
             return try Self.apply(op, try evaluate(lhs, &context), try evaluate(rhs, &context))
@@ -177,6 +182,16 @@ struct Interpreter {
         case .regexMatch(let subject, let regex, let negated):
             let text = try evaluate(subject, &context).takeString()
             return code.unretainedRegexes[regex]._withUnsafeGuaranteedRef { $0.matches(text) } != negated
+        case .variableEqualsString(let variable, let text, let negated):
+            let expected = code.texts[text]
+            return context.withString(variable) { $0 == expected } != negated
+        case .variableMatch(let variable, let regex, let negated):
+            let compiled = code.unretainedRegexes[regex]
+            return context.withString(variable) { text in
+                compiled._withUnsafeGuaranteedRef { regex in
+                    if let text { regex.matches(borrowing: text) } else { regex.matches("") }
+                }
+            } != negated
         case .aclMatch(let subject, let acl, let negated):
             let address = try evaluate(subject, &context).string
             return code.acls[acl].matches(address) != negated

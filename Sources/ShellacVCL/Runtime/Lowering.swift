@@ -59,6 +59,9 @@ struct Lowering {
     mutating func lower(_ statement: Statement) -> [CompiledStatement] {
         switch statement {
         case .set(let target, let op, let value, _):
+            if op == "=", let variable = Self.stringVariable(.name(target)), Self.isQuerySort(of: variable, value) {
+                return [.sortQuery(variable)]
+            }
             var expression = lower(value)
             if op != "=", let arithmetic = CompiledExpression.Operator(rawValue: String(op.dropLast())) {
                 expression = add(.binary(arithmetic, lower(.name(target)), expression))
@@ -189,9 +192,15 @@ struct Lowering {
                     return .aclMatch(lower(lhs), acl: code.acl(acl), negated: op == "!~")
                 }
                 guard let regex = regex(rhs) else { return constant(.bool(false)) }
+                if let variable = Self.stringVariable(lhs) {
+                    return .variableMatch(variable, regex: regex, negated: op == "!~")
+                }
                 return .regexMatch(lower(lhs), regex: regex, negated: op == "!~")
             case "==", "!=":
                 if case .literal(.string(let text), _) = rhs {
+                    if let variable = Self.stringVariable(lhs) {
+                        return .variableEqualsString(variable, text: code.text(text), negated: op == "!=")
+                    }
                     return .equalsString(lower(lhs), text: code.text(text), negated: op == "!=")
                 }
                 return .binary(op == "==" ? .equal : .notEqual, lower(lhs), lower(rhs))
@@ -249,6 +258,21 @@ struct Lowering {
         }
         error("'\(function.text)' cannot be used as a value", at: function.range)
         return constant(.string(nil))
+    }
+
+    /// The variable an expression names, when it is a STRING variable (req.method, req.url …).
+    private static func stringVariable(_ expression: Expression) -> VariableID? {
+        guard case .name(let name) = expression, let variable = VariableID(rawValue: name.text),
+              Variables.type(of: name.text) == .string else { return nil }
+        return variable
+    }
+
+    /// Whether `value` is `std.querysort(VARIABLE)`: `set req.url = std.querysort(req.url);`, found
+    /// in most Varnish configurations and run on every request.
+    private static func isQuerySort(of variable: VariableID, _ value: Expression) -> Bool {
+        guard case .call(let function, let arguments, _) = value, function.text == "std.querysort",
+              arguments.count == 1, case .name(let argument) = arguments[0] else { return false }
+        return argument.text == variable.rawValue
     }
 
     static let stdNames = "healthy, querysort, collect, tolower, toupper, integer, real, duration, ip, time, log, "

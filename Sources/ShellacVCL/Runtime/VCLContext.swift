@@ -43,6 +43,10 @@ public enum HeaderScope: String, Sendable {
 /// bytes, every reference in it retained and released) for each variable or header read.
 public protocol VCLContext {
     mutating func read(_ variable: VariableID) -> VCLValue
+    /// Calls `body` with a STRING variable's text (nil: not set) where the context keeps it,
+    /// rather than making a value of it: conditions such as `req.method == "PURGE"` run on
+    /// every request.
+    mutating func withString<Result>(_ variable: VariableID, _ body: (String?) -> Result) -> Result
     mutating func write(_ variable: VariableID, _ value: VCLValue)
     /// The first field `name` of `scope` (case-insensitive), or nil.
     mutating func header(_ scope: HeaderScope, _ name: String) -> String?
@@ -73,6 +77,13 @@ public protocol VCLContext {
 }
 
 extension VCLContext {
+    public mutating func withString<Result>(_ variable: VariableID, _ body: (String?) -> Result) -> Result {
+        switch read(variable) {
+        case .string(let text): return body(text)
+        case let other: return body(other.string)
+        }
+    }
+
     public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
         header(scope, name)
     }
