@@ -28,7 +28,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var isHitPass = false
     /// The object vcl_hit and vcl_deliver see.
     public var object: StoredObject?
-    public var response: ResponseUnderConstruction?
+    public var response = ResponseUnderConstruction()
     /// What vcl_deliver and vcl_synth read as resp.http.Age and resp.http.Cache-Status: the values
     /// Shellac writes after them unless they unset them (nil: none is written).
     private(set) var deliveryAge: Int?
@@ -70,8 +70,13 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     }
 
     /// What vcl_deliver changed in the response, with the automatic fields it left out.
+    /// The response's flags and additions are read where they are kept (a call to `edits`
+    /// copied the whole response first).
     var responseEdits: ResponseEdits? {
-        if let edits = response?.edits { return edits.omitting(omittedFields) }
+        if response.isActive && response.edited {
+            if !response.replacesHead { return .added(response.added, omitting: omittedFields) }
+            if let edits = response.edits { return edits.omitting(omittedFields) }
+        }
         // Only automatic fields left out: the response as it is, without them.
         return omittedFields.isEmpty ? nil : .added(AddedFields(), omitting: omittedFields)
     }
@@ -109,8 +114,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .objStatus: return .int(object?.status ?? 0)
         case .objReason: return .string(object?.reason)
         case .objUncacheable: return .bool(object == nil && !deliveringStored)
-        case .respStatus: return .int(response?.status ?? 0)
-        case .respReason: return .string(response?.reason)
+        case .respStatus: return .int(response.isActive ? response.status : 0)
+        case .respReason: return .string(response.isActive ? response.reason : nil)
         case .respProto: return .string("HTTP/1.1")
         case .respBody: return .string(syntheticBody)
         default: return .string(nil)
@@ -142,9 +147,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqMethod: pipeRequest?.method = value.string
         case .bereqURL: pipeRequest?.target = value.string
         case .respStatus:
-            if case .int(let status) = value { response?.status = status }
+            if case .int(let status) = value, response.isActive { response.status = status }
         case .respReason:
-            response?.reason = value.string
+            if response.isActive { response.reason = value.string }
         case .respBody: syntheticBody = value.string
         default: break
         }
@@ -165,7 +170,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .bereq: return pipeRequest?.fields[name, nameBit: nameBit]
         case .obj: return object?.fields[name, nameBit: nameBit]
         case .resp:
-            guard let response else { return nil }
+            guard response.isActive else { return nil }
             if let automatic = AutomaticFields.named(name, nameBit: nameBit), !omittedFields.contains(automatic) {
                 return automaticValue(automatic)
             }
@@ -188,7 +193,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .req: return request.fields.values(name)
         case .bereq: return pipeRequest?.fields.values(name) ?? []
         case .obj: return object?.fields.values(name) ?? []
-        case .resp: return response?.fields.values(name) ?? []
+        case .resp: return response.isActive ? response.fields.values(name) : []
         case .beresp: return []
         }
     }
@@ -214,7 +219,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     /// resp.http.NAME set: an automatic field of that name is then the VCL's, not Shellac's.
     private func setResponseField(_ name: String, nameBit: UInt64, _ value: String, line: String? = nil) {
         if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omittedFields.insert(automatic) }
-        response?.set(name, nameBit: nameBit, value, line: line)
+        if response.isActive { response.set(name, nameBit: nameBit, value, line: line) }
     }
 
     public func unsetHeader(_ scope: HeaderScope, _ name: String) {
@@ -227,7 +232,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .bereq: pipeRequest?.fields.remove(name, nameBit: nameBit)
         case .resp:
             if let automatic = AutomaticFields.named(name, nameBit: nameBit) { omittedFields.insert(automatic) }
-            response?.unset(name, nameBit: nameBit)
+            if response.isActive { response.unset(name, nameBit: nameBit) }
         case .obj, .beresp: break
         }
     }

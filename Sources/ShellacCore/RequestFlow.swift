@@ -231,7 +231,7 @@ public struct RequestFlow {
         cacheKey = nil
         waitedOn = nil
         context.object = nil
-        context.response = nil
+        context.response.clear()
         if context.restarts > maxRestarts {
             return synth(status: 503, reason: "Too many restarts")
         }
@@ -255,14 +255,14 @@ public struct RequestFlow {
         guard !inSynth else { return hardFailure() }
         inSynth = true
         defer { inSynth = false }
-        context.response = ResponseUnderConstruction(status: status, reason: reason ?? ReasonPhrase.of(status % 1000),
-                                                     object: nil, fields: HTTPFields())
+        context.response.start(status: status, reason: reason ?? ReasonPhrase.of(status % 1000),
+                               object: nil, fields: HTTPFields())
         context.startDelivery(age: nil, cacheStatus: nil, stored: false)
         context.syntheticBody = ""
         let outcome = program.run(.synth, &context)
         switch outcome.name {
         case "deliver":
-            let response = context.response!
+            let response = context.response
             return .synthesize(SyntheticResponse(status: response.status, reason: response.reason,
                                                  fields: response.fields, body: context.syntheticBody,
                                                  omitted: context.omittedFields))
@@ -419,7 +419,7 @@ public struct RequestFlow {
         let age = Int(object.age(at: now))
         if !program.isTrivial(.deliver) {
             context.startDelivery(age: age, cacheStatus: status, stored: true)
-            context.response = ResponseUnderConstruction(stored: object)
+            context.response.start(stored: object)
             let outcome = program.run(.deliver, &context)
             if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
             switch outcome.name {
@@ -442,8 +442,7 @@ public struct RequestFlow {
     public mutating func deliverStreamed(_ head: FetchedHead, status: CacheStatus, now: Double) -> StreamDelivery {
         context.now = now
         guard !program.isTrivial(.deliver) else { return .deliver(nil) }
-        context.response = ResponseUnderConstruction(status: head.status, reason: head.reason, object: nil,
-                                                     fields: head.fields)
+        context.response.start(status: head.status, reason: head.reason, object: nil, fields: head.fields)
         context.startDelivery(age: head.age, cacheStatus: status, stored: head.cacheable && status.forward != .bypass)
         let outcome = program.run(.deliver, &context)
         switch outcome.name {

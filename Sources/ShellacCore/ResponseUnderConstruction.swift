@@ -9,30 +9,53 @@ import ShellacStore
 /// object, untouched: a field the object does not have is only noted as added (the stored head
 /// is then written as it is, with the additions after it); reading a field scans the stored
 /// head; only a change to an existing field or the status builds a head of its own.
+///
+/// The context keeps one for the request's life and starts it again in place for each response:
+/// a response made anew and assigned was copied whole on the way (about 500 instructions a hit).
 public struct ResponseUnderConstruction: Sendable {
-    public var status: Int { didSet { headChanged = true; edited = true } }
-    public var reason: String { didSet { headChanged = true; edited = true } }
+    public var status: Int { didSet { replacesHead = true; edited = true } }
+    public var reason: String { didSet { replacesHead = true; edited = true } }
     var object: StoredObject?
     var ownFields: HTTPFields?
     /// Fields set on an untouched stored object, none of which it has.
     private(set) var added = AddedFields()
-    private var headChanged = false
+    /// Whether the response is written as a head of its own rather than as the stored head with
+    /// `added` after it: the status or reason changed, a stored field changed, or there is no
+    /// stored head. A flag, so the context reads it in place.
+    private(set) var replacesHead = false
     /// Whether VCL changed anything.
     public private(set) var edited = false
+    /// Whether there is a response (vcl_deliver or vcl_synth is running or has run): resp.* is
+    /// unset otherwise.
+    public private(set) var isActive = false
 
-    /// A stored object's response, untouched.
-    init(stored object: StoredObject) {
-        status = object.status
-        reason = object.reason
-        self.object = object
-        ownFields = nil
+    /// No response yet.
+    init() {
+        status = 0
+        reason = ""
     }
 
-    init(status: Int, reason: String, object: StoredObject?, fields: HTTPFields?) {
+    /// Becomes a stored object's response, untouched.
+    mutating func start(stored object: StoredObject) {
+        start(status: object.status, reason: object.reason, object: object, fields: nil)
+    }
+
+    /// Becomes a response with this status line and head (`object` nil: none stored).
+    mutating func start(status: Int, reason: String, object: StoredObject?, fields: HTTPFields?) {
         self.status = status
         self.reason = reason
         self.object = object
-        self.ownFields = fields
+        ownFields = fields
+        added = AddedFields()
+        replacesHead = object == nil || fields != nil
+        edited = false
+        isActive = true
+    }
+
+    /// No response any more (a restart), holding nothing of the last one.
+    mutating func clear() {
+        start(status: 0, reason: "", object: nil, fields: nil)
+        isActive = false
     }
 
     public var fields: HTTPFields {
@@ -74,13 +97,14 @@ public struct ResponseUnderConstruction: Sendable {
         guard ownFields == nil else { return }
         ownFields = fields
         added = AddedFields()
+        replacesHead = true
     }
 
     /// What was changed, for writing the response: nothing, additions to the stored head, or a
     /// whole head of its own (the context adds the automatic fields left out).
     var edits: ResponseEdits? {
         guard edited else { return nil }
-        if ownFields == nil && !headChanged && object != nil { return .added(added, omitting: []) }
+        if !replacesHead { return .added(added, omitting: []) }
         return .replaced(status: status, reason: reason, fields: fields, omitting: [])
     }
 }

@@ -90,6 +90,13 @@ import Testing
         else { Issue.record("expected a head of its own"); return }
         #expect(changed.values("Via") == ["2"])
         #expect(changed["X-A"] == "1")
+        // A new status line replaces the head too; reading it back sees the change.
+        guard case .replaced(203, "Fine", let kept, _)? = try edits(
+            "set resp.status = 203; set resp.reason = \"Fine\"; set resp.http.X-Line = resp.status + \" \" + resp.reason;"
+        ) else { Issue.record("expected a head of its own"); return }
+        #expect(kept["X-Line"] == "203 Fine")
+        #expect(kept["Via"] == "1.1 o")
+        #expect(try edits("if (resp.status == 200 && resp.reason == \"OK\") { return (deliver); }") == nil)
 
         // Age, X-Varnish and Cache-Status are written after vcl_deliver: it reads them as Shellac
         // will write them, and what it unsets or sets itself is left out.
