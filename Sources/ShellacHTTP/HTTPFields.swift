@@ -25,9 +25,11 @@ public struct HTTPField: Sendable, Equatable {
         self.nameBit = nameBit
     }
 
-    /// One of 64 bits, from a name's length and first and last bytes, case-insensitively. The
-    /// bits of a set of names, OR-ed, answer "not here" for most other names without comparing
-    /// any (most names a proxy asks for, such as Authorization or If-None-Match, are absent).
+    /// One of 63 bits, from a name's length and first and last bytes, case-insensitively, plus
+    /// `startsWithP` for a name starting with P. The bits of a set of names, OR-ed, answer "not
+    /// here" for most other names without comparing any (most names a proxy asks for, such as
+    /// Authorization or If-None-Match, are absent). The P bit stands for every Proxy-* name at
+    /// once, which a proxy removes from every message.
     public static func nameBit(_ name: String) -> UInt64 {
         // Borrowed where possible: a `var` copy for `withUTF8` cost a retain and a release.
         if let bit = name.utf8.withContiguousStorageIfAvailable({ nameBit(UnsafeRawBufferPointer($0)) }) {
@@ -64,15 +66,19 @@ public struct HTTPField: Sendable, Equatable {
 
     @inline(__always)
     private static func nameBit(first: UInt8, last: UInt8, count: Int) -> UInt64 {
-        1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(count)) & 63)
+        let bit: UInt64 = 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(count)) % 63)
+        return first | 0x20 == UInt8(ascii: "p") ? bit | startsWithP : bit
     }
+
+    /// The bit every name starting with P or p has besides its own.
+    public static let startsWithP: UInt64 = 1 << 63
 }
 
 /// An ordered header list. Names compare case-insensitively (RFC 9110 §5.1).
 public struct HTTPFields: Sendable, Equatable, Sequence {
     public private(set) var fields: [HTTPField]
     /// The `HTTPField.nameBit` of every name present, kept in step with `fields`.
-    private var nameBits: UInt64
+    public private(set) var nameBits: UInt64
 
     public init(_ fields: [HTTPField] = []) {
         self.fields = fields

@@ -15,12 +15,21 @@ public enum HopByHop {
             options = nil
         }
         let extraBit = extra?.nameBit ?? 0
+        // Only a field with one of these bits can go, unless Connection names others: the rest
+        // are passed over on their bits, their names not read (reading one copied the field).
+        let candidates = options == nil ? alwaysHopByHopBits | extraBit : ~0
+        guard fields.nameBits & candidates != 0 else { return }
         fields.removeAll { field in
-            isAlwaysHopByHop(field.name)
+            guard field.nameBit & candidates != 0 else { return false }
+            return isAlwaysHopByHop(field.name)
                 || (field.nameBit == extraBit && field.name.equalsIgnoringASCIICase(extra!.name))
                 || (options.map { FieldList.contains($0, token: field.name) } ?? false)
         }
     }
+
+    /// The name bits of the fields `isAlwaysHopByHop` picks (every Proxy-* name has the P bit).
+    static let alwaysHopByHopBits = ["Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
+        .reduce(HTTPField.startsWithP) { $0 | HTTPField.nameBit($1) }
 
     /// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade or Proxy-*, removed from
     /// every message. The name's bytes are read in place (going through `utf8.first` and

@@ -170,6 +170,21 @@ import Testing
             let expected = always.contains { name.equalsIgnoringASCIICase($0) } || name.hasPrefixIgnoringASCIICase("proxy-")
             #expect(HopByHop.isAlwaysHopByHop(name) == expected, "\(name)")
         }
+        // strip passes over fields on their name bits first: it must still remove exactly these.
+        var fields = HTTPFields(names.map { ($0, "v") } + [("Pragma", "no-cache"), ("X-Kept", "1")])
+        HopByHop.strip(&fields)
+        let kept = names.filter { !HopByHop.isAlwaysHopByHop($0) } + ["Pragma", "X-Kept"]
+        #expect(fields.fields.map(\.name) == kept)
+    }
+
+    @Test func everyNameHasOneHashBitAndNamesStartingWithPTheirsToo() {
+        for name in ["Host", "Pragma", "proxy-x", "P", "p", "Via", "x", "Content-Length", "PROXY-AUTHORIZATION"] {
+            let bit = HTTPField.nameBit(name)
+            let startsWithP = name.utf8.first.map { $0 | 0x20 == UInt8(ascii: "p") } ?? false
+            #expect((bit & HTTPField.startsWithP != 0) == startsWithP, "\(name)")
+            #expect((bit & ~HTTPField.startsWithP).nonzeroBitCount == 1, "\(name)")
+            #expect(bit == HTTPField.nameBit(name.uppercased()) && bit == HTTPField.nameBit(name.lowercased()))
+        }
     }
 }
 
