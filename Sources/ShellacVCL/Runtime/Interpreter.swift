@@ -18,12 +18,13 @@ struct Interpreter {
     }
 
     let program: VCLProgram
-    private let code: CompiledCode
     private var lastBanError = ""
+    /// The program's code, read through the program rather than kept as well: a reference of
+    /// its own was one more retain and release on every subroutine run.
+    private var code: CompiledCode { program.code }
 
     init(program: VCLProgram) {
         self.program = program
-        code = program.code
     }
 
     mutating func run<C: VCLContext>(_ block: StatementBlock, _ context: inout C) -> Flow {
