@@ -8,12 +8,13 @@ public enum HopByHop {
     /// `alsoRemoving` names one more field to drop in the same pass (a framing field the caller
     /// regenerates), with its `HTTPField.nameBit`: the list is copied once, not once per removal.
     public static func strip(_ fields: inout HTTPFields, alsoRemoving extra: (name: String, nameBit: UInt64)? = nil) {
-        // The options Connection lists, kept only when one names a field not removed anyway:
+        // The options Connection lists, joined only when one names a field not removed anyway:
         // nearly always it says just "keep-alive" or "close".
-        var options = fields.combined("Connection", nameBit: KnownName.connection)
-        if let listed = options, !FieldList.firstElement(of: listed, where: { !isAlwaysHopByHop($0) }) {
-            options = nil
+        var namesOthers = false
+        fields.forEachValue(of: "Connection", nameBit: KnownName.connection) { value in
+            if !namesOthers { namesOthers = FieldList.firstElement(of: value, where: { !isAlwaysHopByHop($0) }) }
         }
+        let options = namesOthers ? fields.combined("Connection", nameBit: KnownName.connection) : nil
         let extraBit = extra?.nameBit ?? 0
         // Only a field with one of these bits can go, unless Connection names others: the rest
         // are passed over on their bits, their names not read (reading one copied the field).

@@ -294,9 +294,14 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         var final = context.response.take()!
         swap(&fields, &final.fields)
         // Tags (surrogate keys) are for the cache: kept with the object, never delivered.
-        let tagHeader = services.tagHeader
-        tags = fields.values(tagHeader).flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
-        fields.remove(tagHeader)
+        let tagHeader = services.tagHeader, tagHeaderBit = services.tagHeaderBit
+        if fields.contains(tagHeader, nameBit: tagHeaderBit) {
+            tags = fields.values(tagHeader, nameBit: tagHeaderBit)
+                .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
+            fields.remove(tagHeader, nameBit: tagHeaderBit)
+        } else {
+            tags = []
+        }
         let varyNames = plan.varyNames
         self.plan = StoragePlan(ttl: final.ttl, grace: final.grace, keep: final.keep, initialAge: plan.initialAge,
                                 varyNames: varyNames, staleIfError: plan.staleIfError)

@@ -84,12 +84,15 @@ final class ServerServices: Sendable {
     let logger: Logger
     /// The response header listing an object's tags (surrogate keys), space- or comma-separated.
     let tagHeader: String
+    /// `HTTPField.nameBit(tagHeader)`, computed once rather than on every fetch.
+    let tagHeaderBit: UInt64
 
     init(store: CacheStore, parameters: Parameters, counters: Counters, vcl: ActiveVCL, logger: Logger,
          tagHeader: String, accessLog: AccessLog?, clock: @escaping @Sendable () -> Double) {
         self.store = store
         self.accessLog = accessLog
         self.tagHeader = tagHeader
+        tagHeaderBit = HTTPField.nameBit(tagHeader)
         self.logger = logger
         self.active = Mutex(vcl)
         self.health = BackendHealth(failureThreshold: parameters.int("backend_failure_threshold"),
