@@ -542,16 +542,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 startStreamedResponse(head, omitting: [], request)  // as it came: no copy to edit
                 return
             }
-            var head = head
+            let edited: FetchedHead
             switch edits {
             case .replaced(let status, let reason, let fields, _):
-                head.status = status
-                head.reason = reason
-                head.fields = fields
-            case .added(let fields, _):
-                fields.forEach { name, value in head.fields.add(name, value) }
+                edited = head.replacing(status: status, reason: reason, fields: fields)
+            case .added(let added, _):
+                var fields = head.fields
+                added.forEach { name, value in fields.add(name, value) }
+                edited = head.replacing(status: head.status, reason: head.reason, fields: fields)
             }
-            startStreamedResponse(head, omitting: edits.omitted, request)
+            startStreamedResponse(edited, omitting: edits.omitted, request)
         case .replace(let action):
             unsubscribe(request)
             if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }

@@ -9,18 +9,20 @@ import ShellacHTTP
 import Synchronization
 
 /// What the fetch learned from the backend's response head.
-public struct FetchedHead: Sendable {
-    public var status: Int
-    public var reason: String
-    public var fields: HTTPFields
+/// A class, immutable: the head goes to the fetch, the busy object, each subscriber's event and
+/// the client writing it; as a struct every one of those copies retained its strings and lists.
+public final class FetchedHead: Sendable {
+    public let status: Int
+    public let reason: String
+    public let fields: HTTPFields
     /// Body length when known in advance (Content-Length), so clients can be sent a length.
-    public var contentLength: Int?
+    public let contentLength: Int?
     /// Whether the response will be stored; false means each waiter must fetch for itself.
-    public var cacheable: Bool
-    public var varyNames: [String]
-    public var varyValues: [String?]
+    public let cacheable: Bool
+    public let varyNames: [String]
+    public let varyValues: [String?]
     /// The response's age in whole seconds when it arrived (sent as Age).
-    public var age: Int
+    public let age: Int
 
     public init(status: Int, reason: String, fields: HTTPFields, contentLength: Int?, cacheable: Bool,
                 varyNames: [String] = [], varyValues: [String?] = [], age: Int = 0) {
@@ -32,6 +34,12 @@ public struct FetchedHead: Sendable {
         self.varyNames = varyNames
         self.varyValues = varyValues
         self.age = age
+    }
+
+    /// The same head with another status line and fields (what vcl_deliver made of it).
+    public func replacing(status: Int, reason: String, fields: HTTPFields) -> FetchedHead {
+        FetchedHead(status: status, reason: reason, fields: fields, contentLength: contentLength, cacheable: cacheable,
+                    varyNames: varyNames, varyValues: varyValues, age: age)
     }
 
     /// Whether a waiting request with these fields may share this response.
