@@ -3,7 +3,20 @@
 import NIOCore
 import ShellacHTTP
 
+/// Made only of plain values (no String): it is copied at several steps of every request, and a
+/// copy is then a few words moved, no reference counted.
 public struct CacheStatus: Sendable, Equatable {
+    /// Why the response came about as it did, beyond `forward` (the `detail` parameter).
+    public enum Detail: String, Sendable, CaseIterable {
+        case hitForPass = "hit-for-pass"
+        case hitForMiss = "hit-for-miss"
+        case alwaysMiss = "always-miss"
+        case miss
+        case busyOtherVariant = "busy-other-variant"
+        case staleIfError = "stale-if-error"
+        case waitinglistFull = "waitinglist-full"
+    }
+
     public enum Forward: String, Sendable {
         case uriMiss = "uri-miss"
         case varyMiss = "vary-miss"
@@ -19,11 +32,11 @@ public struct CacheStatus: Sendable, Equatable {
     public var stored = false
     public var collapsed = false
     public var ttl: Int?
-    public var detail: String?
+    public var detail: Detail?
 
     @inlinable
     public init(hit: Bool = false, forward: Forward? = nil, forwardStatus: Int? = nil, stored: Bool = false,
-                collapsed: Bool = false, ttl: Int? = nil, detail: String? = nil) {
+                collapsed: Bool = false, ttl: Int? = nil, detail: Detail? = nil) {
         self.hit = hit
         self.forward = forward
         self.forwardStatus = forwardStatus
@@ -41,7 +54,7 @@ public struct CacheStatus: Sendable, Equatable {
 
     /// The bytes `write(into:)` writes at most.
     public var maxLength: Int {
-        80 + (forward?.rawValue.utf8.count ?? 0) + 2 * HeadWriter.maxDecimalLength + (detail?.utf8.count ?? 0)
+        80 + (forward?.rawValue.utf8.count ?? 0) + 2 * HeadWriter.maxDecimalLength + (detail?.rawValue.utf8.count ?? 0)
     }
 
     /// The header value, written straight into a head being built.
@@ -64,7 +77,7 @@ public struct CacheStatus: Sendable, Equatable {
         }
         if let detail {
             head.append("; detail=")
-            head.append(detail)
+            head.append(detail.rawValue)
         }
     }
 }

@@ -182,7 +182,7 @@ public struct RequestFlow {
         return .lookup(key)
     }
 
-    private mutating func pass(detail: String? = nil) -> Action {
+    private mutating func pass(detail: CacheStatus.Detail? = nil) -> Action {
         let outcome = program.run(.pass, &context)
         switch outcome.name {
         case "fetch":
@@ -315,7 +315,7 @@ public struct RequestFlow {
             if busy === waitedOn {
                 // That fetch is for another variant and still running: fetch ours alone (it is stored).
                 state = .delivering
-                return fetch(.hitForMiss, status: CacheStatus(forward: .varyMiss, detail: "busy-other-variant"))
+                return fetch(.hitForMiss, status: CacheStatus(forward: .varyMiss, detail: .busyOtherVariant))
             }
             state = .waiting(busy)
             waitedOn = busy
@@ -325,7 +325,7 @@ public struct RequestFlow {
             return miss(busy: nil, kind: .uriMiss)
         case .hitForPass:
             context.isHitPass = true
-            return pass(detail: "hit-for-pass")
+            return pass(detail: .hitForPass)
         }
     }
 
@@ -355,7 +355,7 @@ public struct RequestFlow {
         case "fetch":
             state = .delivering
             guard let busy else {
-                let detail = context.isHitMiss ? "hit-for-miss" : context.hashAlwaysMiss ? "always-miss" : "miss"
+                let detail: CacheStatus.Detail = context.isHitMiss ? .hitForMiss : context.hashAlwaysMiss ? .alwaysMiss : .miss
                 return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: detail))
             }
             let forward: CacheStatus.Forward = switch kind {
@@ -404,7 +404,7 @@ public struct RequestFlow {
             return synth(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
         }
         context.object = stale
-        return deliver(stale, CacheStatus(hit: true, forward: .stale, forwardStatus: status, detail: "stale-if-error"),
+        return deliver(stale, CacheStatus(hit: true, forward: .stale, forwardStatus: status, detail: .staleIfError),
                        now: now)
     }
 
@@ -479,7 +479,7 @@ public struct RequestFlow {
     public mutating func waitRefused() -> Action {
         guard case .waiting = state else { preconditionFailure("waitRefused in \(state)") }
         state = .delivering
-        return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: "waitinglist-full"))
+        return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: .waitinglistFull))
     }
 
     private func fetch(_ mode: FetchMode, status: CacheStatus) -> Action {

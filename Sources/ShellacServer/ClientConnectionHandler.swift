@@ -391,7 +391,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 revalidating = services.store.revalidationCandidate(key, requestFields: request.flow.request.fields)
             }
             let busy = fetch.busy
-            let backendFetch = BackendFetch(fetch: fetch, services: services, loop: loopServices, vcl: request.vcl,
+            let backendFetch = BackendFetch(fetch: consume fetch, services: services, loop: loopServices, vcl: request.vcl,
                                             clientAddress: clientAddress, serverAddress: serverAddress,
                                             revalidating: revalidating)
             request.fetch = backendFetch
