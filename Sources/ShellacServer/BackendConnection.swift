@@ -170,10 +170,10 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         var heldHead: HTTPResponseHead?
         do {
             while delegate != nil, let event = try parser.next(from: &buffer) {
-                switch event {
+                switch consume event {
                 case .head(let head):
                     keepAlive = head.keepAlive
-                    heldHead = head
+                    heldHead = consume head
                 case .body(let chunk):
                     releaseHeld(&heldHead)
                     delegate?.backendResponseBody(chunk)

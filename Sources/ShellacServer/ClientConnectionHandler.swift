@@ -178,7 +178,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             processing = false
             flushIfNeeded()
         }
-        while !closing && !closed && !piping {
+        reading: while !closing && !closed && !piping {
             if let current {
                 // Pipelined heads wait until the current response is done; bodies flow if the fetch wants them.
                 guard parser.isInBody else { break }
@@ -191,16 +191,18 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 reject(error)
                 break
             }
-            guard let event else { break }
-            // Consumed: the head moves on into the request's flow instead of being copied there.
+            // Consumed, optional and all (unwrapping it first copied it): the head moves on into
+            // the request's flow instead of being copied there.
             switch consume event {
-            case .head(let head):
+            case nil:
+                break reading
+            case .head(let head)?:
                 headTimer?.cancel()
                 headTimer = nil
-                startRequest(head)
-            case .body(let chunk):
+                startRequest(consume head)
+            case .body(let chunk)?:
                 current?.fetch?.requestBodyPart(chunk)
-            case .end:
+            case .end?:
                 bodyTimer?.cancel()
                 bodyTimer = nil
                 if let current {
