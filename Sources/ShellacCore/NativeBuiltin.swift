@@ -10,10 +10,15 @@ import ShellacVCL
 enum NativeBuiltin {
     /// The builtin vcl_recv's decision for `request`, as the interpreter would return it.
     static func recv(_ request: borrowing HTTPRequestHead) -> VCLOutcome {
-        let method = request.method
+        recv(method: request.method, version: request.version, fields: request.fields)
+    }
+
+    /// The same from the parts it reads: a context passes these (a whole head passed out of the
+    /// context was copied first, every string and list in it retained and released).
+    static func recv(method: String, version: HTTPVersion, fields: HTTPFields) -> VCLOutcome {
         if method == "PRI" { return .action("synth", [.int(405)]) }
         // !req.http.host && req.esi_level == 0 && req.proto ~ "^(?i)HTTP/1.1"
-        if request.version == .http1_1 && !request.fields.contains("Host", nameBit: KnownName.host) {
+        if version == .http1_1 && !fields.contains("Host", nameBit: KnownName.host) {
             return .action("synth", [.int(400)])
         }
         switch method {
@@ -24,8 +29,8 @@ enum NativeBuiltin {
         default:
             return .action("pipe", [])
         }
-        if request.fields.contains("Authorization", nameBit: KnownName.authorization)
-            || request.fields.contains("Cookie", nameBit: KnownName.cookie) {
+        if fields.contains("Authorization", nameBit: KnownName.authorization)
+            || fields.contains("Cookie", nameBit: KnownName.cookie) {
             return .action("pass", [])
         }
         return .action("hash", [])

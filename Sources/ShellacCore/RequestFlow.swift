@@ -106,10 +106,18 @@ public struct RequestFlow {
 
     public var request: HTTPRequestHead { context.request }
 
-    /// req.ttl and req.grace as the VCL left them: limits for the lookup (nil: none).
-    public var lookupLimits: (maxAge: Double?, maxGrace: Double?) {
-        (context.requestTTL, context.requestGrace)
+    /// Looks `key` up in `store` for this request (its fields pick the variant, req.ttl and
+    /// req.grace limit what is fresh enough). Reading `request` to pass its fields and URL copied
+    /// the whole head. `mutating` for the reason `answersNotModified` gives.
+    public mutating func lookUp(_ key: CacheKey, in store: CacheStore, now: Double) -> LookupResult {
+        store.lookup(key, requestFields: context.request.fields, url: context.request.target,
+                     maxAge: context.requestTTL, maxGrace: context.requestGrace, now: now)
     }
+
+    /// The request's method and fields as the VCL left them, read without copying the whole
+    /// head as `request` does (`mutating` for the reason `answersNotModified` gives).
+    public var requestMethod: String { mutating get { context.request.method } }
+    public var requestFields: HTTPFields { mutating get { context.request.fields } }
 
     /// How many times the VCL restarted this request.
     public var restarts: Int { context.restarts }
@@ -143,7 +151,9 @@ public struct RequestFlow {
 
     private mutating func receive() -> Action {
         // The user's vcl_recv, then (unless it returned) the builtin's, done natively.
-        let outcome = program.runUserPart(.recv, &context) ?? NativeBuiltin.recv(context.request)
+        let outcome = program.runUserPart(.recv, &context)
+            ?? NativeBuiltin.recv(method: context.request.method, version: context.request.version,
+                                  fields: context.request.fields)
         switch outcome.name {
         case "hash":
             // A request body cannot be part of a shared fetch: such requests go to the backend alone.

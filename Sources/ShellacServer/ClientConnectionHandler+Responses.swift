@@ -222,9 +222,10 @@ extension ClientConnectionHandler {
     /// The validators are read only for a request with a Range.
     func rangeAnswer(_ request: ClientRequest, status: Int, length: Int, etag: @autoclosure () -> String?,
                      lastModified: @autoclosure () -> String?) -> RangeRequest.Answer? {
-        guard status == 200, request.flow.request.method == "GET", request.cacheStatus.forward != .bypass,
-              request.flow.request.fields.contains("Range", nameBit: KnownName.range) else { return nil }
-        let answer = RangeRequest.evaluate(request: request.flow.request.fields, length: length, etag: etag(),
+        guard status == 200, request.flow.requestMethod == "GET", request.cacheStatus.forward != .bypass else { return nil }
+        let fields = request.flow.requestFields
+        guard fields.contains("Range", nameBit: KnownName.range) else { return nil }
+        let answer = RangeRequest.evaluate(request: fields, length: length, etag: etag(),
                                            lastModified: lastModified())
         return answer == .full ? nil : answer
     }

@@ -341,10 +341,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             finishResponse(request)
         case .lookup(let key):
             let now = services.now()
-            let limits = request.flow.lookupLimits
-            let result = services.store.lookup(key, requestFields: request.flow.request.fields,
-                                               url: request.flow.request.target, maxAge: limits.maxAge,
-                                               maxGrace: limits.maxGrace, now: now)
+            let result = request.flow.lookUp(key, in: services.store, now: now)
             run(request.flow.lookupFinished(result, now: now), request)
         case .purge(let key):
             let count = services.store.invalidate(key)
@@ -390,7 +387,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
             var revalidating: StoredObject?
             if case .cacheable(.stale) = fetch.mode, let key = request.flow.cacheKey {
-                revalidating = services.store.revalidationCandidate(key, requestFields: request.flow.request.fields)
+                revalidating = services.store.revalidationCandidate(key, requestFields: request.flow.requestFields)
             }
             let busy = fetch.busy
             let backendFetch = BackendFetch(fetch: consume fetch, services: services, loop: loopServices, vcl: request.vcl,
@@ -565,7 +562,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// A stored variant that may answer instead of an error (within grace or stale-if-error).
     func staleFallback(_ request: ClientRequest) -> StoredObject? {
         guard let key = request.flow.cacheKey else { return nil }
-        let stale = services.store.staleForError(key, requestFields: request.flow.request.fields, now: services.now())
+        let stale = services.store.staleForError(key, requestFields: request.flow.requestFields, now: services.now())
         if stale != nil { services.counters.increment(.staleOnError) }
         return stale
     }
