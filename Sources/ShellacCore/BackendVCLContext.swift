@@ -54,7 +54,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     let hostname: String
     let services: VCLServices
 
-    public init(bereq: HTTPRequestHead, backend: String?, uncacheable: Bool, isBackgroundFetch: Bool,
+    public init(bereq: consuming HTTPRequestHead, backend: String?, uncacheable: Bool, isBackgroundFetch: Bool,
                 requestID: String, clientAddress: String, serverAddress: String, now: Double,
                 hostname: String = "localhost", services: VCLServices) {
         self.bereq = bereq
