@@ -48,11 +48,12 @@ public enum BackendResponsePolicy {
         case .failed(let why):
             return .abandon("vcl_backend_response failed: \(why)")
         }
-        let final = context.response!
         if pass { return .deliver(store: false, hitForMissTTL: nil) }
-        if final.uncacheable { return .deliver(store: false, hitForMissTTL: final.ttl > 0 ? final.ttl : nil) }
+        // Read in place: taking the response out of the context copied it whole.
+        let ttl = context.response!.ttl
+        if context.response!.uncacheable { return .deliver(store: false, hitForMissTTL: ttl > 0 ? ttl : nil) }
         // Vary: * never matches a later request; a lifetime of nothing is nothing to keep.
-        let store = plan.varyNames != nil && final.ttl + max(0, final.grace) + max(0, final.keep) > 0
+        let store = plan.varyNames != nil && ttl + max(0, context.response!.grace) + max(0, context.response!.keep) > 0
         return .deliver(store: store, hitForMissTTL: nil)
     }
 }

@@ -40,20 +40,26 @@ enum NativeBuiltin {
     /// cookie, no-store or private, Vary: *) becomes a hit-for-miss marker for two minutes.
     static func backendResponse(_ context: inout BackendVCLContext) -> VCLOutcome {
         // if (bereq.uncacheable) { return (deliver); }
-        guard !context.uncacheable, let response = context.response else { return .action("deliver", []) }
-        let fields = response.fields
-        let surrogateControl = fields["Surrogate-Control"]
-        let unshareable = (response.ttl <= 0 && response.keep <= 0)
-            || fields.contains("Set-Cookie")
-            || noStore.matches(surrogateControl ?? "")
-            || (surrogateControl == nil && noStoreOrPrivate.matches(fields["Cache-Control"] ?? ""))
-            || fields["Vary"] == "*"
+        // The response's parts are read where the context keeps them (taking the whole response
+        // out of the context copied every string and list in it).
+        guard !context.uncacheable, context.response != nil else { return .action("deliver", []) }
+        let fields = context.response!.fields
+        let surrogateControl = fields["Surrogate-Control", nameBit: surrogateControlBit]
+        let unshareable = (context.response!.ttl <= 0 && context.response!.keep <= 0)
+            || fields.contains("Set-Cookie", nameBit: setCookieBit)
+            || (surrogateControl.map { noStore.matches($0) } ?? false)
+            || (surrogateControl == nil
+                && noStoreOrPrivate.matches(fields["Cache-Control", nameBit: KnownName.cacheControl] ?? ""))
+            || fields["Vary", nameBit: KnownName.vary] == "*"
         if unshareable {
             context.response?.ttl = 120
             context.response?.uncacheable = true
         }
         return .action("deliver", [])
     }
+
+    private static let surrogateControlBit = HTTPField.nameBit("Surrogate-Control")
+    private static let setCookieBit = HTTPField.nameBit("Set-Cookie")
 
     // The builtin's own patterns, compiled as the VCL compiles them.
     private static let noStore = try! VCLRegex("(?i)no-store")
