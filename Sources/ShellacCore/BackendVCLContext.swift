@@ -114,7 +114,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         }
     }
 
-        public func write(_ variable: VariableID, _ value: VCLValue) {
+    public func write(_ variable: VariableID, _ value: VCLValue) {
         switch variable {
         case .bereqMethod: bereq.method = value.string
         case .bereqURL: bereq.target = value.string

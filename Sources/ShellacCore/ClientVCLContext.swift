@@ -35,8 +35,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     private(set) var deliveryCacheStatus: CacheStatus?
     /// Whether the response being delivered is stored (obj.uncacheable is false then).
     private(set) var deliveringStored = false
-    /// The automatic fields the response's VCL unset or set itself (kept here rather than in the
-    /// response, which is copied on the hit path).
+    /// The automatic fields the response's VCL unset or set itself (kept with the context, apart
+    /// from the response it applies to).
     private(set) var omittedFields: AutomaticFields = []
     /// The request vcl_pipe sees as bereq.
     public var pipeRequest: HTTPRequestHead?

@@ -8,13 +8,9 @@ import ShellacHTTP
 import ShellacVCL
 
 enum NativeBuiltin {
-    /// The builtin vcl_recv's decision for `request`, as the interpreter would return it.
-    static func recv(_ request: borrowing HTTPRequestHead) -> VCLOutcome {
-        recv(method: request.method, version: request.version, fields: request.fields)
-    }
-
-    /// The same from the parts it reads: a context passes these (a whole head passed out of the
-    /// context was copied first, every string and list in it retained and released).
+    /// The builtin vcl_recv's decision for a request, as the interpreter would return it, from
+    /// the parts it reads: the context passes these (a whole head passed out of the context was
+    /// copied first, every string and list in it retained and released).
     static func recv(method: String, version: HTTPVersion, fields: HTTPFields) -> VCLOutcome {
         if method == "PRI" { return .action("synth", [.int(405)]) }
         // !req.http.host && req.esi_level == 0 && req.proto ~ "^(?i)HTTP/1.1"

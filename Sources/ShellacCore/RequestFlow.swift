@@ -365,7 +365,8 @@ public struct RequestFlow {
         case "fetch":
             state = .delivering
             guard let busy else {
-                let detail: CacheStatus.Detail = context.isHitMiss ? .hitForMiss : context.hashAlwaysMiss ? .alwaysMiss : .miss
+                let detail: CacheStatus.Detail = context.isHitMiss ? .hitForMiss
+                    : context.hashAlwaysMiss ? .alwaysMiss : .miss
                 return fetch(.hitForMiss, status: CacheStatus(forward: .miss, detail: detail))
             }
             let forward: CacheStatus.Forward = switch kind {

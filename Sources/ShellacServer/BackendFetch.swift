@@ -61,7 +61,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             }
         }
         self.bodyEnded = !request.hasBody
-        self.context = BackendVCLContext(bereq: consume request, backend: fetch.backend, uncacheable: fetch.mode == .pass,
+        self.context = BackendVCLContext(bereq: consume request, backend: fetch.backend,
+                                         uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
                                          now: services.now(), hostname: services.hostname,

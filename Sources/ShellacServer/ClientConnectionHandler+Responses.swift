@@ -222,7 +222,9 @@ extension ClientConnectionHandler {
     /// The validators are read only for a request with a Range.
     func rangeAnswer(_ request: ClientRequest, status: Int, length: Int, etag: @autoclosure () -> String?,
                      lastModified: @autoclosure () -> String?) -> RangeRequest.Answer? {
-        guard status == 200, request.flow.requestMethod == "GET", request.cacheStatus.forward != .bypass else { return nil }
+        guard status == 200, request.flow.requestMethod == "GET", request.cacheStatus.forward != .bypass else {
+            return nil
+        }
         let fields = request.flow.requestFields
         guard fields.contains("Range", nameBit: KnownName.range) else { return nil }
         let answer = RangeRequest.evaluate(request: fields, length: length, etag: etag(),

@@ -390,8 +390,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 revalidating = services.store.revalidationCandidate(key, requestFields: request.flow.requestFields)
             }
             let busy = fetch.busy
-            let backendFetch = BackendFetch(fetch: consume fetch, services: services, loop: loopServices, vcl: request.vcl,
-                                            clientAddress: clientAddress, serverAddress: serverAddress,
+            let backendFetch = BackendFetch(fetch: consume fetch, services: services, loop: loopServices,
+                                            vcl: request.vcl, clientAddress: clientAddress, serverAddress: serverAddress,
                                             revalidating: revalidating)
             request.fetch = backendFetch
             backendFetch.onBodyDemand = { self.bodyDemand() }

@@ -140,7 +140,8 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
                     var context = ClientVCLContext(request: head, clientAddress: "1.2.3.4", serverAddress: "127.0.0.1",
                                                    requestID: "1", now: 0, backendHint: "default", services: .none)
                     let interpreted = builtinProgram.run(.recv, &context)
-                    #expect(NativeBuiltin.recv(head) == interpreted, "\(method) \(fields) \(version)")
+                    #expect(NativeBuiltin.recv(method: head.method, version: head.version, fields: head.fields)
+                            == interpreted, "\(method) \(fields) \(version)")
                     compared += 1
                 }
             }
