@@ -82,12 +82,26 @@ public struct HeadWriter {
         written += 2
     }
 
+    /// Most pieces are a field's name or value, a few to sixteen bytes: those are copied as two
+    /// overlapping words (first and last), which costs less than a call to memcpy.
     @inline(__always)
     private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
-        precondition(bytes.count <= out.count - written, "head text longer than reserved")
+        let count = bytes.count
+        precondition(count <= out.count - written, "head text longer than reserved")
         guard let source = bytes.baseAddress, let target = out.baseAddress else { return }
-        (target + written).copyMemory(from: source, byteCount: bytes.count)
-        written += bytes.count
+        let to = target + written
+        if count >= 8 && count <= 16 {
+            to.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self),
+                          toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 && count < 8 {
+            to.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self),
+                          toByteOffset: count - 4, as: UInt32.self)
+        } else {
+            to.copyMemory(from: source, byteCount: count)
+        }
+        written += count
     }
 
     /// The bytes `append(decimal:)` may write at most (a sign and 19 digits).
