@@ -6,9 +6,14 @@ import NIOCore
 
 /// Head text being copied into space reserved by `ByteBuffer.writeHead(capacity:_:)`. Writing
 /// past the reserved capacity traps: the capacity is a promise the caller computes.
+/// The small pieces (literals, bytes, copies) are inlinable: most callers are in other modules
+/// (the response heads), and a call for each literal cost about fifty instructions.
 public struct HeadWriter {
-    private let out: UnsafeMutableRawBufferPointer
-    public private(set) var written = 0
+    @usableFromInline let out: UnsafeMutableRawBufferPointer
+    @usableFromInline var count = 0
+
+    /// How many bytes have been written.
+    public var written: Int { count }
 
     /// Writes into `out`, which the caller keeps alive and owns exclusively while writing.
     public init(_ out: UnsafeMutableRawBufferPointer) {
@@ -31,15 +36,16 @@ public struct HeadWriter {
 
     /// Inlined where the literal is known, so its few bytes are stored directly rather than
     /// through a memcpy call each.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func append(_ text: StaticString) {
         text.withUTF8Buffer { copy(UnsafeRawBufferPointer($0)) }
     }
 
+    @inlinable
     public mutating func append(_ byte: UInt8) {
-        precondition(written < out.count, "head text longer than reserved")
-        out[written] = byte
-        written += 1
+        precondition(count < out.count, "head text longer than reserved")
+        out[count] = byte
+        count += 1
     }
 
     /// A decimal number, with a minus sign when negative.
@@ -76,32 +82,32 @@ public struct HeadWriter {
 
     /// Two bytes stored directly: a field line's ": " and CRLF cost less than a copy each.
     private mutating func appendPair(_ first: UInt8, _ second: UInt8) {
-        precondition(out.count - written >= 2, "head text longer than reserved")
-        out[written] = first
-        out[written + 1] = second
-        written += 2
+        precondition(out.count - count >= 2, "head text longer than reserved")
+        out[count] = first
+        out[count + 1] = second
+        count += 2
     }
 
     /// Most pieces are a field's name or value, a few to sixteen bytes: those are copied as two
     /// overlapping words (first and last), which costs less than a call to memcpy.
-    @inline(__always)
-    private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
-        let count = bytes.count
-        precondition(count <= out.count - written, "head text longer than reserved")
+    @inlinable @inline(__always)
+    mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+        let length = bytes.count
+        precondition(length <= out.count - count, "head text longer than reserved")
         guard let source = bytes.baseAddress, let target = out.baseAddress else { return }
-        let to = target + written
-        if count >= 8 && count <= 16 {
+        let to = target + count
+        if length >= 8 && length <= 16 {
             to.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            to.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self),
-                          toByteOffset: count - 8, as: UInt64.self)
-        } else if count >= 4 && count < 8 {
+            to.storeBytes(of: source.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self),
+                          toByteOffset: length - 8, as: UInt64.self)
+        } else if length >= 4 && length < 8 {
             to.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
-            to.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self),
-                          toByteOffset: count - 4, as: UInt32.self)
+            to.storeBytes(of: source.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self),
+                          toByteOffset: length - 4, as: UInt32.self)
         } else {
-            to.copyMemory(from: source, byteCount: count)
+            to.copyMemory(from: source, byteCount: length)
         }
-        written += count
+        count += length
     }
 
     /// The bytes `append(decimal:)` may write at most (a sign and 19 digits).
