@@ -107,10 +107,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         switch variable {
         case .bereqMethod: return body(bereq.method)
         case .bereqURL: return body(bereq.target)
-        default:
-            let value = read(variable)
-            if case .string(let text) = value { return body(text) }
-            return body(value.string)
+        default: return body(read(variable).optionalString)
         }
     }
 

@@ -126,10 +126,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch variable {
         case .reqMethod: return body(request.method)
         case .reqURL: return body(request.target)
-        default:
-            let value = read(variable)
-            if case .string(let text) = value { return body(text) }
-            return body(value.string)
+        default: return body(read(variable).optionalString)
         }
     }
 

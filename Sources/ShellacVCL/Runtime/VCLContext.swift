@@ -78,10 +78,7 @@ public protocol VCLContext {
 
 extension VCLContext {
     public mutating func withString<Result>(_ variable: VariableID, _ body: (String?) -> Result) -> Result {
-        switch read(variable) {
-        case .string(let text): return body(text)
-        case let other: return body(other.string)
-        }
+        body(read(variable).optionalString)
     }
 
     public mutating func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
