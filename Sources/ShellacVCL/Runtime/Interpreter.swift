@@ -52,7 +52,7 @@ struct Interpreter {
             context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
         case .sortQuery(let variable):
             if !context.withString(variable, { StdLibrary.isSortedQuery($0 ?? "") }) {
-                let sorted = context.withString(variable) { StdLibrary.querysort($0 ?? "") }
+                let sorted = context.withString(variable) { StdLibrary.sortingQuery($0 ?? "") }
                 context.write(variable, .string(sorted))
             }
         case .setHeader(let scope, let name, let expression):

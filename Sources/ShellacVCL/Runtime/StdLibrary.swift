@@ -19,7 +19,11 @@ enum StdLibrary {
     /// std.querysort: the query parameters sorted by name (stable for equal names), empty ones
     /// dropped, so equivalent URLs share one cache key.
     static func querysort(_ url: String) -> String {
-        if isSortedQuery(url) { return url }  // the common case: nothing to allocate
+        isSortedQuery(url) ? url : sortingQuery(url)  // sorted already, the common case: nothing to allocate
+    }
+
+    /// querysort for a URL `isSortedQuery` has found unsorted.
+    static func sortingQuery(_ url: String) -> String {
         var url = url
         return url.withUTF8 { bytes -> String in
             guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return String(decoding: bytes, as: UTF8.self) }
