@@ -292,11 +292,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let settings = services.perRequest
         let shape = ClientRequest.Shape(head)
         let keepAlive = head.keepAlive && !inputClosed
+        // One reading of the clock for the request's start (it was read twice, microseconds apart).
+        let now = services.now()
         let request = ClientRequest(
             id: id, shape: shape,
             flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
                               requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
-                              maxRestarts: settings.maxRestarts, now: services.now(), services: services.vclServices),
+                              maxRestarts: settings.maxRestarts, now: now, services: services.vclServices),
             vcl: vcl, keepAlive: keepAlive, expectsContinue: expectsContinue)
         current = request
         if shape.hasBody { armBodyTimer() }
@@ -307,7 +309,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             finishResponse(request)
             return
         }
-        run(request.flow.start(now: services.now()), request)
+        run(request.flow.start(now: now), request)
     }
 
     /// What the flow produced besides its action: busy fetches it gave up, bans, log lines.
@@ -433,7 +435,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let target = NIOLoopBound((handler: self, request: request), eventLoop: eventLoop)
         let subscribed = busy.subscribe(isWaiter: isWaiter) { event in
             if eventLoop.inEventLoop {
-                target.value.handler.fetchEvent(event, target.value.request, from: busy)
+                let (handler, request) = target.value  // read once: each read checks the loop again
+                handler.fetchEvent(event, request, from: busy)
             } else {
                 eventLoop.execute { target.value.handler.fetchEvent(event, target.value.request, from: busy) }
             }

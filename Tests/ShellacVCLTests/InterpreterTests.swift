@@ -171,6 +171,49 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(context.fields[.req]?["R"] == expected)
     }
 
+    /// `VARIABLE op NUMBER` is compiled apart (`obj.hits > 0`, `obj.ttl <= 10s`): it must answer
+    /// as the general form (`VARIABLE op NUMBER + 0`) does, for every operator, below, at and above
+    /// the number.
+    @Test(arguments: [0, 1, 2])
+    func numberVariableComparisonsAnswerAsTheGeneralForm(hits: Int) throws {
+        let operators = ["==", "!=", "<", ">", "<=", ">="]
+        var body = ""
+        for (index, op) in operators.enumerated() {
+            body += "if (obj.hits \(op) 1) { set resp.http.A\(index) = \"y\"; } else { set resp.http.A\(index) = \"n\"; }\n"
+            body += "if (obj.hits \(op) 1 + 0) { set resp.http.B\(index) = \"y\"; } else { set resp.http.B\(index) = \"n\"; }\n"
+            body += "if (obj.ttl \(op) 10s) { set resp.http.T\(index) = \"y\"; } else { set resp.http.T\(index) = \"n\"; }\n"
+        }
+        let program = try load("sub vcl_deliver {\n\(body)}")
+        var context = TestContext()
+        context.values[.objHits] = .int(hits)
+        context.values[.objTTL] = .duration(Double(hits) * 10)
+        _ = program.run("vcl_deliver", &context)
+        let fields = try #require(context.fields[.resp])
+        let expected = [hits == 1, hits != 1, hits < 1, hits > 1, hits <= 1, hits >= 1].map { $0 ? "y" : "n" }
+        #expect(operators.indices.map { fields["A\($0)"] } == expected)
+        #expect(operators.indices.map { fields["B\($0)"] } == expected)
+        #expect(operators.indices.map { fields["T\($0)"] } == expected)
+    }
+
+    /// Strings compare byte for byte, as Varnish's do: texts of one length and different bytes
+    /// differ, and a text is not equal to a canonically equivalent one spelled otherwise.
+    @Test func stringsCompareByteForByte() throws {
+        let program = try load("""
+            sub vcl_recv {
+                if (req.method == "BAN") { set req.http.A = "y"; } else { set req.http.A = "n"; }
+                if (req.method == "GET") { set req.http.B = "y"; } else { set req.http.B = "n"; }
+                if (req.url == "/\u{212A}") { set req.http.C = "y"; } else { set req.http.C = "n"; }
+                if (req.http.Missing == req.http.Absent) { set req.http.D = "y"; } else { set req.http.D = "n"; }
+            }
+            """)
+        var context = TestContext()
+        context.values[.reqMethod] = .string("GET")
+        context.values[.reqURL] = .string("/K")
+        _ = program.run("vcl_recv", &context)
+        let fields = try #require(context.fields[.req])
+        #expect([fields["A"], fields["B"], fields["C"], fields["D"]] == ["n", "y", "n", "y"])
+    }
+
     @Test func headerReadsFindEverySpellingAndSetsKeepTheirs() throws {
         #expect(Lowering.usualSpelling("x-forwarded-for") == "X-Forwarded-For")
         #expect(Lowering.usualSpelling("host") == "Host" && Lowering.usualSpelling("x-Cache") == "x-Cache")

@@ -38,6 +38,9 @@ enum CompiledExpression: Sendable {
     /// the variable's text is looked at where it is kept, with no value made for it.
     case variableEqualsString(VariableID, text: TableIndex, negated: Bool)
     case variableMatch(VariableID, regex: TableIndex, negated: Bool)
+    /// A number variable compared with a number written in the VCL (`obj.hits > 0`,
+    /// `beresp.ttl <= 0s`): the variable is read and compared, with no value made for the literal.
+    case variableCompare(VariableID, Operator, number: Double)
     case aclMatch(ExpressionIndex, acl: TableIndex, negated: Bool)
     case not(ExpressionIndex)
     case and(ExpressionIndex, ExpressionIndex)

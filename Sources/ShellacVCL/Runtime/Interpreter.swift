@@ -3,6 +3,11 @@
 // with Varnish's conversions. Runtime problems (division by zero, a ban that does not parse)
 // become a `fail` outcome rather than a crash.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ShellacHTTP
 
 struct Interpreter {
@@ -129,7 +134,8 @@ struct Interpreter {
             return context.read(variable)
         case .header(let scope, let name):
             return .string(context.header(scope, code.texts[name], nameBit: code.textNameBits[name]))
-        case .equalsString, .regexMatch, .variableEqualsString, .variableMatch, .aclMatch, .not, .and, .or:
+        case .equalsString, .regexMatch, .variableEqualsString, .variableMatch, .variableCompare, .aclMatch, .not,
+             .and, .or:
             return .bool(try test(index, &context))
         case .binary(let op, let lhs, let rhs):
             return try Self.apply(op, try evaluate(lhs, &context), try evaluate(rhs, &context))
@@ -177,7 +183,7 @@ struct Interpreter {
         case .equalsString(let operand, let text, let negated):
             let value = try evaluate(operand, &context)
             switch consume value {
-            case .string(let string): return (string == code.texts[text]) != negated
+            case .string(let string): return Self.sameText(string, code.texts[text]) != negated
             case let value: return Self.equal(value, .string(code.texts[text])) != negated
             }
         case .regexMatch(let subject, let regex, let negated):
@@ -185,7 +191,7 @@ struct Interpreter {
             return code.unretainedRegexes[regex]._withUnsafeGuaranteedRef { $0.matches(text) } != negated
         case .variableEqualsString(let variable, let text, let negated):
             let expected = code.texts[text]
-            return context.withString(variable) { $0 == expected } != negated
+            return context.withString(variable) { Self.sameText($0, expected) } != negated
         case .variableMatch(let variable, let regex, let negated):
             let compiled = code.unretainedRegexes[regex]
             return context.withString(variable) { text in
@@ -193,6 +199,8 @@ struct Interpreter {
                     if let text { regex.matches(borrowing: text) } else { regex.matches("") }
                 }
             } != negated
+        case .variableCompare(let variable, let op, let number):
+            return Self.compare(op, context.read(variable), number)
         case .aclMatch(let subject, let acl, let negated):
             let address = try evaluate(subject, &context).string
             return code.acls[acl].matches(address) != negated
@@ -243,9 +251,23 @@ struct Interpreter {
         }
     }
 
+    /// A number variable's value compared with a number (an unset or non-numeric value is
+    /// equal to none and ordered against none, as `compare` treats it).
+    static func compare(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ number: Double) -> Bool {
+        guard let value = lhs.number else { return op == .notEqual }
+        switch op {
+        case .equal: return value == number
+        case .notEqual: return value != number
+        case .less: return value < number
+        case .greater: return value > number
+        case .lessOrEqual: return value <= number
+        default: return value >= number
+        }
+    }
+
     static func equal(_ lhs: VCLValue, _ rhs: VCLValue) -> Bool {
         switch (lhs, rhs) {
-        case (.string(let a), .string(let b)): return a == b
+        case (.string(let a), .string(let b)): return sameText(a, b)
         case (.backend(let a), .backend(let b)): return a == b
         case (.bool(let a), .bool(let b)): return a == b
         case (.ip(let a), .ip(let b)): return IPAddress.parse(a) == IPAddress.parse(b)
@@ -253,6 +275,21 @@ struct Interpreter {
             if let a = lhs.number, let b = rhs.number { return a == b }
             return lhs.string == rhs.string
         }
+    }
+
+    /// Whether two strings are the same bytes, as Varnish compares them (strcmp: no Unicode
+    /// equivalence). Different texts, `req.method == "PURGE"` on most requests, are told apart by
+    /// the library's comparison, the cheapest; only texts it finds equal have their bytes compared.
+    /// Two unset strings are equal.
+    static func sameText(_ a: String?, _ b: String?) -> Bool {
+        guard a == b else { return false }
+        guard let a, let b else { return true }
+        let count = a.utf8.count
+        guard count == b.utf8.count else { return false }
+        if count == 0 { return true }
+        return a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in memcmp(x.baseAddress!, y.baseAddress!, count) == 0 }
+        }.flatMap { $0 } ?? Array(a.utf8).elementsEqual(b.utf8)
     }
 
     static func arithmetic(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {

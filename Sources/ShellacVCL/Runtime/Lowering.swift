@@ -184,6 +184,10 @@ struct Lowering {
         case .unary(let op, let operand, _):
             return op == "!" ? .not(lower(operand)) : .negate(lower(operand))
         case .binary(let op, let lhs, let rhs, _):
+            if let comparison = CompiledExpression.Operator(rawValue: op), comparison.isComparison,
+               let variable = Self.numberVariable(lhs), let number = Self.number(rhs) {
+                return .variableCompare(variable, comparison, number: number)
+            }
             switch op {
             case "&&": return .and(lower(lhs), lower(rhs))
             case "||": return .or(lower(lhs), lower(rhs))
@@ -265,6 +269,26 @@ struct Lowering {
         guard case .name(let name) = expression, let variable = VariableID(rawValue: name.text),
               Variables.type(of: name.text) == .string else { return nil }
         return variable
+    }
+
+    /// A variable holding a number (INT, REAL, DURATION, BYTES, TIME): `obj.hits`, `beresp.ttl`.
+    private static func numberVariable(_ expression: Expression) -> VariableID? {
+        guard case .name(let name) = expression, let variable = VariableID(rawValue: name.text) else { return nil }
+        switch Variables.type(of: name.text) {
+        case .int, .real, .duration, .bytes, .time: return variable
+        default: return nil
+        }
+    }
+
+    /// A number written in the VCL (`0`, `1.5`, `0s`, `10KB`) as the Double comparisons use.
+    private static func number(_ expression: Expression) -> Double? {
+        guard case .literal(let literal, _) = expression else { return nil }
+        switch literal {
+        case .integer(let n): return Double(n)
+        case .real(let x), .duration(let x): return x
+        case .bytes(let n): return Double(n)
+        case .string, .bool: return nil
+        }
     }
 
     /// Whether `value` is `std.querysort(VARIABLE)`: `set req.url = std.querysort(req.url);`, found
