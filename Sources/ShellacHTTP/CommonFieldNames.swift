@@ -9,22 +9,30 @@ enum CommonFieldNames {
         var high: UInt64 = 0
         var count = 0
         var name = ""
+        /// The name's position in `names`, shared by its spellings (RecentFieldValues' slot).
+        var slot = 0
     }
+
+    private static let names = ["Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Connection",
+                                "Cookie", "Referer", "Cache-Control", "Pragma", "Authorization", "If-None-Match",
+                                "Content-Type", "Content-Length", "Date", "Server", "Last-Modified", "ETag",
+                                "Expires", "Age", "Vary", "Via", "Set-Cookie", "Location", "Keep-Alive", "Upgrade",
+                                "Origin", "Content-Encoding", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-IP",
+                                "Accept-Ranges"]
+
+    /// How many common names there are (each spelling of one shares its slot).
+    static var slotCount: Int { names.count }
 
     /// Entries a bit may hold (names of one bit, usually a name and its lower-case spelling).
     private static let perBit = 4
     /// `perBit` entries for each of the 64 bits; an entry with count 0 is empty.
     private static let entries: [Entry] = {
         var entries = [Entry](repeating: Entry(), count: 64 * perBit)
-        let names = ["Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Connection", "Cookie",
-                     "Referer", "Cache-Control", "Pragma", "Authorization", "If-None-Match", "Content-Type",
-                     "Content-Length", "Date", "Server", "Last-Modified", "ETag", "Expires", "Age", "Vary",
-                     "Via", "Set-Cookie", "Location", "Keep-Alive", "Upgrade", "Origin", "Content-Encoding",
-                     "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-IP", "Accept-Ranges"]
-        for name in names + names.map({ $0.lowercased() }) {
+        let spellings = names.indices.map { ($0, names[$0]) } + names.indices.map { ($0, names[$0].lowercased()) }
+        for (slot, name) in spellings {
             let bytes = Array(name.utf8)
             guard bytes.count <= 16 else { continue }
-            var entry = Entry(count: bytes.count, name: name)
+            var entry = Entry(count: bytes.count, name: name, slot: slot)
             (entry.low, entry.high) = bytes.withUnsafeBytes { words($0) }
             let bit = bitIndex(HTTPField.nameBit(name))
             if let free = (0..<perBit).first(where: { entries[bit * perBit + $0].count == 0 }) {
@@ -34,15 +42,15 @@ enum CommonFieldNames {
         return entries
     }()
 
-    /// The shared String for a name spelled exactly as `bytes`, or nil.
-    static func name(_ bytes: UnsafeRawBufferPointer, nameBit: UInt64) -> String? {
+    /// The shared String for a name spelled exactly as `bytes`, and its slot, or nil.
+    static func name(_ bytes: UnsafeRawBufferPointer, nameBit: UInt64) -> (name: String, slot: Int)? {
         guard bytes.count <= 16 else { return nil }
         let (low, high) = words(bytes)
         let start = bitIndex(nameBit) * perBit
         for index in start..<(start + perBit) {
             if entries[index].count == 0 { return nil }
             if entries[index].count == bytes.count && entries[index].low == low && entries[index].high == high {
-                return entries[index].name
+                return (entries[index].name, entries[index].slot)
             }
         }
         return nil

@@ -22,6 +22,8 @@ public struct HTTPRequestParser {
 
     private var state: State = .head(scanned: 0)
     public let limits: HTTPParserLimits
+    /// Common fields' values from the last head, reused when the next repeats them.
+    private var recentValues = RecentFieldValues()
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
         self.limits = limits
@@ -102,13 +104,13 @@ public struct HTTPRequestParser {
             return nil
         case .complete(let length):
             return try HeadParser.take(length, from: &buffer) { raw throws(HTTPParseError) in
-                try Self.head(raw, limits: limits)
+                try Self.head(raw, limits: limits, recent: &recentValues)
             }
         }
     }
 
-    static func head(_ raw: UnsafeRawBufferPointer,
-                     limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPRequestHead {
+    static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits,
+                     recent: inout RecentFieldValues) throws(HTTPParseError) -> HTTPRequestHead {
         var lines = HeadParser.Lines(raw)
         guard let requestLine = lines.next() else { throw .bad("empty request") }
         // method SP request-target SP HTTP-version: exactly two spaces.
@@ -135,7 +137,7 @@ public struct HTTPRequestParser {
             || target.hasPrefixIgnoringASCIICase("https://") || method == "CONNECT" else {
             throw .bad("invalid request target")
         }
-        let fields = try HeadParser.fields(&lines, limits: limits)
+        let fields = try HeadParser.fields(&lines, limits: limits, recent: &recent)
         // One pass for the fields that frame and route the request.
         let found = HeadParser.FramingFields.find(in: fields)
         if version == .http1_1 && found.hosts != 1 {

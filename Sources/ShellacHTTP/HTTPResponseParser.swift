@@ -21,6 +21,8 @@ public struct HTTPResponseParser {
 
     private var state: State = .idle
     private let limits: HTTPParserLimits
+    /// Common fields' values from the last head, reused when the next repeats them.
+    private var recentValues = RecentFieldValues()
 
     /// Backend heads may be larger than client heads; bodies are unlimited here (the store caps them).
     public init(limits: HTTPParserLimits = HTTPParserLimits(maxHeadSize: 64 * 1024, maxFieldCount: 200,
@@ -89,7 +91,7 @@ public struct HTTPResponseParser {
                 return nil
             }
             var head = try HeadParser.take(length, from: &buffer) { raw throws(HTTPParseError) in
-                try Self.head(raw, limits: limits)
+                try Self.head(raw, limits: limits, recent: &recentValues)
             }
             if head.status >= 100 && head.status < 200 {
                 state = .head(scanned: 0, requestWasHEAD: wasHEAD)  // interim response: skip it
@@ -115,8 +117,8 @@ public struct HTTPResponseParser {
         }
     }
 
-    static func head(_ raw: UnsafeRawBufferPointer,
-                     limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPResponseHead {
+    static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits,
+                     recent: inout RecentFieldValues) throws(HTTPParseError) -> HTTPResponseHead {
         var lines = HeadParser.Lines(raw)
         guard let statusLine = lines.next(), statusLine.count >= 12 else { throw .bad("malformed status line") }
         let version = try HeadParser.version(UnsafeRawBufferPointer(rebasing: statusLine[0..<8]))
@@ -136,7 +138,7 @@ public struct HTTPResponseParser {
             }
             reason = String(decoding: UnsafeRawBufferPointer(rebasing: reasonBytes), as: UTF8.self)
         }
-        let fields = try HeadParser.fields(&lines, limits: limits)
+        let fields = try HeadParser.fields(&lines, limits: limits, recent: &recent)
         return HTTPResponseHead(version: version, status: status, reason: reason, fields: fields)
     }
 

@@ -96,7 +96,8 @@ enum HeadParser {
     }
 
     /// Parses the remaining field lines into `HTTPFields`, enforcing the per-line and count limits.
-    static func fields(_ lines: inout Lines, limits: HTTPParserLimits) throws(HTTPParseError) -> HTTPFields {
+    static func fields(_ lines: inout Lines, limits: HTTPParserLimits,
+                       recent: inout RecentFieldValues) throws(HTTPParseError) -> HTTPFields {
         var fields: [HTTPField] = []
         // Room for about one field per 20 bytes (few lines are shorter), plus the few a proxy adds
         // (Via, X-Forwarded-For, Date): counting the lines first read the head twice.
@@ -108,12 +109,20 @@ enum HeadParser {
             guard line.count <= limits.maxFieldLineSize else {
                 throw HTTPParseError(status: 431, "a header field line exceeds \(limits.maxFieldLineSize) bytes")
             }
-            fields.append(try field(line))
+            fields.append(try field(line, recent: &recent))
         }
         return HTTPFields(fields)
     }
 
+    /// A field line parsed on its own, its value made afresh (a trailer, a test).
     static func field(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPField {
+        var none = RecentFieldValues(remembers: false)
+        return try field(line, recent: &none)
+    }
+
+    /// A field line; a common field's value is the one `recent` remembers when it has the same bytes.
+    static func field(_ line: UnsafeRawBufferPointer,
+                      recent: inout RecentFieldValues) throws(HTTPParseError) -> HTTPField {
         guard let first = line.first, let base = line.baseAddress else { throw .bad("empty header line") }
         if first == 0x20 || first == 0x09 { throw .bad("obsolete line folding in header") }
         // A name that is one of the common ones (found at the first colon) is a valid token as it
@@ -122,8 +131,9 @@ enum HeadParser {
         let nameBytes = UnsafeRawBufferPointer(rebasing: line[0..<colon])
         let nameBit = HTTPField.nameBit(nameBytes)
         let name: String
+        var slot: Int?
         if colon > 0, let common = CommonFieldNames.name(nameBytes, nameBit: nameBit) {
-            name = common
+            (name, slot) = common
         } else {
             try checkName(line)
             name = String(decoding: nameBytes, as: UTF8.self)
@@ -132,10 +142,13 @@ enum HeadParser {
         var end = line.count
         while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
         while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-        guard isFieldValue(UnsafeRawBufferPointer(rebasing: line[start..<end])) else {
-            throw .bad("control character in header field value")
+        let valueBytes = UnsafeRawBufferPointer(rebasing: line[start..<end])
+        if let slot, let value = recent.value(slot: slot, valueBytes) {
+            return HTTPField(name: name, value: value, nameBit: nameBit)
         }
-        let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+        guard isFieldValue(valueBytes) else { throw .bad("control character in header field value") }
+        let value = String(decoding: valueBytes, as: UTF8.self)
+        if let slot { recent.remember(value, slot: slot) }
         return HTTPField(name: name, value: value, nameBit: nameBit)
     }
 

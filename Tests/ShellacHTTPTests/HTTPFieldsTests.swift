@@ -89,7 +89,7 @@ import Testing
     func lookUp(_ name: String) -> String? {
         var bytes = Array(name.utf8)
         return bytes.withUnsafeMutableBytes { raw in
-            CommonFieldNames.name(UnsafeRawBufferPointer(raw), nameBit: HTTPField.nameBit(UnsafeRawBufferPointer(raw)))
+            CommonFieldNames.name(UnsafeRawBufferPointer(raw), nameBit: HTTPField.nameBit(UnsafeRawBufferPointer(raw)))?.name
         }
     }
 
@@ -126,6 +126,30 @@ import Testing
             return
         }
         #expect(head.fields.map(\.name) == ["host", "CONTENT-TYPE", "Content-Type", "X-Y"])
+    }
+
+    /// A parser remembers each common field's last value and hands out the same String when the
+    /// next message repeats it byte for byte; a changed value is read afresh, and a bad value is
+    /// rejected even when it has the remembered value's length.
+    @Test func repeatedValuesAreReusedAndOthersReadAfresh() throws {
+        let agent = "Mozilla/5.0 (X11; Linux x86_64) Example/1.0"
+        var parser = HTTPRequestParser()
+        func agentOf(_ text: String) throws -> String? {
+            var buffer = ByteBuffer(string: text)
+            guard case .head(let head)? = try parser.next(from: &buffer) else { return nil }
+            _ = try parser.next(from: &buffer)  // the (empty) body's end
+            return head.fields["User-Agent"]
+        }
+        var first = try #require(try agentOf("GET /1 HTTP/1.1\r\nHost: a\r\nUser-Agent: \(agent)\r\n\r\n"))
+        var second = try #require(try agentOf("GET /2 HTTP/1.1\r\nHost: a\r\nuser-agent:  \(agent) \r\n\r\n"))
+        #expect(first == agent && second == agent)
+        let shared = first.withUTF8 { a in second.withUTF8 { b in a.baseAddress == b.baseAddress } }
+        #expect(shared, "a repeated value is the remembered String, not a new one")
+        #expect(try agentOf("GET /3 HTTP/1.1\r\nHost: a\r\nUser-Agent: \(agent.dropLast())x\r\n\r\n")
+                == agent.dropLast() + "x")
+        #expect(try agentOf("GET /4 HTTP/1.1\r\nHost: b\r\nUser-Agent: \(agent)\r\n\r\n") == agent)
+        var bad = ByteBuffer(string: "GET /5 HTTP/1.1\r\nHost: a\r\nUser-Agent: \(agent.dropLast())\u{1}\r\n\r\n")
+        #expect(throws: HTTPParseError.self) { try parser.next(from: &bad) }
     }
 
     /// A field line: common and other names alike, each way of getting the name wrong rejected
