@@ -56,10 +56,10 @@ enum CommonFieldNames {
         return nil
     }
 
-    /// Up to 16 bytes as two words: with the length, they tell every such name apart. Read as
+    /// Up to 16 bytes as two words: with the length, they tell every such text apart. Read as
     /// the first and the last word that fit, overlapping when the name is shorter than two words
     /// (no byte outside the name is read).
-    private static func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+    static func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         let count = bytes.count
         if count >= 8 {
             return (bytes.loadUnaligned(as: UInt64.self), bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))

@@ -148,7 +148,7 @@ enum HeadParser {
         }
         guard isFieldValue(valueBytes) else { throw .bad("control character in header field value") }
         let value = String(decoding: valueBytes, as: UTF8.self)
-        if let slot { recent.remember(value, slot: slot) }
+        if let slot { recent.remember(value, bytes: valueBytes, slot: slot) }
         return HTTPField(name: name, value: value, nameBit: nameBit)
     }
 

@@ -16,8 +16,18 @@ public struct RecentFieldValues: Sendable {
     /// it hold much.
     public static let maxRememberedLength = 128
 
-    /// By CommonFieldNames slot; empty until the first message, "" for a slot never seen.
-    private var values: [String] = []
+    /// A remembered value with its length and its last sixteen bytes as two words (where values
+    /// of one field differ, a Date's seconds among them): most values are told apart, and those
+    /// of up to sixteen bytes matched, without reading the String.
+    private struct Entry: Sendable {
+        var count = 0
+        var first: UInt64 = 0
+        var last: UInt64 = 0
+        var value = ""
+    }
+
+    /// By CommonFieldNames slot; empty until the first message (count 0: nothing seen yet).
+    private var entries: [Entry] = []
     private let remembers: Bool
 
     /// `remembers` false: every value is made afresh (trailers, one-off parses).
@@ -28,21 +38,32 @@ public struct RecentFieldValues: Sendable {
     /// The remembered value of the common field in `slot` when it has exactly these bytes (it was
     /// checked as a field value when first read), else nil.
     mutating func value(slot: Int, _ bytes: UnsafeRawBufferPointer) -> String? {
-        guard remembers, bytes.count <= Self.maxRememberedLength, bytes.count > 0 else { return nil }
-        if values.isEmpty { values = [String](repeating: "", count: CommonFieldNames.slotCount) }
-        return Self.hasBytes(values[slot], bytes) ? values[slot] : nil
+        let count = bytes.count
+        guard remembers, count <= Self.maxRememberedLength, count > 0 else { return nil }
+        if entries.isEmpty { entries = [Entry](repeating: Entry(), count: CommonFieldNames.slotCount) }
+        let (first, last) = CommonFieldNames.words(Self.lastBytes(of: bytes))
+        return entries.withUnsafeBufferPointer { entries -> String? in
+            let entry = entries[slot]
+            guard entry.count == count, entry.first == first, entry.last == last else { return nil }
+            if count <= 16 { return entry.value }
+            // The last sixteen bytes match: compare them all.
+            let same = entry.value.utf8.withContiguousStorageIfAvailable { stored in
+                memcmp(stored.baseAddress!, bytes.baseAddress!, count) == 0
+            }
+            return same == true ? entry.value : nil
+        }
     }
 
-    /// Remembers `value` as the last one seen for the common field in `slot`.
-    mutating func remember(_ value: String, slot: Int) {
-        guard value.utf8.count <= Self.maxRememberedLength, !values.isEmpty else { return }
-        values[slot] = value
+    /// Remembers `value`, made from `bytes`, as the last value seen for the common field in `slot`.
+    mutating func remember(_ value: String, bytes: UnsafeRawBufferPointer, slot: Int) {
+        guard !entries.isEmpty, bytes.count <= Self.maxRememberedLength else { return }
+        let (first, last) = CommonFieldNames.words(Self.lastBytes(of: bytes))
+        entries[slot] = Entry(count: bytes.count, first: first, last: last, value: value)
     }
 
-    private static func hasBytes(_ value: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard value.utf8.count == bytes.count else { return false }
-        return value.utf8.withContiguousStorageIfAvailable { stored in
-            memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
-        } ?? false
+    /// The last sixteen bytes of a value (all of a shorter one).
+    private static func lastBytes(of bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard bytes.count > 16 else { return bytes }
+        return UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - 16)...])
     }
 }

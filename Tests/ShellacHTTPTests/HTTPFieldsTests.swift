@@ -148,7 +148,12 @@ import Testing
         #expect(try agentOf("GET /3 HTTP/1.1\r\nHost: a\r\nUser-Agent: \(agent.dropLast())x\r\n\r\n")
                 == agent.dropLast() + "x")
         #expect(try agentOf("GET /4 HTTP/1.1\r\nHost: b\r\nUser-Agent: \(agent)\r\n\r\n") == agent)
-        var bad = ByteBuffer(string: "GET /5 HTTP/1.1\r\nHost: a\r\nUser-Agent: \(agent.dropLast())\u{1}\r\n\r\n")
+        let sameEnd = "Xozilla" + agent.dropFirst(7)  // the same length and last sixteen bytes
+        #expect(try agentOf("GET /4 HTTP/1.1\r\nHost: b\r\nUser-Agent: \(sameEnd)\r\n\r\n") == sameEnd)
+        #expect(try agentOf("GET /4 HTTP/1.1\r\nHost: b\r\nUser-Agent: Ab\r\n\r\n") == "Ab")
+        #expect(try agentOf("GET /4 HTTP/1.1\r\nHost: b\r\nUser-Agent: Ac\r\n\r\n") == "Ac")
+        _ = try agentOf("GET /5 HTTP/1.1\r\nHost: a\r\nUser-Agent: \(agent)\r\n\r\n")
+        var bad = ByteBuffer(string: "GET /6 HTTP/1.1\r\nHost: a\r\nUser-Agent: \(agent.dropLast())\u{1}\r\n\r\n")
         #expect(throws: HTTPParseError.self) { try parser.next(from: &bad) }
     }
 
