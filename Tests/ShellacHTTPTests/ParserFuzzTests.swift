@@ -95,20 +95,51 @@ import Testing
 
 /// The head-end search finds lines with memchr; a byte-by-byte statement of the same rules checks it.
 @Suite struct HeadEndSearchTests {
-    /// The rules one byte at a time: an LF must follow a CR, a CR must be followed by an LF when
-    /// the next byte is there, and the head ends after CRLF CRLF.
+    /// The rules one byte at a time: an LF must follow a CR, and the head ends after CRLF CRLF
+    /// (a bare CR is the line checks' to reject: `bareCarriageReturnsAreRejectedAnywhere`).
     static func reference(_ bytes: [UInt8], from: Int) -> Result<Int?, HTTPParseError> {
         var i = from
         while i < bytes.count {
             if bytes[i] == 0x0A {
                 guard i > 0, bytes[i - 1] == 0x0D else { return .failure(.bad("bare LF in message head")) }
                 if i >= 3, bytes[i - 2] == 0x0A, bytes[i - 3] == 0x0D { return .success(i + 1) }
-            } else if bytes[i] == 0x0D, i + 1 < bytes.count, bytes[i + 1] != 0x0A {
-                return .failure(.bad("bare CR in message head"))
             }
             i += 1
         }
         return .success(nil)
+    }
+
+    /// A CR anywhere in a head but before its LF (start line, name, value, blank line) makes the
+    /// request a 400 and the response a parse error, whichever line check finds it.
+    @Test func bareCarriageReturnsAreRejectedAnywhere() {
+        let request = Array("GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nX-Custom: some value\r\nAccept: */*\r\n\r\n".utf8)
+        let response = Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nServer: test\r\nX-Y: z\r\n\r\n".utf8)
+        for (message, isRequest) in [(request, true), (response, false)] {
+            for position in 0..<(message.count - 1) where message[position] != 0x0D && message[position + 1] != 0x0A {
+                for replacing in [false, true] {
+                    var bytes = message
+                    if replacing { bytes[position] = 0x0D } else { bytes.insert(0x0D, at: position + 1) }
+                    var buffer = ByteBuffer(bytes: bytes)
+                    var rejected = false
+                    var requestParser = HTTPRequestParser()
+                    var responseParser = HTTPResponseParser()
+                    responseParser.expectResponse(requestWasHEAD: false)
+                    // A head the CR left without its end waits for more: it is rejected once it ends.
+                    for more in ["", "\r\n\r\n"] {
+                        buffer.writeString(more)
+                        do {
+                            let event = isRequest ? try requestParser.next(from: &buffer).map { _ in () }
+                                : try responseParser.next(from: &buffer).map { _ in () }
+                            if event != nil { break }
+                        } catch {
+                            rejected = true
+                            break
+                        }
+                    }
+                    #expect(rejected, "CR \(replacing ? "for" : "after") byte \(position): \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+                }
+            }
+        }
     }
 
     @Test func agreesWithTheByteByByteRules() {
