@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The cost of running a realistic VCL on the hit path: two shellacd side by side against one
 # origin, one with `-b` (the builtin VCL only), one with config/default.vcl, and wrk rounds
-# alternating between them. Prints req/s and the server's CPU time per request (user + system,
-# from /proc: steadier than req/s on a shared machine) per round, and the median ratios.
+# alternating between them (which one goes first alternates too). Prints req/s and the server's
+# CPU time per request (user + system, from /proc: steadier than req/s on a shared machine) per
+# round, and the median ratios.
 #   Benchmarks/vcl-overhead.sh [ROUNDS] [SECONDS]      (defaults: 5 rounds of 5 s)
 # VCL=path/to/file.vcl measures another file instead (its backend on port 8000 is redirected);
 # URL_PATH=/path?query sets the URL requested (default: one whose query is already sorted).
@@ -50,8 +51,14 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 printf "%-6s %10s %10s %10s %10s %8s %8s\n" round "-b req/s" "vcl req/s" "-b us/req" "vcl us/req" "req/s x" "cpu x"
 RATES=(); CPUS=()
 for r in $(seq "$ROUNDS"); do
-    read -r a acpu < <(round $PLAIN $PLAIN_PID)
-    read -r b bcpu < <(round $WITH_VCL $VCL_PID)
+    # The order alternates, so a machine growing busier or quieter during the run weighs on both.
+    if [ $((r % 2)) -eq 1 ]; then
+        read -r a acpu < <(round $PLAIN $PLAIN_PID)
+        read -r b bcpu < <(round $WITH_VCL $VCL_PID)
+    else
+        read -r b bcpu < <(round $WITH_VCL $VCL_PID)
+        read -r a acpu < <(round $PLAIN $PLAIN_PID)
+    fi
     rate_ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
     cpu_ratio=$(awk -v a="$acpu" -v b="$bcpu" 'BEGIN { printf "%.3f", b / a }')
     RATES+=("$rate_ratio"); CPUS+=("$cpu_ratio")

@@ -105,9 +105,11 @@ public final class BusyFetch: Sendable {
                 guard s.waiters < maxWaiters else { return nil }
                 s.waiters += 1
             }
+            // The fetching client subscribes before anything happened: nothing to replay, and
+            // no list is touched for it.
             var replay: [FetchEvent] = []
             if let head = s.head { replay.append(.head(head)) }
-            replay.append(contentsOf: s.chunks.map { .body($0) })
+            if !s.chunks.isEmpty { replay.append(contentsOf: s.chunks.map { .body($0) }) }
             if let finished = s.finished { replay.append(finished) }
             let id = s.nextID
             s.nextID += 1
@@ -204,7 +206,11 @@ struct Subscribers {
     }
 
     mutating func remove(_ id: Int) {
-        if first?.id == id { first = nil } else { others.removeAll { $0.id == id } }
+        if first?.id == id {
+            first = nil
+        } else if !others.isEmpty {
+            others.removeAll { $0.id == id }
+        }
     }
 
     var snapshot: Snapshot {
