@@ -59,6 +59,7 @@ enum CommonFieldNames {
     /// Up to 16 bytes as two words: with the length, they tell every such text apart. Read as
     /// the first and the last word that fit, overlapping when the name is shorter than two words
     /// (no byte outside the name is read).
+    @inline(__always)
     static func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         let count = bytes.count
         if count >= 8 {
