@@ -48,20 +48,26 @@ public struct HeadWriter {
         count += 1
     }
 
-    /// A decimal number, with a minus sign when negative.
+    /// A decimal number, with a minus sign when negative. The digits are counted first and then
+    /// written backwards in place (through a scratch buffer and a copy, a Content-Length cost
+    /// about 150 instructions).
     public mutating func append(decimal number: Int) {
         if number < 0 { append(UInt8(ascii: "-")) }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var value = number.magnitude
-            var start = scratch.count
-            repeat {
-                start -= 1
-                scratch[start] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-            } while value > 0
-            copy(UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        var value = number.magnitude
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
         }
+        precondition(digits <= out.count - count, "head text longer than reserved")
+        var index = count + digits
+        repeat {
+            index -= 1
+            out[index] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+        } while value > 0
+        count += digits
     }
 
     /// `name: value` CRLF.

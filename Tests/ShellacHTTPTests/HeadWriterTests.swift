@@ -50,6 +50,18 @@ import Testing
         }
         #expect(String(buffer: buffer) == "prefix|Age: 0 1234567890 \(Int.max) \(Int.min) -7 \(long)A: b\r\n")
         #expect(String(Int.min).utf8.count <= HeadWriter.maxDecimalLength)
+        // Every digit count, at both ends.
+        var numbers: [Int] = [1, 9]
+        var power = 10
+        while power <= Int.max / 10 {
+            numbers += [power - 1, power, power + 1, -power, -(power - 1)]
+            power *= 10
+        }
+        for number in numbers {
+            var out = ByteBuffer()
+            out.writeHead(capacity: HeadWriter.maxDecimalLength) { $0.append(decimal: number) }
+            #expect(String(buffer: out) == String(number))
+        }
     }
 
     @Test func writesARequestHeadForABackend() {
