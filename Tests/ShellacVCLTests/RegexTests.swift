@@ -17,6 +17,32 @@ import Testing
         #expect(try VCLRegex(pattern).matches(subject) == expected)
     }
 
+    /// A match first looks for the bytes PCRE2 says every match contains (skipping PCRE2 when
+    /// one is missing): it must answer as PCRE2 alone does, caseless patterns, anchors,
+    /// alternations and empty subjects included.
+    @Test func requiredBytesAnswerAsPCRE2Does() throws {
+        let patterns = ["(?i)\\.(css|js|png|jpe?g)(\\?.*)?$", "(\\?|&)(utm_[a-z]+|gclid)=", "^/wp-(admin|login)",
+                        "(?i)X-Y:", "a=b", "=", "\\?", "^$", "", ".*", "[.]css", "(?i)CSS", "x?=", "(a|b)c/",
+                        "\\d+\\.\\d+", "(?m)^=", "/$", "\\bq="]
+        let alphabet = Array("/.=?&acsCSxXbq:-5 ".utf8)
+        var seed: UInt64 = 5
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33) % n
+        }
+        var subjects = ["", "/", "/a.css", "/a.CSS?x=1", "/bench?cc=max-age=3600&ms=0&size=1024", "/p?utm_source=x"]
+        for _ in 0..<400 {
+            subjects.append(String(decoding: (0..<next(12)).map { _ in alphabet[next(alphabet.count)] }, as: UTF8.self))
+        }
+        for pattern in patterns {
+            let checked = try VCLRegex(pattern)
+            let plain = try VCLRegex(pattern, checksRequiredBytes: false)
+            for subject in subjects {
+                #expect(checked.matches(subject) == plain.matches(subject), "\(pattern) on \(subject)")
+            }
+        }
+    }
+
     @Test func compileErrorsCarryTheirOffset() {
         #expect(throws: VCLRegex.CompileError.self) { try VCLRegex("(unclosed") }
         do {
