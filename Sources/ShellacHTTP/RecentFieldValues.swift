@@ -10,11 +10,11 @@ import Musl
 import Darwin
 #endif
 
-public struct RecentFieldValues: Sendable {
+struct RecentFieldValues: Sendable {
     /// Longer values are made afresh every time: a connection keeps at most
     /// `CommonFieldNames.slotCount` of these, so sending many different long values cannot make
     /// it hold much.
-    public static let maxRememberedLength = 128
+    static let maxRememberedLength = 128
 
     /// A remembered value with its length and its last sixteen bytes as two words (where values
     /// of one field differ, a Date's seconds among them): most values are told apart, and those
@@ -31,7 +31,7 @@ public struct RecentFieldValues: Sendable {
     private let remembers: Bool
 
     /// `remembers` false: every value is made afresh (trailers, one-off parses).
-    public init(remembers: Bool = true) {
+    init(remembers: Bool = true) {
         self.remembers = remembers
     }
 
