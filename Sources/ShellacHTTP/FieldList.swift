@@ -6,18 +6,24 @@
 public enum FieldList {
     /// Whether some element of `value` equals `token`, ASCII case ignored.
     public static func contains(_ value: String, token: String) -> Bool {
-        var token = token
-        return token.withUTF8 { wanted in
+        // A token longer than the whole value is in none of its elements (`close` in `keep-alive`
+        // is not: the usual answer, found without reading either).
+        guard token.utf8.count <= value.utf8.count else { return false }
+        return withBytes(of: token) { wanted in
             firstElement(of: value) { equalsIgnoringASCIICase($0, wanted) }
         }
+    }
+
+    /// A String's UTF-8 bytes, borrowed in place (`withUTF8` on a copy retained it).
+    private static func withBytes(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable(body) ?? Array(text.utf8).withUnsafeBufferPointer(body)
     }
 
     /// Calls `found` with each non-empty element of `value`, optional whitespace trimmed, until
     /// it returns true; whether it did.
     public static func firstElement(of value: String,
                                     where found: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
+        withBytes(of: value) { bytes in
             var start = 0
             while start < bytes.count {
                 var end = start

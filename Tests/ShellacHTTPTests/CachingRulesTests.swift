@@ -146,6 +146,10 @@ import Testing
         #expect(FieldList.contains("upgrade", token: "Upgrade"))
         #expect(!FieldList.contains("upgraded, x-upgrade", token: "upgrade"))
         #expect(!FieldList.contains("", token: "close"))
+        // At and around a token as long as the whole value.
+        #expect(FieldList.contains("close", token: "close") && FieldList.contains("CLOSE", token: "close"))
+        #expect(!FieldList.contains("clos", token: "close") && !FieldList.contains("keep-alive", token: "close"))
+        #expect(FieldList.contains(" close ", token: "close") && FieldList.contains("a,close", token: "close"))
         #expect(FieldList.firstElement(of: "a, b, c") { $0.count == 1 && $0[0] == UInt8(ascii: "b") })
     }
 
