@@ -9,21 +9,16 @@ public enum FieldList {
         // A token longer than the whole value is in none of its elements (`close` in `keep-alive`
         // is not: the usual answer, found without reading either).
         guard token.utf8.count <= value.utf8.count else { return false }
-        return withBytes(of: token) { wanted in
+        return token.withUTF8Bytes { wanted in
             firstElement(of: value) { equalsIgnoringASCIICase($0, wanted) }
         }
-    }
-
-    /// A String's UTF-8 bytes, borrowed in place (`withUTF8` on a copy retained it).
-    private static func withBytes(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        text.utf8.withContiguousStorageIfAvailable(body) ?? Array(text.utf8).withUnsafeBufferPointer(body)
     }
 
     /// Calls `found` with each non-empty element of `value`, optional whitespace trimmed, until
     /// it returns true; whether it did.
     public static func firstElement(of value: String,
                                     where found: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        withBytes(of: value) { bytes in
+        value.withUTF8Bytes { bytes in
             var start = 0
             while start < bytes.count {
                 var end = start

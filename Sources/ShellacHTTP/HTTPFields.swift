@@ -305,6 +305,14 @@ public enum KnownName {
 }
 
 extension String {
+    /// Calls `body` with the UTF-8 bytes, borrowed in place for a native String (a copy only for
+    /// any other). `withUTF8` needs a mutable copy, which retained and released the String.
+    @inlinable
+    public func withUTF8Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
+        return try Array(utf8).withUnsafeBufferPointer(body)
+    }
+
     /// Copies the UTF-8 bytes into `buffer` from `offset` on (there must be room); returns how
     /// many. In place for a native String, byte by byte for any other.
     public func copyUTF8(into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {

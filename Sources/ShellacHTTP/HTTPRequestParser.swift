@@ -230,7 +230,7 @@ public struct HTTPRequestParser {
 /// Host header syntax (RFC 9110 §7.2: uri-host [ ":" port ]).
 enum HostValidation {
     static func isValid(_ host: String) -> Bool {
-        host.utf8.withContiguousStorageIfAvailable(isValid) ?? Array(host.utf8).withUnsafeBufferPointer(isValid)
+        host.withUTF8Bytes(isValid)
     }
 
     private static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

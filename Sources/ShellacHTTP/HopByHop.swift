@@ -37,8 +37,7 @@ public enum HopByHop {
     /// `utf8.count` retained and released the name), and the first byte and the length rule out
     /// most names before any comparison.
     static func isAlwaysHopByHop(_ name: String) -> Bool {
-        name.utf8.withContiguousStorageIfAvailable(isAlwaysHopByHop)
-            ?? Array(name.utf8).withUnsafeBufferPointer(isAlwaysHopByHop)
+        name.withUTF8Bytes(isAlwaysHopByHop)
     }
 
     static func isAlwaysHopByHop(_ name: UnsafeBufferPointer<UInt8>) -> Bool {

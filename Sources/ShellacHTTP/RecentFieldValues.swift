@@ -47,10 +47,8 @@ struct RecentFieldValues: Sendable {
             guard entry.count == count, entry.first == first, entry.last == last else { return nil }
             if count <= 16 { return entry.value }
             // The last sixteen bytes match: compare them all.
-            let same = entry.value.utf8.withContiguousStorageIfAvailable { stored in
-                memcmp(stored.baseAddress!, bytes.baseAddress!, count) == 0
-            }
-            return same == true ? entry.value : nil
+            let same = entry.value.withUTF8Bytes { memcmp($0.baseAddress!, bytes.baseAddress!, count) == 0 }
+            return same ? entry.value : nil
         }
     }
 

@@ -115,7 +115,7 @@ public final class VCLRegex: @unchecked Sendable {
 
     /// The same for a subject the caller keeps (a variable read where the context holds it).
     public func matches(borrowing subject: String) -> Bool {
-        subject.utf8.withContiguousStorageIfAvailable { match($0) } ?? matches(String(subject))
+        subject.withUTF8Bytes(match)
     }
 
     private func match(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -242,12 +242,17 @@ struct Interpreter {
         case .notEqual: return !equal(lhs, rhs)
         default:
             guard let a = lhs.number, let b = rhs.number else { return false }
-            switch op {
-            case .less: return a < b
-            case .greater: return a > b
-            case .lessOrEqual: return a <= b
-            default: return a >= b
-            }
+            return order(op, a, b)
+        }
+    }
+
+    /// An ordering operator (< > <= >=) applied to two numbers.
+    private static func order(_ op: CompiledExpression.Operator, _ a: Double, _ b: Double) -> Bool {
+        switch op {
+        case .less: return a < b
+        case .greater: return a > b
+        case .lessOrEqual: return a <= b
+        default: return a >= b
         }
     }
 
@@ -258,10 +263,7 @@ struct Interpreter {
         switch op {
         case .equal: return value == number
         case .notEqual: return value != number
-        case .less: return value < number
-        case .greater: return value > number
-        case .lessOrEqual: return value <= number
-        default: return value >= number
+        default: return order(op, value, number)
         }
     }
 
@@ -287,9 +289,7 @@ struct Interpreter {
         let count = a.utf8.count
         guard count == b.utf8.count else { return false }
         if count == 0 { return true }
-        return a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in memcmp(x.baseAddress!, y.baseAddress!, count) == 0 }
-        }.flatMap { $0 } ?? Array(a.utf8).elementsEqual(b.utf8)
+        return a.withUTF8Bytes { x in b.withUTF8Bytes { y in memcmp(x.baseAddress!, y.baseAddress!, count) == 0 } }
     }
 
     static func arithmetic(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {

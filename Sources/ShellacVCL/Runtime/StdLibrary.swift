@@ -89,7 +89,7 @@ enum StdLibrary {
     /// as bytes, as the sort does), so querysort would return it unchanged. One pass over the
     /// bytes in place: this runs for every request whose VCL sorts its query.
     static func isSortedQuery(_ url: String) -> Bool {
-        url.utf8.withContiguousStorageIfAvailable(isSortedQuery) ?? Array(url.utf8).withUnsafeBufferPointer(isSortedQuery)
+        url.withUTF8Bytes(isSortedQuery)
     }
 
     private static func isSortedQuery(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
