@@ -65,7 +65,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
-                                         now: services.now(), hostname: services.hostname,
+                                         now: 0, hostname: services.hostname,  // start() sets the time
                                          services: services.vclServices)
         self.fetch = fetch
         self.services = services
@@ -119,7 +119,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                 case .success:
                     self.heldSlot = slots
                     guard !self.finished else { return self.releaseSlot() }
-                    self.connect(pool, backend: backend)
+                    self.connect(pool, backend: backend, now: self.services.now())
                 case .failure(let refusal):
                     self.services.counters.increment(.backendBusy)
                     self.fail(.busy(refusal as? BackendSlots.Refusal == .queueFull ? "wait queue full" : "timed out"))
@@ -127,7 +127,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             }
             return
         }
-        connect(pool, backend: backend)
+        // Straight on from vcl_backend_fetch: the request goes out at the time it ran.
+        connect(pool, backend: backend, now: context.now)
     }
 
     /// The metrics of the backend the request went to.
@@ -143,10 +144,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         heldSlot = nil
     }
 
-    private func connect(_ pool: BackendPool, backend: String) {
+    /// `now`: when the request is sent (the request time of RFC 9111 §4.2.3's age calculation).
+    private func connect(_ pool: BackendPool, backend: String, now: Double) {
         services.counters.increment(.fetches)
         sentMetrics = pool.metrics
-        requestTime = services.now()
+        requestTime = now
         if let connection = pool.takeIdle() {
             connected(connection, reused: true)
             return
