@@ -86,33 +86,36 @@ enum StdLibrary {
     }
 
     /// Whether the query has no empty parameters and its names are already in order (compared
-    /// as bytes, as the sort does), so querysort would return it unchanged. One pass over the
-    /// bytes in place: this runs for every request whose VCL sorts its query.
+    /// as bytes, as the sort does), so querysort would return it unchanged. Read in place: this
+    /// runs for every request whose VCL sorts its query.
     static func isSortedQuery(_ url: String) -> Bool {
         url.withUTF8Bytes(isSortedQuery)
     }
 
+    /// Each parameter's end is found with memchr and only its name is read byte by byte: the
+    /// values, most of a query's bytes, need not be looked at one by one.
     private static func isSortedQuery(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress, let question = memchr(base, Int32(UInt8(ascii: "?")), bytes.count) else {
             return true
         }
         let count = bytes.count
-        var index = base.distance(to: question.assumingMemoryBound(to: UInt8.self)) + 1
-        if index == count { return false }  // "/p?" loses its '?'
+        var start = base.distance(to: question.assumingMemoryBound(to: UInt8.self)) + 1
+        if start == count { return false }  // "/p?" loses its '?'
         var previousName = 0..<0
         var first = true
         while true {
-            let start = index
-            while index < count, base[index] != UInt8(ascii: "&"), base[index] != UInt8(ascii: "=") { index += 1 }
-            let name = start..<index
-            while index < count, base[index] != UInt8(ascii: "&") { index += 1 }
-            if index == start { return false }  // an empty parameter
+            let end = memchr(base + start, Int32(UInt8(ascii: "&")), count - start)
+                .map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? count
+            if end == start { return false }  // an empty parameter
+            var nameEnd = start
+            while nameEnd < end, base[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
+            let name = start..<nameEnd
             if !first, precedes(base, name, previousName) { return false }
             first = false
             previousName = name
-            if index == count { return true }
-            index += 1
-            if index == count { return false }  // a trailing '&'
+            if end == count { return true }
+            start = end + 1
+            if start == count { return false }  // a trailing '&'
         }
     }
 
