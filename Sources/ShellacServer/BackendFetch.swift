@@ -133,8 +133,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     /// The metrics of the backend the request went to.
     private var sentMetrics: MetricsExporter.BackendMetrics?
-    /// When the request went to the backend (for the first-byte latency histogram).
-    private var sentAt: ContinuousClock.Instant?
+    /// When the request went to the backend, for the first-byte latency histogram: the wall
+    /// clock the fetch reads anyway (a monotonic clock cost two more readings a fetch; a step of
+    /// the system clock can skew one sample, never below zero).
+    private var sentAt: Double?
 
     /// The slot of `.max_connections` this fetch holds, if the backend has a limit.
     private var heldSlot: BackendSlots?
@@ -150,12 +152,12 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         sentMetrics = pool.metrics
         requestTime = now
         if let connection = pool.takeIdle() {
-            connected(connection, reused: true)
+            connected(connection, reused: true, at: now)
             return
         }
         pool.connect().whenComplete { result in
             switch result {
-            case .success(let connection): self.connected(connection, reused: false)
+            case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
             case .failure(let error):
                 self.services.health.recordConnectFailure(backend, now: self.services.now())
                 self.fail(error as? BackendError ?? .connectFailed("\(error)"))
@@ -181,7 +183,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         context.bans.removeAll()
     }
 
-    private func connected(_ connection: BackendConnection, reused: Bool) {
+    /// `sendTime`: when the request goes out on the connection (wall-clock seconds).
+    private func connected(_ connection: BackendConnection, reused: Bool, at sendTime: Double) {
         guard !finished, let pool else {
             pool?.release(connection, reusable: true)
             return
@@ -190,7 +193,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         self.reused = reused
         let limits = services.perRequest
         let definition = pool.definition
-        sentAt = .now
+        sentAt = sendTime
         let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? limits.firstByteTimeout
         let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? limits.betweenBytesTimeout
         connection.send(request, delegate: self, firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
@@ -237,11 +240,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     // MARK: backend events
 
     func backendResponseHead(_ head: consuming HTTPResponseHead) {
+        let now = services.now()
         if let name = context.backend {
             services.health.recordSuccess(name)
-            if let sentAt { sentMetrics?.recordFirstByte(after: .now - sentAt) }
+            if let sentAt { sentMetrics?.recordFirstByte(seconds: now - sentAt) }
         }
-        let now = services.now()
         if head.status >= 500, fetch.mode != .pass,
            services.store.staleForError(fetch.busy.key, requestFields: request.fields, now: now) != nil {
             // A stale copy may stand in (grace, stale-if-error): the 5xx is a failure, never stored.
@@ -444,7 +447,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             guard let pool else { return fail(error) }
             pool.connect().whenComplete { result in
                 switch result {
-                case .success(let connection): self.connected(connection, reused: false)
+                case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
                 case .failure(let error): self.fail(error as? BackendError ?? .connectFailed("\(error)"))
                 }
             }

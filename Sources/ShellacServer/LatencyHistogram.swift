@@ -25,8 +25,9 @@ final class LatencyHistogram: @unchecked Sendable {
         counts.deallocate()
     }
 
-    func record(_ duration: Duration) {
-        let nanoseconds = Self.nanoseconds(duration)
+    /// Records a duration in seconds (a negative one, from a clock step, as zero).
+    func record(seconds: Double) {
+        let nanoseconds = Int64((max(0, seconds) * 1e9).rounded())
         var bucket = 0
         while bucket < bounds.count, nanoseconds > bounds[bucket] { bucket += 1 }
         counts[bucket].wrappingAdd(1, ordering: .relaxed)

@@ -42,8 +42,8 @@ final class MetricsExporter: Sendable {
         let fetches: Counter
         let failures: Counter
 
-        func recordFirstByte(after duration: Duration) {
-            firstByte.record(duration)
+        func recordFirstByte(seconds: Double) {
+            firstByte.record(seconds: seconds)
         }
 
         /// A fetch sent to the backend, and whether it failed.

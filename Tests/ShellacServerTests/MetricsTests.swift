@@ -58,16 +58,16 @@ import Testing
 @Suite struct LatencyHistogramTests {
     @Test func bucketsAreCumulativeWithSumAndCount() {
         let histogram = LatencyHistogram(bounds: [.milliseconds(1), .milliseconds(10), .seconds(2.5)])
-        for duration: Duration in [.microseconds(500), .milliseconds(1), .milliseconds(3), .seconds(2), .seconds(20)] {
-            histogram.record(duration)
+        for seconds in [0.0005, 0.001, 0.003, 2, 20, -0.25] {
+            histogram.record(seconds: seconds)
         }
         #expect(histogram.samples(name: "x_seconds", labels: "backend=\"b\"") == """
-            x_seconds_bucket{backend="b",le="0.001"} 2
-            x_seconds_bucket{backend="b",le="0.01"} 3
-            x_seconds_bucket{backend="b",le="2.5"} 4
-            x_seconds_bucket{backend="b",le="+Inf"} 5
+            x_seconds_bucket{backend="b",le="0.001"} 3
+            x_seconds_bucket{backend="b",le="0.01"} 4
+            x_seconds_bucket{backend="b",le="2.5"} 5
+            x_seconds_bucket{backend="b",le="+Inf"} 6
             x_seconds_sum{backend="b"} 22.0045
-            x_seconds_count{backend="b"} 5
+            x_seconds_count{backend="b"} 6
 
             """)
     }
