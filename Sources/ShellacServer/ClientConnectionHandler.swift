@@ -299,7 +299,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
                               requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
                               maxRestarts: settings.maxRestarts, now: now, services: services.vclServices),
-            vcl: vcl, keepAlive: keepAlive, expectsContinue: expectsContinue)
+            vcl: vcl, keepAlive: keepAlive, expectsContinue: expectsContinue, timed: services.accessLog != nil)
         current = request
         if shape.hasBody { armBodyTimer() }
         if expectationFailed {

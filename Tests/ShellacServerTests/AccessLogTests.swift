@@ -23,6 +23,12 @@ import Testing
             #expect(lines[0].range(of: pattern, options: .regularExpression) != nil, "\(lines[0])")
             #expect(lines[1].contains("\"GET /page?x=1 HTTP/1.1\" 200 10 \"-\" \"-\" hit "))
             #expect(lines[2].contains("\"POST / HTTP/1.1\" 200 10 \"-\" \"-\" pass "))
+            // Time to first byte: measured (a fetch over loopback takes more than nothing) and
+            // from this request's arrival.
+            for line in lines {
+                let seconds = line.split(separator: " ").last.flatMap { Double($0) } ?? -1
+                #expect(seconds > 0 && seconds < 10, "\(line)")
+            }
 
             try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
             try log.reopen()
