@@ -25,6 +25,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var closed = false
     var inputClosed = false
     var processing = false
+    /// The time a request started, while its start runs (vcl_recv, then usually the lookup, in
+    /// the same call): the lookup takes it rather than reading the clock again. Nil otherwise.
+    private var startTime: Double?
     var needsFlush = false
     var flushScheduled = false
     /// A read was asked of the channel and no input has come of it yet (see requestRead).
@@ -309,6 +312,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             finishResponse(request)
             return
         }
+        startTime = now
+        defer { startTime = nil }
         run(request.flow.start(now: now), request)
     }
 
@@ -342,7 +347,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                            keepAlive: keepsAlive(request) && request.bodyComplete)
             finishResponse(request)
         case .lookup(let key):
-            let now = services.now()
+            let now = startTime ?? services.now()
             let result = request.flow.lookUp(key, in: services.store, now: now)
             run(request.flow.lookupFinished(result, now: now), request)
         case .purge(let key):
