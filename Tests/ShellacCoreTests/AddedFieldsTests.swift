@@ -54,7 +54,7 @@ import Testing
     /// A hit's vcl_deliver: new fields become additions to the stored head; a value with a line
     /// break, or a change to a stored field, makes a head of its own.
     @Test func aHitsDeliverEditsAreAdditionsUntilTheyCannotBe() throws {
-        func edits(_ deliver: String) throws -> ResponseEdits? {
+        func edits(_ deliver: String, storedReason: String = "OK") throws -> ResponseEdits? {
             let store = CacheStore(budget: 1 << 20)
             var first = flow(request("GET", "/a", [("Host", "h")]), program: try program("sub vcl_deliver { \(deliver) }"))
             guard case .lookup(let key) = first.start(now: now),
@@ -63,7 +63,7 @@ import Testing
                 Issue.record("expected a fetch")
                 return nil
             }
-            let object = StoredObject(key: key, status: 200, reason: "OK", fields: HTTPFields([("Via", "1.1 o")]),
+            let object = StoredObject(key: key, status: 200, reason: storedReason, fields: HTTPFields([("Via", "1.1 o")]),
                                       body: [ByteBuffer(string: "hi")], varyNames: [], varyValues: [], storedAt: now,
                                       initialAge: 0, ttl: 60, grace: 0, keep: 0)
             store.insert(object, completing: fetch.busy, now: now)
@@ -97,6 +97,10 @@ import Testing
         #expect(kept["X-Line"] == "203 Fine")
         #expect(kept["Via"] == "1.1 o")
         #expect(try edits("if (resp.status == 200 && resp.reason == \"OK\") { return (deliver); }") == nil)
+        // The stored reason phrase, standard or not, is what resp.reason reads.
+        guard case .added(let phrase, _)? = try edits("set resp.http.X-Reason = resp.reason;", storedReason: "Fine Indeed")
+        else { Issue.record("expected additions"); return }
+        #expect(phrase.lines == "X-Reason: Fine Indeed\r\n")
 
         // Age, X-Varnish and Cache-Status are written after vcl_deliver: it reads them as Shellac
         // will write them, and what it unsets or sets itself is left out.
