@@ -40,7 +40,10 @@ extension ClientConnectionHandler {
 
     func logAccess(_ request: ClientRequest, to log: AccessLog) {
         let head = request.flow.request
-        let firstByte = request.firstByte.map { Double(($0 - request.arrived).nanoseconds) / 1e9 } ?? 0
+        var firstByte = 0.0
+        if let sent = request.firstByte, let arrived = request.arrived {
+            firstByte = Double((sent - arrived).nanoseconds) / 1e9
+        }
         log.append(AccessLog.line(client: clientAddress, time: services.now(), method: head.method, target: head.target,
                                   version: head.version.text, status: request.loggedStatus, bytes: request.bodyBytes,
                                   referer: head.fields["Referer"], userAgent: head.fields["User-Agent"],

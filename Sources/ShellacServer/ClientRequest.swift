@@ -41,9 +41,9 @@ final class ClientRequest: @unchecked Sendable {
     var done = false
     // For the access log: when the request arrived, when its first response byte went out,
     // what it was answered with, and how. The times are read only when there is a log to
-    // write them to (two readings of the clock a request otherwise spent for nothing).
-    let timed: Bool
-    let arrived: NIODeadline
+    // write them to (two readings of the clock a request otherwise spent for nothing): nil
+    // arrival, an untimed request.
+    let arrived: NIODeadline?
     var firstByte: NIODeadline?
     var loggedStatus = 0
     var bodyBytes = 0
@@ -52,7 +52,7 @@ final class ClientRequest: @unchecked Sendable {
     func responding(status: Int, handling: String) {
         loggedStatus = status
         self.handling = handling
-        if timed && firstByte == nil { firstByte = .now() }
+        if arrived != nil && firstByte == nil { firstByte = .now() }
     }
 
     /// What the connection needs to know of the request head, read before the head moves into
@@ -72,8 +72,7 @@ final class ClientRequest: @unchecked Sendable {
     /// `timed`: whether the access log wants the request's times.
     init(id: String, shape: Shape, flow: consuming RequestFlow, vcl: ActiveVCL, keepAlive: Bool,
          expectsContinue: Bool, timed: Bool) {
-        self.timed = timed
-        arrived = timed ? .now() : .distantPast
+        arrived = timed ? .now() : nil
         self.id = id
         self.vcl = vcl
         self.isHEAD = shape.isHEAD
