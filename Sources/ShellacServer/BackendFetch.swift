@@ -44,11 +44,17 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     private var pendingBody: [ByteBuffer] = []
     private(set) var pendingBodyBytes = 0
     private var bodyEnded = false
-    /// Called when the fetch can take more request body (the client resumes reading). Holds the
-    /// client connection strongly (a weak reference would move every retain of the handler to
-    /// Swift's slower side-table path) and is dropped when the fetch finishes, which every fetch
-    /// does (its time limits see to that).
-    var onBodyDemand: (() -> Void)?
+    /// The client connection that started this fetch: told when the fetch can take more request
+    /// body (it resumes reading). Held strongly (a weak reference would move every retain of the
+    /// handler to Swift's slower side-table path) and dropped when the fetch finishes, which every
+    /// fetch does (its time limits see to that).
+    private var bodySource: ClientConnectionHandler?
+    /// The request that started this fetch and streams its response, with its connection. It
+    /// runs on this fetch's event loop, so each event is handed to it directly; other requests
+    /// subscribe to the busy fetch. As a subscriber it cost a handler closure made for every fetch
+    /// and called through the busy fetch for every event. Dropped with the last event, or when
+    /// the request stops listening (`detachOwner`).
+    private var owner: (handler: ClientConnectionHandler, request: ClientRequest)?
 
     /// Takes the flow's fetch (moved in, not copied).
     init(fetch: consuming RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
@@ -72,6 +78,18 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         self.loop = loop
         self.vcl = vcl
         self.revalidating = revalidating
+    }
+
+    /// `request`, on `handler`'s connection, started this fetch: it gets the fetch's events and
+    /// supplies its request body.
+    func attach(owner handler: ClientConnectionHandler, request: ClientRequest) {
+        owner = (handler, request)
+        bodySource = handler
+    }
+
+    /// The request that started the fetch stops listening (it went away or took another path).
+    func detachOwner() {
+        owner = nil
     }
 
     /// Private fetches (pass, hit-for-miss) serve only their own client; shared ones serve waiters too.
@@ -201,7 +219,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         pendingBody.removeAll()
         pendingBodyBytes = 0
         if bodyEnded && request.hasBody { connection.endBody(chunked: isChunked) }
-        onBodyDemand?()
+        bodySource?.bodyDemand()
     }
 
     private var isChunked: Bool { request.framing == .chunked }
@@ -337,7 +355,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                   varyValues: Vary.values(for: names, in: request.fields),
                                   age: Int(age))
         fetchedHead = fetched
-        fetch.busy.publishHead(fetched, retainBody: storing)
+        if fetch.busy.publishHead(fetched, retainBody: storing) { toOwner(.head(fetched)) }
     }
 
     func backendResponseBody(_ chunk: ByteBuffer) {
@@ -349,7 +367,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         // Each piece is published when the next arrives or its read is handled (see
         // backendReadComplete), the last one only after the object is stored: a client that has
         // the whole body can rely on the object being in the cache.
-        if let previous = heldChunk { fetch.busy.publishBody(previous) }
+        if let previous = heldChunk { publishBody(previous) }
         heldChunk = chunk
     }
 
@@ -358,7 +376,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     func backendReadComplete() {
         guard !finished, let held = heldChunk else { return }
         heldChunk = nil
-        fetch.busy.publishBody(held)
+        publishBody(held)
     }
 
     /// RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI, and the
@@ -413,7 +431,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if let connection { pool?.release(connection, reusable: connectionReusable && bodyEnded) }
         connection = nil
         finished = true
-        onBodyDemand = nil
+        bodySource = nil
         releaseSlot()
         sentMetrics?.recordFetch(failed: false)
         if revalidated, let stored = revalidating {
@@ -433,9 +451,21 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             services.store.insert(object, completing: completing, now: object.storedAt)
         }
         chunks.removeAll()
-        if let last = heldChunk { fetch.busy.publishBody(last) }
+        if let last = heldChunk { publishBody(last) }
         heldChunk = nil
-        fetch.busy.publishEnd()
+        if fetch.busy.publishEnd() { toOwner(.end, last: true) }
+    }
+
+    private func publishBody(_ chunk: ByteBuffer) {
+        if fetch.busy.publishBody(chunk) { toOwner(.body(chunk)) }
+    }
+
+    /// Hands an event the busy fetch took to the request that started the fetch; after the last
+    /// one the fetch lets go of it.
+    private func toOwner(_ event: FetchEvent, last: Bool = false) {
+        guard let owner else { return }
+        if last { self.owner = nil }
+        owner.handler.fetchEvent(event, owner.request, from: fetch.busy)
     }
 
     func backendExchangeFailed(_ error: BackendError, receivedAnything: Bool) {
@@ -470,7 +500,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     func backendWritabilityChanged(_ writable: Bool) {
-        if writable { onBodyDemand?() }
+        if writable { bodySource?.bodyDemand() }
     }
 
     /// The connection's response will not be read to its end: it cannot be reused.
@@ -562,7 +592,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             }
         }
         finished = true
-        onBodyDemand = nil
+        bodySource = nil
         releaseSlot()
         sentMetrics?.recordFetch(failed: true)
         chunks.removeAll()
@@ -572,6 +602,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if case .cacheable = fetch.mode {
             services.store.release(fetch.busy, hitForMissTTL: nil, now: services.now())
         }
-        fetch.busy.publishFailure(FetchFailure(status: status, reason: error.description, response: page))
+        let failure = FetchFailure(status: status, reason: error.description, response: page)
+        if fetch.busy.publishFailure(failure) { toOwner(.failed(failure), last: true) }
     }
 }

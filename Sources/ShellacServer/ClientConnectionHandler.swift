@@ -401,13 +401,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                                             vcl: request.vcl, clientAddress: clientAddress, serverAddress: serverAddress,
                                             revalidating: revalidating)
             request.fetch = backendFetch
-            backendFetch.onBodyDemand = { self.bodyDemand() }
-            subscribe(request, to: busy, isWaiter: false)
+            request.subscription = (busy, nil)
+            backendFetch.attach(owner: self, request: request)
             backendFetch.start()
         case .wait(let busy):
             services.counters.increment(.coalescedWaits)
             request.waiting = true
-            guard subscribe(request, to: busy, isWaiter: true) else {
+            guard subscribe(request, to: busy) else {
                 request.waiting = false
                 services.counters.increment(.waitinglistFull)
                 run(request.flow.waitRefused(), request)
@@ -433,12 +433,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         }
     }
 
-    /// Subscribes to a fetch's events; replays what already arrived. False when the waiting list is full.
-    @discardableResult
-    func subscribe(_ request: ClientRequest, to busy: BusyFetch, isWaiter: Bool) -> Bool {
+    /// Subscribes a waiting request to another's fetch; replays what already arrived. False when
+    /// the waiting list is full.
+    func subscribe(_ request: ClientRequest, to busy: BusyFetch) -> Bool {
         let eventLoop = context.eventLoop
         let target = NIOLoopBound((handler: self, request: request), eventLoop: eventLoop)
-        let subscribed = busy.subscribe(isWaiter: isWaiter) { event in
+        let subscribed = busy.subscribe(isWaiter: true) { event in
             if eventLoop.inEventLoop {
                 let (handler, request) = target.value  // read once: each read checks the loop again
                 handler.fetchEvent(event, request, from: busy)
@@ -454,7 +454,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func unsubscribe(_ request: ClientRequest) {
         if let subscription = request.subscription {
-            subscription.busy.unsubscribe(subscription.id)
+            if let id = subscription.id {
+                subscription.busy.unsubscribe(id)
+            } else {
+                request.fetch?.detachOwner()
+            }
             request.subscription = nil
         }
     }

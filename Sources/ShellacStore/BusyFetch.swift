@@ -127,14 +127,17 @@ public final class BusyFetch: Sendable {
 
     /// - Parameter retainBody: keep body pieces for subscribers that join later. False when no one
     ///   can join (uncacheable or private fetches), so a large pass-through body is not held in memory.
-    public func publishHead(_ head: FetchedHead, retainBody: Bool = true) {
+    /// Each publish returns whether the event was taken: false once the fetch has finished.
+    @discardableResult
+    public func publishHead(_ head: FetchedHead, retainBody: Bool = true) -> Bool {
         publish(.head(head)) { s in
             s.head = head
             s.retainsBody = retainBody
         }
     }
 
-    public func publishBody(_ chunk: ByteBuffer) {
+    @discardableResult
+    public func publishBody(_ chunk: ByteBuffer) -> Bool {
         publish(.body(chunk)) { s in
             if s.retainsBody { s.chunks.append(chunk) }
         }
@@ -162,27 +165,31 @@ public final class BusyFetch: Sendable {
         }
     }
 
-    public func publishEnd() {
+    @discardableResult
+    public func publishEnd() -> Bool {
         publish(.end) { $0.finished = .end }
     }
 
-    public func publishFailure(_ failure: FetchFailure) {
+    @discardableResult
+    public func publishFailure(_ failure: FetchFailure) -> Bool {
         publish(.failed(failure)) { $0.finished = .failed(failure) }
     }
 
-    private func publish(_ event: FetchEvent, _ update: (inout State) -> Void) {
-        let handlers: Subscribers.Snapshot = state.withLock { s in
-            guard s.finished == nil else { return .none }
+    private func publish(_ event: FetchEvent, _ update: (inout State) -> Void) -> Bool {
+        let handlers: Subscribers.Snapshot? = state.withLock { s in
+            guard s.finished == nil else { return nil }
             update(&s)
             let handlers = s.subscribers.snapshot
             if s.finished != nil { s.subscribers = Subscribers() }
             return handlers
         }
         switch handlers {
-        case .none: break
-        case .one(let handler): handler(event)
-        case .many(let all): for handler in all { handler(event) }
+        case nil: return false
+        case .none?: break
+        case .one(let handler)?: handler(event)
+        case .many(let all)?: for handler in all { handler(event) }
         }
+        return true
     }
 }
 
