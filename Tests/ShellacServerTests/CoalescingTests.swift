@@ -139,6 +139,43 @@ import Testing
         }
     }
 
+    @Test func theFetchingClientLeavingMidStreamLeavesTheFetchToItsWaiters() async throws {
+        // The client that started the fetch reads the first piece and goes; a waiter that joined
+        // still gets every byte, and the object is stored for the next request.
+        let head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n"
+        try await withHarness(script: { _ in
+            .rawInParts([head + "6\r\nfirst;\r\n", "6\r\nlater;\r\n0\r\n\r\n"], gapMilliseconds: 800)
+        }) { h in
+            let fetching = try await h.client()
+            try await fetching.send("GET /left HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            #expect(try await fetching.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
+            let waiting = try await h.client()
+            try await waiting.send("GET /left HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            #expect(try await waiting.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
+            await fetching.close()
+            #expect(try await waiting.readUntil("0\r\n\r\n", seconds: 5).contains("later;"))
+            await waiting.close()
+            let hit = try await h.get("/left")
+            #expect(hit.text == "first;later;")
+            #expect(h.origin.count(path: "/left") == 1)
+        }
+    }
+
+    @Test func theFetchingClientLeavingBeforeTheAnswerLeavesTheFetchToItsWaiters() async throws {
+        try await withHarness(script: { _ in .ok("the answer", delayMilliseconds: 800) }) { h in
+            let fetching = try await h.client()
+            try await fetching.send("GET /gone HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            #expect(try await eventually { h.origin.count(path: "/gone") == 1 })  // the fetch is out
+            await fetching.close()
+            let waiter = try await h.get("/gone")
+            #expect(waiter.status == 200)
+            #expect(waiter.text == "the answer")
+            #expect(h.origin.count(path: "/gone") == 1)
+            #expect(try await h.get("/gone").text == "the answer")
+            #expect(h.origin.count(path: "/gone") == 1)
+        }
+    }
+
     @Test func memoryBudgetEvictsLeastRecentlyUsed() async throws {
         let body = String(repeating: "m", count: 8 * 1024)
         try await withHarness(budget: 64 * 1024, script: { _ in .ok(body) }) { h in
