@@ -62,6 +62,9 @@ public struct HTTPResponseHead: Sendable, Equatable {
     public var reason: String
     public var fields: HTTPFields
     public var framing: BodyFraming
+    /// What a Connection field the parser left out of `fields` said (see HTTPResponseParser's
+    /// `omitsHopByHop`); empty otherwise.
+    public var connectionOptions: ConnectionOptions = []
 
     public init(version: HTTPVersion = .http1_1, status: Int, reason: String, fields: HTTPFields,
                 framing: BodyFraming = .none) {
@@ -74,9 +77,12 @@ public struct HTTPResponseHead: Sendable, Equatable {
 
     /// Whether the server lets the connection be reused after this response.
     public var keepAlive: Bool {
-        if framing == .untilClose { return false }
+        if framing == .untilClose || connectionOptions.contains(.close) { return false }
         if fields.listContains("Connection", nameBit: KnownName.connection, token: "close") { return false }
-        if version == .http1_0 { return fields.listContains("Connection", nameBit: KnownName.connection, token: "keep-alive") }
+        if version == .http1_0 {
+            return connectionOptions.contains(.keepAlive)
+                || fields.listContains("Connection", nameBit: KnownName.connection, token: "keep-alive")
+        }
         return true
     }
 }

@@ -23,11 +23,19 @@ public struct HTTPResponseParser {
     private let limits: HTTPParserLimits
     /// Common fields' values from the last head, reused when the next repeats them.
     private var recentValues = RecentFieldValues()
+    /// Whether heads come without their hop-by-hop fields and Content-Length (see LeftOutFields).
+    private let omitsHopByHop: Bool
 
     /// Backend heads may be larger than client heads; bodies are unlimited here (the store caps them).
+    /// `omitsHopByHop`: each head's field list leaves out Connection and the fields it names,
+    /// Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-* and (but for the answer to a
+    /// HEAD) Content-Length, what a proxy removes from a response it forwards; the head's framing
+    /// and `keepAlive` still say what they said.
     public init(limits: HTTPParserLimits = HTTPParserLimits(maxHeadSize: 64 * 1024, maxFieldCount: 200,
-                                                             maxBodySize: Int.max)) {
+                                                             maxBodySize: Int.max),
+                omitsHopByHop: Bool = false) {
         self.limits = limits
+        self.omitsHopByHop = omitsHopByHop
     }
 
     /// Arms the parser for the response to one request.
@@ -90,14 +98,28 @@ public struct HTTPResponseParser {
                 if case .incomplete(let scanned) = location { state = .head(scanned: scanned, requestWasHEAD: wasHEAD) }
                 return nil
             }
+            var leftOut: LeftOutFields? = omitsHopByHop ? LeftOutFields() : nil
             var head = try HeadParser.take(length, from: &buffer) { raw throws(HTTPParseError) in
-                try Self.head(raw, limits: limits, recent: &recentValues)
+                try Self.head(raw, limits: limits, recent: &recentValues, leavingOut: &leftOut,
+                              keepingContentLength: wasHEAD)
             }
             if head.status >= 100 && head.status < 200 {
                 state = .head(scanned: 0, requestWasHEAD: wasHEAD)  // interim response: skip it
                 return try step(&buffer)
             }
-            head.framing = try Self.framing(head, requestWasHEAD: wasHEAD)
+            if let leftOut {
+                head.framing = try Self.framing(status: head.status, transferEncodings: leftOut.transferEncodings,
+                                                contentLengths: leftOut.contentLengths, requestWasHEAD: wasHEAD)
+                head.connectionOptions = leftOut.connection
+                if !leftOut.namedByConnection.isEmpty {
+                    let named = leftOut.namedByConnection
+                    head.fields.removeAll { field in
+                        named.contains { $0.equalsIgnoringASCIICase(field.name) }
+                    }
+                }
+            } else {
+                head.framing = try Self.framing(head, requestWasHEAD: wasHEAD)
+            }
             // Bodiless responses too go through .body, so the caller sees their end on the next call.
             state = .body(BodyDecoder(framing: head.framing, limits: limits))
             return .head(head)
@@ -119,6 +141,13 @@ public struct HTTPResponseParser {
 
     static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits,
                      recent: inout RecentFieldValues) throws(HTTPParseError) -> HTTPResponseHead {
+        var none: LeftOutFields?
+        return try head(raw, limits: limits, recent: &recent, leavingOut: &none, keepingContentLength: true)
+    }
+
+    static func head(_ raw: UnsafeRawBufferPointer, limits: HTTPParserLimits, recent: inout RecentFieldValues,
+                     leavingOut leftOut: inout LeftOutFields?,
+                     keepingContentLength: Bool) throws(HTTPParseError) -> HTTPResponseHead {
         var lines = HeadParser.Lines(raw)
         guard let statusLine = lines.next(), statusLine.count >= 12 else { throw .bad("malformed status line") }
         let version = try HeadParser.version(UnsafeRawBufferPointer(rebasing: statusLine[0..<8]))
@@ -138,14 +167,21 @@ public struct HTTPResponseParser {
             }
             reason = String(decoding: UnsafeRawBufferPointer(rebasing: reasonBytes), as: UTF8.self)
         }
-        let fields = try HeadParser.fields(&lines, limits: limits, recent: &recent)
+        let fields = try HeadParser.fields(&lines, limits: limits, recent: &recent, leavingOut: &leftOut,
+                                           keepingContentLength: keepingContentLength)
         return HTTPResponseHead(version: version, status: status, reason: reason, fields: fields)
     }
 
     /// RFC 9112 §6.3 for responses, rejecting ambiguous framing.
     static func framing(_ head: HTTPResponseHead, requestWasHEAD: Bool) throws(HTTPParseError) -> BodyFraming {
         let found = HeadParser.FramingFields.find(in: head.fields)
-        let te = found.transferEncodings, cl = found.contentLengths
+        return try framing(status: head.status, transferEncodings: found.transferEncodings,
+                           contentLengths: found.contentLengths, requestWasHEAD: requestWasHEAD)
+    }
+
+    static func framing(status: Int, transferEncodings te: HeadParser.FieldValues,
+                        contentLengths cl: HeadParser.FieldValues,
+                        requestWasHEAD: Bool) throws(HTTPParseError) -> BodyFraming {
         if !te.isEmpty && !cl.isEmpty { throw .bad("backend sent both Content-Length and Transfer-Encoding") }
         var length: Int?
         if cl.count == 1, let value = cl.first, !value.utf8.contains(UInt8(ascii: ",")) {
@@ -171,7 +207,7 @@ public struct HTTPResponseParser {
             }
             chunked = true
         }
-        if requestWasHEAD || head.status == 204 || head.status == 304 { return .none }
+        if requestWasHEAD || status == 204 || status == 304 { return .none }
         if chunked { return .chunked }
         if let length { return .contentLength(length) }
         return .untilClose

@@ -95,18 +95,30 @@ enum HeadParser {
     /// Parses the remaining field lines into `HTTPFields`, enforcing the per-line and count limits.
     static func fields(_ lines: inout Lines, limits: HTTPParserLimits,
                        recent: inout RecentFieldValues) throws(HTTPParseError) -> HTTPFields {
+        var none: LeftOutFields?
+        return try fields(&lines, limits: limits, recent: &recent, leavingOut: &none, keepingContentLength: true)
+    }
+
+    /// The same, leaving out the fields `leftOut` takes (when there is one) and noting them there.
+    static func fields(_ lines: inout Lines, limits: HTTPParserLimits, recent: inout RecentFieldValues,
+                       leavingOut leftOut: inout LeftOutFields?,
+                       keepingContentLength: Bool) throws(HTTPParseError) -> HTTPFields {
         var fields: [HTTPField] = []
         // Room for about one field per 20 bytes (few lines are shorter), plus the few a proxy adds
         // (Via, X-Forwarded-For, Date): counting the lines first read the head twice.
         fields.reserveCapacity(min(limits.maxFieldCount, lines.bytesLeft / 20) + 3)
+        var count = 0
         while let line = lines.next() {
-            guard fields.count < limits.maxFieldCount else {
+            guard count < limits.maxFieldCount else {
                 throw HTTPParseError(status: 431, "more than \(limits.maxFieldCount) header fields")
             }
             guard line.count <= limits.maxFieldLineSize else {
                 throw HTTPParseError(status: 431, "a header field line exceeds \(limits.maxFieldLineSize) bytes")
             }
-            fields.append(try field(line, recent: &recent))
+            count += 1
+            let parsed = try field(line, recent: &recent)
+            if leftOut?.take(parsed, keepingContentLength: keepingContentLength) == true { continue }
+            fields.append(parsed)
         }
         return HTTPFields(fields)
     }

@@ -69,7 +69,8 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var parser = HTTPResponseParser()
+    /// Heads come without their hop-by-hop fields: nothing forwards or stores those.
+    private var parser = HTTPResponseParser(omitsHopByHop: true)
     private var buffer = ByteBuffer()
     private var receivedAnything = false
     /// The response's current time limit (first byte, then between bytes) and its name; nil while

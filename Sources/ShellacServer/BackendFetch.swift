@@ -273,8 +273,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             // §4.3.4: the stored response, its fields updated by the 304's, its body reused.
             revalidated = true
             services.counters.increment(.revalidated)
-            var updates = head.fields
-            HopByHop.strip(&updates)
+            var updates = head.fields  // without hop-by-hop fields, as every head here
             // RFC 9110 §6.6.1: a message cached without Date gets the time it was received.
             if !updates.contains("Date") { updates.add("Date", services.dateCache.value(now: now)) }
             head = HTTPResponseHead(version: head.version, status: stored.status, reason: stored.reason,
@@ -286,7 +285,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         let headContentLength = request.method == "HEAD" ? head.fields["Content-Length"].flatMap { Int($0) } : nil
         var fields = HTTPFields()
         swap(&fields, &head.fields)
-        HopByHop.strip(&fields, alsoRemoving: ("Content-Length", KnownName.contentLength))
+        // The head came without its hop-by-hop fields (the connection's parser leaves them out)
+        // and, but for the answer to a HEAD, without Content-Length: the framing is written anew.
+        if headContentLength != nil { fields.remove("Content-Length", nameBit: KnownName.contentLength) }
         if fetch.mode == .pass { invalidateAfterUnsafeMethod(status: head.status, fields: fields) }
         let plan = CorePolicy.lifetimes(status: head.status, fields: fields, requestTime: requestTime,
                                         responseTime: now, parameters: services.parameters)

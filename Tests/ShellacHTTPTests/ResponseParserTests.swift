@@ -4,9 +4,9 @@ import NIOCore
 import Testing
 @testable import ShellacHTTP
 
-func parseResponse(_ text: String, head: Bool = false, eof: Bool = false)
+func parseResponse(_ text: String, head: Bool = false, eof: Bool = false, omitsHopByHop: Bool = false)
     -> (events: [HTTPResponseParser.Event], error: HTTPParseError?, leftover: Int) {
-    var parser = HTTPResponseParser()
+    var parser = HTTPResponseParser(omitsHopByHop: omitsHopByHop)
     parser.expectResponse(requestWasHEAD: head)
     var buffer = ByteBuffer(string: text)
     var events: [HTTPResponseParser.Event] = []
@@ -68,3 +68,73 @@ func parseResponse(_ text: String, head: Bool = false, eof: Bool = false)
         #expect(parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi").error == nil)
     }
 }
+
+/// A parser that leaves hop-by-hop fields out gives what stripping them from a full parse gives.
+@Suite struct HopByHopOmittingParserTests {
+    func parsedHead(_ text: String, head: Bool = false, omitting: Bool) -> HTTPResponseHead? {
+        guard case .head(let parsed)? = parseResponse(text, head: head, omitsHopByHop: omitting).events.first else {
+            return nil
+        }
+        return parsed
+    }
+
+    @Test(arguments: [
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 5\r\nConnection: keep-alive\r\nETag: \"x\"\r\n\r\nhello",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nKeep-Alive: timeout=5\r\nX-Kept: 1\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nCONNECTION: Close\r\ncontent-LENGTH: 2\r\nProxy-Status: x\r\nTE: trailers\r\n\r\nhi",
+        "HTTP/1.1 200 OK\r\nX-Secret: 1\r\nConnection: X-Secret, keep-alive\r\nUpgrade: h2c\r\nX-Other: 2\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nConnection: x-later\r\nX-Later: 1\r\nTrailer: Expires\r\nDate: today\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nuntil close",
+        "HTTP/1.1 304 Not Modified\r\nConnection: close\r\nETag: \"y\"\r\nContent-Length: 9\r\n\r\n",
+    ])
+    func sameAsStrippingAFullParse(_ text: String) throws {
+        let full = try #require(parsedHead(text, omitting: false))
+        let omitted = try #require(parsedHead(text, omitting: true))
+        var stripped = full.fields
+        HopByHop.strip(&stripped, alsoRemoving: ("Content-Length", KnownName.contentLength))
+        #expect(omitted.fields == stripped)
+        #expect(omitted.framing == full.framing)
+        #expect(omitted.keepAlive == full.keepAlive)
+        #expect(omitted.status == full.status && omitted.reason == full.reason && omitted.version == full.version)
+    }
+
+    @Test func theAnswerToAHeadKeepsItsContentLength() throws {
+        let text = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nConnection: keep-alive\r\n\r\n"
+        let head = try #require(parsedHead(text, head: true, omitting: true))
+        #expect(head.fields["Content-Length"] == "1234")
+        #expect(head.fields["Connection"] == nil)
+        #expect(head.framing == BodyFraming.none)
+    }
+
+    @Test func connectionOptionsDecideReuse() throws {
+        let close = try #require(parsedHead("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                                            omitting: true))
+        #expect(close.connectionOptions == .close)
+        #expect(!close.keepAlive)
+        let old = try #require(parsedHead("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n",
+                                          omitting: true))
+        #expect(old.keepAlive)
+        let listed = try #require(parsedHead("HTTP/1.1 200 OK\r\nConnection: foo, CLOSE\r\nContent-Length: 0\r\n\r\n",
+                                             omitting: true))
+        #expect(!listed.keepAlive)
+    }
+
+    @Test func ambiguousFramingIsStillRefused() {
+        #expect(parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+                              omitsHopByHop: true).error != nil)
+        #expect(parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+                              omitsHopByHop: true).error != nil)
+        #expect(parseResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", omitsHopByHop: true).error != nil)
+    }
+
+    @Test func everyLineCountsTowardsTheFieldLimit() {
+        let limits = HTTPParserLimits(maxHeadSize: 64 * 1024, maxFieldCount: 3, maxBodySize: Int.max)
+        var parser = HTTPResponseParser(limits: limits, omitsHopByHop: true)
+        parser.expectResponse(requestWasHEAD: false)
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: a\r\nTE: b\r\nTrailer: c\r\n\r\n")
+        #expect(throws: HTTPParseError.self) { _ = try parser.next(from: &buffer) }
+    }
+}
+
