@@ -115,8 +115,14 @@ enum HeadParser {
             guard line.count <= limits.maxFieldLineSize else {
                 throw HTTPParseError(status: 431, "a header field line exceeds \(limits.maxFieldLineSize) bytes")
             }
+            let parsed: HTTPField
+            if let same = recent.lines.field(at: count, line) {
+                parsed = same
+            } else {
+                parsed = try field(line, recent: &recent)
+                if recent.remembers { recent.lines.remember(parsed, at: count, line) }
+            }
             count += 1
-            let parsed = try field(line, recent: &recent)
             if leftOut?.take(parsed, keepingContentLength: keepingContentLength) == true { continue }
             fields.append(parsed)
         }

@@ -28,7 +28,9 @@ struct RecentFieldValues: Sendable {
 
     /// By CommonFieldNames slot; empty until the first message (count 0: nothing seen yet).
     private var entries: [Entry] = []
-    private let remembers: Bool
+    let remembers: Bool
+    /// The last head's lines with the fields they made.
+    var lines = RecentFieldLines()
 
     /// `remembers` false: every value is made afresh (trailers, one-off parses).
     init(remembers: Bool = true) {

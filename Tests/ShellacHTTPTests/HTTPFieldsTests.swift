@@ -157,6 +157,40 @@ import Testing
         #expect(throws: HTTPParseError.self) { try parser.next(from: &bad) }
     }
 
+    /// A line repeated byte for byte at its place in the next head is the field it made before;
+    /// any other line, the same field moved or changed by one byte, or spelled otherwise, is
+    /// parsed (and checked) anew.
+    @Test func repeatedLinesGiveTheirFieldAndOthersAreParsed() throws {
+        var parser = HTTPRequestParser()
+        func fields(_ lines: [String]) throws -> [HTTPField]? {
+            var buffer = ByteBuffer(string: "GET / HTTP/1.1\r\n" + lines.map { $0 + "\r\n" }.joined() + "\r\n")
+            guard case .head(let head)? = try parser.next(from: &buffer) else { return nil }
+            _ = try parser.next(from: &buffer)
+            return Array(head.fields)
+        }
+        func expected(_ lines: [String]) -> [HTTPField] {
+            lines.map { line in
+                let colon = line.firstIndex(of: ":")!
+                let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+                return HTTPField(name: String(line[..<colon]), value: String(value))
+            }
+        }
+        let long = "X-Long: " + String(repeating: "v", count: RecentFieldLines.maxLineLength)
+        let heads: [[String]] = [
+            ["Host: a", "User-Agent: agent/1.0", long, "Accept: */*", "X-Custom: one"],
+            ["Host: a", "User-Agent: agent/1.0", long, "Accept: */*", "X-Custom: one"],
+            ["Host: a", "User-Agent: agent/1.1", long + "w", "Accept:  */*", "X-Custom: two"],
+            ["Host: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two"],
+            ["HOST: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two", "Extra: 1"],
+            ["HOST: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two", "Extra: 1"],
+        ]
+        for lines in heads {
+            #expect(try fields(lines) == expected(lines), "\(lines)")
+        }
+        var bad = ByteBuffer(string: "GET / HTTP/1.1\r\nHOST: a\r\nAccept: */\u{1}\r\n\r\n")
+        #expect(throws: HTTPParseError.self) { try parser.next(from: &bad) }
+    }
+
     /// A field line: common and other names alike, each way of getting the name wrong rejected
     /// with its own reason.
     @Test func fieldLinesAreSplitAndCheckedWhateverTheName() {
