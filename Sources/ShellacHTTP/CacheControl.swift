@@ -17,8 +17,24 @@ public struct CacheControl: Sendable, Equatable {
 
     /// Parses every Cache-Control field value of a message.
     public init(_ fields: HTTPFields) {
+        var values = HeadParser.FieldValues()
+        fields.forEachValue(of: "Cache-Control", nameBit: KnownName.cacheControl) { values.append($0) }
+        guard let first = values.first else {
+            self.init()
+            return
+        }
+        if values.count == 1 {
+            // The usual one field: the same value as the last response's is not parsed again.
+            self = ParsedValueMemo.current.cacheControl(first) { Self(parsing: [$0]) }
+        } else {
+            self.init(parsing: values)
+        }
+    }
+
+    /// Parses these Cache-Control field values, in order.
+    init(parsing values: some Sequence<String>) {
         var parsed = CacheControl()
-        fields.forEachValue(of: "Cache-Control", nameBit: KnownName.cacheControl) { value in
+        for value in values {
             if value.utf8.withContiguousStorageIfAvailable({ parsed.parse($0) }) == nil {
                 Array(value.utf8).withUnsafeBufferPointer { parsed.parse($0) }
             }

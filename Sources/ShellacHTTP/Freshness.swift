@@ -18,7 +18,7 @@ public struct Freshness: Sendable, Equatable {
     ///   - responseTime: when the response head arrived.
     public static func compute(fields: HTTPFields, cacheControl: CacheControl, requestTime: Double,
                                responseTime: Double) -> Freshness {
-        let dateValue = fields["Date", nameBit: KnownName.date].flatMap(HTTPDate.parse)
+        let dateValue = fields["Date", nameBit: KnownName.date].flatMap { ParsedValueMemo.current.date($0) }
         let ageValue = fields["Age", nameBit: KnownName.age].flatMap { Double($0.trimmingOWS()) }.map { max(0, $0) } ?? 0
         // §4.2.3
         let apparentAge = max(0, responseTime - (dateValue ?? responseTime))

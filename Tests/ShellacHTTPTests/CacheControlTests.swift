@@ -79,4 +79,29 @@ import Testing
         #expect(CacheControl(HTTPFields([("Cache-Control", "max-age=99999999999999999999")])).maxAge == Int(Int32.max))
         #expect(CacheControl(HTTPFields()) == CacheControl())
     }
+
+    /// A value the same as the last one parsed on this thread gives the remembered result; any
+    /// other value, or several fields, is parsed.
+    @Test func aRepeatedValueGivesWhatItGaveBefore() {
+        func parsed(_ values: String...) -> CacheControl {
+            CacheControl(HTTPFields(values.map { ("Cache-Control", $0) }))
+        }
+        for _ in 0..<2 {
+            #expect(parsed("max-age=5").maxAge == 5)
+            #expect(parsed("max-age=5").maxAge == 5)
+            #expect(parsed("max-age=6").maxAge == 6)
+            #expect(parsed("max-age=6", "no-store") == CacheControl(parsing: ["max-age=6", "no-store"]))
+            #expect(parsed("max-age=6", "no-store").noStore)
+            #expect(parsed("no-store").maxAge == nil)
+            #expect(parsed("no-store").noStore)
+        }
+        let date = "Sat, 28 Nov 2026 03:17:27 GMT"
+        for (text, expected) in [(date, HTTPDate.parse(date)), ("not a date", nil), (date, HTTPDate.parse(date))] {
+            let freshness = Freshness.compute(fields: HTTPFields([("Date", text), ("Cache-Control", "max-age=10")]),
+                                              cacheControl: parsed("max-age=10"), requestTime: expected ?? 0,
+                                              responseTime: (expected ?? 0) + 4)
+            #expect(freshness.ttl == (expected == nil ? 10 : 6), "\(text)")
+        }
+    }
 }
+
