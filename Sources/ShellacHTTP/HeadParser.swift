@@ -103,10 +103,16 @@ enum HeadParser {
     static func fields(_ lines: inout Lines, limits: HTTPParserLimits, recent: inout RecentFieldValues,
                        leavingOut leftOut: inout LeftOutFields?,
                        keepingContentLength: Bool) throws(HTTPParseError) -> HTTPFields {
-        var fields: [HTTPField] = []
         // Room for about one field per 20 bytes (few lines are shorter), plus the few a proxy adds
         // (Via, X-Forwarded-For, Date): counting the lines first read the head twice.
-        fields.reserveCapacity(min(limits.maxFieldCount, lines.bytesLeft / 20) + 3)
+        let capacity = min(limits.maxFieldCount, lines.bytesLeft / 20) + 3
+        var fields: [HTTPField] = []
+        // While every line is the one at its place in the last head, nothing is built: a head
+        // that repeats the last one whole gets that head's list, shared, and one that stops
+        // repeating takes the fields of the lines so far from the last head's lines.
+        let lastLineCount = recent.lines.lastLineCount(keepingContentLength: keepingContentLength)
+        var repeating = lastLineCount != nil
+        if !repeating { fields.reserveCapacity(capacity) }
         var count = 0
         while let line = lines.next() {
             guard count < limits.maxFieldCount else {
@@ -115,18 +121,51 @@ enum HeadParser {
             guard line.count <= limits.maxFieldLineSize else {
                 throw HTTPParseError(status: 431, "a header field line exceeds \(limits.maxFieldLineSize) bytes")
             }
+            let same = recent.lines.repeats(at: count, line)
+            if repeating {
+                if same && count < lastLineCount! {
+                    count += 1
+                    continue
+                }
+                repeating = false
+                fields.reserveCapacity(capacity)
+                for index in 0..<count {
+                    add(recent.lines.field(at: index), to: &fields, leavingOut: &leftOut, keepingContentLength)
+                }
+            }
             let parsed: HTTPField
-            if let same = recent.lines.field(at: count, line) {
-                parsed = same
+            if same {
+                parsed = recent.lines.field(at: count)
             } else {
                 parsed = try field(line, recent: &recent)
                 if recent.remembers { recent.lines.remember(parsed, at: count, line) }
             }
             count += 1
-            if leftOut?.take(parsed, keepingContentLength: keepingContentLength) == true { continue }
-            fields.append(parsed)
+            add(parsed, to: &fields, leavingOut: &leftOut, keepingContentLength)
         }
-        return HTTPFields(fields)
+        if repeating {
+            if count == lastLineCount {
+                if leftOut != nil { leftOut = recent.lines.lastLeftOut }
+                return recent.lines.lastFields
+            }
+            for index in 0..<count {  // a shorter head, all of it repeated
+                add(recent.lines.field(at: index), to: &fields, leavingOut: &leftOut, keepingContentLength)
+            }
+        }
+        let parsed = HTTPFields(fields)
+        if recent.remembers {
+            recent.lines.rememberHead(.init(fields: parsed, lineCount: count, keptContentLength: keepingContentLength,
+                                            leftOut: leftOut))
+        }
+        return parsed
+    }
+
+    /// Adds a parsed field to the list, unless `leftOut` takes it.
+    @inline(__always)
+    private static func add(_ field: HTTPField, to fields: inout [HTTPField], leavingOut leftOut: inout LeftOutFields?,
+                            _ keepingContentLength: Bool) {
+        if leftOut?.take(field, keepingContentLength: keepingContentLength) == true { return }
+        fields.append(field)
     }
 
     /// A field line parsed on its own, its value made afresh (a trailer, a test).

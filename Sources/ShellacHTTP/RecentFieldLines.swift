@@ -25,16 +25,48 @@ struct RecentFieldLines: Sendable {
     }
 
     private var lines: [Line] = []
+    /// The last head's field list, how many lines it had, whether its Content-Length was kept,
+    /// and what the fields a response parser left out of it said (see LeftOutFields).
+    private var lastHead: LastHead?
 
-    /// The field line `index` made in the last head, when `line` has exactly its bytes.
-    func field(at index: Int, _ line: UnsafeRawBufferPointer) -> HTTPField? {
-        guard index < lines.count, let start = line.baseAddress else { return nil }
+    struct LastHead {
+        var fields: HTTPFields
+        var lineCount: Int
+        var keptContentLength: Bool
+        var leftOut: LeftOutFields?
+    }
+
+    /// How many lines the last head had, when it was read the same way (its fields and what was
+    /// left out of them are read only once a head has repeated it whole: copied out of here, they
+    /// were retained and released for every head).
+    func lastLineCount(keepingContentLength: Bool) -> Int? {
+        guard let lastHead, lastHead.keptContentLength == keepingContentLength else { return nil }
+        return lastHead.lineCount
+    }
+
+    /// The last head's fields (there must be a last head).
+    var lastFields: HTTPFields { lastHead!.fields }
+
+    /// What the fields left out of the last head said.
+    var lastLeftOut: LeftOutFields? { lastHead!.leftOut }
+
+    mutating func rememberHead(_ head: LastHead) {
+        lastHead = head
+    }
+
+    /// Whether `line` has exactly the bytes of line `index` of the last head.
+    func repeats(at index: Int, _ line: UnsafeRawBufferPointer) -> Bool {
+        guard let start = line.baseAddress else { return false }
         // Read in place: a copy of the entry retained and released its bytes and Strings.
-        return lines.withUnsafeBufferPointer { lines -> HTTPField? in
-            guard lines[index].bytes.count == line.count else { return nil }
-            let same = lines[index].bytes.withUnsafeBytes { memcmp($0.baseAddress!, start, line.count) == 0 }
-            return same ? lines[index].field : nil
+        return lines.withUnsafeBufferPointer { lines in
+            index < lines.count && lines[index].bytes.count == line.count
+                && lines[index].bytes.withUnsafeBytes { memcmp($0.baseAddress!, start, line.count) == 0 }
         }
+    }
+
+    /// The field line `index` made (there must be one: `repeats` said so).
+    func field(at index: Int) -> HTTPField {
+        lines[index].field
     }
 
     /// Remembers the field line `index` made. Lines are remembered in order, each after the ones

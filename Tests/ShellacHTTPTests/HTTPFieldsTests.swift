@@ -183,6 +183,13 @@ import Testing
             ["Host: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two"],
             ["HOST: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two", "Extra: 1"],
             ["HOST: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two", "Extra: 1"],
+            ["HOST: a", "Accept: */*"],
+            ["HOST: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two", "Extra: 1"],
+            ["HOST: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two", "Extra: 1", "Extra: 2"],
+            ["HOST: a", "Accept: */*", "User-Agent: agent/1.1", "x-custom: two", "Extra: 1", "Extra: 2"],
+            ["HOST: a"],
+            ["HOST: a"],
+            ["HOST: a", "Accept: */*"],
         ]
         for lines in heads {
             #expect(try fields(lines) == expected(lines), "\(lines)")

@@ -136,5 +136,23 @@ func parseResponse(_ text: String, head: Bool = false, eof: Bool = false, omitsH
         var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: a\r\nTE: b\r\nTrailer: c\r\n\r\n")
         #expect(throws: HTTPParseError.self) { _ = try parser.next(from: &buffer) }
     }
+
+    /// One connection's parser, answers to GET and HEAD in turn: a repeated head is read the way
+    /// its request asks (the answer to a HEAD keeps its Content-Length), never as the last was.
+    @Test func repeatedHeadsFollowTheirRequest() throws {
+        var parser = HTTPResponseParser(omitsHopByHop: true)
+        let text = "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 3\r\nConnection: keep-alive\r\nETag: \"e\"\r\n\r\n"
+        for wasHEAD in [false, false, true, true, false, true] {
+            parser.expectResponse(requestWasHEAD: wasHEAD)
+            var buffer = ByteBuffer(string: text + (wasHEAD ? "" : "abc"))
+            guard case .head(let head)? = try parser.next(from: &buffer) else {
+                Issue.record("no head")
+                return
+            }
+            while parser.isExpectingResponse, try parser.next(from: &buffer) != nil {}
+            #expect(head.fields.map(\.name) == (wasHEAD ? ["Server", "Content-Length", "ETag"] : ["Server", "ETag"]))
+            #expect(head.framing == (wasHEAD ? BodyFraming.none : .contentLength(3)))
+        }
+    }
 }
 
