@@ -18,7 +18,10 @@ public struct RequestFlow {
         case pass
     }
 
-    public struct Fetch: Sendable {
+    /// A class: every action a request's flow returns carries room for one (a grace hit's
+    /// background fetch), and as a struct of about 130 bytes it made every action as large,
+    /// moved with a memcpy call at each step of a hit.
+    public final class Fetch: Sendable {
         /// Where the fetch publishes the response; the client streams from it.
         public let busy: BusyFetch
         public let mode: FetchMode
@@ -26,7 +29,17 @@ public struct RequestFlow {
         /// req.backend_hint when the fetch starts (bereq.backend).
         public let backend: String?
         public let requestID: String
-        public var isBackground = false
+        public let isBackground: Bool
+
+        init(busy: BusyFetch, mode: FetchMode, request: HTTPRequestHead, backend: String?, requestID: String,
+             isBackground: Bool = false) {
+            self.busy = busy
+            self.mode = mode
+            self.request = request
+            self.backend = backend
+            self.requestID = requestID
+            self.isBackground = isBackground
+        }
     }
 
     /// A response vcl_synth settled on.
@@ -313,10 +326,8 @@ public struct RequestFlow {
             return hit(object, status: CacheStatus(hit: true), refresh: nil, now: now)
         case .graceHit(let object, let refresh):
             let background = refresh.map {
-                var fetch = Fetch(busy: $0, mode: .cacheable(.stale), request: backendRequest(forCache: true),
-                                  backend: context.backendHint, requestID: context.requestID)
-                fetch.isBackground = true
-                return fetch
+                Fetch(busy: $0, mode: .cacheable(.stale), request: backendRequest(forCache: true),
+                      backend: context.backendHint, requestID: context.requestID, isBackground: true)
             }
             return hit(object, status: CacheStatus(hit: true, forward: .stale), refresh: background, now: now)
         case .miss(let busy, let kind):
