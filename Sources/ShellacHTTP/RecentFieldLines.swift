@@ -3,7 +3,8 @@
 // field again without being parsed (finding the colon, the name's bit and shared String, the
 // value's bounds and its check). Most of a head repeats from message to message on a connection:
 // a backend's Server, Content-Type, Cache-Control and, within a second, Date; a browser's Host,
-// User-Agent and Accept lines.
+// User-Agent and Accept lines. It keeps the last head's field list too, which a head repeating
+// that one whole is given, shared, rather than an equal list built anew.
 
 #if canImport(Glibc)
 import Glibc

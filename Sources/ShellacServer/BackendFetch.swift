@@ -56,7 +56,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// the request stops listening (`detachOwner`).
     private var owner: (handler: ClientConnectionHandler, request: ClientRequest)?
 
-    /// Takes the flow's fetch (moved in, not copied).
+    /// Takes the flow's fetch.
     init(fetch: consuming RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
          clientAddress: String, serverAddress: String, revalidating: StoredObject? = nil) {
         var request = fetch.request
@@ -287,7 +287,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         swap(&fields, &head.fields)
         // The head came without its hop-by-hop fields (the connection's parser leaves them out)
         // and, but for the answer to a HEAD, without Content-Length: the framing is written anew.
-        if headContentLength != nil { fields.remove("Content-Length", nameBit: KnownName.contentLength) }
+        if request.method == "HEAD" { fields.remove("Content-Length", nameBit: KnownName.contentLength) }
         if fetch.mode == .pass { invalidateAfterUnsafeMethod(status: head.status, fields: fields) }
         let plan = CorePolicy.lifetimes(status: head.status, fields: fields, requestTime: requestTime,
                                         responseTime: now, parameters: services.parameters)

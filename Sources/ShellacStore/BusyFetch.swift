@@ -1,6 +1,7 @@
 // BusyFetch: one backend fetch in progress and the requests waiting on it (request coalescing).
-// The fetcher publishes head, body pieces and the end; every subscriber, the fetching client
-// included, receives them in order: first a replay of what has already arrived, then live events.
+// The fetcher publishes head, body pieces and the end; every subscriber receives them in order:
+// first a replay of what has already arrived, then live events. (The server's fetching client
+// takes them from its fetch directly; each publish says whether the event was taken.)
 // Thread-safe: the fetch runs on one event loop, subscribers live on any; handlers are called
 // outside the lock and are expected to hop to their own loop.
 
