@@ -110,7 +110,8 @@ enum HeadParser {
         // While every line is the one at its place in the last head, nothing is built: a head
         // that repeats the last one whole gets that head's list, shared, and one that stops
         // repeating takes the fields of the lines so far from the last head's lines.
-        let lastLineCount = recent.lines.lastLineCount(keepingContentLength: keepingContentLength)
+        let lastLineCount = recent.lines.lastLineCount(keepingContentLength: keepingContentLength,
+                                                       leavingOut: leftOut != nil)
         var repeating = lastLineCount != nil
         if !repeating { fields.reserveCapacity(capacity) }
         var count = 0

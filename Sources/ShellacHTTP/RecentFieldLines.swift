@@ -37,11 +37,13 @@ struct RecentFieldLines: Sendable {
         var leftOut: LeftOutFields?
     }
 
-    /// How many lines the last head had, when it was read the same way (its fields and what was
-    /// left out of them are read only once a head has repeated it whole: copied out of here, they
-    /// were retained and released for every head).
-    func lastLineCount(keepingContentLength: Bool) -> Int? {
-        guard let lastHead, lastHead.keptContentLength == keepingContentLength else { return nil }
+    /// How many lines the last head had, when it was read the same way: keeping Content-Length or
+    /// not, leaving hop-by-hop fields out or not. Its fields and what was left out of them are
+    /// read only once a head has repeated it whole (copied out of here for every head, they were
+    /// retained and released each time).
+    func lastLineCount(keepingContentLength: Bool, leavingOut: Bool) -> Int? {
+        guard let lastHead, lastHead.keptContentLength == keepingContentLength,
+              (lastHead.leftOut != nil) == leavingOut else { return nil }
         return lastHead.lineCount
     }
 
