@@ -25,7 +25,7 @@ public struct CacheControl: Sendable, Equatable {
         }
         if values.count == 1 {
             // The usual one field: the same value as the last response's is not parsed again.
-            self = ParsedValueMemo.current.cacheControl(first) { Self(parsing: [$0]) }
+            self = ParsedValueMemo.current.cacheControl(first)
         } else {
             self.init(parsing: values)
         }

@@ -130,9 +130,7 @@ enum HeadParser {
                 }
                 repeating = false
                 fields.reserveCapacity(capacity)
-                for index in 0..<count {
-                    add(recent.lines.field(at: index), to: &fields, leavingOut: &leftOut, keepingContentLength)
-                }
+                addRepeated(count, from: recent.lines, to: &fields, leavingOut: &leftOut, keepingContentLength)
             }
             let parsed: HTTPField
             if same {
@@ -149,9 +147,7 @@ enum HeadParser {
                 if leftOut != nil { leftOut = recent.lines.lastLeftOut }
                 return recent.lines.lastFields
             }
-            for index in 0..<count {  // a shorter head, all of it repeated
-                add(recent.lines.field(at: index), to: &fields, leavingOut: &leftOut, keepingContentLength)
-            }
+            addRepeated(count, from: recent.lines, to: &fields, leavingOut: &leftOut, keepingContentLength)  // shorter
         }
         let parsed = HTTPFields(fields)
         if recent.remembers {
@@ -159,6 +155,14 @@ enum HeadParser {
                                             leftOut: leftOut))
         }
         return parsed
+    }
+
+    /// Adds the fields of the first `count` lines, each the line at its place in the last head.
+    private static func addRepeated(_ count: Int, from lines: RecentFieldLines, to fields: inout [HTTPField],
+                                    leavingOut leftOut: inout LeftOutFields?, _ keepingContentLength: Bool) {
+        for index in 0..<count {
+            add(lines.field(at: index), to: &fields, leavingOut: &leftOut, keepingContentLength)
+        }
     }
 
     /// Adds a parsed field to the list, unless `leftOut` takes it.

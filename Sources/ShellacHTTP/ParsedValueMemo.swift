@@ -20,9 +20,9 @@ final class ParsedValueMemo {
     private var date: Double?
 
     /// `value` parsed as one Cache-Control field value.
-    func cacheControl(_ value: String, parse: (String) -> CacheControl) -> CacheControl {
+    func cacheControl(_ value: String) -> CacheControl {
         if value == cacheControlText { return cacheControl }
-        let parsed = parse(value)
+        let parsed = CacheControl(parsing: [value])
         cacheControlText = value
         cacheControl = parsed
         return parsed

@@ -117,20 +117,30 @@ import Testing
         }
     }
 
+    /// An origin that sends a cacheable chunked head with a first piece ("first;"), and the rest
+    /// ("later;" and the end) `afterMilliseconds` later.
+    static func firstPieceThenTheRest(afterMilliseconds gap: Int) -> TestOrigin.Script {
+        let head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n"
+        return { _ in .rawInParts([head + "6\r\nfirst;\r\n", "6\r\nlater;\r\n0\r\n\r\n"], gapMilliseconds: gap) }
+    }
+
+    /// One client sends `request` and has the first piece; a second sends it too and has the first
+    /// piece from the same fetch.
+    static func fetchAndJoin(_ h: Harness, _ request: String) async throws -> (fetching: RawClient, waiting: RawClient) {
+        let fetching = try await h.client()
+        try await fetching.send(request)
+        #expect(try await fetching.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
+        let waiting = try await h.client()
+        try await waiting.send(request)
+        #expect(try await waiting.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
+        return (fetching, waiting)
+    }
+
     @Test func whatTheOriginSentGoesOnBeforeTheRestArrives() async throws {
         // The head and a first piece, then the rest much later: the client and a waiter have the
         // first piece long before (each backend read is flushed on to the clients it wrote to).
-        let head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n"
-        try await withHarness(script: { _ in
-            .rawInParts([head + "6\r\nfirst;\r\n", "6\r\nlater;\r\n0\r\n\r\n"], gapMilliseconds: 1500)
-        }) { h in
-            let fetching = try await h.client()
-            try await fetching.send("GET /slow-body HTTP/1.1\r\nHost: a\r\n\r\n")
-            let early = try await fetching.readUntil("first;", seconds: 1)
-            #expect(early.hasPrefix("HTTP/1.1 200"))
-            let waiting = try await h.client()
-            try await waiting.send("GET /slow-body HTTP/1.1\r\nHost: a\r\n\r\n")
-            #expect(try await waiting.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
+        try await withHarness(script: Self.firstPieceThenTheRest(afterMilliseconds: 1500)) { h in
+            let (fetching, waiting) = try await Self.fetchAndJoin(h, "GET /slow-body HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await fetching.readUntil("0\r\n\r\n", seconds: 5).contains("later;"))
             #expect(try await waiting.readUntil("0\r\n\r\n", seconds: 5).contains("later;"))
             await fetching.close()
@@ -142,16 +152,8 @@ import Testing
     @Test func theFetchingClientLeavingMidStreamLeavesTheFetchToItsWaiters() async throws {
         // The client that started the fetch reads the first piece and goes; a waiter that joined
         // still gets every byte, and the object is stored for the next request.
-        let head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: chunked\r\n\r\n"
-        try await withHarness(script: { _ in
-            .rawInParts([head + "6\r\nfirst;\r\n", "6\r\nlater;\r\n0\r\n\r\n"], gapMilliseconds: 800)
-        }) { h in
-            let fetching = try await h.client()
-            try await fetching.send("GET /left HTTP/1.1\r\nHost: example.com\r\n\r\n")
-            #expect(try await fetching.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
-            let waiting = try await h.client()
-            try await waiting.send("GET /left HTTP/1.1\r\nHost: example.com\r\n\r\n")
-            #expect(try await waiting.readUntil("first;", seconds: 1).hasPrefix("HTTP/1.1 200"))
+        try await withHarness(script: Self.firstPieceThenTheRest(afterMilliseconds: 800)) { h in
+            let (fetching, waiting) = try await Self.fetchAndJoin(h, "GET /left HTTP/1.1\r\nHost: example.com\r\n\r\n")
             await fetching.close()
             #expect(try await waiting.readUntil("0\r\n\r\n", seconds: 5).contains("later;"))
             await waiting.close()
