@@ -83,7 +83,7 @@ public enum CorePolicy {
     /// s-maxage. `no-cache` means ttl 0: with a validator the response is kept to be revalidated
     /// on every use, without one it is not stored.
     public static func lifetimes(status: Int, fields: HTTPFields, requestTime: Double, responseTime: Double,
-                                 parameters: Parameters) -> StoragePlan {
+                                 defaults: Parameters.PerRequest) -> StoragePlan {
         let cc = CacheControl(fields)
         let freshness = Freshness.compute(fields: fields, cacheControl: cc, requestTime: requestTime,
                                           responseTime: responseTime)
@@ -93,22 +93,22 @@ public enum CorePolicy {
         } else if let explicit = freshness.ttl {
             ttl = explicit
         } else if CacheableStatus.isHeuristicallyCacheable(status) || cc.isPublic {
-            ttl = parameters.perRequest.defaultTTL
+            ttl = defaults.defaultTTL
         } else {
             ttl = 0
         }
-        var grace = cc.staleWhileRevalidate.map(Double.init) ?? parameters.perRequest.defaultGrace
+        var grace = cc.staleWhileRevalidate.map(Double.init) ?? defaults.defaultGrace
         var staleIfError = cc.staleIfError.map(Double.init) ?? 0
         // must-revalidate, proxy-revalidate and s-maxage (§5.2.2.10) forbid serving it stale.
         if cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge != nil {
             grace = 0
             staleIfError = 0
         }
-        var keep = parameters.perRequest.defaultKeep
+        var keep = defaults.defaultKeep
         if cc.noCache && fields["Surrogate-Control"] == nil && ttl >= 0 {
             // §5.2.2.4: store, but revalidate before every reuse — possible only with validators.
             let hasValidators = fields.contains("ETag") || fields.contains("Last-Modified")
-            keep = hasValidators ? max(keep, ttl, parameters.perRequest.uncacheableTTL) : 0
+            keep = hasValidators ? max(keep, ttl, defaults.uncacheableTTL) : 0
             ttl = 0
             grace = 0
             staleIfError = 0

@@ -209,7 +209,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         self.connection = connection
         self.reused = reused
-        let limits = services.perRequest
+        let limits = loop.perRequest
         let definition = pool.definition
         sentAt = sendTime
         let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? limits.firstByteTimeout
@@ -290,7 +290,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if request.method == "HEAD" { fields.remove("Content-Length", nameBit: KnownName.contentLength) }
         if fetch.mode == .pass { invalidateAfterUnsafeMethod(status: head.status, fields: fields) }
         let plan = CorePolicy.lifetimes(status: head.status, fields: fields, requestTime: requestTime,
-                                        responseTime: now, parameters: services.parameters)
+                                        responseTime: now, defaults: loop.perRequest)
         context.now = now
         let verdict = BackendResponsePolicy.evaluate(program: vcl.program, context: &context, status: head.status,
                                                      reason: head.reason, fields: fields, plan: plan,

@@ -93,7 +93,7 @@ extension ClientConnectionHandler {
     /// Keep-alive connections go idle after every response, so this only moves a deadline; the
     /// one scheduled check, when it fires early, looks again at the deadline it finds.
     func armIdleTimer() {
-        let deadline = NIODeadline.now() + .duration(services.perRequest.idleTimeout)
+        let deadline = NIODeadline.now() + .duration(loopServices.perRequest.idleTimeout)
         idleDeadline = deadline
         if idleTimer == nil { scheduleIdleCheck(at: deadline) }
     }

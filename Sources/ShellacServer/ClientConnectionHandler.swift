@@ -291,8 +291,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 expectationFailed = true
             }
         }
-        let vcl = services.vcl
-        let settings = services.perRequest
+        let vcl = loopServices.vcl
+        let settings = loopServices.perRequest
         let shape = ClientRequest.Shape(head)
         let keepAlive = head.keepAlive && !inputClosed
         // One reading of the clock for the request's start (it was read twice, microseconds apart).

@@ -31,6 +31,24 @@ final class ServerServices: Sendable {
             return table.perRequest
         }
         perRequestValues.withLock { $0 = changed }
+        settingsVersion.add(1, ordering: .releasing)
+    }
+
+    /// Counts the changes of the VCL in use and of the parameters. Each event loop keeps its own
+    /// copy of both (`LoopServices.vcl`, `.perRequest`) and reads them again only when this has moved:
+    /// under their locks, a few looks a request cost two atomic operations each.
+    private let settingsVersion = Atomic<Int>(0)
+
+    /// The VCL and per-request parameters as they are now, with the version they are at least as
+    /// new as (read first, so a change made meanwhile is seen again at the next look).
+    func currentSettings() -> (version: Int, vcl: ActiveVCL, perRequest: Parameters.PerRequest) {
+        let version = settingsVersion.load(ordering: .acquiring)
+        return (version, vcl, perRequest)
+    }
+
+    /// Whether settings read at `version` are still the current ones.
+    func settingsAreCurrent(_ version: Int) -> Bool {
+        settingsVersion.load(ordering: .acquiring) == version
     }
     let limits: HTTPParserLimits
     let counters: Counters
@@ -70,7 +88,10 @@ final class ServerServices: Sendable {
     /// The VCL new requests run with.
     var vcl: ActiveVCL { active.withLock { $0 } }
 
-    func use(_ vcl: ActiveVCL) { active.withLock { $0 = vcl } }
+    func use(_ vcl: ActiveVCL) {
+        active.withLock { $0 = vcl }
+        settingsVersion.add(1, ordering: .releasing)
+    }
 
     /// Whether a backend may be tried (probes, passive health, the operator's override); while
     /// sick, fetches to it fail at once and stale copies answer where they may.
@@ -168,11 +189,38 @@ final class LoopServices: @unchecked Sendable {
     /// (while a backend read is handled); anyone else writing a head there sends it first.
     var headHolder: ClientConnectionHandler?
 
-    init(eventLoop: any EventLoop, parameters: Parameters, counters: Counters, metrics: MetricsExporter) {
+    private let services: ServerServices
+    /// This loop's copy of the VCL in use and of the per-request parameters, and the version of
+    /// the server's settings it was read at.
+    private var settingsVersion: Int
+    private var vclInUse: ActiveVCL
+    private var perRequestInUse: Parameters.PerRequest
+
+    init(eventLoop: any EventLoop, services: ServerServices, parameters: Parameters, counters: Counters) {
         self.eventLoop = eventLoop
+        self.services = services
         self.parameters = parameters
         self.counters = counters
-        self.metrics = metrics
+        self.metrics = services.metrics
+        (settingsVersion, vclInUse, perRequestInUse) = services.currentSettings()
+    }
+
+    /// The VCL new requests run with, as the server has it.
+    var vcl: ActiveVCL {
+        refreshSettings()
+        return vclInUse
+    }
+
+    /// The parameters every request reads, as the server has them.
+    var perRequest: Parameters.PerRequest {
+        refreshSettings()
+        return perRequestInUse
+    }
+
+    private func refreshSettings() {
+        if !services.settingsAreCurrent(settingsVersion) {
+            (settingsVersion, vclInUse, perRequestInUse) = services.currentSettings()
+        }
     }
 
     /// The pool for a backend of `vcl`, or nil when the VCL has no such (connectable) backend.

@@ -107,8 +107,8 @@ public final class ShellacServer: Sendable {
                                   clock: configuration.clock)
         var loops: [ObjectIdentifier: LoopServices] = [:]
         for loop in group.makeIterator() {
-            loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, parameters: p, counters: counters,
-                                                         metrics: services.metrics)
+            loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, services: services, parameters: p,
+                                                         counters: counters)
         }
         self.loops = loops
         probes = HealthProbes(group: group, services: services)

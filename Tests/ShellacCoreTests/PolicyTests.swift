@@ -248,7 +248,7 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
 
     func plan(_ status: Int = 200, _ pairs: [(String, String)], parameters: Parameters = Parameters()) -> StoragePlan {
         CorePolicy.lifetimes(status: status, fields: HTTPFields(pairs), requestTime: now, responseTime: now,
-                             parameters: parameters)
+                             defaults: parameters.perRequest)
     }
 
     /// The core's lifetimes, then the builtin vcl_backend_response.

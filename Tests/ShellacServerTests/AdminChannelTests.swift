@@ -127,6 +127,39 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
         }
     }
 
+    /// Each event loop keeps its own copy of the VCL in use and the per-request parameters: a change
+    /// reaches the next request on every loop (requests here come on new connections, spread over
+    /// the harness's two loops).
+    @Test func aChangedParameterOrVCLAppliesToTheNextRequests() async throws {
+        let directory = NSTemporaryDirectory() + "shellac-admin-next-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // No Cache-Control: the lifetime is default_ttl.
+        try await withAdmin(script: { _ in .ok("page", []) }) { h, port in
+            let admin = try await AdminSession.open(port)
+            _ = try await admin.authenticate("s3cret\n")
+            for path in ["/a", "/b", "/c", "/d"] {
+                _ = try await h.get(path)
+                _ = try await h.get(path)
+                #expect(h.origin.count(path: path) == 2, "default_ttl 0 (the default): not stored")
+            }
+            #expect(try await admin.send("param.set default_ttl 2m").status == 200)
+            for path in ["/e", "/f", "/g", "/h"] {
+                _ = try await h.get(path)
+                _ = try await h.get(path)
+                #expect(h.origin.count(path: path) == 1, "stored for the new default_ttl")
+            }
+            let marked = directory + "/marked.vcl"
+            try "vcl 4.1;\nbackend b { .host = \"127.0.0.1\"; .port = \"\(h.origin.port)\"; }\nsub vcl_deliver { set resp.http.X-VCL = \"marked\"; }\n"
+                .write(toFile: marked, atomically: true, encoding: .utf8)
+            #expect(try await admin.send("vcl.load marked \(marked)").status == 200)
+            #expect(try await admin.send("vcl.use marked").status == 200)
+            for path in ["/a", "/b", "/e", "/i"] {
+                #expect(try await h.get(path).header("X-VCL") == "marked")
+            }
+        }
+    }
+
     @Test func backendsParametersStatsAndBadArguments() async throws {
         try await withAdmin(script: { _ in .ok("page") }) { h, port in
             let admin = try await AdminSession.open(port)
