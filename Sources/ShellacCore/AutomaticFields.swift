@@ -1,6 +1,7 @@
 // AutomaticFields: the fields Shellac writes into a response after vcl_deliver or vcl_synth has
-// run — Age and X-Varnish, as Varnish does, and Cache-Status (RFC 9211). VCL sees them as
-// resp.http.*, and may unset them (sites often hide Age and X-Varnish) or set a value of its own.
+// run — Age, X-Varnish and Via, as Varnish does, and Cache-Status (RFC 9211). VCL sees them as
+// resp.http.*, and may unset them (sites often hide Age, X-Varnish and Via) or set a value of its
+// own. Via is appended (RFC 9110 §7.6.3): a Via the response came with stays, ours follows it.
 
 import ShellacHTTP
 
@@ -16,6 +17,11 @@ public struct AutomaticFields: OptionSet, Sendable, Equatable {
     /// X-Varnish: the request id.
     public static var requestID: AutomaticFields { AutomaticFields(rawValue: 1 << 1) }
     public static var cacheStatus: AutomaticFields { AutomaticFields(rawValue: 1 << 2) }
+    /// Via, on responses delivered from a fetch or a stored object (not on synthetic ones).
+    public static var via: AutomaticFields { AutomaticFields(rawValue: 1 << 3) }
+
+    /// What Shellac's Via says: the protocol it received the response with, and its name.
+    public static let viaValue = "1.1 shellac (Shellac/0.1)"
 
     /// The automatic field called `name` (any case), or nil; most names are ruled out by their bit.
     static func named(_ name: String, nameBit: UInt64) -> AutomaticFields? {
@@ -24,13 +30,14 @@ public struct AutomaticFields: OptionSet, Sendable, Equatable {
         if nameBit == bits.age, name.equalsIgnoringASCIICase("Age") { return .age }
         if nameBit == bits.requestID, name.equalsIgnoringASCIICase("X-Varnish") { return .requestID }
         if nameBit == bits.cacheStatus, name.equalsIgnoringASCIICase("Cache-Status") { return .cacheStatus }
+        if nameBit == bits.via, name.equalsIgnoringASCIICase("Via") { return .via }
         return nil
     }
 
     /// The names' `HTTPField.nameBit`s, together so a lookup makes one lazy-initialisation check.
-    private static let nameBits: (age: UInt64, requestID: UInt64, cacheStatus: UInt64, any: UInt64) = {
+    private static let nameBits: (age: UInt64, requestID: UInt64, cacheStatus: UInt64, via: UInt64, any: UInt64) = {
         let age = HTTPField.nameBit("Age"), requestID = HTTPField.nameBit("X-Varnish")
-        let cacheStatus = HTTPField.nameBit("Cache-Status")
-        return (age, requestID, cacheStatus, age | requestID | cacheStatus)
+        let cacheStatus = HTTPField.nameBit("Cache-Status"), via = HTTPField.nameBit("Via")
+        return (age, requestID, cacheStatus, via, age | requestID | cacheStatus | via)
     }()
 }

@@ -181,6 +181,11 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch field {
         case .age: return deliveryAge.map(String.init)
         case .requestID: return requestID
+        case .via:
+            // Ours goes after the one the response came with; a synthetic response has only its own.
+            let upstream = response.field("Via")
+            guard deliveryAge != nil else { return upstream }
+            return upstream.map { "\($0), \(AutomaticFields.viaValue)" } ?? AutomaticFields.viaValue
         default: return deliveryCacheStatus?.headerValue
         }
     }

@@ -340,7 +340,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         fields.remove("Age", nameBit: KnownName.age)
         if !fields.contains("Date", nameBit: KnownName.date) { fields.add("Date", services.dateCache.value(now: now)) }
-        fields.set("Via", "1.1 shellac (Shellac/0.1)", nameBit: KnownName.via)
         var contentLength: Int? = switch head.framing {
         case .contentLength(let n): n
         case .none: 0

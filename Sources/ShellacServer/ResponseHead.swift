@@ -100,20 +100,24 @@ enum ResponseHead {
 
     /// The bytes `writePerResponse` writes at most.
     private static func perResponseLength(requestID: String, cacheStatus: CacheStatus?) -> Int {
-        96 + HeadWriter.maxDecimalLength + requestID.utf8.count + (cacheStatus?.maxLength ?? 0)
+        128 + HeadWriter.maxDecimalLength + requestID.utf8.count + (cacheStatus?.maxLength ?? 0)
     }
 
-    /// Age, X-Varnish, Cache-Status (those VCL did not unset or set itself) and Connection as this
+    /// Age and Via (on a response delivered from a fetch or a stored object: one with an age),
+    /// X-Varnish, Cache-Status (those VCL did not unset or set itself) and Connection as this
     /// response needs them, and the blank line. Inlined: its literals are then copied as a few
     /// stores each instead of through memcpy (about 250 instructions a hit).
     @inline(__always)
     private static func writePerResponse(_ head: inout HeadWriter, age: Int?, requestID: String,
                                          cacheStatus: CacheStatus?, omitting omitted: AutomaticFields,
                                          keepAlive: Bool, http10KeepAlive: Bool) {
-        if let age, !omitted.contains(.age) {
-            head.append("Age: ")
-            head.append(decimal: age)
-            head.append("\r\n")
+        if let age {
+            if !omitted.contains(.age) {
+                head.append("Age: ")
+                head.append(decimal: age)
+                head.append("\r\n")
+            }
+            if !omitted.contains(.via) { head.append("Via: 1.1 shellac (Shellac/0.1)\r\n") }
         }
         if !omitted.contains(.requestID) {
             head.append("X-Varnish: ")

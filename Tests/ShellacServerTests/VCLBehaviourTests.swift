@@ -208,6 +208,44 @@ import Testing
         }
     }
 
+    /// Via is appended as each response is delivered (RFC 9110 §7.6.3): the origin's stays, ours
+    /// follows, on misses, hits and passes alike, not on synthetic pages; vcl_deliver reads both
+    /// and can hide them or write its own.
+    @Test func viaIsAppendedOnDeliveryAndVCLCanHideOrReplaceIt() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            if (req.url == "/synth") { return (synth(404)); }
+            if (req.url ~ "^/account") { return (pass); }
+        }
+        sub vcl_deliver {
+            set resp.http.X-Via = resp.http.Via;
+            if (req.url ~ "hidden") { unset resp.http.Via; }
+            if (req.url ~ "mine") { set resp.http.Via = "1.1 edge"; }
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("page", [("Cache-Control", "max-age=60"),
+                                                                     ("Via", "1.1 upstream")]) }) { h in
+            let ours = "1.1 shellac (Shellac/0.1)"
+            let miss = try await h.get("/page")
+            let hit = try await h.get("/page")
+            let pass = try await h.get("/account")
+            for response in [miss, hit, pass] {
+                #expect(response.headers.filter { $0.0.lowercased() == "via" }.map(\.1) == ["1.1 upstream", ours])
+                #expect(response.header("X-Via") == "1.1 upstream, \(ours)")
+            }
+            #expect(hit.header("Cache-Status")?.hasPrefix("Shellac; hit") == true)
+            let hidden = try await h.get("/hidden")
+            #expect(hidden.header("Via") == nil)
+            let mine = try await h.get("/mine")
+            #expect(mine.headers.filter { $0.0.lowercased() == "via" }.map(\.1) == ["1.1 edge"])
+            let synthetic = try await h.get("/synth")
+            #expect(synthetic.status == 404)
+            #expect(synthetic.header("Via") == nil)
+        }
+    }
+
     @Test func backendErrorMakesThePageForAnUnreachableBackend() async throws {
         let vcl = """
         vcl 4.1;
