@@ -5,19 +5,29 @@
 import ShellacHTTP
 
 public enum BackendRequest {
+    /// The whole request: the client's, prepared, with X-Forwarded-For and X-Varnish.
     /// - Parameters:
     ///   - forCache: true for a fetch whose response may be stored (GET, no client validators or Range).
     ///   - clientAddress: the peer address appended to X-Forwarded-For.
     public static func make(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
                             requestID: String) -> HTTPRequestHead {
+        var (head, forwardingLeftOut) = prepare(from: client, clientAddress: clientAddress, forCache: forCache,
+                                                requestID: requestID)
+        if forwardingLeftOut { addForwarding(to: &head.fields, clientAddress: clientAddress, requestID: requestID) }
+        return head
+    }
+
+    /// The request, with X-Forwarded-For and X-Varnish left out (`forwardingLeftOut`) when the
+    /// client sent neither: then they are two fields added at the end, which the request is
+    /// written with (see BackendVCLContext). Added here, they copied the field list the client's
+    /// request shares, for every fetch.
+    public static func prepare(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
+                               requestID: String) -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
         var fields = client.fields
         HopByHop.strip(&fields, alsoRemoving: ("Content-Length", KnownName.contentLength))
-        if let previous = fields.combined("X-Forwarded-For", nameBit: KnownName.xForwardedFor) {
-            fields.set("X-Forwarded-For", "\(previous), \(clientAddress)", nameBit: KnownName.xForwardedFor)
-        } else {
-            fields.add(HTTPField(name: "X-Forwarded-For", value: clientAddress, nameBit: KnownName.xForwardedFor))
-        }
-        fields.set("X-Varnish", requestID, nameBit: KnownName.xVarnish)
+        let forwardingLeftOut = !fields.contains("X-Forwarded-For", nameBit: KnownName.xForwardedFor)
+            && !fields.contains("X-Varnish", nameBit: KnownName.xVarnish)
+        if !forwardingLeftOut { addForwarding(to: &fields, clientAddress: clientAddress, requestID: requestID) }
         var method = client.method
         var framing = client.framing
         if forCache {
@@ -32,8 +42,18 @@ public enum BackendRequest {
         case .chunked: fields.add("Transfer-Encoding", "chunked")
         case .none, .untilClose: break
         }
-        return HTTPRequestHead(method: method, target: client.target, version: .http1_1, fields: fields,
-                               framing: framing)
+        return (HTTPRequestHead(method: method, target: client.target, version: .http1_1, fields: fields,
+                                framing: framing), forwardingLeftOut)
+    }
+
+    /// X-Forwarded-For extended with the client's address (or begun with it), X-Varnish set.
+    public static func addForwarding(to fields: inout HTTPFields, clientAddress: String, requestID: String) {
+        if let previous = fields.combined("X-Forwarded-For", nameBit: KnownName.xForwardedFor) {
+            fields.set("X-Forwarded-For", "\(previous), \(clientAddress)", nameBit: KnownName.xForwardedFor)
+        } else {
+            fields.add(HTTPField(name: "X-Forwarded-For", value: clientAddress, nameBit: KnownName.xForwardedFor))
+        }
+        fields.set("X-Varnish", requestID, nameBit: KnownName.xVarnish)
     }
 
     /// Validators and ranges, which the cache answers itself, with their name bits.

@@ -34,7 +34,12 @@ public struct BackendResponseState: Sendable {
 /// A class, as ClientVCLContext is: built once per fetch and taken `inout` by the interpreter,
 /// as a struct it was copied whole when made.
 public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
+    /// The request; without X-Forwarded-For and X-Varnish while `forwardingLeftOut` (VCL always
+    /// sees them: they are added when it first looks at bereq's fields).
     public var bereq: HTTPRequestHead
+    /// Whether X-Forwarded-For (the client's address) and X-Varnish (the request id) are still
+    /// to be written after `bereq`'s fields rather than in them (BackendRequest.prepare).
+    public private(set) var forwardingLeftOut: Bool
     public var backend: String?
     public var retries = 0
     /// A pass: nothing from this fetch is stored.
@@ -54,10 +59,11 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     let hostname: String
     let services: VCLServices
 
-    public init(bereq: consuming HTTPRequestHead, backend: String?, uncacheable: Bool, isBackgroundFetch: Bool,
-                requestID: String, clientAddress: String, serverAddress: String, now: Double,
-                hostname: String = "localhost", services: VCLServices) {
+    public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, backend: String?,
+                uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, clientAddress: String,
+                serverAddress: String, now: Double, hostname: String = "localhost", services: VCLServices) {
         self.bereq = bereq
+        self.forwardingLeftOut = forwardingLeftOut
         self.backend = backend
         self.uncacheable = uncacheable
         self.isBackgroundFetch = isBackgroundFetch
@@ -137,9 +143,30 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         header(scope, name, nameBit: HTTPField.nameBit(name))
     }
 
+    /// Starts the request over from `head` (a retry), its forwarding fields left out or not.
+    public func restart(with head: HTTPRequestHead, forwardingLeftOut: Bool) {
+        bereq = head
+        self.forwardingLeftOut = forwardingLeftOut
+    }
+
+    /// The X-Forwarded-For and X-Varnish values the request is to be written with, after its
+    /// fields, while they are left out of them.
+    public var leftOutForwarding: (forwardedFor: String, requestID: String)? {
+        forwardingLeftOut ? (clientAddress, requestID) : nil
+    }
+
+    /// bereq's fields as VCL sees them: with X-Forwarded-For and X-Varnish.
+    private func addForwarding() {
+        guard forwardingLeftOut else { return }
+        forwardingLeftOut = false
+        BackendRequest.addForwarding(to: &bereq.fields, clientAddress: clientAddress, requestID: requestID)
+    }
+
     public func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {
         switch scope {
-        case .bereq: return bereq.fields[name, nameBit: nameBit]
+        case .bereq:
+            addForwarding()
+            return bereq.fields[name, nameBit: nameBit]
         case .beresp: return response?.fields[name, nameBit: nameBit]
         default: return nil
         }
@@ -147,7 +174,9 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public func headers(_ scope: HeaderScope, _ name: String) -> [String] {
         switch scope {
-        case .bereq: return bereq.fields.values(name)
+        case .bereq:
+            addForwarding()
+            return bereq.fields.values(name)
         case .beresp: return response?.fields.values(name) ?? []
         default: return []
         }
@@ -159,7 +188,9 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public func setHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64, _ value: String) {
         switch scope {
-        case .bereq: bereq.fields.set(name, value, nameBit: nameBit)
+        case .bereq:
+            addForwarding()
+            bereq.fields.set(name, value, nameBit: nameBit)
         case .beresp: response?.fields.set(name, value, nameBit: nameBit)
         default: break
         }
@@ -171,7 +202,9 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public func unsetHeader(_ scope: HeaderScope, _ name: String, nameBit: UInt64) {
         switch scope {
-        case .bereq: bereq.fields.remove(name, nameBit: nameBit)
+        case .bereq:
+            addForwarding()
+            bereq.fields.remove(name, nameBit: nameBit)
         case .beresp: response?.fields.remove(name, nameBit: nameBit)
         default: break
         }

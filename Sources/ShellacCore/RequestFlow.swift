@@ -26,16 +26,19 @@ public struct RequestFlow {
         public let busy: BusyFetch
         public let mode: FetchMode
         public let request: HTTPRequestHead
+        /// Whether `request` leaves out X-Forwarded-For and X-Varnish (BackendRequest.prepare).
+        public let forwardingLeftOut: Bool
         /// req.backend_hint when the fetch starts (bereq.backend).
         public let backend: String?
         public let requestID: String
         public let isBackground: Bool
 
-        init(busy: BusyFetch, mode: FetchMode, request: HTTPRequestHead, backend: String?, requestID: String,
-             isBackground: Bool = false) {
+        init(busy: BusyFetch, mode: FetchMode, request: (head: HTTPRequestHead, forwardingLeftOut: Bool),
+             backend: String?, requestID: String, isBackground: Bool = false) {
             self.busy = busy
             self.mode = mode
-            self.request = request
+            self.request = request.head
+            self.forwardingLeftOut = request.forwardingLeftOut
             self.backend = backend
             self.requestID = requestID
             self.isBackground = isBackground
@@ -512,9 +515,9 @@ public struct RequestFlow {
                             backend: context.backendHint, requestID: context.requestID), status)
     }
 
-    private func backendRequest(forCache: Bool) -> HTTPRequestHead {
-        BackendRequest.make(from: context.request, clientAddress: context.clientAddress, forCache: forCache,
-                            requestID: context.requestID)
+    private func backendRequest(forCache: Bool) -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
+        BackendRequest.prepare(from: context.request, clientAddress: context.clientAddress, forCache: forCache,
+                               requestID: context.requestID)
     }
 
     /// Whether a streamed response should reach this client as 304 (validators match a cacheable 2xx).

@@ -147,15 +147,28 @@ extension ByteBuffer {
 
 extension ByteBuffer {
     /// A request head as sent to a backend: `METHOD target HTTP/1.1`, the fields, a blank line.
-    public mutating func writeRequestHead(_ head: HTTPRequestHead) {
-        let capacity = head.method.utf8.count + head.target.utf8.count + 14  // " " + " HTTP/1.1\r\n" + "\r\n"
+    /// `forwarding`: X-Forwarded-For and X-Varnish values written after the fields (a backend
+    /// request whose fields leave them out).
+    public mutating func writeRequestHead(_ head: HTTPRequestHead,
+                                          forwarding: (forwardedFor: String, requestID: String)? = nil) {
+        var capacity = head.method.utf8.count + head.target.utf8.count + 14  // " " + " HTTP/1.1\r\n" + "\r\n"
             + HeadWriter.length(of: head.fields)
+        if let forwarding {  // "X-Forwarded-For: " + "\r\n" + "X-Varnish: " + "\r\n"
+            capacity += 32 + forwarding.forwardedFor.utf8.count + forwarding.requestID.utf8.count
+        }
         writeHead(capacity: capacity) { writer in
             writer.append(head.method)
             writer.append(UInt8(ascii: " "))
             writer.append(head.target)
             writer.append(" HTTP/1.1\r\n")
             writer.append(head.fields)
+            if let forwarding {
+                writer.append("X-Forwarded-For: ")
+                writer.append(forwarding.forwardedFor)
+                writer.append("\r\nX-Varnish: ")
+                writer.append(forwarding.requestID)
+                writer.append("\r\n")
+            }
             writer.append("\r\n")
         }
     }

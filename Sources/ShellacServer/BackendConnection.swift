@@ -279,12 +279,14 @@ final class BackendConnection: @unchecked Sendable {
     }
 
     /// Writes the request head and arms the response timers.
-    func send(_ request: HTTPRequestHead, delegate: any BackendExchangeDelegate, firstByte: TimeAmount,
-              betweenBytes: TimeAmount) {
+    /// `forwarding`: X-Forwarded-For and X-Varnish to write after the request's fields (see
+    /// BackendVCLContext.leftOutForwarding).
+    func send(_ request: HTTPRequestHead, forwarding: (forwardedFor: String, requestID: String)?,
+              delegate: any BackendExchangeDelegate, firstByte: TimeAmount, betweenBytes: TimeAmount) {
         handler.begin(delegate: delegate, requestWasHEAD: request.method == "HEAD", firstByte: firstByte,
                       betweenBytes: betweenBytes)
         headBuffer.clear()
-        headBuffer.writeRequestHead(request)
+        headBuffer.writeRequestHead(request, forwarding: forwarding)
         handler.write(headBuffer, flush: request.framing == .none || request.framing == .contentLength(0))
     }
 

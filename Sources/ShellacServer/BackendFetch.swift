@@ -67,7 +67,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             }
         }
         self.bodyEnded = !request.hasBody
-        self.context = BackendVCLContext(bereq: consume request, backend: fetch.backend,
+        self.context = BackendVCLContext(bereq: consume request, forwardingLeftOut: fetch.forwardingLeftOut,
+                                         backend: fetch.backend,
                                          uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
@@ -214,7 +215,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         sentAt = sendTime
         let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? limits.firstByteTimeout
         let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? limits.betweenBytesTimeout
-        connection.send(request, delegate: self, firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
+        connection.send(request, forwarding: context.leftOutForwarding, delegate: self,
+                        firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
         for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
         pendingBody.removeAll()
         pendingBodyBytes = 0
@@ -526,7 +528,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             return
         }
         context.retries += 1
-        context.bereq = fetch.request
+        context.restart(with: fetch.request, forwardingLeftOut: fetch.forwardingLeftOut)
         revalidated = false
         retried = false
         services.counters.increment(.backendRetries)

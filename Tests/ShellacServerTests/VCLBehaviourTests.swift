@@ -136,6 +136,55 @@ import Testing
         }
     }
 
+    /// X-Forwarded-For and X-Varnish go with every backend request, retries included, whether or
+    /// not VCL looks at them; vcl_backend_fetch sees them on bereq and may change or drop them.
+    @Test func backendRequestsCarryForwardingFieldsThatVCLCanChange() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv { return (pass); }
+        sub vcl_backend_fetch {
+            if (bereq.url ~ "seen") {
+                set bereq.http.X-Seen = bereq.http.X-Forwarded-For + " " + bereq.http.X-Varnish;
+            }
+            if (bereq.url ~ "changed") {
+                set bereq.http.X-Forwarded-For = "10.1.1.1";
+                unset bereq.http.X-Varnish;
+            }
+        }
+        sub vcl_backend_response {
+            if (beresp.status == 503 && bereq.retries < 1) { return (retry); }
+        }
+        """
+        let calls = Counter()
+        try await withHarness(vcl: vcl, script: { request in
+            request.path == "/retried" && calls.next() == 0 ? .ok("busy", status: 503) : .ok("ok")
+        }) { h in
+            func forwarding(_ request: OriginRequest) -> [String] {
+                request.headers.filter { ["x-forwarded-for", "x-varnish"].contains($0.0.lowercased()) }
+                    .map { "\($0.0.lowercased())=\($0.1)" }
+            }
+            let plain = try await h.get("/plain")
+            let id = try #require(plain.header("X-Varnish"))
+            #expect(h.origin.requests.map(forwarding) == [["x-forwarded-for=127.0.0.1", "x-varnish=\(id)"]])
+
+            let seen = try await h.get("/seen")
+            let seenRequest = try #require(h.origin.requests.last)
+            #expect(seenRequest.header("X-Seen") == "127.0.0.1 \(seen.header("X-Varnish") ?? "?")")
+            #expect(forwarding(seenRequest).count == 2)
+
+            _ = try await h.get("/changed")
+            #expect(forwarding(try #require(h.origin.requests.last)) == ["x-forwarded-for=10.1.1.1"])
+
+            let retried = try await h.get("/retried")
+            #expect(retried.text == "ok")
+            let both = h.origin.requests.filter { $0.path == "/retried" }
+            #expect(both.count == 2)
+            #expect(both.map(forwarding) == Array(repeating: ["x-forwarded-for=127.0.0.1",
+                                                              "x-varnish=\(retried.header("X-Varnish") ?? "?")"], count: 2))
+        }
+    }
+
     @Test func hitForPassSendsLaterRequestsStraightToTheBackend() async throws {
         let vcl = """
         vcl 4.1;
