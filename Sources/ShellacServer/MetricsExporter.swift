@@ -37,10 +37,17 @@ final class MetricsExporter: Sendable {
 
     /// One backend's metric objects, made in the registry once and held by its pools: asking the
     /// registry for them by name and labels on every fetch cost more than the fetch's own parsing.
-    struct BackendMetrics: Sendable {
+    /// A class: a fetch that holds them copies one reference, not three.
+    final class BackendMetrics: Sendable {
         let firstByte: LatencyHistogram
         let fetches: Counter
         let failures: Counter
+
+        init(firstByte: LatencyHistogram, fetches: Counter, failures: Counter) {
+            self.firstByte = firstByte
+            self.fetches = fetches
+            self.failures = failures
+        }
 
         func recordFirstByte(seconds: Double) {
             firstByte.record(seconds: seconds)
