@@ -253,10 +253,11 @@ protocol RecordsVCLEffects: VCLContext {
 }
 
 /// What a VCL context asks of the server while a subroutine runs: backend health, and purging
-/// by tag (which answers at once with how many objects it took).
-public struct VCLServices: Sendable {
-    public var isHealthy: @Sendable (String) -> Bool
-    public var purgeTags: @Sendable ([String], Bool) -> Int
+/// by tag (which answers at once with how many objects it took). One shared object: every
+/// request's contexts hold it, and as a struct each copy retained and released both closures.
+public final class VCLServices: Sendable {
+    public let isHealthy: @Sendable (String) -> Bool
+    public let purgeTags: @Sendable ([String], Bool) -> Int
 
     public init(isHealthy: @escaping @Sendable (String) -> Bool,
                 purgeTags: @escaping @Sendable ([String], Bool) -> Int) {
