@@ -120,7 +120,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             fail(.noBackend)
             return
         }
-        guard services.isHealthy(backend) else {
+        guard services.isHealthy(backend, now: context.now) else {
             fail(.sick)
             return
         }
@@ -430,8 +430,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func backendResponseEnd(connectionReusable: Bool) {
         // A backend may answer before reading our whole request body: then the connection is spent.
-        if let connection { pool?.release(connection, reusable: connectionReusable && bodyEnded) }
-        connection = nil
+        if let connection = connection.take() { pool?.release(connection, reusable: connectionReusable && bodyEnded) }
         finished = true
         bodySource = nil
         releaseSlot()
@@ -465,8 +464,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// Hands an event the busy fetch took to the request that started the fetch; after the last
     /// one the fetch lets go of it.
     private func toOwner(_ event: FetchEvent, last: Bool = false) {
-        guard let owner else { return }
-        if last { self.owner = nil }
+        guard let owner = last ? owner.take() : owner else { return }
         owner.handler.fetchEvent(event, owner.request, from: fetch.busy)
     }
 

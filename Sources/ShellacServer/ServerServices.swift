@@ -99,6 +99,11 @@ final class ServerServices: Sendable {
         health.isHealthy(backend, now: now())
     }
 
+    /// The same, at a time the caller read already.
+    func isHealthy(_ backend: String, now: Double) -> Bool {
+        health.isHealthy(backend, now: now)
+    }
+
     /// Current time for freshness decisions (the wall clock outside tests).
     let now: @Sendable () -> Double
 
