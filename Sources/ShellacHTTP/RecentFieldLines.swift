@@ -20,12 +20,13 @@ struct RecentFieldLines: Sendable {
     static let maxLines = 24
     static let maxLineLength = 128
 
-    private struct Line: Sendable {
-        var bytes: [UInt8]
-        var field: HTTPField
-    }
-
-    private var lines: [Line] = []
+    /// Line `i`'s bytes are at `i * maxLineLength` in `lineBytes`, `lineLengths[i]` of them (-1:
+    /// the line was too long to keep, and no line matches it), and it made `lineFields[i]`. One
+    /// buffer for every line's bytes: with an array of bytes per line, each comparison copied
+    /// that line's array out of the list, a retain and a release per line of every head.
+    private var lineBytes: [UInt8] = []
+    private var lineLengths: [Int16] = []
+    private var lineFields: [HTTPField] = []
     /// The last head's field list, how many lines it had, whether its Content-Length was kept,
     /// and what the fields a response parser left out of it said (see LeftOutFields).
     private var lastHead: LastHead?
@@ -59,32 +60,37 @@ struct RecentFieldLines: Sendable {
 
     /// Whether `line` has exactly the bytes of line `index` of the last head.
     func repeats(at index: Int, _ line: UnsafeRawBufferPointer) -> Bool {
-        guard let start = line.baseAddress else { return false }
-        // Read in place: a copy of the entry retained and released its bytes and Strings.
-        return lines.withUnsafeBufferPointer { lines in
-            index < lines.count && lines[index].bytes.count == line.count
-                && lines[index].bytes.withUnsafeBytes { memcmp($0.baseAddress!, start, line.count) == 0 }
+        guard let start = line.baseAddress, index < lineLengths.count, Int(lineLengths[index]) == line.count else {
+            return false
+        }
+        return lineBytes.withUnsafeBufferPointer {
+            memcmp($0.baseAddress! + index * Self.maxLineLength, start, line.count) == 0
         }
     }
 
     /// The field line `index` made (there must be one: `repeats` said so).
     func field(at index: Int) -> HTTPField {
-        lines[index].field
+        lineFields[index]
     }
 
     /// Remembers the field line `index` made. Lines are remembered in order, each after the ones
     /// above it, so a head's lines fill the list from the top.
-    /// A line too long to keep holds its place with no bytes, which no line matches.
     mutating func remember(_ field: HTTPField, at index: Int, _ line: UnsafeRawBufferPointer) {
-        guard index < Self.maxLines, index <= lines.count else { return }
-        let kept = line.count <= Self.maxLineLength ? line : UnsafeRawBufferPointer(start: nil, count: 0)
-        if index == lines.count {
-            lines.append(Line(bytes: Array(kept), field: field))
+        guard index < Self.maxLines, index <= lineLengths.count else { return }
+        if index == lineLengths.count {
+            lineBytes.append(contentsOf: repeatElement(0, count: Self.maxLineLength))
+            lineLengths.append(-1)
+            lineFields.append(field)
+        } else {
+            lineFields[index] = field
+        }
+        guard line.count <= Self.maxLineLength, let start = line.baseAddress else {
+            lineLengths[index] = -1
             return
         }
-        // In place: the bytes' storage is reused when it has room.
-        lines[index].bytes.removeAll(keepingCapacity: true)
-        lines[index].bytes.append(contentsOf: kept)
-        lines[index].field = field
+        lineBytes.withUnsafeMutableBufferPointer {
+            _ = memcpy($0.baseAddress! + index * Self.maxLineLength, start, line.count)
+        }
+        lineLengths[index] = Int16(line.count)
     }
 }
