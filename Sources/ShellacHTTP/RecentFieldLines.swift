@@ -28,8 +28,13 @@ struct RecentFieldLines: Sendable {
     private var lineLengths: [Int16] = []
     private var lineFields: [HTTPField] = []
     /// The last head's field list, how many lines it had, whether its Content-Length was kept,
-    /// and what the fields a response parser left out of it said (see LeftOutFields).
-    private var lastHead: LastHead?
+    /// and what the fields a response parser left out of it said (see LeftOutFields). Kept
+    /// apart, so the checks every head makes read two words rather than copy the whole.
+    private var lastHeadLineCount: Int?
+    private var lastHeadKeptContentLength = false
+    private var lastHeadLeftSomeOut = false
+    private var lastHeadFields = HTTPFields()
+    private var lastHeadLeftOut: LeftOutFields?
 
     struct LastHead {
         var fields: HTTPFields
@@ -43,19 +48,22 @@ struct RecentFieldLines: Sendable {
     /// read only once a head has repeated it whole (copied out of here for every head, they were
     /// retained and released each time).
     func lastLineCount(keepingContentLength: Bool, leavingOut: Bool) -> Int? {
-        guard let lastHead, lastHead.keptContentLength == keepingContentLength,
-              (lastHead.leftOut != nil) == leavingOut else { return nil }
-        return lastHead.lineCount
+        guard lastHeadKeptContentLength == keepingContentLength, lastHeadLeftSomeOut == leavingOut else { return nil }
+        return lastHeadLineCount
     }
 
     /// The last head's fields (there must be a last head).
-    var lastFields: HTTPFields { lastHead!.fields }
+    var lastFields: HTTPFields { lastHeadFields }
 
     /// What the fields left out of the last head said.
-    var lastLeftOut: LeftOutFields? { lastHead!.leftOut }
+    var lastLeftOut: LeftOutFields? { lastHeadLeftOut }
 
-    mutating func rememberHead(_ head: LastHead) {
-        lastHead = head
+    mutating func rememberHead(_ head: consuming LastHead) {
+        lastHeadLineCount = head.lineCount
+        lastHeadKeptContentLength = head.keptContentLength
+        lastHeadLeftSomeOut = head.leftOut != nil
+        lastHeadFields = head.fields
+        lastHeadLeftOut = head.leftOut
     }
 
     /// Whether `line` has exactly the bytes of line `index` of the last head.
