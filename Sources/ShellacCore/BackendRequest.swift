@@ -34,7 +34,9 @@ public enum BackendRequest {
             // A HEAD miss fetches GET so the full object can be stored; client validators and
             // ranges are answered by us from the stored object.
             if method == "HEAD" { method = "GET" }
-            for (name, bit) in conditionalFields { fields.remove(name, nameBit: bit) }
+            if fields.nameBits & conditionalBits != 0 {
+                for (name, bit) in conditionalFields { fields.remove(name, nameBit: bit) }
+            }
             framing = .none
         }
         switch framing {
@@ -59,4 +61,7 @@ public enum BackendRequest {
     /// Validators and ranges, which the cache answers itself, with their name bits.
     private static let conditionalFields = ["If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
                                             "If-Range", "Range"].map { ($0, HTTPField.nameBit($0)) }
+    /// Their bits together: a request with none of them (most) is passed over without reading the
+    /// list (each name read was a retain and a release).
+    private static let conditionalBits = conditionalFields.reduce(0) { $0 | $1.1 }
 }
