@@ -22,8 +22,12 @@ public struct RequestFlow {
     /// background fetch), and as a struct of about 130 bytes it made every action as large,
     /// moved with a memcpy call at each step of a hit.
     public final class Fetch: Sendable {
-        /// Where the fetch publishes the response; the client streams from it.
-        public let busy: BusyFetch
+        /// Where a shared fetch publishes the response for the requests waiting on it; nil for a
+        /// private one (a pass or a hit-for-miss), whose only reader is the request that made it
+        /// (a busy object of its own was made, locked and published to for every such fetch).
+        public let busy: BusyFetch?
+        /// The key the fetch is for (its busy object's, when it has one).
+        public let key: CacheKey
         public let mode: FetchMode
         public let request: HTTPRequestHead
         /// Whether `request` leaves out X-Forwarded-For and X-Varnish (BackendRequest.prepare).
@@ -33,9 +37,17 @@ public struct RequestFlow {
         public let requestID: String
         public let isBackground: Bool
 
-        init(busy: BusyFetch, mode: FetchMode, request: (head: HTTPRequestHead, forwardingLeftOut: Bool),
+        /// A shared fetch, publishing into `busy`.
+        convenience init(busy: BusyFetch, mode: FetchMode, request: (head: HTTPRequestHead, forwardingLeftOut: Bool),
+                         backend: String?, requestID: String, isBackground: Bool = false) {
+            self.init(busy: busy, key: busy.key, mode: mode, request: request, backend: backend, requestID: requestID,
+                      isBackground: isBackground)
+        }
+
+        init(busy: BusyFetch?, key: CacheKey, mode: FetchMode, request: (head: HTTPRequestHead, forwardingLeftOut: Bool),
              backend: String?, requestID: String, isBackground: Bool = false) {
             self.busy = busy
+            self.key = key
             self.mode = mode
             self.request = request.head
             self.forwardingLeftOut = request.forwardingLeftOut
@@ -356,7 +368,7 @@ public struct RequestFlow {
     private mutating func hit(_ object: StoredObject, status: CacheStatus, refresh: Fetch?, now: Double) -> Action {
         context.object = object
         let outcome = program.isTrivial(.hit) ? .action("deliver", []) : program.run(.hit, &context)
-        if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
+        if outcome.name != "deliver", let busy = refresh?.busy { released.append(busy) }
         switch outcome.name {
         case "deliver": return deliver(object, status, now: now, refresh: refresh)
         case "fetch":
@@ -446,7 +458,7 @@ public struct RequestFlow {
             context.startDelivery(age: age, cacheStatus: status, stored: true)
             context.response.start(stored: object)
             let outcome = program.run(.deliver, &context)
-            if outcome.name != "deliver", let refresh { released.append(refresh.busy) }
+            if outcome.name != "deliver", let busy = refresh?.busy { released.append(busy) }
             switch outcome.name {
             case "deliver": edits = context.responseEdits
             case "restart": return restart()
@@ -510,8 +522,7 @@ public struct RequestFlow {
     private func fetch(_ mode: FetchMode, status: CacheStatus) -> Action {
         // A pass was never looked up, but its fetch is keyed too (invalidation after unsafe methods).
         let key = cacheKey ?? CorePolicy.cacheKey(context.request, serverAddress: context.serverAddress)
-        let busy = BusyFetch(key: key, maxWaiters: 0)
-        return .fetch(Fetch(busy: busy, mode: mode, request: backendRequest(forCache: mode != .pass),
+        return .fetch(Fetch(busy: nil, key: key, mode: mode, request: backendRequest(forCache: mode != .pass),
                             backend: context.backendHint, requestID: context.requestID), status)
     }
 

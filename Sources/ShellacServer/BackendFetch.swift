@@ -266,7 +266,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             if let sentAt { sentMetrics?.recordFirstByte(seconds: now - sentAt) }
         }
         if head.status >= 500, fetch.mode != .pass,
-           services.store.staleForError(fetch.busy.key, requestFields: request.fields, now: now) != nil {
+           services.store.staleForError(fetch.key, requestFields: request.fields, now: now) != nil {
             // A stale copy may stand in (grace, stale-if-error): the 5xx is a failure, never stored.
             fail(.serverError(head.status))
             return
@@ -336,9 +336,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if case .contentLength(let n) = head.framing, n > services.store.budget { storing = false }
         if !storing, case .cacheable = fetch.mode {
             // Waiters fetch for themselves; a marker keeps later requests from queueing.
-            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, passes: markerPasses, now: now)
+            services.store.release(fetch.key, busy: fetch.busy, hitForMissTTL: hitForMissTTL, passes: markerPasses,
+                                   now: now)
         } else if !storing, fetch.mode == .hitForMiss, let hitForMissTTL {
-            services.store.release(fetch.busy, hitForMissTTL: hitForMissTTL, passes: markerPasses, now: now)
+            services.store.release(fetch.key, busy: fetch.busy, hitForMissTTL: hitForMissTTL, passes: markerPasses,
+                                   now: now)
         }
         fields.remove("Age", nameBit: KnownName.age)
         if !fields.contains("Date", nameBit: KnownName.date) { fields.add("Date", services.dateCache.value(now: now)) }
@@ -357,7 +359,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                   varyValues: Vary.values(for: names, in: request.fields),
                                   age: Int(age))
         fetchedHead = fetched
-        if fetch.busy.publishHead(fetched, retainBody: storing) { toOwner(.head(fetched)) }
+        if fetch.busy?.publishHead(fetched, retainBody: storing) ?? true { toOwner(.head(fetched)) }
     }
 
     func backendResponseBody(_ chunk: ByteBuffer) {
@@ -388,7 +390,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             return
         }
         // The fetch's key is the target URI's cache key (as the flow computed it).
-        var keys = [fetch.busy.key]
+        var keys = [fetch.key]
         if let host = request.fields["Host"]?.asciiLowercased() {
             for name in ["Location", "Content-Location"] {
                 guard let value = fields[name] else { continue }
@@ -423,9 +425,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         storing = false
         chunks.removeAll()
         if case .cacheable = fetch.mode {
-            services.store.release(fetch.busy, hitForMissTTL: nil, now: services.now())
+            services.store.release(fetch.key, busy: fetch.busy, hitForMissTTL: nil, now: services.now())
         }
-        fetch.busy.stopRetainingBody()
+        fetch.busy?.stopRetainingBody()
     }
 
     func backendResponseEnd(connectionReusable: Bool) {
@@ -442,23 +444,22 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if storing, let head = fetchedHead, let plan {
             // The object copies the pieces once into its own exactly-sized buffer: they are slices of
             // read buffers that can pin far more memory than the object.
-            let object = StoredObject(key: fetch.busy.key, status: head.status, reason: head.reason,
+            let object = StoredObject(key: fetch.key, status: head.status, reason: head.reason,
                                       fields: head.fields, body: chunks,
                                       varyNames: head.varyNames,
                                       varyValues: head.varyValues, storedAt: services.now(),
                                       initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep,
                                       staleIfError: plan.staleIfError, tags: tags)
-            let completing: BusyFetch? = fetch.mode == .hitForMiss ? nil : fetch.busy
-            services.store.insert(object, completing: completing, now: object.storedAt)
+            services.store.insert(object, completing: fetch.busy, now: object.storedAt)
         }
         chunks.removeAll()
         if let last = heldChunk { publishBody(last) }
         heldChunk = nil
-        if fetch.busy.publishEnd() { toOwner(.end, last: true) }
+        if fetch.busy?.publishEnd() ?? true { toOwner(.end, last: true) }
     }
 
     private func publishBody(_ chunk: ByteBuffer) {
-        if fetch.busy.publishBody(chunk) { toOwner(.body(chunk)) }
+        if fetch.busy?.publishBody(chunk) ?? true { toOwner(.body(chunk)) }
     }
 
     /// Hands an event the busy fetch took to the request that started the fetch; after the last
@@ -547,7 +548,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if case .abandoned = error { return .none }
         if fetch.mode != .pass, case .serverError = error { return .none }
         if fetch.mode != .pass,
-           services.store.staleForError(fetch.busy.key, requestFields: request.fields, now: now) != nil {
+           services.store.staleForError(fetch.key, requestFields: request.fields, now: now) != nil {
             return .none
         }
         var fields = HTTPFields([("Date", services.dateCache.value(now: now))])
@@ -600,9 +601,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         services.counters.increment(.fetchFailures)
         if fetchedHead != nil { services.counters.increment(.truncatedBodies) }
         if case .cacheable = fetch.mode {
-            services.store.release(fetch.busy, hitForMissTTL: nil, now: services.now())
+            services.store.release(fetch.key, busy: fetch.busy, hitForMissTTL: nil, now: services.now())
         }
         let failure = FetchFailure(status: status, reason: error.description, response: page)
-        if fetch.busy.publishFailure(failure) { toOwner(.failed(failure), last: true) }
+        if fetch.busy?.publishFailure(failure) ?? true { toOwner(.failed(failure), last: true) }
     }
 }

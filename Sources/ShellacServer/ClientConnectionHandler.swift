@@ -364,7 +364,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             if status.forward == .stale && status.forwardStatus == nil { services.counters.increment(.graceHits) }
             if let refresh, !(refresh.backend.map(services.isHealthy) ?? false) {
                 // A sick backend is not tried: the stale object keeps answering.
-                services.store.release(refresh.busy, hitForMissTTL: nil, now: services.now())
+                services.store.release(refresh.key, busy: refresh.busy, hitForMissTTL: nil, now: services.now())
             } else if let refresh {
                 // Nobody waits on a background fetch: it refreshes the store, or fails and the
                 // stale object stays.
@@ -455,7 +455,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func unsubscribe(_ request: ClientRequest) {
         if let subscription = request.subscription {
             if let id = subscription.id {
-                subscription.busy.unsubscribe(id)
+                subscription.busy?.unsubscribe(id)
             } else {
                 request.fetch?.detachOwner()
             }
@@ -465,8 +465,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// An event from `busy`. Ignored unless `busy` is still what the request listens to: a waiter
     /// that moved on to its own fetch must not act on the rest of an earlier replay.
-    func fetchEvent(_ event: FetchEvent, _ request: ClientRequest, from busy: BusyFetch) {
-        guard current === request, !request.done, !closed, request.subscription?.busy === busy else { return }
+    /// `busy` is nil for the events of a private fetch, which come from the fetch itself.
+    func fetchEvent(_ event: FetchEvent, _ request: ClientRequest, from busy: BusyFetch?) {
+        guard current === request, !request.done, !closed, let subscription = request.subscription,
+              subscription.busy === busy else { return }
         if request.awaitingCompletion {
             switch event {
             case .end, .failed:
@@ -514,7 +516,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             let index = request.pieceEvents
             request.pieceEvents += 1
             guard index >= request.nextPiece, !request.lagging else { return }  // pulled already, or behind
-            if !context.channel.isWritable, request.fetch?.isPrivate != true, busy.retainsBody {
+            if !context.channel.isWritable, request.fetch?.isPrivate != true, busy?.retainsBody == true {
                 // A shared stream does not wait for a slow reader and is not queued for it either:
                 // the client pulls the pieces from the fetch once its socket drains.
                 request.lagging = true

@@ -22,8 +22,9 @@ final class ClientRequest: @unchecked Sendable {
     /// The fetch this request started (pass, miss, hit-for-miss); nil when waiting or hit.
     var fetch: BackendFetch?
     /// The fetch this request listens to, with its subscription id; no id for the fetch it
-    /// started itself, which hands it events directly.
-    var subscription: (busy: BusyFetch, id: Int?)?
+    /// started itself, which hands it events directly (and no busy object when that fetch is
+    /// private).
+    var subscription: (busy: BusyFetch?, id: Int?)?
     var waiting = false
     /// Listening to another variant's fetch only to learn when it ends.
     var awaitingCompletion = false

@@ -348,17 +348,24 @@ public final class CacheStore: Sendable {
     /// `hitForMissTTL` seconds: hit-for-pass when `passes`, else hit-for-miss) or the fetch failed
     /// (nil: no marker).
     public func release(_ fetch: BusyFetch, hitForMissTTL: Double?, passes: Bool = false, now: Double) {
-        let digest = fetch.key.digest
+        release(fetch.key, busy: fetch, hitForMissTTL: hitForMissTTL, passes: passes, now: now)
+    }
+
+    /// The same for a fetch of `key` that may have no busy object (a private one, which only
+    /// renews or sets the marker).
+    public func release(_ key: CacheKey, busy fetch: BusyFetch?, hitForMissTTL: Double?, passes: Bool = false,
+                        now: Double) {
+        let digest = key.digest
         shards[shard(for: digest)].withLock { shard in
             let newMarker = shard.heads.update(digest) { head -> Bool in
                 // A head taken over by another key with the same digest is left to it.
-                guard head.holds(fetch.key) else { return false }
-                if head.busy === fetch { head.busy = nil }
+                guard head.holds(key) else { return false }
+                if let fetch, head.busy === fetch { head.busy = nil }
                 guard let ttl = hitForMissTTL, ttl > 0 else { return false }
                 // Every request under a hit-for-miss marker renews it. One expiry entry per marker
                 // is enough: when it comes due, `expire` files a renewed marker again.
                 let isNew = head.hitForMissUntil == nil
-                head.setMarker(for: fetch.key, until: now + ttl, passes: passes)
+                head.setMarker(for: key, until: now + ttl, passes: passes)
                 return isNew
             }
             if newMarker, let ttl = hitForMissTTL {
