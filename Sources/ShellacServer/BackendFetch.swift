@@ -1,10 +1,11 @@
-// BackendFetch: runs one backend fetch on the client's event loop and publishes the response into
-// its BusyFetch, from which the client (and any coalesced waiters) stream it. vcl_backend_fetch
-// shapes the request and picks the backend; when the head arrives the core computes its lifetimes
-// and vcl_backend_response decides whether and how long it is stored; a failure goes through
-// vcl_backend_error. A complete cacheable body is stored before the end is published, a failed or
-// truncated one never is. Retries once on a fresh connection when a reused one fails before
-// answering an idempotent, bodiless request; return(retry) starts over, up to max_retries.
+// BackendFetch: runs one backend fetch on the client's event loop and hands the response to the
+// client that started it; a shared fetch also publishes it into its BusyFetch, from which
+// coalesced waiters stream it. vcl_backend_fetch shapes the request and picks the backend; when
+// the head arrives the core computes its lifetimes and vcl_backend_response decides whether and
+// how long it is stored; a failure goes through vcl_backend_error. A complete cacheable body is
+// stored before the end is published, a failed or truncated one never is. Retries once on a fresh
+// connection when a reused one fails before answering an idempotent, bodiless request;
+// return(retry) starts over, up to max_retries.
 
 import NIOCore
 import ShellacCore
@@ -462,8 +463,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         if fetch.busy?.publishBody(chunk) ?? true { toOwner(.body(chunk)) }
     }
 
-    /// Hands an event the busy fetch took to the request that started the fetch; after the last
-    /// one the fetch lets go of it.
+    /// Hands an event (one the busy fetch took, or any of a private fetch) to the request that
+    /// started the fetch; after the last one the fetch lets go of it.
     private func toOwner(_ event: FetchEvent, last: Bool = false) {
         guard let owner = last ? owner.take() : owner else { return }
         owner.handler.fetchEvent(event, owner.request, from: fetch.busy)

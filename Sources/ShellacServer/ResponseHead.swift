@@ -117,6 +117,7 @@ enum ResponseHead {
                 head.append(decimal: age)
                 head.append("\r\n")
             }
+            // AutomaticFields.viaValue, spelled out so the literal is copied as a few stores.
             if !omitted.contains(.via) { head.append("Via: 1.1 shellac (Shellac/0.1)\r\n") }
         }
         if !omitted.contains(.requestID) {
