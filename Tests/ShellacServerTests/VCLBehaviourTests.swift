@@ -208,16 +208,22 @@ import Testing
         }
     }
 
-    /// What e-commerce and CMS VCLs do in vcl_deliver: label the response by obj.uncacheable and
-    /// obj.hits, and hide Age and X-Varnish; vcl_synth can hide X-Varnish too.
-    @Test func deliverSeesAndHidesTheFieldsShellacAdds() async throws {
-        let vcl = """
+    /// The start of the delivery tests' VCL: /synth is answered by vcl_synth, /account… passed;
+    /// each test adds its vcl_deliver.
+    static let synthAndPassRoutes = """
         vcl 4.1;
         backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
         sub vcl_recv {
             if (req.url == "/synth") { return (synth(404)); }
             if (req.url ~ "^/account") { return (pass); }
         }
+
+        """
+
+    /// What e-commerce and CMS VCLs do in vcl_deliver: label the response by obj.uncacheable and
+    /// obj.hits, and hide Age and X-Varnish; vcl_synth can hide X-Varnish too.
+    @Test func deliverSeesAndHidesTheFieldsShellacAdds() async throws {
+        let vcl = Self.synthAndPassRoutes + """
         sub vcl_deliver {
             if (obj.uncacheable) {
                 set resp.http.X-Debug = "UNCACHEABLE";
@@ -261,13 +267,7 @@ import Testing
     /// follows, on misses, hits and passes alike, not on synthetic pages; vcl_deliver reads both
     /// and can hide them or write its own.
     @Test func viaIsAppendedOnDeliveryAndVCLCanHideOrReplaceIt() async throws {
-        let vcl = """
-        vcl 4.1;
-        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
-        sub vcl_recv {
-            if (req.url == "/synth") { return (synth(404)); }
-            if (req.url ~ "^/account") { return (pass); }
-        }
+        let vcl = Self.synthAndPassRoutes + """
         sub vcl_deliver {
             set resp.http.X-Via = resp.http.Via;
             if (req.url ~ "hidden") { unset resp.http.Via; }
