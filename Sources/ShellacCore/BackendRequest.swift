@@ -5,22 +5,13 @@
 import ShellacHTTP
 
 public enum BackendRequest {
-    /// The whole request: the client's, prepared, with X-Forwarded-For and X-Varnish.
-    /// - Parameters:
-    ///   - forCache: true for a fetch whose response may be stored (GET, no client validators or Range).
-    ///   - clientAddress: the peer address appended to X-Forwarded-For.
-    public static func make(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
-                            requestID: String) -> HTTPRequestHead {
-        var (head, forwardingLeftOut) = prepare(from: client, clientAddress: clientAddress, forCache: forCache,
-                                                requestID: requestID)
-        if forwardingLeftOut { addForwarding(to: &head.fields, clientAddress: clientAddress, requestID: requestID) }
-        return head
-    }
-
     /// The request, with X-Forwarded-For and X-Varnish left out (`forwardingLeftOut`) when the
     /// client sent neither: then they are two fields added at the end, which the request is
     /// written with (see BackendVCLContext). Added here, they copied the field list the client's
     /// request shares, for every fetch.
+    /// - Parameters:
+    ///   - forCache: true for a fetch whose response may be stored (GET, no client validators or Range).
+    ///   - clientAddress: the peer address appended to X-Forwarded-For.
     public static func prepare(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
                                requestID: String) -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
         var fields = client.fields

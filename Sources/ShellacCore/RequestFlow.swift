@@ -234,12 +234,8 @@ public struct RequestFlow {
 
     private mutating func pipe() -> Action {
         var head = context.request
-        if let previous = head.fields.combined("X-Forwarded-For") {
-            head.fields.set("X-Forwarded-For", "\(previous), \(context.clientAddress)")
-        } else {
-            head.fields.add("X-Forwarded-For", context.clientAddress)
-        }
-        head.fields.set("X-Varnish", context.requestID)
+        BackendRequest.addForwarding(to: &head.fields, clientAddress: context.clientAddress,
+                                     requestID: context.requestID)
         context.pipeRequest = head
         let outcome = program.run(.pipe, &context)
         switch outcome.name {

@@ -201,11 +201,11 @@ final class LoopServices: @unchecked Sendable {
     private var vclInUse: ActiveVCL
     private var perRequestInUse: Parameters.PerRequest
 
-    init(eventLoop: any EventLoop, services: ServerServices, parameters: Parameters, counters: Counters) {
+    init(eventLoop: any EventLoop, services: ServerServices, parameters: Parameters) {
         self.eventLoop = eventLoop
         self.services = services
         self.parameters = parameters
-        self.counters = counters
+        self.counters = services.counters
         self.metrics = services.metrics
         (settingsVersion, vclInUse, perRequestInUse) = services.currentSettings()
     }

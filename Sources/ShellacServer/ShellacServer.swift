@@ -107,8 +107,7 @@ public final class ShellacServer: Sendable {
                                   clock: configuration.clock)
         var loops: [ObjectIdentifier: LoopServices] = [:]
         for loop in group.makeIterator() {
-            loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, services: services, parameters: p,
-                                                         counters: counters)
+            loops[ObjectIdentifier(loop)] = LoopServices(eventLoop: loop, services: services, parameters: p)
         }
         self.loops = loops
         probes = HealthProbes(group: group, services: services)
