@@ -52,6 +52,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public var response: BackendResponseState?
     public var syntheticBody = ""
     public var bans: [BanExpression] = []
+    public var banError = ""
     public var logLines: [String] = []
     public var now: Double
     let clientAddress: String

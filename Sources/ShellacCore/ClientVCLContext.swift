@@ -43,6 +43,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var syntheticBody = ""
     /// Ban expressions accepted by ban(), for the I/O layer to apply.
     public var bans: [BanExpression] = []
+    public var banError = ""
     public var logLines: [String] = []
     let services: VCLServices
     let hostname: String

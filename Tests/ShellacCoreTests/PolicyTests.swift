@@ -161,7 +161,7 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
             for (ttl, keep) in [(60.0, 0.0), (0, 0), (-1, 0), (0, 30), (-1, -1)] {
                 for pass in [false, true] {
                     func context() -> BackendVCLContext {
-                        var context = BackendVCLContext(bereq: request(), backend: "default", uncacheable: pass,
+                        let context = BackendVCLContext(bereq: request(), backend: "default", uncacheable: pass,
                                                         isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
                                                         serverAddress: "127.0.0.1", now: 0, services: .none)
                         context.response = BackendResponseState(status: 200, reason: "OK", fields: HTTPFields(fields),

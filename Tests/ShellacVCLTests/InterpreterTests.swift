@@ -12,6 +12,7 @@ struct TestContext: VCLContext {
     var hashed: [String] = []
     var body = ""
     var bans: [String] = []
+    var banError = ""
     var logged: [String] = []
     var sick: Set<String> = []
 
@@ -268,6 +269,26 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(program.run("vcl_recv", &context) == .action("hash", []))
         #expect(context.bans == ["req.url ~ ^/a"])
         #expect(context.fields[.req]?["E"] == "")
+    }
+
+    /// std.ban_error() answers for the last std.ban() of the same request, in any subroutine
+    /// after it (Varnish keeps it per task), until a later ban is accepted.
+    @Test func banErrorLastsForTheRequest() throws {
+        let program = try load("""
+        sub vcl_recv { std.ban(req.http.Ban); return (hash); }
+        sub vcl_deliver { set resp.http.E = std.ban_error(); return (deliver); }
+
+        """)
+        var context = TestContext()
+        context.fields[.req] = HTTPFields([("Ban", "nonsense")])
+        _ = program.run("vcl_recv", &context)
+        _ = program.run("vcl_deliver", &context)
+        #expect(context.fields[.resp]?["E"] == "not a ban expression")
+        context.fields[.req] = HTTPFields([("Ban", "req.url ~ ^/a")])
+        _ = program.run("vcl_recv", &context)
+        _ = program.run("vcl_deliver", &context)
+        #expect(context.fields[.resp]?["E"] == "")
+        #expect(context.bans == ["req.url ~ ^/a"])
     }
 
     @Test func tagPurgesReachTheContext() throws {

@@ -23,7 +23,6 @@ struct Interpreter {
     }
 
     let program: VCLProgram
-    private var lastBanError = ""
     /// The program's code, read through the program rather than kept as well: a reference of
     /// its own was one more retain and release on every subroutine run.
     private var code: CompiledCode { program.code }
@@ -32,7 +31,7 @@ struct Interpreter {
         self.program = program
     }
 
-    mutating func run<C: VCLContext>(_ block: StatementBlock, _ context: inout C) -> Flow {
+    func run<C: VCLContext>(_ block: StatementBlock, _ context: inout C) -> Flow {
         do {
             return try execute(block, &context)
         } catch let failure as Failure {
@@ -42,7 +41,7 @@ struct Interpreter {
         }
     }
 
-    private mutating func execute<C: VCLContext>(_ block: StatementBlock, _ context: inout C) throws -> Flow {
+    private func execute<C: VCLContext>(_ block: StatementBlock, _ context: inout C) throws -> Flow {
         for index in block {
             let flow = try execute(statement: index, &context)
             if case .next = flow { continue }
@@ -51,7 +50,7 @@ struct Interpreter {
         return .next
     }
 
-    private mutating func execute<C: VCLContext>(statement index: Int, _ context: inout C) throws -> Flow {
+    private func execute<C: VCLContext>(statement index: Int, _ context: inout C) throws -> Flow {
         switch code.statements[index] {
         case .setVariable(let variable, let type, let expression):
             context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
@@ -125,8 +124,8 @@ struct Interpreter {
 
     // MARK: expressions
 
-    mutating func evaluate<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C,
-                                          resolvingDirectors: Bool = true) throws -> VCLValue {
+    func evaluate<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C,
+                                 resolvingDirectors: Bool = true) throws -> VCLValue {
         switch code.expressions[index] {
         case .constant(let constant):
             return code.constants[constant]
@@ -159,11 +158,11 @@ struct Interpreter {
         case .ban(let operand):
             let text = try evaluate(operand, &context).string
             if let problem = context.ban(text) {
-                lastBanError = problem
+                context.banError = problem
                 context.log("ban(): \(problem)")
                 return .bool(false)
             }
-            lastBanError = ""
+            context.banError = ""
             return .bool(true)
         case .purgeTags(let operand, let soft):
             let tags = try evaluate(operand, &context).string.split(whereSeparator: { $0 == " " || $0 == "," })
@@ -178,7 +177,7 @@ struct Interpreter {
 
     /// A condition's truth. Comparisons, matches and the logical operators answer here without
     /// building a value for every node; anything else is evaluated and tested as VCL does.
-    mutating func test<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C) throws -> Bool {
+    func test<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C) throws -> Bool {
         switch code.expressions[index] {
         case .equalsString(let operand, let text, let negated):
             let value = try evaluate(operand, &context)
@@ -326,14 +325,14 @@ struct Interpreter {
 
     // MARK: std
 
-    private mutating func argument<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
-                                                  _ context: inout C, _ index: Int) throws -> VCLValue {
+    private func argument<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
+                                         _ context: inout C, _ index: Int) throws -> VCLValue {
         guard index < arguments.count else { throw Failure(reason: "std.\(function.rawValue): missing argument") }
         return try evaluate(arguments[index], &context)
     }
 
-    private mutating func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
-                                                 _ context: inout C) throws -> VCLValue {
+    private func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
+                                        _ context: inout C) throws -> VCLValue {
         switch function {
         case .healthy:
             guard case .backend(let name?) = try argument(function, arguments, &context, 0) else { return .bool(false) }
@@ -381,7 +380,7 @@ struct Interpreter {
             context.log("timestamp \(try argument(function, arguments, &context, 0).string): \(context.read(.now).number ?? 0)")
             return .string(nil)
         case .banError:
-            return .string(lastBanError)
+            return .string(context.banError)
         case .random:
             let low = try argument(function, arguments, &context, 0).number ?? 0
             let high = try argument(function, arguments, &context, 1).number ?? 1

@@ -69,6 +69,9 @@ public protocol VCLContext {
     mutating func synthetic(_ body: String)
     /// ban(): returns nil when the expression was accepted, else why not.
     mutating func ban(_ expression: String) -> String?
+    /// Why the task's last ban() was refused ("" when it was accepted or none was made): what
+    /// std.ban_error() returns, in any later subroutine of the same request or fetch.
+    var banError: String { get set }
     mutating func log(_ message: String)
     /// Health of a backend by name (std.healthy, directors).
     func isHealthy(_ backend: String) -> Bool

@@ -163,7 +163,7 @@ public final class VCLProgram: Sendable {
     public func runUserPart<Context: VCLContext>(_ subroutine: BuiltinSubroutine,
                                                  _ context: inout Context) -> VCLOutcome? {
         guard !isBuiltinOnly(subroutine) else { return nil }
-        var interpreter = Interpreter(program: self)
+        let interpreter = Interpreter(program: self)
         switch interpreter.run(userBodies[subroutine.rawValue], &context) {
         case .returned(let outcome): return outcome
         case .left: return defaultOutcomes[subroutine.rawValue]  // a bare `return;`, as run() does
@@ -177,7 +177,7 @@ public final class VCLProgram: Sendable {
     /// Runs a builtin subroutine to its return action. Falling off the end (possible only for a
     /// subroutine the builtin VCL does not define) returns the subroutine's default action.
     public func run<Context: VCLContext>(_ subroutine: BuiltinSubroutine, _ context: inout Context) -> VCLOutcome {
-        var interpreter = Interpreter(program: self)
+        let interpreter = Interpreter(program: self)
         let body = trivialBuiltinPart[subroutine.rawValue] ? userBodies[subroutine.rawValue]
             : builtinBodies[subroutine.rawValue]
         switch interpreter.run(body, &context) {
@@ -213,6 +213,7 @@ public final class VCLProgram: Sendable {
 
 /// vcl_init and vcl_fini see no request: only directors are made and filled.
 struct InitContext: VCLContext {
+    var banError = ""
     func read(_ variable: VariableID) -> VCLValue {
         switch variable {
         case .now: return .time(0)
