@@ -57,12 +57,11 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public var now: Double
     let clientAddress: String
     let serverAddress: String
-    let hostname: String
     let services: VCLServices
 
     public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, backend: String?,
                 uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, clientAddress: String,
-                serverAddress: String, now: Double, hostname: String = "localhost", services: VCLServices) {
+                serverAddress: String, now: Double, services: VCLServices) {
         self.bereq = bereq
         self.forwardingLeftOut = forwardingLeftOut
         self.backend = backend
@@ -72,7 +71,6 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
         self.now = now
-        self.hostname = hostname
         self.services = services
     }
 
@@ -81,7 +79,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         case .clientIP, .remoteIP: return .ip(clientAddress)
         case .clientIdentity: return .string(clientAddress)
         case .serverIP, .localIP: return .ip(serverAddress)
-        case .serverHostname, .serverIdentity: return .string(hostname)
+        case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .bereqMethod: return .string(bereq.method)
         case .bereqURL: return .string(bereq.target)

@@ -46,17 +46,15 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var banError = ""
     public var logLines: [String] = []
     let services: VCLServices
-    let hostname: String
 
     public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
-                now: Double, backendHint: String?, hostname: String = "localhost", services: VCLServices) {
+                now: Double, backendHint: String?, services: VCLServices) {
         self.request = request
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
         self.requestID = requestID
         self.now = now
         self.backendHint = backendHint
-        self.hostname = hostname
         self.services = services
     }
 
@@ -87,7 +85,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .clientIP, .remoteIP: return .ip(clientAddress)
         case .clientIdentity: return .string(clientIdentity ?? clientAddress)
         case .serverIP, .localIP: return .ip(serverAddress)
-        case .serverHostname, .serverIdentity: return .string(hostname)
+        case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .reqMethod: return .string(request.method)
         case .reqURL: return .string(request.target)
@@ -253,21 +251,24 @@ protocol RecordsVCLEffects: VCLContext {
     var services: VCLServices { get }
 }
 
-/// What a VCL context asks of the server while a subroutine runs: backend health, and purging
-/// by tag (which answers at once with how many objects it took). One shared object: every
-/// request's contexts hold it, and as a struct each copy retained and released both closures.
+/// What a VCL context asks of the server while a subroutine runs: backend health, purging by
+/// tag (which answers at once with how many objects it took), and the machine's name
+/// (server.hostname). One shared object: every request's contexts hold it, and as a struct each
+/// copy retained and released both closures.
 public final class VCLServices: Sendable {
     public let isHealthy: @Sendable (String) -> Bool
     public let purgeTags: @Sendable ([String], Bool) -> Int
+    public let hostname: String
 
     public init(isHealthy: @escaping @Sendable (String) -> Bool,
-                purgeTags: @escaping @Sendable ([String], Bool) -> Int) {
+                purgeTags: @escaping @Sendable ([String], Bool) -> Int, hostname: String) {
         self.isHealthy = isHealthy
         self.purgeTags = purgeTags
+        self.hostname = hostname
     }
 
-    /// Every backend healthy, nothing stored (tests of the pure parts).
-    public static let none = VCLServices(isHealthy: { _ in true }, purgeTags: { _, _ in 0 })
+    /// Every backend healthy, nothing stored, named localhost (tests of the pure parts).
+    public static let none = VCLServices(isHealthy: { _ in true }, purgeTags: { _, _ in 0 }, hostname: "localhost")
 }
 
 extension RecordsVCLEffects {

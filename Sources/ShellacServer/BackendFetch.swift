@@ -73,7 +73,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
-                                         now: 0, hostname: services.hostname,  // start() sets the time
+                                         now: 0,  // start() sets the time
                                          services: services.vclServices)
         self.fetch = fetch
         self.services = services

@@ -61,7 +61,6 @@ final class ServerServices: Sendable {
     private let drainFlag = Atomic<Bool>(false)
     private let active: Mutex<ActiveVCL>
     let health: BackendHealth
-    let hostname: String
 
     /// `.max_connections` slots per backend name, shared by every event loop; a reload that
     /// changes the limit starts new slots.
@@ -124,9 +123,11 @@ final class ServerServices: Sendable {
         self.health = BackendHealth(failureThreshold: parameters.int("backend_failure_threshold"),
                                     sickRetry: parameters["backend_sick_retry"])
         health.configure(vcl.program.backends)
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count)
-        self.hostname = String(cString: name)
+        var name = [UInt8](repeating: 0, count: 256)
+        _ = name.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress!, $0.count - 1) }
+        }
+        let hostname = String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
         self.parameterTable = Mutex(parameters)
         self.perRequestValues = Mutex(parameters.perRequest)
         self.counters = counters
@@ -136,7 +137,7 @@ final class ServerServices: Sendable {
                                   purgeTags: { tags, soft in
                                       counters.increment(.purges)
                                       return store.purge(tags: tags, soft: soft, now: clock())
-                                  })
+                                  }, hostname: hostname)
         self.limits = HTTPParserLimits(
             maxHeadSize: parameters.int("http_req_size"),
             maxFieldLineSize: parameters.int("http_req_hdr_len"),

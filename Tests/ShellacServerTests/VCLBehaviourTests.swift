@@ -210,6 +210,12 @@ import Testing
 
     /// The start of the delivery tests' VCL: /synth is answered by vcl_synth, /account… passed;
     /// each test adds its vcl_deliver.
+    /// The machine's name as the kernel has it (what server.hostname reads).
+    static var kernelHostname: String? {
+        (try? String(contentsOfFile: "/proc/sys/kernel/hostname", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static let synthAndPassRoutes = """
         vcl 4.1;
         backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
@@ -233,11 +239,13 @@ import Testing
                 set resp.http.X-Debug = "MISS";
             }
             set resp.http.X-Was = resp.http.Age + " " + resp.http.X-Varnish;
+            set resp.http.X-Host = server.hostname;
             unset resp.http.Age;
             unset resp.http.X-Varnish;
             if (req.url ~ "status") { set resp.http.Cache-Status = "hidden"; }
         }
         sub vcl_synth { unset resp.http.X-Varnish; }
+        sub vcl_backend_response { set beresp.http.X-Fetched-On = server.hostname; }
         """
         try await withHarness(vcl: vcl, script: { _ in .ok("page") }) { h in
             let miss = try await h.get("/page")
@@ -253,6 +261,8 @@ import Testing
                 let was = (response.header("X-Was") ?? "").split(separator: " ")
                 #expect(was.count == 2 && was.allSatisfy { Int($0) != nil }, "\(was)")
                 #expect(response.header("Cache-Status") != nil)
+                #expect(response.header("X-Host") == Self.kernelHostname, "server.hostname")
+                #expect(response.header("X-Fetched-On") == Self.kernelHostname, "server.hostname in a fetch")
             }
             let replaced = try await h.get("/status")
             #expect(replaced.headers.filter { $0.0.lowercased() == "cache-status" }.map(\.1) == ["hidden"])
