@@ -53,6 +53,10 @@ public enum BackendRequest {
     private static let conditionalFields = ["If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
                                             "If-Range", "Range"].map { ($0, HTTPField.nameBit($0)) }
     /// Their bits together: a request with none of them (most) is passed over without reading the
-    /// list (each name read was a retain and a release).
-    private static let conditionalBits = conditionalFields.reduce(0) { $0 | $1.1 }
+    /// list (each name read was a retain and a release). A constant where it is read (a `static
+    /// let` was a swift_once call on every fetch).
+    private static var conditionalBits: UInt64 {
+        KnownName.ifNoneMatch | KnownName.ifModifiedSince | HTTPField.nameBit(known: "If-Match")
+            | HTTPField.nameBit(known: "If-Unmodified-Since") | HTTPField.nameBit(known: "If-Range") | KnownName.range
+    }
 }

@@ -54,8 +54,8 @@ enum NativeBuiltin {
         return .action("deliver", [])
     }
 
-    private static let surrogateControlBit = HTTPField.nameBit("Surrogate-Control")
-    private static let setCookieBit = HTTPField.nameBit("Set-Cookie")
+    private static var surrogateControlBit: UInt64 { HTTPField.nameBit(known: "Surrogate-Control") }
+    private static var setCookieBit: UInt64 { HTTPField.nameBit(known: "Set-Cookie") }
 
     // The builtin's own patterns, compiled as the VCL compiles them.
     private static let noStore = try! VCLRegex("(?i)no-store")

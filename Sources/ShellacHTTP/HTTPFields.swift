@@ -64,14 +64,21 @@ public struct HTTPField: Sendable, Equatable {
         return nameBit(first: first, last: last, count: bytes.count)
     }
 
-    @inline(__always)
-    private static func nameBit(first: UInt8, last: UInt8, count: Int) -> UInt64 {
+    /// The bit of a name written in the source: inlined, it folds to a constant where it is used.
+    @inlinable @inline(__always)
+    public static func nameBit(known name: StaticString) -> UInt64 {
+        let count = name.utf8CodeUnitCount
+        return nameBit(first: name.utf8Start[0], last: name.utf8Start[count - 1], count: count)
+    }
+
+    @inlinable @inline(__always)
+    static func nameBit(first: UInt8, last: UInt8, count: Int) -> UInt64 {
         let bit: UInt64 = 1 << ((UInt64(first | 0x20) &* 31 &+ UInt64(last | 0x20) &* 7 &+ UInt64(count)) % 63)
         return first | 0x20 == UInt8(ascii: "p") ? bit | startsWithP : bit
     }
 
     /// The bit every name starting with P or p has besides its own.
-    public static let startsWithP: UInt64 = 1 << 63
+    public static var startsWithP: UInt64 { 1 << 63 }
 }
 
 /// An ordered header list. Names compare case-insensitively (RFC 9110 §5.1).
@@ -278,30 +285,30 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
     }
 }
 
-/// The name bits of the names looked up on every request or response, computed once rather
-/// than at each lookup.
-/// The name bits of the fields looked up on every request or fetch, computed once: working out a
-/// name's bit from its text costs about forty instructions a lookup.
+/// The name bits of the fields looked up on every request or fetch. Each folds to a constant
+/// where it is read: as `static let`s computed at first use, every read was a call to swift_once
+/// (about fourteen a hit and thirty a pass); worked out from the text at each lookup, about forty
+/// instructions.
 public enum KnownName {
-    public static let acceptEncoding = HTTPField.nameBit("Accept-Encoding")
-    public static let age = HTTPField.nameBit("Age")
-    public static let authorization = HTTPField.nameBit("Authorization")
-    public static let cacheControl = HTTPField.nameBit("Cache-Control")
-    public static let connection = HTTPField.nameBit("Connection")
-    public static let contentLength = HTTPField.nameBit("Content-Length")
-    public static let cookie = HTTPField.nameBit("Cookie")
-    public static let date = HTTPField.nameBit("Date")
-    public static let expect = HTTPField.nameBit("Expect")
-    public static let expires = HTTPField.nameBit("Expires")
-    public static let host = HTTPField.nameBit("Host")
-    public static let ifModifiedSince = HTTPField.nameBit("If-Modified-Since")
-    public static let ifNoneMatch = HTTPField.nameBit("If-None-Match")
-    public static let range = HTTPField.nameBit("Range")
-    public static let transferEncoding = HTTPField.nameBit("Transfer-Encoding")
-    public static let vary = HTTPField.nameBit("Vary")
-    public static let via = HTTPField.nameBit("Via")
-    public static let xForwardedFor = HTTPField.nameBit("X-Forwarded-For")
-    public static let xVarnish = HTTPField.nameBit("X-Varnish")
+    @inlinable public static var acceptEncoding: UInt64 { HTTPField.nameBit(known: "Accept-Encoding") }
+    @inlinable public static var age: UInt64 { HTTPField.nameBit(known: "Age") }
+    @inlinable public static var authorization: UInt64 { HTTPField.nameBit(known: "Authorization") }
+    @inlinable public static var cacheControl: UInt64 { HTTPField.nameBit(known: "Cache-Control") }
+    @inlinable public static var connection: UInt64 { HTTPField.nameBit(known: "Connection") }
+    @inlinable public static var contentLength: UInt64 { HTTPField.nameBit(known: "Content-Length") }
+    @inlinable public static var cookie: UInt64 { HTTPField.nameBit(known: "Cookie") }
+    @inlinable public static var date: UInt64 { HTTPField.nameBit(known: "Date") }
+    @inlinable public static var expect: UInt64 { HTTPField.nameBit(known: "Expect") }
+    @inlinable public static var expires: UInt64 { HTTPField.nameBit(known: "Expires") }
+    @inlinable public static var host: UInt64 { HTTPField.nameBit(known: "Host") }
+    @inlinable public static var ifModifiedSince: UInt64 { HTTPField.nameBit(known: "If-Modified-Since") }
+    @inlinable public static var ifNoneMatch: UInt64 { HTTPField.nameBit(known: "If-None-Match") }
+    @inlinable public static var range: UInt64 { HTTPField.nameBit(known: "Range") }
+    @inlinable public static var transferEncoding: UInt64 { HTTPField.nameBit(known: "Transfer-Encoding") }
+    @inlinable public static var vary: UInt64 { HTTPField.nameBit(known: "Vary") }
+    @inlinable public static var via: UInt64 { HTTPField.nameBit(known: "Via") }
+    @inlinable public static var xForwardedFor: UInt64 { HTTPField.nameBit(known: "X-Forwarded-For") }
+    @inlinable public static var xVarnish: UInt64 { HTTPField.nameBit(known: "X-Varnish") }
 }
 
 extension String {

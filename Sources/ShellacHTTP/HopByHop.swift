@@ -29,8 +29,12 @@ public enum HopByHop {
     }
 
     /// The name bits of the fields `isAlwaysHopByHop` picks (every Proxy-* name has the P bit).
-    static let alwaysHopByHopBits = ["Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
-        .reduce(HTTPField.startsWithP) { $0 | HTTPField.nameBit($1) }
+    /// A constant where it is read (a `static let` was a swift_once call on every message).
+    static var alwaysHopByHopBits: UInt64 {
+        HTTPField.startsWithP | KnownName.connection | HTTPField.nameBit(known: "Keep-Alive")
+            | HTTPField.nameBit(known: "TE") | HTTPField.nameBit(known: "Trailer") | KnownName.transferEncoding
+            | HTTPField.nameBit(known: "Upgrade")
+    }
 
     /// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade or Proxy-*, removed from
     /// every message. The name's bytes are read in place (going through `utf8.first` and

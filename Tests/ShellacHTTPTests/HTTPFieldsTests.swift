@@ -49,6 +49,26 @@ import Testing
         }
     }
 
+    /// The bits of names written in the source (folded to constants) are those of their text.
+    @Test func knownNamesHaveTheBitsOfTheirText() {
+        let known: [(UInt64, String)] = [
+            (KnownName.acceptEncoding, "Accept-Encoding"), (KnownName.age, "Age"),
+            (KnownName.authorization, "Authorization"), (KnownName.cacheControl, "Cache-Control"),
+            (KnownName.connection, "Connection"), (KnownName.contentLength, "Content-Length"),
+            (KnownName.cookie, "Cookie"), (KnownName.date, "Date"), (KnownName.expect, "Expect"),
+            (KnownName.expires, "Expires"), (KnownName.host, "Host"), (KnownName.ifModifiedSince, "If-Modified-Since"),
+            (KnownName.ifNoneMatch, "If-None-Match"), (KnownName.range, "Range"),
+            (KnownName.transferEncoding, "Transfer-Encoding"), (KnownName.vary, "Vary"), (KnownName.via, "Via"),
+            (KnownName.xForwardedFor, "X-Forwarded-For"), (KnownName.xVarnish, "X-Varnish"),
+            (HTTPField.nameBit(known: "proxy-authorization"), "Proxy-Authorization"), (HTTPField.nameBit(known: "TE"), "te"),
+        ]
+        for (bit, name) in known {
+            #expect(bit == HTTPField.nameBit(name), "\(name)")
+        }
+        let hopByHop = ["Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
+        #expect(HopByHop.alwaysHopByHopBits == hopByHop.reduce(HTTPField.startsWithP) { $0 | HTTPField.nameBit($1) })
+    }
+
     @Test func aRenamedFieldIsFoundByItsNewName() {
         var field = HTTPField(name: "X-Old", value: "v")
         field.name = "Cookie"
