@@ -46,9 +46,12 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public let uncacheable: Bool
     public let isBackgroundFetch: Bool
     public let requestID: String
+    /// The timeouts VCL set (nil: none, and the backend's own or the parameter applies).
     public var connectTimeout: Double?
     public var firstByteTimeout: Double?
     public var betweenBytesTimeout: Double?
+    /// What those read as while VCL has set none.
+    let defaultTimeouts: BackendTimeouts
     public var response: BackendResponseState?
     public var syntheticBody = ""
     public var bans: [BanExpression] = []
@@ -61,7 +64,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, backend: String?,
                 uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, clientAddress: String,
-                serverAddress: String, now: Double, services: VCLServices) {
+                serverAddress: String, now: Double, timeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.bereq = bereq
         self.forwardingLeftOut = forwardingLeftOut
         self.backend = backend
@@ -71,6 +74,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
         self.now = now
+        defaultTimeouts = timeouts
         self.services = services
     }
 
@@ -89,9 +93,9 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqUncacheable: return .bool(uncacheable)
         case .bereqIsBgfetch: return .bool(isBackgroundFetch)
         case .bereqXID: return .string(requestID)
-        case .bereqConnectTimeout: return .duration(connectTimeout ?? 0)
-        case .bereqFirstByteTimeout: return .duration(firstByteTimeout ?? 0)
-        case .bereqBetweenBytesTimeout: return .duration(betweenBytesTimeout ?? 0)
+        case .bereqConnectTimeout: return .duration(connectTimeout ?? defaultTimeouts.connect)
+        case .bereqFirstByteTimeout: return .duration(firstByteTimeout ?? defaultTimeouts.firstByte)
+        case .bereqBetweenBytesTimeout: return .duration(betweenBytesTimeout ?? defaultTimeouts.betweenBytes)
         case .berespStatus: return .int(response?.status ?? 0)
         case .berespReason: return .string(response?.reason)
         case .berespTTL: return .duration(response?.ttl ?? 0)
@@ -122,9 +126,10 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqURL: bereq.target = value.string
         case .bereqBackend:
             if case .backend(let name) = value { backend = name }
-        case .bereqConnectTimeout: connectTimeout = value.number
-        case .bereqFirstByteTimeout: firstByteTimeout = value.number
-        case .bereqBetweenBytesTimeout: betweenBytesTimeout = value.number
+        // A negative timeout is none at all, as Varnish takes it.
+        case .bereqConnectTimeout: connectTimeout = value.number.map { max(0, $0) }
+        case .bereqFirstByteTimeout: firstByteTimeout = value.number.map { max(0, $0) }
+        case .bereqBetweenBytesTimeout: betweenBytesTimeout = value.number.map { max(0, $0) }
         case .berespStatus:
             if case .int(let status) = value { response?.status = status }
         case .berespReason: response?.reason = value.string

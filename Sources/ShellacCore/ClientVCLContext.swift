@@ -40,6 +40,10 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     private(set) var omittedFields: AutomaticFields = []
     /// The request vcl_pipe sees as bereq.
     public var pipeRequest: HTTPRequestHead?
+    /// bereq.connect_timeout as vcl_pipe set it (nil: not set, the backend's own or the parameter
+    /// applies), and what it reads as until then.
+    public private(set) var pipeConnectTimeout: Double?
+    let defaultConnectTimeout: Double
     public var syntheticBody = ""
     /// Ban expressions accepted by ban(), for the I/O layer to apply.
     public var bans: [BanExpression] = []
@@ -48,13 +52,15 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     let services: VCLServices
 
     public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
-                now: Double, backendHint: String?, services: VCLServices) {
+                now: Double, backendHint: String?,
+                defaultConnectTimeout: Double = BackendTimeouts.defaults.connect, services: VCLServices) {
         self.request = request
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
         self.requestID = requestID
         self.now = now
         self.backendHint = backendHint
+        self.defaultConnectTimeout = defaultConnectTimeout
         self.services = services
     }
 
@@ -105,6 +111,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqURL: return .string(pipeRequest?.target)
         case .bereqProto: return .string(pipeRequest?.version.text)
         case .bereqBackend: return .backend(backendHint)
+        case .bereqConnectTimeout: return .duration(pipeConnectTimeout ?? defaultConnectTimeout)
         case .objTTL: return .duration(object.map { $0.remainingTTL(at: now) } ?? 0)
         case .objGrace: return .duration(object?.grace ?? 0)
         case .objKeep: return .duration(object?.keep ?? 0)
@@ -142,6 +149,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .reqHashIgnoreBusy: hashIgnoreBusy = value.isTrue
         case .bereqMethod: pipeRequest?.method = value.string
         case .bereqURL: pipeRequest?.target = value.string
+        case .bereqConnectTimeout: pipeConnectTimeout = value.number.map { max(0, $0) }
         case .respStatus:
             if case .int(let status) = value, response.isActive { response.status = status }
         case .respReason:

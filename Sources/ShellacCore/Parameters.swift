@@ -113,8 +113,8 @@ public struct Parameters: Sendable {
         public let defaultGrace: Double
         public let defaultKeep: Double
         public let uncacheableTTL: Double
-        public let firstByteTimeout: Double
-        public let betweenBytesTimeout: Double
+        /// What bereq.*_timeout read until VCL sets them.
+        public let backendTimeouts: BackendTimeouts
 
         init(_ values: [String: Double]) {
             maxWaiters = Int(values["waitinglist_max"]!)
@@ -124,8 +124,9 @@ public struct Parameters: Sendable {
             defaultGrace = values["default_grace"]!
             defaultKeep = values["default_keep"]!
             uncacheableTTL = values["uncacheable_ttl"]!
-            firstByteTimeout = values["first_byte_timeout"]!
-            betweenBytesTimeout = values["between_bytes_timeout"]!
+            backendTimeouts = BackendTimeouts(connect: values["connect_timeout"]!,
+                                              firstByte: values["first_byte_timeout"]!,
+                                              betweenBytes: values["between_bytes_timeout"]!)
         }
     }
 
@@ -237,4 +238,16 @@ extension ParameterDefinition {
         if value.rounded() == value { return String(Int64(value)) }
         return String(value)
     }
+}
+
+/// The parameters connect_timeout, first_byte_timeout and between_bytes_timeout, in seconds: what
+/// bereq.connect_timeout and the others read until VCL sets them (as in Varnish). A backend's own
+/// .connect_timeout and the like apply when VCL set none (the fetch resolves that).
+public struct BackendTimeouts: Sendable, Equatable {
+    public var connect: Double
+    public var firstByte: Double
+    public var betweenBytes: Double
+
+    /// The parameters' defaults (contexts made without a server, in tests).
+    public static let defaults = Parameters().perRequest.backendTimeouts
 }

@@ -123,13 +123,14 @@ public struct RequestFlow {
     let maxRestarts: Int
 
     public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
-                program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double, services: VCLServices) {
+                program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
+                backendTimeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
         self.context = ClientVCLContext(request: request, clientAddress: clientAddress, serverAddress: serverAddress,
                                         requestID: requestID, now: now, backendHint: program.defaultBackend,
-                                        services: services)
+                                        defaultConnectTimeout: backendTimeouts.connect, services: services)
     }
 
     public var request: HTTPRequestHead { context.request }

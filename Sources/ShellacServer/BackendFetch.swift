@@ -74,6 +74,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
                                          now: 0,  // start() sets the time
+                                         timeouts: loop.perRequest.backendTimeouts,
                                          services: services.vclServices)
         self.fetch = fetch
         self.services = services
@@ -175,7 +176,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             connected(connection, reused: true, at: now)
             return
         }
-        pool.connect().whenComplete { result in
+        pool.connect(timeout: context.connectTimeout).whenComplete { result in
             switch result {
             case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
             case .failure(let error):
@@ -214,8 +215,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         let limits = loop.perRequest
         let definition = pool.definition
         sentAt = sendTime
-        let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? limits.firstByteTimeout
-        let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout ?? limits.betweenBytesTimeout
+        let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? limits.backendTimeouts.firstByte
+        let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout
+            ?? limits.backendTimeouts.betweenBytes
         connection.send(request, forwarding: context.leftOutForwarding, delegate: self,
                         firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
         for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
@@ -477,7 +479,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             connection = nil
             services.counters.increment(.backendRetries)
             guard let pool else { return fail(error) }
-            pool.connect().whenComplete { result in
+            pool.connect(timeout: context.connectTimeout).whenComplete { result in
                 switch result {
                 case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
                 case .failure(let error): self.fail(error as? BackendError ?? .connectFailed("\(error)"))

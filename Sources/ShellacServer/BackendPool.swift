@@ -52,10 +52,11 @@ final class BackendPool: @unchecked Sendable {
     }
 
     /// A new connection, bypassing the idle list (used to retry after a reused one failed).
-    func connect() -> EventLoopFuture<BackendConnection> {
+    /// `timeout`: bereq.connect_timeout when VCL set it, else the backend's own or the parameter.
+    func connect(timeout: Double? = nil) -> EventLoopFuture<BackendConnection> {
         let handler = BackendConnectionHandler(flushes: flushes)
         let counters = self.counters
-        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(connectTimeout)
+        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(timeout.map { .duration($0) } ?? connectTimeout)
         if definition.path == nil {
             bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)  // not for Unix sockets
         }

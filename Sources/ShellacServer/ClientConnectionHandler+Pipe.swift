@@ -21,7 +21,8 @@ extension ClientConnectionHandler {
         let client = context.channel
         let eventLoop = context.eventLoop
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.duration(pool.definition.connectTimeout ?? services.parameters["connect_timeout"]))
+            .connectTimeout(.duration(request.flow.context.pipeConnectTimeout ?? pool.definition.connectTimeout
+                ?? services.parameters["connect_timeout"]))
             .channelOption(.allowRemoteHalfClosure, value: true)
         if pool.definition.path == nil { bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1) }
         let target = NIOLoopBound(self, eventLoop: eventLoop)

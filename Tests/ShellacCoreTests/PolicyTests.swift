@@ -14,12 +14,14 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
 @Suite struct ParametersTests {
     @Test func theFetchLifetimesFollowEveryChange() throws {
         var p = Parameters()
-        #expect(p.perRequest.defaultGrace == p["default_grace"] && p.perRequest.firstByteTimeout == 60)
+        #expect(p.perRequest.defaultGrace == p["default_grace"] && p.perRequest.backendTimeouts.firstByte == 60)
         try p.set("default_ttl", "2m")
         try p.set(assignment: "between_bytes_timeout=500ms")
         try p.set("uncacheable_ttl", "7")
         try p.set("default_keep", "1h")
-        #expect(p.perRequest.defaultTTL == 120 && p.perRequest.betweenBytesTimeout == 0.5)
+        try p.set("connect_timeout", "2s")
+        #expect(p.perRequest.defaultTTL == 120 && p.perRequest.backendTimeouts.betweenBytes == 0.5)
+        #expect(p.perRequest.backendTimeouts.connect == 2)
         #expect(p.perRequest.uncacheableTTL == 7 && p.perRequest.defaultKeep == 3600)
         #expect(throws: ParameterError.self) { try p.set("default_ttl", "soon") }
         #expect(p.perRequest.defaultTTL == 120)

@@ -294,3 +294,85 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
         await new.stop()
     }
 }
+
+/// A loopback listener that never accepts, its queue filled by one connection of its own: a
+/// connection attempt to it gets no answer (Linux drops the SYN), so only a connect timeout ends it.
+final class UnansweringListener {
+    let port: Int
+    private let listener: Int32
+    private let filler: Int32
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ready = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(listener, address, length) == 0 && listen(listener, 0) == 0
+                    && getsockname(listener, address, &length) == 0 && connect(filler, address, length) == 0
+            }
+        }
+        self.listener = listener
+        self.filler = filler
+        port = Int(UInt16(bigEndian: address.sin_port))
+        guard ready else {
+            close()
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+    }
+
+    func close() {
+        _ = Glibc.close(filler)
+        _ = Glibc.close(listener)
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct BackendTimeoutVCLTests {
+    /// bereq.*_timeout read the parameters until VCL sets them (as in Varnish 7, not 0), and
+    /// `set bereq.connect_timeout` bounds the connection attempt of a fetch and of a pipe (it was
+    /// read, then ignored).
+    @Test func vclReadsAndSetsTheBackendTimeouts() async throws {
+        let hole = try UnansweringListener()
+        defer { hole.close() }
+        let vcl = """
+        vcl 4.1;
+        backend app { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        backend hole { .host = "127.0.0.1"; .port = "\(hole.port)"; }
+        sub vcl_recv {
+            if (req.url == "/hole") { set req.backend_hint = hole; }
+            if (req.method == "TUNNEL") { return (pipe); }
+            return (pass);
+        }
+        sub vcl_pipe {
+            if (bereq.connect_timeout == 2s) { set bereq.connect_timeout = 0.2s; }
+        }
+        sub vcl_backend_fetch {
+            set bereq.http.X-Read = bereq.connect_timeout + " " + bereq.first_byte_timeout + " "
+                + bereq.between_bytes_timeout;
+            if (bereq.url == "/set") { set bereq.first_byte_timeout = 5s; set bereq.between_bytes_timeout = -1s; }
+            set bereq.http.X-Set = bereq.first_byte_timeout + " " + bereq.between_bytes_timeout;
+            if (bereq.backend == hole) { set bereq.connect_timeout = 0.2s; }
+        }
+        """
+        try await withHarness(parameters: ["connect_timeout=2s"], vcl: vcl, script: { request in
+            .ok((request.header("X-Read") ?? "-") + " | " + (request.header("X-Set") ?? "-"),
+                [("Cache-Control", "no-store")])
+        }) { h in
+            #expect(try await h.get("/read").text == "2.000 60.000 60.000 | 60.000 60.000")
+            #expect(try await h.get("/set").text == "2.000 60.000 60.000 | 5.000 0.000")
+            // Two seconds by the parameter; the VCL's 0.2 s ends the attempt well before.
+            let started = ContinuousClock.now
+            let refused = try await h.get("/hole")
+            #expect(refused.status == 503)
+            #expect(ContinuousClock.now - started < .milliseconds(1_500), "bereq.connect_timeout applied")
+            // vcl_pipe reads the parameter and sets its own limit on the tunnel's connection.
+            let pipeStarted = ContinuousClock.now
+            let tunnel = try await h.get("/hole", method: "TUNNEL")
+            #expect(tunnel.status == 503)
+            #expect(ContinuousClock.now - pipeStarted < .milliseconds(1_500), "bereq.connect_timeout in vcl_pipe")
+        }
+    }
+}
