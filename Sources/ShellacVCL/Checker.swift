@@ -29,6 +29,7 @@ public struct Checker {
         "beresp.do_gunzip": "Shellac does not decompress responses",
         "beresp.do_esi": "Shellac does not process ESI",
         "beresp.do_stream": "Shellac always streams",
+        "bereq.proto": "Shellac speaks HTTP/1.1 to backends",
     ]
     static let functions: Set<String> = ["regsub", "regsuball", "hash_data", "synthetic", "ban"]
     static let directorKinds: Set<String> = ["round_robin", "random", "fallback", "hash"]

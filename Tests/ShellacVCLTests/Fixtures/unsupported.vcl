@@ -7,3 +7,6 @@ sub vcl_recv {
 sub vcl_backend_response {
     set beresp.do_esi = true; # warning: 'beresp.do_esi' is ignored
 }
+sub vcl_backend_fetch {
+    set bereq.proto = "HTTP/1.0"; # warning: 'bereq.proto' is ignored
+}
