@@ -64,7 +64,8 @@ public struct HTTPField: Sendable, Equatable {
         return nameBit(first: first, last: last, count: bytes.count)
     }
 
-    /// The bit of a name written in the source: inlined, it folds to a constant where it is used.
+    /// The bit of a name written in the source (not empty): inlined, it folds to a constant where
+    /// it is used.
     @inlinable @inline(__always)
     public static func nameBit(known name: StaticString) -> UInt64 {
         let count = name.utf8CodeUnitCount

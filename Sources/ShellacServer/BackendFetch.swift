@@ -176,7 +176,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             connected(connection, reused: true, at: now)
             return
         }
-        pool.connect(timeout: context.connectTimeout).whenComplete { result in
+        pool.connect(timeout: connectTimeout(pool)).whenComplete { result in
             switch result {
             case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
             case .failure(let error):
@@ -202,6 +202,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             services.counters.increment(.bans)
         }
         context.bans.removeAll()
+    }
+
+    /// VCL's bereq.connect_timeout, else the backend's .connect_timeout, else the parameter.
+    private func connectTimeout(_ pool: BackendPool) -> Double {
+        context.connectTimeout ?? pool.definition.connectTimeout ?? loop.perRequest.backendTimeouts.connect
     }
 
     /// `sendTime`: when the request goes out on the connection (wall-clock seconds).
@@ -479,7 +484,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             connection = nil
             services.counters.increment(.backendRetries)
             guard let pool else { return fail(error) }
-            pool.connect(timeout: context.connectTimeout).whenComplete { result in
+            pool.connect(timeout: connectTimeout(pool)).whenComplete { result in
                 switch result {
                 case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
                 case .failure(let error): self.fail(error as? BackendError ?? .connectFailed("\(error)"))

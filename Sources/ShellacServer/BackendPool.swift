@@ -13,7 +13,6 @@ final class BackendPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     let address: SocketAddress
     let definition: BackendDefinition
-    private let connectTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let maxIdle: Int
     private let counters: Counters
@@ -33,7 +32,6 @@ final class BackendPool: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.address = address
         self.definition = definition
-        self.connectTimeout = .duration(definition.connectTimeout ?? parameters["connect_timeout"])
         self.idleTimeout = .duration(parameters["backend_idle_timeout"])
         self.maxIdle = parameters.int("backend_max_idle")
         self.counters = counters
@@ -52,11 +50,12 @@ final class BackendPool: @unchecked Sendable {
     }
 
     /// A new connection, bypassing the idle list (used to retry after a reused one failed).
-    /// `timeout`: bereq.connect_timeout when VCL set it, else the backend's own or the parameter.
-    func connect(timeout: Double? = nil) -> EventLoopFuture<BackendConnection> {
+    /// `timeout`: bereq.connect_timeout when VCL set it, else the backend's own, else the
+    /// parameter as it is now (the fetch resolves it).
+    func connect(timeout: Double) -> EventLoopFuture<BackendConnection> {
         let handler = BackendConnectionHandler(flushes: flushes)
         let counters = self.counters
-        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(timeout.map { .duration($0) } ?? connectTimeout)
+        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(.duration(timeout))
         if definition.path == nil {
             bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)  // not for Unix sockets
         }
