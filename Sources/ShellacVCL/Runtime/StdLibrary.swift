@@ -16,8 +16,10 @@ enum StdLibrary {
         high > low ? Double.random(in: low..<high) : low
     }
 
-    /// std.querysort: the query parameters sorted by name (stable for equal names), empty ones
-    /// dropped, so equivalent URLs share one cache key.
+    /// std.querysort: the query parameters sorted as Varnish sorts them, empty ones dropped, so
+    /// equivalent URLs share one cache key. Whole parameters (name and value) are compared byte
+    /// by byte up to the end of the shorter: `a=0` sorts before `a=1`, and two parameters one of
+    /// which begins the other (`a` and `a=1`, `id` and `ids`) count as equal and keep their order.
     static func querysort(_ url: String) -> String {
         isSortedQuery(url) ? url : sortingQuery(url)  // sorted already, the common case: nothing to allocate
     }
@@ -27,26 +29,23 @@ enum StdLibrary {
         var url = url
         return url.withUTF8 { bytes -> String in
             guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return String(decoding: bytes, as: UTF8.self) }
-            // Parameters as (name end, whole) byte ranges; an insertion sort by name keeps equal
-            // names in order (queries are short). Kept on the stack for any usual query.
+            // Parameters as byte ranges; an insertion sort keeps equal ones in order (queries are
+            // short). Kept on the stack for any usual query.
             var most = 1
             for index in (question + 1)..<bytes.count where bytes[index] == UInt8(ascii: "&") { most += 1 }
-            return withUnsafeTemporaryAllocation(of: (nameEnd: Int, whole: Range<Int>).self, capacity: most) { slots in
+            return withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: most) { slots in
                 var count = 0
                 var start = question + 1
                 while start <= bytes.count {
                     var end = start
                     while end < bytes.count, bytes[end] != UInt8(ascii: "&") { end += 1 }
                     if end > start {
-                        var nameEnd = start
-                        while nameEnd < end, bytes[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
                         var slot = count
-                        while slot > 0, precedes(bytes.baseAddress!, start..<nameEnd,
-                                                 slots[slot - 1].whole.lowerBound..<slots[slot - 1].nameEnd) {
+                        while slot > 0, precedes(bytes.baseAddress!, start..<end, slots[slot - 1]) {
                             slots.initializeElement(at: slot, to: slots[slot - 1])
                             slot -= 1
                         }
-                        slots.initializeElement(at: slot, to: (nameEnd: nameEnd, whole: start..<end))
+                        slots.initializeElement(at: slot, to: start..<end)
                         count += 1
                     }
                     start = end + 1
@@ -58,9 +57,9 @@ enum StdLibrary {
 
     /// The path, then the parameters in the order given.
     private static func joined(_ bytes: UnsafeBufferPointer<UInt8>, question: Int,
-                               _ parameters: UnsafeBufferPointer<(nameEnd: Int, whole: Range<Int>)>) -> String {
+                               _ parameters: UnsafeBufferPointer<Range<Int>>) -> String {
         let length = question + (parameters.isEmpty ? 0 : 1)
-            + parameters.reduce(0) { $0 + $1.whole.count } + max(0, parameters.count - 1)
+            + parameters.reduce(0) { $0 + $1.count } + max(0, parameters.count - 1)
         return String(unsafeUninitializedCapacity: length) { out in
             var written = 0
             func copy(_ range: Range<Int>) {
@@ -79,21 +78,21 @@ enum StdLibrary {
                     out[written] = UInt8(ascii: "&")
                     written += 1
                 }
-                copy(parameter.whole)
+                copy(parameter)
             }
             return written
         }
     }
 
-    /// Whether the query has no empty parameters and its names are already in order (compared
-    /// as bytes, as the sort does), so querysort would return it unchanged. Read in place: this
-    /// runs for every request whose VCL sorts its query.
+    /// Whether the query has no empty parameters and they are already in order (as the sort
+    /// compares them), so querysort would return it unchanged. Read in place: this runs for every
+    /// request whose VCL sorts its query.
     static func isSortedQuery(_ url: String) -> Bool {
         url.withUTF8Bytes(isSortedQuery)
     }
 
-    /// Each parameter's end is found with memchr and only its name is read byte by byte: the
-    /// values, most of a query's bytes, need not be looked at one by one.
+    /// Each parameter's end is found with memchr; a parameter is read byte by byte only as far as
+    /// it matches the one before it.
     private static func isSortedQuery(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress, let question = memchr(base, Int32(UInt8(ascii: "?")), bytes.count) else {
             return true
@@ -101,25 +100,24 @@ enum StdLibrary {
         let count = bytes.count
         var start = base.distance(to: question.assumingMemoryBound(to: UInt8.self)) + 1
         if start == count { return false }  // "/p?" loses its '?'
-        var previousName = 0..<0
+        var previous = 0..<0
         var first = true
         while true {
             let end = memchr(base + start, Int32(UInt8(ascii: "&")), count - start)
                 .map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? count
             if end == start { return false }  // an empty parameter
-            var nameEnd = start
-            while nameEnd < end, base[nameEnd] != UInt8(ascii: "=") { nameEnd += 1 }
-            let name = start..<nameEnd
-            if !first, precedes(base, name, previousName) { return false }
+            let parameter = start..<end
+            if !first, precedes(base, parameter, previous) { return false }
             first = false
-            previousName = name
+            previous = parameter
             if end == count { return true }
             start = end + 1
             if start == count { return false }  // a trailing '&'
         }
     }
 
-    /// Whether the bytes in `a` sort before those in `b`.
+    /// Whether the bytes in `a` sort before those in `b`: the first byte that differs decides,
+    /// and when one range ends first they are equal (Varnish's comparison).
     static func precedes(_ bytes: UnsafePointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
         var i = a.lowerBound
         var j = b.lowerBound
@@ -128,7 +126,7 @@ enum StdLibrary {
             i += 1
             j += 1
         }
-        return i == a.upperBound && j < b.upperBound
+        return false
     }
 
     /// "1.5s", "10m", "250ms", "2w" as seconds; nil when it is not a duration.
