@@ -23,8 +23,15 @@ public enum BackendResponsePolicy {
     public static func evaluate(program: VCLProgram, context: inout BackendVCLContext, status: Int, reason: String,
                                 fields: HTTPFields, plan: StoragePlan, pass: Bool,
                                 was304: Bool = false) -> BackendResponseVerdict {
-        var response = BackendResponseState(status: status, reason: reason, fields: fields, ttl: plan.ttl,
-                                            grace: plan.grace, keep: plan.keep, uncacheable: pass)
+        // A pass's response is never kept: as in Varnish, it has no lifetime left (beresp.ttl is
+        // minus its age in whole seconds, what its Age field said) and no grace or keep.
+        let wholeAge = plan.initialAge.rounded(.down)
+        var response = pass
+            ? BackendResponseState(status: status, reason: reason, fields: fields,
+                                   ttl: wholeAge > 0 ? -wholeAge : 0,  // not -0.0, which prints as "-0.000"
+                                   grace: 0, keep: 0, uncacheable: true)
+            : BackendResponseState(status: status, reason: reason, fields: fields, ttl: plan.ttl,
+                                   grace: plan.grace, keep: plan.keep, uncacheable: false)
         response.was304 = was304
         response.age = plan.initialAge
         response.backendName = context.backend

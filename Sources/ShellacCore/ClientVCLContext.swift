@@ -35,6 +35,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     private(set) var deliveryCacheStatus: CacheStatus?
     /// Whether the response being delivered is stored (obj.uncacheable is false then).
     private(set) var deliveringStored = false
+    /// The fetched response being delivered as it streams, when no stored object is: obj.ttl,
+    /// obj.grace, obj.keep and obj.age are its lifetimes then, as in Varnish.
+    private(set) var deliveringFetched: FetchedHead?
     /// The automatic fields the response's VCL unset or set itself (kept with the context, apart
     /// from the response it applies to).
     private(set) var omittedFields: AutomaticFields = []
@@ -67,10 +70,11 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     /// A response is about to go through vcl_deliver or vcl_synth: what Shellac will add to it
     /// after them, and whether it is stored; nothing of an earlier response's is left out. The
     /// Cache-Status is taken, not borrowed: borrowed, a hit copied it even when no VCL ran.
-    func startDelivery(age: Int?, cacheStatus: consuming CacheStatus?, stored: Bool) {
+    func startDelivery(age: Int?, cacheStatus: consuming CacheStatus?, stored: Bool, fetched: FetchedHead? = nil) {
         deliveryAge = age
         deliveryCacheStatus = cacheStatus
         deliveringStored = stored
+        deliveringFetched = fetched
         omittedFields = []
     }
 
@@ -112,10 +116,10 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqProto: return .string(pipeRequest?.version.text)
         case .bereqBackend: return .backend(backendHint)
         case .bereqConnectTimeout: return .duration(pipeConnectTimeout ?? defaultConnectTimeout)
-        case .objTTL: return .duration(object.map { $0.remainingTTL(at: now) } ?? 0)
-        case .objGrace: return .duration(object?.grace ?? 0)
-        case .objKeep: return .duration(object?.keep ?? 0)
-        case .objAge: return .duration(object.map { $0.age(at: now) } ?? 0)
+        case .objTTL: return .duration(object.map { $0.remainingTTL(at: now) } ?? deliveringFetched?.ttl ?? 0)
+        case .objGrace: return .duration(object?.grace ?? deliveringFetched?.grace ?? 0)
+        case .objKeep: return .duration(object?.keep ?? deliveringFetched?.keep ?? 0)
+        case .objAge: return .duration(object.map { $0.age(at: now) } ?? deliveringFetched.map { Double($0.age) } ?? 0)
         case .objHits: return .int(object?.hits ?? 0)
         case .objStatus: return .int(object?.status ?? 0)
         case .objReason: return .string(object?.reason)

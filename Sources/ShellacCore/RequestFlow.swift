@@ -477,7 +477,8 @@ public struct RequestFlow {
         context.now = now
         guard !program.isTrivial(.deliver) else { return .deliver(nil) }
         context.response.start(status: head.status, reason: head.reason, object: nil, fields: head.fields)
-        context.startDelivery(age: head.age, cacheStatus: status, stored: head.cacheable && status.forward != .bypass)
+        context.startDelivery(age: head.age, cacheStatus: status, stored: head.cacheable && status.forward != .bypass,
+                              fetched: head)
         let outcome = program.run(.deliver, &context)
         switch outcome.name {
         case "deliver":

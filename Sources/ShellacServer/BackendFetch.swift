@@ -365,7 +365,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         let fetched = FetchedHead(status: final.status, reason: final.reason, fields: fields,
                                   contentLength: contentLength, cacheable: storing, varyNames: names,
                                   varyValues: Vary.values(for: names, in: request.fields),
-                                  age: Int(age))
+                                  age: Int(age), ttl: final.ttl, grace: final.grace, keep: final.keep)
         fetchedHead = fetched
         if fetch.busy?.publishHead(fetched, retainBody: storing) ?? true { toOwner(.head(fetched)) }
     }

@@ -24,9 +24,15 @@ public final class FetchedHead: Sendable {
     public let varyValues: [String?]
     /// The response's age in whole seconds when it arrived (sent as Age).
     public let age: Int
+    /// Seconds of freshness left, grace and keep, as vcl_backend_response left them (what
+    /// vcl_deliver reads as obj.ttl, obj.grace and obj.keep while this response is delivered).
+    public let ttl: Double
+    public let grace: Double
+    public let keep: Double
 
     public init(status: Int, reason: String, fields: HTTPFields, contentLength: Int?, cacheable: Bool,
-                varyNames: [String] = [], varyValues: [String?] = [], age: Int = 0) {
+                varyNames: [String] = [], varyValues: [String?] = [], age: Int = 0,
+                ttl: Double = 0, grace: Double = 0, keep: Double = 0) {
         self.status = status
         self.reason = reason
         self.fields = fields
@@ -35,12 +41,15 @@ public final class FetchedHead: Sendable {
         self.varyNames = varyNames
         self.varyValues = varyValues
         self.age = age
+        self.ttl = ttl
+        self.grace = grace
+        self.keep = keep
     }
 
     /// The same head with another status line and fields (what vcl_deliver made of it).
     public func replacing(status: Int, reason: String, fields: HTTPFields) -> FetchedHead {
         FetchedHead(status: status, reason: reason, fields: fields, contentLength: contentLength, cacheable: cacheable,
-                    varyNames: varyNames, varyValues: varyValues, age: age)
+                    varyNames: varyNames, varyValues: varyValues, age: age, ttl: ttl, grace: grace, keep: keep)
     }
 
     /// Whether a waiting request with these fields may share this response.

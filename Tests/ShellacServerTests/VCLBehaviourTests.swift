@@ -276,6 +276,36 @@ import Testing
     /// Via is appended as each response is delivered (RFC 9110 §7.6.3): the origin's stays, ours
     /// follows, on misses, hits and passes alike, not on synthetic pages; vcl_deliver reads both
     /// and can hide them or write its own.
+    /// vcl_deliver sees the lifetimes vcl_backend_response left on the object it delivers, on a
+    /// miss (the response as it streams) as on a hit; a pass's response has none (as in Varnish:
+    /// beresp.ttl minus its age, no grace, no keep).
+    @Test func deliverSeesTheFetchedObjectsLifetimes() async throws {
+        let vcl = Self.synthAndPassRoutes + """
+        sub vcl_backend_response {
+            set beresp.http.X-Fetched = beresp.ttl + " " + beresp.grace + " " + beresp.keep;
+            if (!bereq.uncacheable) { set beresp.grace = 30s; set beresp.keep = 60s; }
+        }
+        sub vcl_deliver {
+            if (obj.ttl > 50s && obj.ttl <= 60s) { set resp.http.X-Ttl = "fresh"; }
+            elsif (obj.ttl <= 0s) { set resp.http.X-Ttl = "none"; }
+            set resp.http.X-Lifetimes = obj.grace + " " + obj.keep;
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("page", [("Cache-Control", "max-age=60")]) }) { h in
+            let miss = try await h.get("/page")
+            let hit = try await h.get("/page")
+            for response in [miss, hit] {
+                #expect(response.header("X-Ttl") == "fresh")
+                #expect(response.header("X-Lifetimes") == "30.000 60.000")
+            }
+            #expect(miss.header("X-Fetched") == "60.000 10.000 0.000")
+            let pass = try await h.get("/account")
+            #expect(pass.header("X-Fetched") == "0.000 0.000 0.000")
+            #expect(pass.header("X-Ttl") == "none")
+            #expect(pass.header("X-Lifetimes") == "0.000 0.000")
+        }
+    }
+
     @Test func viaIsAppendedOnDeliveryAndVCLCanHideOrReplaceIt() async throws {
         let vcl = Self.synthAndPassRoutes + """
         sub vcl_deliver {
