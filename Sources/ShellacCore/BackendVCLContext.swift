@@ -131,7 +131,11 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqFirstByteTimeout: firstByteTimeout = value.number.map { max(0, $0) }
         case .bereqBetweenBytesTimeout: betweenBytesTimeout = value.number.map { max(0, $0) }
         case .berespStatus:
-            if case .int(let status) = value { response?.status = status }
+            // As in Varnish, a new status brings its standard reason (VCL may set another after).
+            if case .int(let status) = value {
+                response?.status = status
+                response?.reason = ReasonPhrase.of(status % 1000)
+            }
         case .berespReason: response?.reason = value.string
         case .berespTTL: response?.ttl = value.number ?? 0
         case .berespGrace: response?.grace = value.number ?? 0

@@ -155,7 +155,11 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqURL: pipeRequest?.target = value.string
         case .bereqConnectTimeout: pipeConnectTimeout = value.number.map { max(0, $0) }
         case .respStatus:
-            if case .int(let status) = value, response.isActive { response.status = status }
+            // As in Varnish, a new status brings its standard reason (VCL may set another after).
+            if case .int(let status) = value, response.isActive {
+                response.status = status
+                response.reason = ReasonPhrase.of(status % 1000)
+            }
         case .respReason:
             if response.isActive { response.reason = value.string }
         case .respBody: syntheticBody = value.string

@@ -10,6 +10,8 @@ public struct TestResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// The status line's reason phrase.
+    public var reason = ""
 
     public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -236,7 +238,8 @@ enum ResponseReader {
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: " "))
         }
-        var response = TestResponse(status: status, headers: headers, body: [])
+        var response = TestResponse(status: status, headers: headers, body: [],
+                                    reason: parts.count > 2 ? String(parts[2]) : "")
         let bodyStart = headEnd + 4
         if status == 100 {
             return (response, bodyStart)

@@ -55,9 +55,9 @@ import Testing
         }
         sub vcl_synth {
             if (resp.status == 750) {
-                set resp.status = 301;
+                # The reason first: a new status brings its own (as in Varnish).
                 set resp.http.Location = resp.reason;
-                set resp.reason = "Moved Permanently";
+                set resp.status = 301;
                 return (deliver);
             }
             set resp.http.Content-Type = "text/plain";
@@ -303,6 +303,39 @@ import Testing
             #expect(pass.header("X-Fetched") == "0.000 0.000 0.000")
             #expect(pass.header("X-Ttl") == "none")
             #expect(pass.header("X-Lifetimes") == "0.000 0.000")
+        }
+    }
+
+    /// Setting a status brings its standard reason phrase, as in Varnish (the redirect idiom:
+    /// synth(750) turned into a 301 in vcl_synth); a reason set after it stays.
+    @Test func aStatusSetInVCLBringsItsReason() async throws {
+        let vcl = Self.synthAndPassRoutes + """
+        sub vcl_recv { if (req.url == "/old") { return (synth(750, "Moved")); } }
+        sub vcl_synth {
+            if (resp.status == 750) {
+                set resp.http.Location = "https://example.com/new";
+                set resp.status = 301;
+                return (deliver);
+            }
+        }
+        sub vcl_backend_response { if (bereq.url == "/gone") { set beresp.status = 410; } }
+        sub vcl_deliver {
+            if (req.url == "/missing") { set resp.status = 404; }
+            if (req.url == "/renamed") { set resp.status = 404; set resp.reason = "Nowhere"; }
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("page", [("Cache-Control", "max-age=60")]) }) { h in
+            let redirect = try await h.get("/old")
+            #expect(redirect.status == 301 && redirect.reason == "Moved Permanently")
+            #expect(redirect.header("Location") == "https://example.com/new")
+            let missing = try await h.get("/missing")
+            #expect(missing.status == 404 && missing.reason == "Not Found")
+            let renamed = try await h.get("/renamed")
+            #expect(renamed.status == 404 && renamed.reason == "Nowhere")
+            let gone = try await h.get("/gone")
+            #expect(gone.status == 410 && gone.reason == "Gone")
+            let page = try await h.get("/page")
+            #expect(page.status == 200 && page.reason == "X", "the origin's own reason, untouched")
         }
     }
 
