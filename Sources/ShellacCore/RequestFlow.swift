@@ -430,16 +430,35 @@ public struct RequestFlow {
                                      response: (reason: String, fields: HTTPFields, body: String)? = nil) -> Action {
         context.now = now
         guard let stale else {
-            if let response {
-                state = .delivering
-                return .synthesize(SyntheticResponse(status: status, reason: response.reason, fields: response.fields,
-                                                     body: response.body))
-            }
+            if let response { return deliverBackendError(status: status, response) }
             return synth(status: status, reason: status == 502 ? "Bad Gateway" : "Backend fetch failed")
         }
         context.object = stale
         return deliver(stale, CacheStatus(hit: true, forward: .stale, forwardStatus: status, detail: .staleIfError),
                        now: now)
+    }
+
+    /// The response vcl_backend_error made, through vcl_deliver as Varnish delivers it (which may
+    /// change its head, restart, or answer with vcl_synth instead).
+    private mutating func deliverBackendError(status: Int,
+                                              _ response: (reason: String, fields: HTTPFields, body: String)) -> Action {
+        state = .delivering
+        guard !program.isTrivial(.deliver) else {
+            return .synthesize(SyntheticResponse(status: status, reason: response.reason, fields: response.fields,
+                                                 body: response.body))
+        }
+        context.response.start(status: status, reason: response.reason, object: nil, fields: response.fields)
+        context.startDelivery(age: nil, cacheStatus: nil, stored: false)
+        let outcome = program.run(.deliver, &context)
+        switch outcome.name {
+        case "deliver":
+            let edited = context.response
+            return .synthesize(SyntheticResponse(status: edited.status, reason: edited.reason, fields: edited.fields,
+                                                 body: response.body, omitted: context.omittedFields))
+        case "restart": return restart()
+        case "synth": return synth(outcome)
+        default: return failed(outcome)
+        }
     }
 
     /// Delivery of a stored object at `now` through vcl_deliver: a 304 when the client's validators

@@ -386,6 +386,37 @@ import Testing
         }
     }
 
+    /// vcl_backend_error's page goes through vcl_deliver, as in Varnish: its headers are added
+    /// there, and the usual fallback (restart on a 503 to another backend) works.
+    @Test func backendErrorPagesGoThroughDeliver() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend dead { .host = "127.0.0.1"; .port = "1"; }
+        backend good { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            set req.backend_hint = dead;
+            if (req.restarts > 0) { set req.backend_hint = good; }
+        }
+        sub vcl_backend_error {
+            set beresp.http.Content-Type = "text/plain";
+            synthetic("sorry");
+            return (deliver);
+        }
+        sub vcl_deliver {
+            set resp.http.X-Delivered = resp.status + " after " + req.restarts;
+            if (resp.status == 503 && req.restarts == 0 && req.url == "/fallback") { return (restart); }
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("from the good one") }) { h in
+            let failed = try await h.get("/")
+            #expect(failed.status == 503 && failed.text == "sorry")
+            #expect(failed.header("X-Delivered") == "503 after 0")
+            let fellBack = try await h.get("/fallback")
+            #expect(fellBack.status == 200 && fellBack.text == "from the good one")
+            #expect(fellBack.header("X-Delivered") == "200 after 1")
+        }
+    }
+
     @Test func reloadSwitchesTheVCLAndKeepsTheCache() async throws {
         let first = "vcl 4.1;\nbackend b { .host = \"127.0.0.1\"; .port = \"ORIGIN_PORT\"; }\n"
             + "sub vcl_deliver { set resp.http.X-VCL = \"one\"; }\n"
