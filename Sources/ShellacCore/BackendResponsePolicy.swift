@@ -34,7 +34,7 @@ public enum BackendResponsePolicy {
                                    grace: plan.grace, keep: plan.keep, uncacheable: false)
         response.was304 = was304
         response.age = plan.initialAge
-        response.backendName = context.backend
+        response.backendName = context.chosenBackend ?? context.backend
         context.response = response
         // The user's vcl_backend_response, then (unless it returned) the builtin's, done natively.
         switch program.runUserPart(.backendResponse, &context) ?? NativeBuiltin.backendResponse(&context) {

@@ -118,7 +118,17 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             fail(.abandoned("vcl_backend_fetch failed: \(reason)"))
             return
         }
-        guard let backend = context.backend, let pool = loop.pool(for: backend, in: vcl) else {
+        guard let hint = context.backend else {
+            fail(.noBackend)
+            return
+        }
+        // A director picks its member now, for this attempt (a retry asks again).
+        guard let backend = vcl.program.resolve(hint, health: context) else {
+            fail(.sick)
+            return
+        }
+        context.chosenBackend = backend
+        guard let pool = loop.pool(for: backend, in: vcl) else {
             fail(.noBackend)
             return
         }
@@ -269,7 +279,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func backendResponseHead(_ head: consuming HTTPResponseHead) {
         let now = services.now()
-        if let name = context.backend {
+        if let name = context.chosenBackend {
             services.health.recordSuccess(name)
             if let sentAt { sentMetrics?.recordFirstByte(seconds: now - sentAt) }
         }

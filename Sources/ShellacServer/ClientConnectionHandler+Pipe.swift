@@ -9,8 +9,9 @@ import ShellacCore
 import ShellacHTTP
 
 extension ClientConnectionHandler {
-    func startPipe(_ head: HTTPRequestHead, backend: String?, _ request: ClientRequest) {
-        guard let backend, let pool = loopServices.pool(for: backend, in: request.vcl), services.isHealthy(backend)
+    func startPipe(_ head: HTTPRequestHead, backend hint: String?, _ request: ClientRequest) {
+        guard let hint, let backend = request.vcl.program.resolve(hint, health: request.flow.context),
+              let pool = loopServices.pool(for: backend, in: request.vcl), services.isHealthy(backend)
         else {
             run(request.flow.synth(status: 503, reason: "Backend fetch failed"), request)
             return

@@ -363,7 +363,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             services.counters.increment(.hits)
             // Stale and without a failed fetch's status: a grace hit, not a stale-if-error answer.
             if status.forward == .stale && status.forwardStatus == nil { services.counters.increment(.graceHits) }
-            if let refresh, !(refresh.backend.map(services.isHealthy) ?? false) {
+            if let refresh, !(refresh.backend.map { request.vcl.program.isHealthy($0, health: request.flow.context) }
+                                ?? false) {
                 // A sick backend is not tried: the stale object keeps answering.
                 services.store.release(refresh.key, busy: refresh.busy, hitForMissTTL: nil, now: services.now())
             } else if let refresh {

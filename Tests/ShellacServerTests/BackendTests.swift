@@ -54,6 +54,37 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
         for origin in origins { await origin.stop() }
     }
 
+    /// A director is picked from at each attempt, as in Varnish: a retry after a backend that
+    /// refused the connection goes to the round-robin's next member. bereq.backend names the
+    /// director, beresp.backend.name the member that answered.
+    @Test func aRetryAsksTheDirectorAgain() async throws {
+        let names = ["a", "b"]
+        let origins = try await namedOrigins(names)
+        let vcl = """
+        vcl 4.1;
+        import directors;
+        backend dead { .host = "127.0.0.1"; .port = "1"; }
+        \(backendDeclarations(origins, names: names))
+        sub vcl_init { new rr = directors.round_robin(); rr.add_backend(dead); rr.add_backend(a); rr.add_backend(b); }
+        sub vcl_recv { set req.backend_hint = rr.backend(); return (pass); }
+        sub vcl_backend_error { if (bereq.retries < 1) { return (retry); } }
+        sub vcl_backend_response {
+            set beresp.http.X-Via = bereq.backend + " " + beresp.backend.name + " " + bereq.retries;
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("default") }) { h in
+            // dead (refused, retried on a), b, dead (retried on a), b, …: never an error page.
+            var answers: [String] = []
+            for n in 0..<4 {
+                let response = try await h.get("/\(n)")
+                #expect(response.status == 200)
+                answers.append("\(response.text) \(response.header("X-Via") ?? "-")")
+            }
+            #expect(answers == ["from a rr a 1", "from b rr b 0", "from a rr a 1", "from b rr b 0"])
+        }
+        for origin in origins { await origin.stop() }
+    }
+
     @Test func hashSticksAKeyToABackend() async throws {
         let names = ["a", "b", "c"]
         let origins = try await namedOrigins(names)

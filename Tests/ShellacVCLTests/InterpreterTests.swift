@@ -351,22 +351,35 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
 
     """
 
-    func pick(_ expression: String, sick: Set<String> = [], url: String = "/") throws -> String? {
+    /// The backend a fetch would go to with `expression` as req.backend_hint ("" for none).
+    func pick(_ expression: String, sick: Set<String> = [], url: String = "/") throws -> String {
+        let program = try load(declarations + "sub vcl_recv { set req.backend_hint = \(expression); return (hash); }")
         var context = TestContext()
         context.sick = sick
         context.values[.reqURL] = .string(url)
-        return try evaluate("\"\" + \(expression)", context, declarations: declarations)
+        _ = program.run("vcl_recv", &context)
+        guard case .backend(let name?)? = context.values[.reqBackendHint] else { return "" }
+        return program.resolve(name, health: context) ?? ""
+    }
+
+    /// As in Varnish, `d.backend()` is the director, picked from when a fetch starts; the hash
+    /// director picks at once, by its key.
+    @Test func directorsArePickedFromWhenTheFetchStarts() throws {
+        #expect(try evaluate("\"\" + rr.backend()", declarations: declarations) == "rr")
+        #expect(try evaluate("\"\" + fb.backend()", declarations: declarations) == "fb")
+        #expect(["a", "b", "c"].contains(try evaluate("\"\" + h.backend(req.url)", declarations: declarations)))
     }
 
     @Test func roundRobinAlternatesAndSkipsSick() throws {
-        let program = try load(declarations + "sub vcl_recv { set req.http.X = \"\" + rr.backend(); return (hash); }")
+        let program = try load(declarations + "sub vcl_recv { set req.backend_hint = rr.backend(); return (hash); }")
         var seen: [String] = []
         for _ in 0..<4 {
             var context = TestContext()
             _ = program.run("vcl_recv", &context)
-            seen.append(context.fields[.req]?["X"] ?? "")
+            guard case .backend(let name?)? = context.values[.reqBackendHint] else { continue }
+            seen.append(program.resolve(name, health: context) ?? "")
         }
-        #expect(Set(seen) == ["a", "b"])
+        #expect(seen.count == 4 && Set(seen) == ["a", "b"])
         #expect(seen.filter { $0 == "a" }.count == 2)
         #expect(try pick("rr.backend()", sick: ["a"]) == "b")
         #expect(try pick("rr.backend()", sick: ["a", "b"]) == "")
@@ -390,7 +403,10 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         for _ in 0..<10 { #expect(try pick("w.backend()") == "c", "a has weight 0") }
         #expect(try pick("nested.backend()", sick: ["a", "b"]) == "c")
         #expect(["a", "b"].contains(try pick("nested.backend()")))
-        #expect(try pick("\"\" + std.healthy(fb.backend())", sick: ["a", "b", "c"]) == "false")
+        var allSick = TestContext()
+        allSick.sick = ["a", "b", "c"]
+        #expect(try evaluate("\"\" + std.healthy(fb.backend())", allSick, declarations: declarations) == "false")
+        #expect(try evaluate("\"\" + std.healthy(nested.backend())", declarations: declarations) == "true")
     }
 }
 

@@ -84,6 +84,18 @@ public final class Director: Sendable {
         }
     }
 
+    /// Whether any member, or a member of a nested director, is a healthy backend: whether `pick`
+    /// would find one.
+    func hasHealthyMember<C: VCLContext>(health context: C, directors: [String: Director], depth: Int = 0) -> Bool {
+        guard depth < 8 else { return false }
+        return members.withLock { $0 }.contains { member in
+            if let nested = directors[member.name] {
+                return nested.hasHealthyMember(health: context, directors: directors, depth: depth + 1)
+            }
+            return context.isHealthy(member.name)
+        }
+    }
+
     static func fnv1a(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {

@@ -169,7 +169,12 @@ struct Interpreter {
             return .int(context.purgeTags(tags.map(String.init), soft: soft))
         case .directorBackend(let nameIndex, let key):
             let name = code.texts[nameIndex]
-            guard resolvingDirectors, let director = program.directors[name] else { return .backend(name) }
+            // As in Varnish, `d.backend()` is the director itself, picked from when the fetch
+            // starts (VCLProgram.resolve: a retry asks again); only the hash director picks now,
+            // by the key it is given.
+            guard resolvingDirectors, let director = program.directors[name], director.kind == .hash else {
+                return .backend(name)
+            }
             let keyText = try key.map { try evaluate($0, &context).string }
             return .backend(Self.pick(director, key: keyText, context: context, directors: program.directors))
         }
@@ -336,10 +341,7 @@ struct Interpreter {
         switch function {
         case .healthy:
             guard case .backend(let name?) = try argument(function, arguments, &context, 0) else { return .bool(false) }
-            if let director = program.directors[name] {
-                return .bool(Self.pick(director, key: nil, context: context, directors: program.directors) != nil)
-            }
-            return .bool(context.isHealthy(name))
+            return .bool(program.isHealthy(name, health: context))
         case .querysort:
             return .string(StdLibrary.querysort(try argument(function, arguments, &context, 0).takeString()))
         case .collect:

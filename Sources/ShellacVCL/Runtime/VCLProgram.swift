@@ -171,6 +171,22 @@ public final class VCLProgram: Sendable {
         }
     }
 
+    /// The backend a fetch goes to for `backend` (bereq.backend, req.backend_hint): the backend
+    /// itself, or the member its director picks now (nil: none is healthy). Directors are picked
+    /// from when each fetch starts, as in Varnish, so a retry asks a round-robin director for its
+    /// next backend and a fallback director for the first healthy one again.
+    public func resolve<Context: VCLContext>(_ backend: String, health context: Context) -> String? {
+        guard let director = directors[backend] else { return backend }
+        return director.pick(key: nil, health: context, directors: directors)
+    }
+
+    /// Whether `backend` is healthy, or for a director whether any of its members is (asking
+    /// moves no round-robin on).
+    public func isHealthy<Context: VCLContext>(_ backend: String, health context: Context) -> Bool {
+        guard let director = directors[backend] else { return context.isHealthy(backend) }
+        return director.hasHealthyMember(health: context, directors: directors)
+    }
+
     /// Whether a subroutine is defined (by the user or the builtin VCL).
     public func defines(_ subroutine: String) -> Bool { subroutines[subroutine] != nil }
 
