@@ -44,7 +44,8 @@ let package = Package(
         // Pure VCL: lexer, parser, checker, diagnostics, regexes, and the program that runs subroutines.
         // Full cross-module optimisation: the interpreter is generic over its context, and callers
         // in other modules must get it specialised (unspecialised, every value is boxed and copied).
-        .target(name: "ShellacVCL", dependencies: ["CPCRE2", "ShellacHTTP"],
+        // swift-crypto: SHA-256 for the hash director, which picks backends as Varnish's does.
+        .target(name: "ShellacVCL", dependencies: ["CPCRE2", "ShellacHTTP", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Pure policy: runtime parameters, core freshness rules, the request flow and the VCL contexts.
         .target(

@@ -142,7 +142,8 @@ final class AdminConnection: ChannelInboundHandler, @unchecked Sendable {
     private func send(_ response: CLIResponse, context: ChannelHandlerContext, thenClose: Bool = false) {
         let bytes = context.channel.allocator.buffer(string: response.encoded)
         if thenClose {
-            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel  // the channel, not the context, may be used from the callback
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
         } else {
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
         }

@@ -399,6 +399,24 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(spread.count == 3, "keys spread over every backend")
     }
 
+    /// The hash director sends a key where Varnish's does (SHA-256 of the key): these are the
+    /// backends Varnish 7.1 chose for them with the same two members, weights and health.
+    @Test func hashPicksAsVarnishDoes() throws {
+        let twoMembers = """
+        backend a { .host = "127.0.0.1"; .port = "8001"; }
+        backend b { .host = "127.0.0.1"; .port = "8002"; }
+        sub vcl_init { new h = directors.hash(); h.add_backend(a, 1); h.add_backend(b, 1); }
+
+        """
+        let varnish = ["/h/1": "a", "/h/2": "a", "/h/abc": "b", "/h/user-1": "b", "/h/user-2": "a",
+                       "/h/user-3": "a", "/h/x": "a", "/h/yy": "b", "/h/zzz": "a", "/h/0": "a"]
+        for (key, backend) in varnish {
+            var context = TestContext()
+            context.values[.reqURL] = .string(key)
+            #expect(try evaluate("\"\" + h.backend(req.url)", context, declarations: twoMembers) == backend, "\(key)")
+        }
+    }
+
     @Test func randomHonoursWeightsAndNestingResolves() throws {
         for _ in 0..<10 { #expect(try pick("w.backend()") == "c", "a has weight 0") }
         #expect(try pick("nested.backend()", sick: ["a", "b"]) == "c")

@@ -2,6 +2,7 @@
 // (first healthy) and hash (by a key). Members are backends or other directors by name; picking
 // skips sick backends and resolves nested directors, so the result is always a concrete backend.
 
+import Crypto
 import Synchronization
 
 public final class Director: Sendable {
@@ -65,13 +66,14 @@ public final class Director: Sendable {
             return nil
         case .random, .hash:
             // Weighted choice among the members that resolve to a healthy backend: by a random
-            // number, or by the key's hash (the same key picks the same backend while health holds).
+            // number, or by the key's hash (the same key picks the same backend while health
+            // holds, and the backend Varnish's hash director picks for it).
             let candidates = members.compactMap { member in resolve(member).map { ($0, member.weight) } }
             let total = candidates.reduce(0) { $0 + $1.1 }
             guard total > 0 else { return candidates.first?.0 }
             let point: Double
             if kind == .hash {
-                point = Double(Self.fnv1a(key ?? "") % 1_000_003) / 1_000_003 * total
+                point = Self.hashPoint(key ?? "") * total
             } else {
                 point = Double.random(in: 0..<total)
             }
@@ -96,12 +98,11 @@ public final class Director: Sendable {
         }
     }
 
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
+    /// Where in [0, 1) a key falls, as Varnish places it (VRT_HashStrands32): the last four
+    /// bytes of the key's SHA-256, read little-endian, over 2^32.
+    static func hashPoint(_ key: String) -> Double {
+        let digest = Array(SHA256.hash(data: Array(key.utf8)))
+        let last = digest[(digest.count - 4)...].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return Double(last) / 4_294_967_296
     }
 }
