@@ -20,8 +20,10 @@ public struct Freshness: Sendable, Equatable {
                                responseTime: Double) -> Freshness {
         let dateValue = fields["Date", nameBit: KnownName.date].flatMap { ParsedValueMemo.current.date($0) }
         let ageValue = fields["Age", nameBit: KnownName.age].flatMap { Double($0.trimmingOWS()) }.map { max(0, $0) } ?? 0
-        // §4.2.3
-        let apparentAge = max(0, responseTime - (dateValue ?? responseTime))
+        // §4.2.3. Date has whole seconds: compared with the response time's whole second, so a
+        // response sent late in a second is not taken to be up to a second old (which left a
+        // max-age=1 page, a one-second cache of a dynamic site, almost no time fresh).
+        let apparentAge = max(0, responseTime.rounded(.down) - (dateValue ?? responseTime.rounded(.down)))
         let responseDelay = max(0, responseTime - requestTime)
         let correctedAgeValue = ageValue + responseDelay
         let initialAge = max(apparentAge, correctedAgeValue)

@@ -73,6 +73,21 @@ import Testing
         #expect(ttl([("Cache-Control", "max-age=100"), ("Age", "300")]) == -200)
     }
 
+    /// Date has whole seconds: a response generated and received within one second is not
+    /// older than its Age says, however late in that second it arrives.
+    @Test func dateCountsInWholeSeconds() {
+        let fields = HTTPFields([("Cache-Control", "max-age=1"), ("Date", HTTPDate.format(now))])
+        for late in [0.0, 0.4, 0.999] {
+            let f = Freshness.compute(fields: fields, cacheControl: CacheControl(fields), requestTime: now + late,
+                                      responseTime: now + late)
+            #expect(f.ttl == 1 && f.initialAge == 0, "\(late)")
+        }
+        let old = HTTPFields([("Cache-Control", "max-age=10"), ("Date", HTTPDate.format(now - 3))])
+        let f = Freshness.compute(fields: old, cacheControl: CacheControl(old), requestTime: now + 0.7,
+                                  responseTime: now + 0.7)
+        #expect(f.ttl == 7, "a Date three seconds behind is three seconds of age")
+    }
+
     @Test func oddDateValues() {
         // A Date in the future (a fast origin clock) gives no negative age.
         #expect(ttl([("Cache-Control", "max-age=100"), ("Date", HTTPDate.format(now + 300))]) == 100)
