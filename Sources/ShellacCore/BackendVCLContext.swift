@@ -41,7 +41,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     /// to be written after `bereq`'s fields rather than in them (BackendRequest.prepare).
     public private(set) var forwardingLeftOut: Bool
     public var backend: String?
-    /// The backend the fetch went to: `backend` itself, or the member its director picked.
+    /// The member a director picked for the fetch (nil: `backend` is a backend itself).
     public var chosenBackend: String?
     public var retries = 0
     /// A pass: nothing from this fetch is stored.

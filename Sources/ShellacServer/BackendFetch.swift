@@ -123,11 +123,15 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             return
         }
         // A director picks its member now, for this attempt (a retry asks again).
-        guard let backend = vcl.program.resolve(hint, health: context) else {
-            fail(.sick)
-            return
+        var backend = hint
+        if !vcl.program.directors.isEmpty {
+            guard let picked = vcl.program.resolve(hint, health: context) else {
+                fail(.sick)
+                return
+            }
+            backend = picked
+            context.chosenBackend = picked
         }
-        context.chosenBackend = backend
         guard let pool = loop.pool(for: backend, in: vcl) else {
             fail(.noBackend)
             return
@@ -279,7 +283,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func backendResponseHead(_ head: consuming HTTPResponseHead) {
         let now = services.now()
-        if let name = context.chosenBackend {
+        if let name = context.chosenBackend ?? context.backend {
             services.health.recordSuccess(name)
             if let sentAt { sentMetrics?.recordFirstByte(seconds: now - sentAt) }
         }

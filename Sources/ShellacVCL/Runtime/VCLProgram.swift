@@ -176,8 +176,7 @@ public final class VCLProgram: Sendable {
     /// from when each fetch starts, as in Varnish, so a retry asks a round-robin director for its
     /// next backend and a fallback director for the first healthy one again.
     public func resolve<Context: VCLContext>(_ backend: String, health context: Context) -> String? {
-        // Most VCLs have no directors: then no name is hashed for a lookup on every fetch.
-        guard !directors.isEmpty, let director = directors[backend] else { return backend }
+        guard let director = directors[backend] else { return backend }
         return director.pick(key: nil, health: context, directors: directors)
     }
 
