@@ -122,16 +122,17 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             fail(.noBackend)
             return
         }
-        // A director picks its member now, for this attempt (a retry asks again).
-        var backend = hint
+        // A director picks its member now, for this attempt (a retry asks again, and may have
+        // named another backend).
+        context.chosenBackend = nil
         if !vcl.program.directors.isEmpty {
             guard let picked = vcl.program.resolve(hint, health: context) else {
                 fail(.sick)
                 return
             }
-            backend = picked
             context.chosenBackend = picked
         }
+        let backend = context.chosenBackend ?? hint
         guard let pool = loop.pool(for: backend, in: vcl) else {
             fail(.noBackend)
             return
