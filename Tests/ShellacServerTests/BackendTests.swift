@@ -27,6 +27,21 @@ func backendDeclarations(_ origins: [TestOrigin], names: [String], extra: String
     }.joined(separator: "\n")
 }
 
+/// A VCL passing every request to a round-robin of `members`, after `declarations` and the
+/// named origins' backends.
+func roundRobinVCL(_ origins: [TestOrigin], names: [String], members: [String], declarations: String,
+                   more: String = "") -> String {
+    """
+    vcl 4.1;
+    import directors;
+    \(declarations)
+    \(backendDeclarations(origins, names: names))
+    sub vcl_init { new rr = directors.round_robin(); \(members.map { "rr.add_backend(\($0));" }.joined(separator: " ")) }
+    sub vcl_recv { set req.backend_hint = rr.backend(); return (pass); }
+    \(more)
+    """
+}
+
 func status(_ h: Harness, _ name: String) -> BackendStatus? {
     h.server.backendStatus.first { $0.name == name }
 }
@@ -37,14 +52,8 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
     @Test func roundRobinSpreadsEvenly() async throws {
         let names = ["a", "b", "c"]
         let origins = try await namedOrigins(names)
-        let vcl = """
-        vcl 4.1;
-        import directors;
-        backend unused_default { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
-        \(backendDeclarations(origins, names: names))
-        sub vcl_init { new rr = directors.round_robin(); rr.add_backend(a); rr.add_backend(b); rr.add_backend(c); }
-        sub vcl_recv { set req.backend_hint = rr.backend(); return (pass); }
-        """
+        let vcl = roundRobinVCL(origins, names: names, members: names,
+                                declarations: "backend unused_default { .host = \"127.0.0.1\"; .port = \"ORIGIN_PORT\"; }")
         try await withHarness(vcl: vcl, script: { _ in .ok("default") }) { h in
             var seen: [String: Int] = [:]
             for n in 0..<30 { seen[try await h.get("/\(n)").text, default: 0] += 1 }
@@ -60,18 +69,13 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
     @Test func aRetryAsksTheDirectorAgain() async throws {
         let names = ["a", "b"]
         let origins = try await namedOrigins(names)
-        let vcl = """
-        vcl 4.1;
-        import directors;
-        backend dead { .host = "127.0.0.1"; .port = "1"; }
-        \(backendDeclarations(origins, names: names))
-        sub vcl_init { new rr = directors.round_robin(); rr.add_backend(dead); rr.add_backend(a); rr.add_backend(b); }
-        sub vcl_recv { set req.backend_hint = rr.backend(); return (pass); }
-        sub vcl_backend_error { if (bereq.retries < 1) { return (retry); } }
-        sub vcl_backend_response {
-            set beresp.http.X-Via = bereq.backend + " " + beresp.backend.name + " " + bereq.retries;
-        }
-        """
+        let vcl = roundRobinVCL(origins, names: names, members: ["dead"] + names,
+                                declarations: "backend dead { .host = \"127.0.0.1\"; .port = \"1\"; }", more: """
+            sub vcl_backend_error { if (bereq.retries < 1) { return (retry); } }
+            sub vcl_backend_response {
+                set beresp.http.X-Via = bereq.backend + " " + beresp.backend.name + " " + bereq.retries;
+            }
+            """)
         try await withHarness(vcl: vcl, script: { _ in .ok("default") }) { h in
             // dead (refused, retried on a), b, dead (retried on a), b, …: never an error page.
             var answers: [String] = []
