@@ -396,6 +396,11 @@ extension StringProtocol {
     public func asciiLowercased() -> String {
         String(decoding: self.utf8.map(asciiLower), as: UTF8.self)
     }
+
+    /// Upper-cased ASCII letters only; other bytes unchanged.
+    public func asciiUppercased() -> String {
+        String(decoding: self.utf8.map { ($0 >= 0x61 && $0 <= 0x7A) ? $0 & ~0x20 : $0 }, as: UTF8.self)
+    }
 }
 
 @inline(__always)

@@ -131,6 +131,8 @@ public final class VCLRegex: @unchecked Sendable {
 
     /// regsub (first match) and regsuball (every match): `\0`–`\9` in `replacement` insert the
     /// whole match or a group, as in Varnish. The subject is returned unchanged without a match.
+    /// As in Varnish, only the first match may be empty: regsuball("abc", "", "-") is "-abc",
+    /// regsuball("aaa", "a*", "X") is "X".
     public func substitute(in subject: String, with replacement: String, all: Bool) -> String {
         guard let matchData = takeMatchData() else { return subject }
         defer { returnMatchData(matchData) }
@@ -140,8 +142,9 @@ public final class VCLRegex: @unchecked Sendable {
         var offset = 0
         var matched = false
         while offset <= bytes.count {
+            let options = matched ? UInt32(PCRE2_NOTEMPTY) : 0
             let rc = bytes.withUnsafeBufferPointer { buffer in
-                pcre2_match_8(code, buffer.baseAddress, buffer.count, offset, 0, matchData, nil)
+                pcre2_match_8(code, buffer.baseAddress, buffer.count, offset, options, matchData, nil)
             }
             guard rc >= 0 else { break }
             matched = true
@@ -170,13 +173,7 @@ public final class VCLRegex: @unchecked Sendable {
                 out.append(byte)
                 index += 1
             }
-            if end == start {
-                // An empty match: copy one byte and move on, so the loop always advances.
-                if end < bytes.count { out.append(bytes[end]) }
-                offset = end + 1
-            } else {
-                offset = end
-            }
+            offset = end  // the next match is not empty, so the loop moves on
             if !all { break }
         }
         guard matched else { return subject }

@@ -150,9 +150,9 @@ struct Interpreter {
             let with = try evaluate(replacement, &context).takeString()
             return .string(code.regexes[regex].substitute(in: text, with: with, all: all))
         case .lower(let operand):
-            return .string(try evaluate(operand, &context).optionalString?.lowercased())
+            return .string(try evaluate(operand, &context).optionalString?.asciiLowercased())
         case .upper(let operand):
-            return .string(try evaluate(operand, &context).optionalString?.uppercased())
+            return .string(try evaluate(operand, &context).optionalString?.asciiUppercased())
         case .std(let function, let arguments):
             return try callStd(function, code.lists[arguments], &context)
         case .ban(let operand):
@@ -352,16 +352,16 @@ struct Interpreter {
             if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }
             return .string(nil)
         case .tolower:
-            return .string(try argument(function, arguments, &context, 0).optionalString?.lowercased())
+            return .string(try argument(function, arguments, &context, 0).optionalString?.asciiLowercased())
         case .toupper:
-            return .string(try argument(function, arguments, &context, 0).optionalString?.uppercased())
+            return .string(try argument(function, arguments, &context, 0).optionalString?.asciiUppercased())
         case .integer:
             let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
             if let n = Int(text) { return .int(n) }
             return try argument(function, arguments, &context, 1)
         case .real:
             let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
-            if let x = Double(text) { return .real(x) }
+            if StdLibrary.isDecimal(text), let x = Double(text) { return .real(x) }
             return try argument(function, arguments, &context, 1)
         case .duration:
             if let d = StdLibrary.duration(try argument(function, arguments, &context, 0).string) { return .duration(d) }

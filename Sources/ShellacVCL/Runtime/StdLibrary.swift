@@ -20,6 +20,7 @@ enum StdLibrary {
     /// equivalent URLs share one cache key. Whole parameters (name and value) are compared byte
     /// by byte up to the end of the shorter: `a=0` sorts before `a=1`, and two parameters one of
     /// which begins the other (`a` and `a=1`, `id` and `ids`) count as equal and keep their order.
+    /// As in Varnish, a query without '&' is left as it is, and the '?' always stays.
     static func querysort(_ url: String) -> String {
         isSortedQuery(url) ? url : sortingQuery(url)  // sorted already, the common case: nothing to allocate
     }
@@ -29,6 +30,7 @@ enum StdLibrary {
         var url = url
         return url.withUTF8 { bytes -> String in
             guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return String(decoding: bytes, as: UTF8.self) }
+            // (isSortedQuery has seen an '&' after it: a single parameter is left as it is.)
             // Parameters as byte ranges; an insertion sort keeps equal ones in order (queries are
             // short). Kept on the stack for any usual query.
             var most = 1
@@ -55,11 +57,10 @@ enum StdLibrary {
         }
     }
 
-    /// The path, then the parameters in the order given.
+    /// The path and '?', then the parameters in the order given.
     private static func joined(_ bytes: UnsafeBufferPointer<UInt8>, question: Int,
                                _ parameters: UnsafeBufferPointer<Range<Int>>) -> String {
-        let length = question + (parameters.isEmpty ? 0 : 1)
-            + parameters.reduce(0) { $0 + $1.count } + max(0, parameters.count - 1)
+        let length = question + 1 + parameters.reduce(0) { $0 + $1.count } + max(0, parameters.count - 1)
         return String(unsafeUninitializedCapacity: length) { out in
             var written = 0
             func copy(_ range: Range<Int>) {
@@ -68,11 +69,7 @@ enum StdLibrary {
                     written += 1
                 }
             }
-            copy(0..<question)
-            if !parameters.isEmpty {
-                out[written] = UInt8(ascii: "?")
-                written += 1
-            }
+            copy(0..<(question + 1))  // the path and its '?', kept even when no parameter is left
             for (index, parameter) in parameters.enumerated() {
                 if index > 0 {
                     out[written] = UInt8(ascii: "&")
@@ -84,9 +81,9 @@ enum StdLibrary {
         }
     }
 
-    /// Whether the query has no empty parameters and they are already in order (as the sort
-    /// compares them), so querysort would return it unchanged. Read in place: this runs for every
-    /// request whose VCL sorts its query.
+    /// Whether querysort would return the URL unchanged: no query, a query of one parameter (no
+    /// '&'), or parameters already in order (as the sort compares them) with none empty. Read in
+    /// place: this runs for every request whose VCL sorts its query.
     static func isSortedQuery(_ url: String) -> Bool {
         url.withUTF8Bytes(isSortedQuery)
     }
@@ -99,7 +96,7 @@ enum StdLibrary {
         }
         let count = bytes.count
         var start = base.distance(to: question.assumingMemoryBound(to: UInt8.self)) + 1
-        if start == count { return false }  // "/p?" loses its '?'
+        if memchr(base + start, Int32(UInt8(ascii: "&")), count - start) == nil { return true }  // one parameter
         var previous = 0..<0
         var first = true
         while true {
@@ -127,6 +124,22 @@ enum StdLibrary {
             j += 1
         }
         return false
+    }
+
+    /// Whether `text` is a number as std.real reads one: a sign, digits and a decimal point
+    /// (Varnish takes no exponent, `inf` or hexadecimal, which Swift's Double parser would).
+    static func isDecimal(_ text: String) -> Bool {
+        var digits = 0
+        var points = 0
+        for (index, byte) in text.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: "."): points += 1
+            case UInt8(ascii: "+") where index == 0, UInt8(ascii: "-") where index == 0: break
+            default: return false
+            }
+        }
+        return digits > 0 && points <= 1
     }
 
     /// "1.5s", "10m", "250ms", "2w" as seconds; nil when it is not a duration.
