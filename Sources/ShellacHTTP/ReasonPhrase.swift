@@ -55,7 +55,7 @@ public enum ReasonPhrase {
         case 504: return "Gateway Timeout"
         case 505: return "HTTP Version Not Supported"
         case 511: return "Network Authentication Required"
-        default: return "Unknown"
+        default: return "Unknown HTTP Status"  // Varnish's words
         }
     }
 

@@ -236,7 +236,8 @@ public final class CacheStore: Sendable {
     /// Looks the key up for a request with `requestFields`. On a miss the caller becomes the fetcher.
     /// - Parameters:
     ///   - url: the request's URL, for bans on req.url.
-    ///   - maxAge: req.ttl — a fresh object older than this is not a hit.
+    ///   - maxAge: req.ttl — a fresh object older than this is not a hit (none when 0 or less,
+    ///     as in Varnish).
     ///   - maxGrace: req.grace — a stale object is served only this far into its grace.
     public func lookup(_ key: CacheKey, requestFields: HTTPFields, url: String? = nil, maxAge: Double? = nil,
                        maxGrace: Double? = nil, now: Double) -> LookupResult {
@@ -252,7 +253,7 @@ public final class CacheStore: Sendable {
             var kind = MissKind.uriMiss
             if !head.variants.isEmpty { kind = .varyMiss }
             for object in head.variants where object.matches(requestFields) {
-                let tooOld = maxAge.map { object.age(at: now) > $0 } ?? false
+                let tooOld = maxAge.map { $0 > 0 && object.age(at: now) > $0 } ?? false
                 if object.isFresh(at: now) && !tooOld {
                     object.lastUsed = now
                     shard.lru.moveToFront(object)

@@ -315,6 +315,9 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         guard case .hit = store.lookup(key("/a"), requestFields: HTTPFields(), maxAge: 5, now: t0 + 4) else {
             Issue.record("younger than req.ttl: a hit"); return
         }
+        guard case .hit = store.lookup(key("/a"), requestFields: HTTPFields(), maxAge: 0, now: t0 + 4) else {
+            Issue.record("req.ttl of 0s is no limit, as in Varnish: a hit"); return
+        }
         guard case .miss(let fetch, .stale) = store.lookup(key("/a"), requestFields: HTTPFields(), maxAge: 5,
                                                            now: t0 + 6) else {
             Issue.record("older than req.ttl: a miss"); return
