@@ -297,16 +297,20 @@ public struct RequestFlow {
         let outcome = program.run(.synth, &context)
         switch outcome.name {
         case "deliver":
-            let response = context.response
-            return .synthesize(SyntheticResponse(status: response.status, reason: response.reason,
-                                                 fields: response.fields, body: context.syntheticBody,
-                                                 omitted: context.omittedFields))
+            return .synthesize(synthesized(body: context.syntheticBody))
         case "restart":
             inSynth = false
             return restart()
         default:
             return hardFailure()
         }
+    }
+
+    /// The response vcl_synth or vcl_deliver left in the context, with `body`, as it is written.
+    private func synthesized(body: String) -> SyntheticResponse {
+        let response = context.response
+        return SyntheticResponse(status: response.status, reason: response.reason, fields: response.fields,
+                                 body: body, omitted: context.omittedFields)
     }
 
     /// `fail` (or a runtime failure): a 503 through vcl_synth, then the connection closes.
@@ -451,10 +455,7 @@ public struct RequestFlow {
         context.startDelivery(age: nil, cacheStatus: nil, stored: false)
         let outcome = program.run(.deliver, &context)
         switch outcome.name {
-        case "deliver":
-            let edited = context.response
-            return .synthesize(SyntheticResponse(status: edited.status, reason: edited.reason, fields: edited.fields,
-                                                 body: response.body, omitted: context.omittedFields))
+        case "deliver": return .synthesize(synthesized(body: response.body))
         case "restart": return restart()
         case "synth": return synth(outcome)
         default: return failed(outcome)

@@ -23,7 +23,8 @@ public struct Freshness: Sendable, Equatable {
         // §4.2.3. Date has whole seconds: compared with the response time's whole second, so a
         // response sent late in a second is not taken to be up to a second old (which left a
         // max-age=1 page, a one-second cache of a dynamic site, almost no time fresh).
-        let apparentAge = max(0, responseTime.rounded(.down) - (dateValue ?? responseTime.rounded(.down)))
+        let responseSecond = responseTime.rounded(.down)
+        let apparentAge = max(0, responseSecond - (dateValue ?? responseSecond))
         let responseDelay = max(0, responseTime - requestTime)
         let correctedAgeValue = ageValue + responseDelay
         let initialAge = max(apparentAge, correctedAgeValue)
