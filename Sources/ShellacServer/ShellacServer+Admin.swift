@@ -177,8 +177,7 @@ extension ShellacServer {
         switch VCLProgram.load(compilation) {
         case .success(let program):
             vclRegistry.withLockedValue { $0.append(LoadedVCL(name: name, program: program, path: path)) }
-            let warnings = compilation.diagnostics.filter { $0.severity == .warning }
-            let text = warnings.map { $0.rendered(in: compilation.files) }.joined(separator: "\n\n")
+            let text = program.renderedWarnings
             return CLIResponse(.ok, (text.isEmpty ? "" : text + "\n") + "VCL compiled.")
         case .failure(let error):
             return CLIResponse(.parameter, error.rendered + "\nVCL '\(name)' not loaded: the active VCL is unchanged.")

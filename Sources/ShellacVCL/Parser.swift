@@ -248,8 +248,11 @@ public struct Parser {
         var entries: [ACLEntry] = []
         while !current.isSymbol("}") && current.kind != .end {
             do {
+                // [!] "address" [/bits] ;   or, optional:   [!] ( [!] "address" [/bits] ) ;
                 let start = current.range
-                let negated = accept("!")
+                var negated = accept("!")
+                let optional = accept("(")
+                if optional, accept("!") { negated = true }
                 guard current.kind == .string else {
                     throw fail("expected an address string in the ACL, found \(Self.describe(current))")
                 }
@@ -263,8 +266,10 @@ public struct Parser {
                     mask = bits
                     end = advance().range
                 }
+                if optional { try expect(")", "to close the optional ACL entry") }
                 try expect(";", "after an ACL entry")
-                entries.append(ACLEntry(negated: negated, address: address.text, maskBits: mask, range: start.to(end)))
+                entries.append(ACLEntry(negated: negated, address: address.text, maskBits: mask, optional: optional,
+                                        range: start.to(end)))
             } catch {
                 synchronizeStatement()
             }

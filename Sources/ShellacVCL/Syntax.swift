@@ -37,8 +37,12 @@ public struct Property: Sendable {
 
 public struct ACLEntry: Sendable, Equatable {
     public var negated: Bool
+    /// An address, or a host name looked up when the VCL loads.
     public var address: String
     public var maskBits: Int?
+    /// Written in parentheses, `( "name" );`: a name that does not resolve is skipped with a
+    /// warning instead of failing the load.
+    public var optional: Bool = false
     public var range: SourceRange
 }
 

@@ -215,10 +215,8 @@ struct Shellacd: AsyncParsableCommand {
     static func load(_ path: String) throws -> VCLProgram {
         let compilation = VCLCompiler.compile(path: path) { try? String(contentsOfFile: $0, encoding: .utf8) }
         let program = try VCLProgram.load(compilation).get()  // on failure, the error renders every diagnostic
-        let warnings = compilation.diagnostics.filter { $0.severity == .warning }
-        if !warnings.isEmpty {
-            let text = warnings.map { $0.rendered(in: compilation.files) }.joined(separator: "\n\n")
-            FileHandle.standardError.write(Data((text + "\n").utf8))
+        if !program.warnings.isEmpty {
+            FileHandle.standardError.write(Data((program.renderedWarnings + "\n").utf8))
         }
         return program
     }

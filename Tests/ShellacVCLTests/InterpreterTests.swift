@@ -1,6 +1,7 @@
 // The interpreter against a plain context: conversions as Varnish prints them, operators,
 // regsub backrefs, ACLs, std, custom subroutines, directors, and failures at run time.
 
+import Foundation
 import ShellacHTTP
 import Testing
 @testable import ShellacVCL
@@ -116,17 +117,55 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(try evaluate("\"\" + (client.ip ~ staff)", context, declarations: acl) == (allowed ? "true" : "false"))
     }
 
-    @Test func badACLEntriesAreLoadErrors() {
+    /// A stand-in for the system resolver: two names have addresses, any other has none.
+    static func fakeResolver(_ name: String) -> Result<[[UInt8]], ACL.LookupFailure> {
+        switch name {
+        case "app.internal": .success([[10, 1, 2, 3], IPAddress.parse("2001:db8::7")!])
+        case "office.internal": .success([[198, 51, 100, 9]])
+        default: .failure(ACL.LookupFailure(reason: "Name or service not known"))
+        }
+    }
+
+    static func loadACL(_ entries: String) -> Result<VCLProgram, VCLProgram.LoadError> {
         let compilation = VCLCompiler.compile(path: "/t.vcl") { _ in
-            "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; }\nacl a { \"example.com\"; \"10.0.0.0\"/33; }\n"
+            "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; }\nacl a { \(entries) }\n"
                 + "sub vcl_recv { if (client.ip ~ a) { return (pass); } }\n"
         }
-        guard case .failure(let error) = VCLProgram.load(compilation) else {
+        return VCLProgram.load(compilation, resolveName: fakeResolver)
+    }
+
+    @Test func badACLEntriesAreLoadErrors() {
+        guard case .failure(let error) = Self.loadACL("\"nowhere.internal\"; \"10.0.0.0\"/33;") else {
             Issue.record("expected the ACL to be rejected"); return
         }
-        #expect(error.rendered.contains("'example.com' is not an IP address"))
+        #expect(error.rendered.contains("'nowhere.internal' is not an address and does not resolve: Name or service not known"))
+        #expect(error.rendered.contains("( \"nowhere.internal\" )"))  // the hint: make it optional
         #expect(error.rendered.contains("/t.vcl:3:"))
         #expect(error.rendered.contains("prefix length /33"))
+    }
+
+    /// As in Varnish: a name is looked up when the VCL loads and each of its addresses is an
+    /// entry; in parentheses, one that does not resolve is skipped with a warning; numeric forms
+    /// getaddrinfo reads ("127.1") are addresses; bits past the prefix are a warning, not an error.
+    @Test(arguments: [
+        ("10.1.2.3", true), ("2001:db8::7", true), ("198.51.100.9", false), ("127.0.0.5", true),
+        ("192.168.7.1", true), ("192.168.8.1", false), ("10.1.2.4", false),
+    ])
+    func aclEntriesMayBeNames(address: String, allowed: Bool) throws {
+        let entries = #"""
+            "app.internal"; ! ( "office.internal" ); ( "gone.internal" ); "127.1"/8; "192.168.7.9"/24;
+            """#
+        let loaded = Self.loadACL(entries)
+        guard case .success(let program) = loaded else {
+            if case .failure(let error) = loaded { Issue.record("not loaded: \(error.rendered)") }
+            return
+        }
+        #expect(program.warnings.map(\.message) == [
+            "'gone.internal' is skipped: Name or service not known",
+            "'127.1'/8 has bits set past the prefix; it matches 127.0.0.0/8",
+            "'192.168.7.9'/24 has bits set past the prefix; it matches 192.168.7.0/24",
+        ])
+        #expect(program.acls["a"]?.matches(address) == allowed)
     }
 
     @Test func stdFunctions() throws {
@@ -153,6 +192,50 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         _ = program.run("vcl_recv", &context)
         #expect(context.fields[.req]?.values("Cookie") == ["a=1; b=2"])
         #expect(context.logged == ["seen"])
+    }
+
+    /// std.ip as Varnish 7.1 answered each of these (its fallback 192.0.2.1): every numeric form
+    /// getaddrinfo reads, an optional port, the address printed in its usual form, and names from
+    /// the hosts file only when resolving is allowed.
+    @Test(arguments: [
+        ("127.1", "127.0.0.1", "127.0.0.1"), ("0x7f.1", "127.0.0.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1", "127.0.0.1"), ("127.0.0.001", "127.0.0.1", "127.0.0.1"),
+        ("1.2.3", "1.2.0.3", "1.2.0.3"), ("4294967295", "255.255.255.255", "255.255.255.255"),
+        (" 10.0.0.1 ", "10.0.0.1", "10.0.0.1"), ("10.0.0.1 80", "10.0.0.1", "10.0.0.1"),
+        ("1.2.3.4:80", "1.2.3.4", "1.2.3.4"), ("1.2.3.4:", "1.2.3.4", "1.2.3.4"),
+        ("[1.2.3.4]", "1.2.3.4", "1.2.3.4"), ("[::1]:8080", "::1", "::1"),
+        ("2001:DB8::1", "2001:db8::1", "2001:db8::1"), ("0:0:0:0:0:0:0:1", "::1", "::1"),
+        ("::ffff:1.2.3.4", "1.2.3.4", "1.2.3.4"), ("::1:80", "::0.1.0.128", "::0.1.0.128"),
+        ("fe80::1%lo", "fe80::1%lo", "fe80::1%lo"),
+        ("localhost", "127.0.0.1", "192.0.2.1"), ("LOCALHOST:80", "127.0.0.1", "192.0.2.1"),
+        ("no-such-name.invalid", "192.0.2.1", "192.0.2.1"), ("1.2.3.256", "192.0.2.1", "192.0.2.1"),
+        ("1.2.3.4:abc", "192.0.2.1", "192.0.2.1"), ("10.0.0.1, 10.0.0.2", "192.0.2.1", "192.0.2.1"),
+        ("[::1", "192.0.2.1", "192.0.2.1"), ("[::1]x", "192.0.2.1", "192.0.2.1"), ("", "192.0.2.1", "192.0.2.1"),
+    ])
+    func stdIP(text: String, resolved: String, numericOnly: String) throws {
+        var context = TestContext()
+        context.fields[.req] = HTTPFields([("In", text)])
+        let program = try load("""
+            sub vcl_recv {
+                set req.http.A = std.ip(req.http.In, "192.0.2.1");
+                set req.http.B = std.ip(req.http.In, "192.0.2.1", false);
+            }
+            """)
+        _ = program.run("vcl_recv", &context)
+        // "localhost" is in every hosts file this runs on; the test reads the file to be sure.
+        let listsLocalhost = IPConversion.hostsFileNames().contains("localhost")
+        if !text.lowercased().hasPrefix("localhost") || listsLocalhost {
+            #expect(context.fields[.req]?["A"] == resolved)
+        }
+        #expect(context.fields[.req]?["B"] == numericOnly)
+    }
+
+    @Test func hostsFileNamesAreReadWithoutComments() throws {
+        let path = NSTemporaryDirectory() + "shellac-hosts-\(UInt32.random(in: 0...UInt32.max))"
+        let text = "# comment line\n127.0.0.1\tLocalHost loop # trailing comment\n::1 ip6-loopback\n\n10.0.0.9\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(IPConversion.hostsFileNames(path: path) == ["localhost", "loop", "ip6-loopback"])
     }
 
     /// Conditions on a STRING variable and `set X = std.querysort(X)` read the variable in place

@@ -115,6 +115,18 @@ sub vcl_synth {
         #expect(request == ["GET /health HTTP/1.1", "Host: example.com", "Connection: close"])
     }
 
+    /// Varnish's optional ACL entries: parentheses around the entry, '!' before or inside them.
+    @Test func aclEntriesInParentheses() throws {
+        let (source, diagnostics, _) = parse(#"acl a { ( "x.internal" ); !( "y.internal" ); ( ! "10.0.0.0"/8 ); "z"; }"#)
+        #expect(diagnostics.isEmpty)
+        guard case .acl(_, let entries) = source.declarations.first else { Issue.record("acl"); return }
+        #expect(entries.map(\.optional) == [true, true, true, false])
+        #expect(entries.map(\.negated) == [false, true, true, false])
+        #expect(entries[2].maskBits == 8)
+        let (_, unclosed, _) = parse(#"acl a { ( "x.internal"; }"#)
+        #expect(unclosed.map(\.message).contains { $0.contains("to close the optional ACL entry") })
+    }
+
     @Test func precedenceAndMethods() throws {
         let (source, diagnostics, _) = parse("sub vcl_recv { set req.http.x = a + b == c && !d || e; set req.http.h = req.http.host.lower(); }")
         #expect(diagnostics.isEmpty)

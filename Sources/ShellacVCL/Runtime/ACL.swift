@@ -18,34 +18,60 @@ public struct ACL: Sendable {
         self.entries = entries
     }
 
-    /// Compiles the declared entries; an entry that is not an address (other than "localhost")
-    /// or whose prefix is too long is reported with the reason.
-    public static func compile(name: String, entries: [ACLEntry]) -> (ACL, [Diagnostic]) {
+    /// Compiles the declared entries. A host name is looked up now, as Varnish does, and every
+    /// address it has is an entry ("localhost" is 127.0.0.1 and ::1 wherever this runs); one
+    /// that does not resolve fails the load, unless the entry is in parentheses (then it is
+    /// skipped with a warning). `resolve` answers a name's addresses or why it has none.
+    static func compile(name: String, entries: [ACLEntry],
+                               resolve: (String) -> Result<[[UInt8]], LookupFailure>)
+        -> (ACL, [Diagnostic]) {
         var compiled: [Entry] = []
         var diagnostics: [Diagnostic] = []
         for entry in entries {
+            let isLocalhost = entry.address.lowercased() == "localhost"
             let addresses: [[UInt8]]
-            if entry.address.lowercased() == "localhost" {
+            if isLocalhost {
                 addresses = [[127, 0, 0, 1], IPAddress.parse("::1")!]
-            } else if let address = IPAddress.parse(entry.address) {
+            } else if let address = IPAddress.parse(entry.address) ?? IPConversion.numericAddress(entry.address) {
                 addresses = [address]
             } else {
-                diagnostics.append(Diagnostic(.error, "'\(entry.address)' is not an IP address", at: entry.range,
-                                              hint: "ACL entries are IPv4 or IPv6 addresses, optionally \"addr\"/bits"))
-                continue
+                switch resolve(entry.address) {
+                case .success(let found):
+                    addresses = found
+                case .failure(let failure) where entry.optional:
+                    diagnostics.append(Diagnostic(.warning, "'\(entry.address)' is skipped: \(failure.reason)",
+                                                  at: entry.range))
+                    continue
+                case .failure(let failure):
+                    diagnostics.append(Diagnostic(.error, "'\(entry.address)' is not an address and does not resolve: \(failure.reason)",
+                                                  at: entry.range,
+                                                  hint: "write an IPv4 or IPv6 address (\"addr\"/bits), or put the entry in parentheses, ( \"\(entry.address)\" ), to skip it when the name does not resolve"))
+                    continue
+                }
             }
             for address in addresses {
                 let maxBits = address.count * 8
-                let bits = entry.address.lowercased() == "localhost" ? maxBits : (entry.maskBits ?? maxBits)
+                let bits = isLocalhost ? maxBits : (entry.maskBits ?? maxBits)
                 guard (0...maxBits).contains(bits) else {
                     diagnostics.append(Diagnostic(.error, "prefix length /\(bits) is longer than the address",
                                                   at: entry.range, hint: "at most /\(maxBits)"))
                     continue
                 }
-                compiled.append(Entry(negated: entry.negated, address: address, prefixLength: bits))
+                let network = IPAddress.masked(address, bits: bits)
+                if network != address {
+                    diagnostics.append(Diagnostic(.warning, "'\(entry.address)'/\(bits) has bits set past the prefix; it matches \(IPAddress.text(network))/\(bits)",
+                                                  at: entry.range))
+                }
+                compiled.append(Entry(negated: entry.negated, address: network, prefixLength: bits))
             }
         }
         return (ACL(name: name, entries: compiled), diagnostics)
+    }
+
+    /// Why a host name has no address.
+    public struct LookupFailure: Error, Sendable {
+        public let reason: String
+        public init(reason: String) { self.reason = reason }
     }
 
     /// Whether `address` (text) is allowed: the longest matching prefix decides; no match is false.
@@ -116,6 +142,33 @@ enum IPAddress {
         let fill = 16 - head.count - rest.count - tail.count
         guard fill >= 2, fill % 2 == 0 else { return nil }
         return head + [UInt8](repeating: 0, count: fill) + rest + tail
+    }
+
+    /// The address with every bit past `bits` cleared.
+    static func masked(_ address: [UInt8], bits: Int) -> [UInt8] {
+        address.enumerated().map { index, byte in
+            let kept = max(0, min(8, bits - index * 8))
+            return kept == 8 ? byte : byte & ~(UInt8(0xff) >> kept)
+        }
+    }
+
+    /// An address's usual text: dotted IPv4, or IPv6 with the longest run of zero groups
+    /// compressed (RFC 5952).
+    static func text(_ address: [UInt8]) -> String {
+        guard address.count == 16 else { return address.map(String.init).joined(separator: ".") }
+        let groups = stride(from: 0, to: 16, by: 2).map { Int(address[$0]) << 8 | Int(address[$0 + 1]) }
+        var best = (start: -1, count: 0)
+        var index = 0
+        while index < 8 {
+            guard groups[index] == 0 else { index += 1; continue }
+            var end = index
+            while end < 8, groups[end] == 0 { end += 1 }
+            if end - index > best.count, end - index > 1 { best = (index, end - index) }
+            index = end
+        }
+        let hex = groups.map { String($0, radix: 16) }
+        guard best.start >= 0 else { return hex.joined(separator: ":") }
+        return hex[..<best.start].joined(separator: ":") + "::" + hex[(best.start + best.count)...].joined(separator: ":")
     }
 
     static func samePrefix(_ a: [UInt8], _ b: [UInt8], bits: Int) -> Bool {

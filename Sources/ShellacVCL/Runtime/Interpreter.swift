@@ -367,8 +367,13 @@ struct Interpreter {
             if let d = StdLibrary.duration(try argument(function, arguments, &context, 0).string) { return .duration(d) }
             return try argument(function, arguments, &context, 1)
         case .ip:
-            let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
-            return IPAddress.parse(text) != nil ? .ip(text) : try argument(function, arguments, &context, 1)
+            let text = try argument(function, arguments, &context, 0).string
+            let resolve = arguments.count > 2 ? try argument(function, arguments, &context, 2).isTrue : true
+            let port = arguments.count > 3 ? try argument(function, arguments, &context, 3).string : "80"
+            if let address = IPConversion.address(text, resolve: resolve, defaultPort: port, hostNames: program.hostNames) {
+                return .ip(address)
+            }
+            return try argument(function, arguments, &context, 1)
         case .time:
             let text = try argument(function, arguments, &context, 0).string
             if let date = HTTPDate.parse(text) { return .time(date) }

@@ -25,6 +25,10 @@ public final class VCLProgram: Sendable {
     public let directors: [String: Director]
     /// The text of every file loaded, main file first (vcl.show).
     public let files: [SourceFile]
+    /// What the compiler and the loader warned about (the VCL runs regardless).
+    public let warnings: [Diagnostic]
+    /// The names the hosts file listed when the VCL loaded, for std.ip (read only when it calls it).
+    let hostNames: Set<String>
     let code: CompiledCode
     let subroutines: [String: StatementBlock]
     /// The builtin subroutines' bodies and whether each is trivial, by BuiltinSubroutine.rawValue.
@@ -39,8 +43,11 @@ public final class VCLProgram: Sendable {
     private let defaultOutcomes: [VCLOutcome]
 
     /// Loads a compilation; returns the program, or the diagnostics that prevent loading
-    /// (the compilation's own errors, and those found while loading).
-    public static func load(_ compilation: VCLCompilation) -> Result<VCLProgram, LoadError> {
+    /// (the compilation's own errors, and those found while loading). ACL entries that are host
+    /// names are looked up with `resolveName` (the system's resolver unless given).
+    public static func load(_ compilation: VCLCompilation,
+                            resolveName: ((String) -> Result<[[UInt8]], ACL.LookupFailure>)? = nil)
+        -> Result<VCLProgram, LoadError> {
         guard !compilation.hasErrors else { return .failure(LoadError(compilation: compilation, extra: [])) }
         var diagnostics: [Diagnostic] = []
         var probes: [String: ProbeDefinition] = [:]
@@ -51,7 +58,8 @@ public final class VCLProgram: Sendable {
             case .probe(let name, let properties):
                 probes[name.text] = DeclarationReader.probe(name, properties, diagnostics: &diagnostics)
             case .acl(let name, let entries):
-                let (acl, problems) = ACL.compile(name: name.text, entries: entries)
+                let (acl, problems) = ACL.compile(name: name.text, entries: entries,
+                                                  resolve: resolveName ?? IPConversion.addresses)
                 acls[name.text] = acl
                 diagnostics += problems
             default:
@@ -86,11 +94,13 @@ public final class VCLProgram: Sendable {
         }
         lowering.resolveCalls(subroutines)
         diagnostics += lowering.diagnostics
-        let program = VCLProgram(backends: backends, acls: acls, code: CompiledCode(lowering.code), subroutines: subroutines,
-                                 builtinStarts: builtinStarts, directors: directorNames, files: compilation.files)
-        if !diagnostics.isEmpty {
+        if diagnostics.contains(where: { $0.severity == .error }) {
             return .failure(LoadError(compilation: compilation, extra: diagnostics))
         }
+        let warnings = (compilation.diagnostics + diagnostics).filter { $0.severity == .warning }
+        let program = VCLProgram(backends: backends, acls: acls, code: CompiledCode(lowering.code), subroutines: subroutines,
+                                 builtinStarts: builtinStarts, directors: directorNames, files: compilation.files,
+                                 warnings: warnings)
         var initContext = InitContext()
         if case .failed(let reason) = program.run(.initialize, &initContext) {
             let range = bodies["vcl_init"]?.first?.range ?? SourceRange(0, 0)
@@ -98,6 +108,11 @@ public final class VCLProgram: Sendable {
                                       extra: [Diagnostic(.error, "vcl_init failed: \(reason)", at: range)]))
         }
         return .success(program)
+    }
+
+    /// The warnings, each with its source line and caret.
+    public var renderedWarnings: String {
+        warnings.map { $0.rendered(in: files) }.joined(separator: "\n\n")
     }
 
     public struct LoadError: Error, Sendable {
@@ -113,13 +128,16 @@ public final class VCLProgram: Sendable {
 
     private init(backends: [BackendDefinition], acls: [String: ACL], code: CompiledCode,
                  subroutines: [String: StatementBlock], builtinStarts: [String: Int], directors: Set<String>,
-                 files: [SourceFile]) {
+                 files: [SourceFile], warnings: [Diagnostic]) {
         self.backends = backends
         self.defaultBackend = backends.first { $0.name == "default" }?.name ?? backends.first?.name
         self.acls = acls
         self.code = code
         self.subroutines = subroutines
         self.files = files
+        self.warnings = warnings
+        let callsIP = code.expressions.contains { if case .std(.ip, _) = $0 { true } else { false } }
+        self.hostNames = callsIP ? IPConversion.hostsFileNames() : []
         self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? 0..<0 }
         self.userBodies = BuiltinSubroutine.allCases.map { sub in
             let body = subroutines[sub.name] ?? 0..<0
