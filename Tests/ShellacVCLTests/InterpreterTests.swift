@@ -146,14 +146,17 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
 
     /// As in Varnish: a name is looked up when the VCL loads and each of its addresses is an
     /// entry; in parentheses, one that does not resolve is skipped with a warning; numeric forms
-    /// getaddrinfo reads ("127.1") are addresses; bits past the prefix are a warning, not an error.
+    /// getaddrinfo reads ("127.1") are addresses; the prefix may be inside the string; bits past
+    /// the prefix are a warning, not an error.
     @Test(arguments: [
         ("10.1.2.3", true), ("2001:db8::7", true), ("198.51.100.9", false), ("127.0.0.5", true),
-        ("192.168.7.1", true), ("192.168.8.1", false), ("10.1.2.4", false),
+        ("192.168.7.1", true), ("192.168.8.1", false), ("10.1.2.4", false), ("172.17.200.1", true),
+        ("172.18.0.1", false),
     ])
     func aclEntriesMayBeNames(address: String, allowed: Bool) throws {
         let entries = #"""
             "app.internal"; ! ( "office.internal" ); ( "gone.internal" ); "127.1"/8; "192.168.7.9"/24;
+            "172.17.0.0/16";
             """#
         let loaded = Self.loadACL(entries)
         guard case .success(let program) = loaded else {

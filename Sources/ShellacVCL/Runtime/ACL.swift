@@ -27,7 +27,13 @@ public struct ACL: Sendable {
         -> (ACL, [Diagnostic]) {
         var compiled: [Entry] = []
         var diagnostics: [Diagnostic] = []
-        for entry in entries {
+        for var entry in entries {
+            // Varnish also reads the prefix inside the string: "172.17.0.0/16".
+            if entry.maskBits == nil, let slash = entry.address.lastIndex(of: "/"),
+               let bits = Int(entry.address[entry.address.index(after: slash)...]) {
+                entry.maskBits = bits
+                entry.address = String(entry.address[..<slash])
+            }
             let isLocalhost = entry.address.lowercased() == "localhost"
             let addresses: [[UInt8]]
             if isLocalhost {
