@@ -275,12 +275,14 @@ public struct Checker {
         switch action.text {
         case "synth", "error": expected = [.int, .string]
         case "pass" where !arguments.isEmpty: expected = [.duration]
+        case "fail" where !arguments.isEmpty: expected = [.string]  // the reason logged (Varnish 6+)
         default:
             if !arguments.isEmpty { error("return(\(action.text)) takes no arguments", at: arguments[0].range) }
             return
         }
-        if arguments.count > expected.count || (action.text != "pass" && arguments.isEmpty) {
-            let wanted = expected.count == 2 ? "a status and an optional reason" : "a duration"
+        if arguments.count > expected.count || (!["pass", "fail"].contains(action.text) && arguments.isEmpty) {
+            let wanted = expected.count == 2 ? "a status and an optional reason"
+                : expected == [.string] ? "one reason" : "a duration"
             error("return(\(action.text)(…)) takes \(wanted)", at: action.range)
             return
         }

@@ -82,6 +82,8 @@ func check(_ text: String) -> [Diagnostic] {
         ("acl a { \"127.0.0.1\"; } sub vcl_recv { if (req.url ~ a) { } }", "only an IP can be matched against the ACL 'a'", nil),
         ("sub vcl_recv { return (synth(\"404\")); }", "argument 1 of synth() must be an INT, not a STRING", nil),
         ("sub vcl_backend_response { return (pass(10)); }", "argument 1 of pass() must be a DURATION, not an INT", nil),
+        ("sub vcl_recv { return (fail(503)); }", "argument 1 of fail() must be a STRING, not an INT", nil),
+        ("sub vcl_recv { return (fail(\"a\", \"b\")); }", "return(fail(…)) takes one reason", nil),
         ("sub vcl_recv { set req.http.x = now - 1s + 1h; set req.ttl = now; }", "cannot set DURATION 'req.ttl' to a TIME", nil),
     ] as [(String, String, String?)])
     func typeErrorsAreReported(text: String, message: String, hint: String?) {

@@ -417,6 +417,9 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(program.run("vcl_recv", &context) == .failed("division by zero"))
         let failing = try load("sub vcl_recv { return (fail); }")
         #expect(failing.run("vcl_recv", &context).name == "fail")
+        // Varnish 6+ takes a reason, which is logged (Drupal's varnish_purge VCL uses it).
+        let withReason = try load("sub vcl_backend_error { return (fail(\"Service \" + \"unavailable\")); }")
+        #expect(withReason.run("vcl_backend_error", &context) == .failed("Service unavailable"))
     }
 
     @Test func returnArgumentsAreEvaluated() throws {

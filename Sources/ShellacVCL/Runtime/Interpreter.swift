@@ -75,8 +75,11 @@ struct Interpreter {
             return try execute(block, &context)
         case .returnAction(let action, let arguments):
             let name = code.texts[action]
-            if name == "fail" { return .returned(.failed("return(fail)")) }
             let expressions = code.lists[arguments]
+            if name == "fail" {
+                guard let reason = expressions.first else { return .returned(.failed("return(fail)")) }
+                return .returned(.failed(try evaluate(reason, &context).string))
+            }
             if expressions.isEmpty { return .returned(.action(name, [])) }
             return .returned(.action(name, try expressions.map { try evaluate($0, &context) }))
         case .leave:
