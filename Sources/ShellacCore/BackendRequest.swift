@@ -12,13 +12,18 @@ public enum BackendRequest {
     /// - Parameters:
     ///   - forCache: true for a fetch whose response may be stored (GET, no client validators or Range).
     ///   - clientAddress: the peer address appended to X-Forwarded-For.
+    ///   - forwardedForExtended: X-Forwarded-For had the address added when the request arrived
+    ///     (the VCL reads or writes it): it goes as the VCL left it.
     public static func prepare(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
-                               requestID: String) -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
+                               requestID: String, forwardedForExtended: Bool = false)
+        -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
         var fields = client.fields
         HopByHop.strip(&fields, alsoRemoving: ("Content-Length", KnownName.contentLength))
-        let forwardingLeftOut = !fields.contains("X-Forwarded-For", nameBit: KnownName.xForwardedFor)
+        let forwardingLeftOut = !forwardedForExtended && !fields.contains("X-Forwarded-For", nameBit: KnownName.xForwardedFor)
             && !fields.contains("X-Varnish", nameBit: KnownName.xVarnish)
-        if !forwardingLeftOut { addForwarding(to: &fields, clientAddress: clientAddress, requestID: requestID) }
+        if !forwardingLeftOut {
+            addForwarding(to: &fields, clientAddress: forwardedForExtended ? nil : clientAddress, requestID: requestID)
+        }
         var method = client.method
         var framing = client.framing
         if forCache {
@@ -39,14 +44,21 @@ public enum BackendRequest {
                                 framing: framing), forwardingLeftOut)
     }
 
-    /// X-Forwarded-For extended with the client's address (or begun with it), X-Varnish set.
-    public static func addForwarding(to fields: inout HTTPFields, clientAddress: String, requestID: String) {
+    /// X-Forwarded-For extended with the client's address (unless nil: it was when the request
+    /// arrived), X-Varnish set.
+    public static func addForwarding(to fields: inout HTTPFields, clientAddress: String?, requestID: String) {
+        if let clientAddress { extendForwardedFor(&fields, clientAddress: clientAddress) }
+        fields.set("X-Varnish", requestID, nameBit: KnownName.xVarnish)
+    }
+
+    /// X-Forwarded-For (its fields joined into one, as Varnish does) extended with the client's
+    /// address, or begun with it.
+    public static func extendForwardedFor(_ fields: inout HTTPFields, clientAddress: String) {
         if let previous = fields.combined("X-Forwarded-For", nameBit: KnownName.xForwardedFor) {
             fields.set("X-Forwarded-For", "\(previous), \(clientAddress)", nameBit: KnownName.xForwardedFor)
         } else {
             fields.add(HTTPField(name: "X-Forwarded-For", value: clientAddress, nameBit: KnownName.xForwardedFor))
         }
-        fields.set("X-Varnish", requestID, nameBit: KnownName.xVarnish)
     }
 
     /// Validators and ranges, which the cache answers itself, with their name bits.

@@ -17,6 +17,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public let requestID: String
     public var now: Double
     public var restarts = 0
+    /// X-Forwarded-For has the client's address (added before vcl_recv, for a VCL that names it).
+    public var forwardedForExtended = false
     public var backendHint: String?
     public var hashParts: [String] = []
     public var hashAlwaysMiss = false

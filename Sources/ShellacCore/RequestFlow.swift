@@ -175,6 +175,13 @@ public struct RequestFlow {
         guard case .new = state else { preconditionFailure("start in \(state)") }
         context.now = now
         CorePolicy.prepare(&context.request)
+        if program.readsForwardedFor {
+            // As in Varnish, VCL sees X-Forwarded-For with the client's address already added
+            // (`if (req.http.X-Forwarded-For) … else set … = client.ip;` adds it once). A VCL
+            // that never names the field cannot tell: its fetches add it when they are written.
+            BackendRequest.extendForwardedFor(&context.request.fields, clientAddress: context.clientAddress)
+            context.forwardedForExtended = true
+        }
         return receive()
     }
 
@@ -234,8 +241,15 @@ public struct RequestFlow {
     }
 
     private mutating func pipe() -> Action {
+        // As in Varnish, bereq loses the hop-by-hop fields (Upgrade too) and says Connection:
+        // close, so the backend ends the tunnel after one response and no later request on the
+        // client's connection reaches it without going through the VCL. A VCL that pipes
+        // WebSocket upgrades puts Upgrade and Connection back in vcl_pipe (Varnish's recipe).
         var head = context.request
-        BackendRequest.addForwarding(to: &head.fields, clientAddress: context.clientAddress,
+        HopByHop.strip(&head.fields)
+        if head.framing == .chunked { head.fields.add("Transfer-Encoding", "chunked") }
+        head.fields.add("Connection", "close")
+        BackendRequest.addForwarding(to: &head.fields, clientAddress: context.forwardedForExtended ? nil : context.clientAddress,
                                      requestID: context.requestID)
         context.pipeRequest = head
         let outcome = program.run(.pipe, &context)
@@ -546,7 +560,7 @@ public struct RequestFlow {
 
     private func backendRequest(forCache: Bool) -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
         BackendRequest.prepare(from: context.request, clientAddress: context.clientAddress, forCache: forCache,
-                               requestID: context.requestID)
+                               requestID: context.requestID, forwardedForExtended: context.forwardedForExtended)
     }
 
     /// Whether a streamed response should reach this client as 304 (validators match a cacheable 2xx).

@@ -217,11 +217,18 @@ import Testing
     /// The builtin vcl_recv pipes methods it does not know: the backend answers them directly.
     @Test func unknownMethodIsPipedToTheBackend() async throws {
         try await withHarness(script: { request in .ok("piped \(request.method)", [("Cache-Control", "max-age=60")]) }) { h in
-            let response = try await h.get("/dav", method: "PROPFIND")
+            let response = try await h.get("/dav", [("Connection", "keep-alive, X-Hop"), ("X-Hop", "1"),
+                                                    ("Keep-Alive", "timeout=5"), ("Upgrade", "h2c")],
+                                           method: "PROPFIND")
             #expect(response.status == 200)
             #expect(response.text == "piped PROPFIND")
-            #expect(h.origin.requests.first?.method == "PROPFIND")
-            #expect(h.origin.requests.first?.header("X-Forwarded-For") == "127.0.0.1")
+            let piped = try #require(h.origin.requests.first)
+            #expect(piped.method == "PROPFIND")
+            #expect(piped.header("X-Forwarded-For") == "127.0.0.1")
+            // As in Varnish: hop-by-hop fields stay behind and the backend is told to close after
+            // its answer, so nothing else the client sends reaches it past the VCL.
+            #expect(piped.header("Connection") == "close")
+            #expect(piped.header("X-Hop") == nil && piped.header("Keep-Alive") == nil && piped.header("Upgrade") == nil)
             #expect(h.server.statistics.first { $0.0 == "s_pipe" }?.1 == 1)
             // Nothing piped is cached.
             #expect(try await h.get("/dav", method: "PROPFIND").text == "piped PROPFIND")

@@ -78,6 +78,35 @@ import Testing
         }
     }
 
+    /// As in Varnish, vcl_recv sees X-Forwarded-For with the client's address already added,
+    /// and the field goes to the backend as the VCL left it: the Varnish 3 idiom below (still in
+    /// many VCL files) sends the address once, on a miss, a pass and a pipe alike.
+    @Test func forwardedForIsExtendedBeforeVCLRecv() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            set req.http.X-Seen = req.http.X-Forwarded-For;
+            if (req.http.X-Forwarded-For) {
+                set req.http.X-Forwarded-For = req.http.X-Forwarded-For;
+            } else {
+                set req.http.X-Forwarded-For = client.ip;
+            }
+            if (req.url ~ "^/pass") { return (pass); }
+            if (req.url ~ "^/pipe") { return (pipe); }
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            _ = try await h.get("/miss")
+            _ = try await h.get("/pass", [("X-Forwarded-For", "203.0.113.9")])
+            _ = try await h.get("/pipe")
+            let seen = h.origin.requests.map { [$0.path, $0.header("X-Seen") ?? "-", $0.header("X-Forwarded-For") ?? "-"] }
+            #expect(seen == [["/miss", "127.0.0.1", "127.0.0.1"],
+                             ["/pass", "203.0.113.9, 127.0.0.1", "203.0.113.9, 127.0.0.1"],
+                             ["/pipe", "127.0.0.1", "127.0.0.1"]])
+        }
+    }
+
     @Test func webSocketUpgradesArePipedBothWays() async throws {
         let echo = try await UpgradeEchoOrigin()
         defer { Task { await echo.stop() } }
@@ -89,6 +118,10 @@ import Testing
         }
         sub vcl_pipe {
             set bereq.http.X-Piped = "yes";
+            if (req.http.Upgrade) {
+                set bereq.http.Upgrade = req.http.Upgrade;
+                set bereq.http.Connection = req.http.Connection;
+            }
         }
         """
         try await withHarness(parameters: ["pipe_timeout=5s"], vcl: vcl, script: { _ in .ok("x") }) { h in

@@ -27,6 +27,9 @@ public final class VCLProgram: Sendable {
     public let files: [SourceFile]
     /// What the compiler and the loader warned about (the VCL runs regardless).
     public let warnings: [Diagnostic]
+    /// Whether the VCL names X-Forwarded-For anywhere: then the request flow adds the client's
+    /// address to it before vcl_recv, as Varnish does, rather than when a fetch is written.
+    public let readsForwardedFor: Bool
     /// The names the hosts file listed when the VCL loaded, for std.ip (read only when it calls it).
     let hostNames: Set<String>
     let code: CompiledCode
@@ -136,6 +139,8 @@ public final class VCLProgram: Sendable {
         self.subroutines = subroutines
         self.files = files
         self.warnings = warnings
+        self.readsForwardedFor = code.texts.contains { $0.lowercased() == "x-forwarded-for" }
+            || code.constantFields.contains { $0.name.lowercased() == "x-forwarded-for" }
         let callsIP = code.expressions.contains { if case .std(.ip, _) = $0 { true } else { false } }
         self.hostNames = callsIP ? IPConversion.hostsFileNames() : []
         self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? 0..<0 }
