@@ -40,6 +40,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     /// The fetched response being delivered as it streams, when no stored object is: obj.ttl,
     /// obj.grace, obj.keep and obj.age are its lifetimes then, as in Varnish.
     private(set) var deliveringFetched: FetchedHead?
+    /// obj.hits of a request that waited for the fetch of what it asked for (a hit, as in
+    /// Varnish); nil otherwise.
+    private(set) var collapsedHits: Int?
     /// The automatic fields the response's VCL unset or set itself (kept with the context, apart
     /// from the response it applies to).
     private(set) var omittedFields: AutomaticFields = []
@@ -78,6 +81,13 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         deliveringStored = stored
         deliveringFetched = fetched
         omittedFields = []
+    }
+
+    /// A request that waited for another's fetch takes its response as a hit: vcl_hit sees it as
+    /// obj, with `hits` as obj.hits. `nil` ends that (the request restarts or goes elsewhere).
+    func startCollapsedHit(_ head: FetchedHead?, hits: Int?) {
+        deliveringFetched = head
+        collapsedHits = hits
     }
 
     /// What vcl_deliver changed in the response, with the automatic fields it left out.
@@ -122,9 +132,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .objGrace: return .duration(object?.grace ?? deliveringFetched?.grace ?? 0)
         case .objKeep: return .duration(object?.keep ?? deliveringFetched?.keep ?? 0)
         case .objAge: return .duration(object.map { $0.age(at: now) } ?? deliveringFetched.map { Double($0.age) } ?? 0)
-        case .objHits: return .int(object?.hits ?? 0)
-        case .objStatus: return .int(object?.status ?? 0)
-        case .objReason: return .string(object?.reason)
+        case .objHits: return .int(object?.hits ?? collapsedHits ?? 0)
+        case .objStatus: return .int(object?.status ?? deliveringFetched?.status ?? 0)
+        case .objReason: return .string(object?.reason ?? deliveringFetched?.reason)
         case .objUncacheable: return .bool(object == nil && !deliveringStored)
         case .respStatus: return .int(response.isActive ? response.status : 0)
         case .respReason: return .string(response.isActive ? response.reason : nil)
@@ -182,7 +192,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch scope {
         case .req: return request.fields[name, nameBit: nameBit]
         case .bereq: return pipeRequest?.fields[name, nameBit: nameBit]
-        case .obj: return object?.fields[name, nameBit: nameBit]
+        case .obj: return object?.fields[name, nameBit: nameBit] ?? deliveringFetched?.fields[name, nameBit: nameBit]
         case .resp:
             guard response.isActive else { return nil }
             if let automatic = AutomaticFields.named(name, nameBit: nameBit), !omittedFields.contains(automatic) {
@@ -211,7 +221,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch scope {
         case .req: return request.fields.values(name)
         case .bereq: return pipeRequest?.fields.values(name) ?? []
-        case .obj: return object?.fields.values(name) ?? []
+        case .obj: return object?.fields.values(name) ?? deliveringFetched?.fields.values(name) ?? []
         case .resp: return response.isActive ? response.fields.values(name) : []
         case .beresp: return []
         }

@@ -280,6 +280,7 @@ public struct RequestFlow {
         cacheKey = nil
         waitedOn = nil
         context.object = nil
+        context.startCollapsedHit(nil, hits: nil)
         context.response.clear()
         if context.restarts > maxRestarts {
             return synth(status: 503, reason: "Too many restarts")
@@ -437,8 +438,24 @@ public struct RequestFlow {
             state = .awaitingCompletion(busy)
             return .awaitCompletion
         }
-        state = .delivering
-        return .stream(busy, CacheStatus(forward: .miss, forwardStatus: head.status, stored: true, collapsed: true))
+        // As in Varnish, a request that waited for the fetch of what it asked for is a hit on
+        // it: vcl_hit runs with the fetched response as obj, and obj.hits counts the waiters.
+        context.startCollapsedHit(head, hits: busy.recordHit())
+        let outcome = program.isTrivial(.hit) ? .action("deliver", []) : program.run(.hit, &context)
+        switch outcome.name {
+        case "deliver":
+            state = .delivering
+            return .stream(busy, CacheStatus(forward: .miss, forwardStatus: head.status, stored: true, collapsed: true))
+        case "fetch", "miss":
+            context.startCollapsedHit(nil, hits: nil)
+            return miss(busy: nil, kind: .uriMiss)
+        case "pass":
+            context.startCollapsedHit(nil, hits: nil)
+            return pass()
+        case "restart": return restart()
+        case "synth": return synth(outcome)
+        default: return failed(outcome)
+        }
     }
 
     /// The fetch this request depends on failed before any of the response reached the client.

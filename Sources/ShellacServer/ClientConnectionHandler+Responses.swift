@@ -81,7 +81,9 @@ extension ClientConnectionHandler {
     /// unset or set itself.
     func startStreamedResponse(_ head: FetchedHead, omitting omitted: AutomaticFields, _ request: ClientRequest) {
         request.responseStarted = true
-        request.responding(status: head.status, handling: request.cacheStatus.forward == .bypass ? "pass" : "miss")
+        // A request that waited for this fetch took its response as a hit (as in Varnish).
+        let handling = request.cacheStatus.forward == .bypass ? "pass" : request.cacheStatus.collapsed ? "hit" : "miss"
+        request.responding(status: head.status, handling: handling)
         request.keepAlive = keepsAlive(request)
         var allocator: ByteBufferAllocator { context.channel.allocator }  // as in writeHit
         var bodyless = request.isHEAD || head.status == 204 || head.status == 304

@@ -490,6 +490,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 request.waitTimer?.cancel()
                 let action = request.flow.waitEnded(with: head)
                 if case .stream(_, let status) = action {
+                    services.counters.increment(.hits)  // a waiter whose vcl_hit delivered
                     request.cacheStatus = status
                     deliverStreamed(head, request)
                 } else if case .awaitCompletion = action {

@@ -101,6 +101,9 @@ public final class BusyFetch: Sendable {
     public let key: CacheKey
     public let maxWaiters: Int
     private let state = Mutex(State())
+    /// Waiters that took the response as a hit (vcl_hit delivered it), and the object the
+    /// response became once stored, which counts them (those after it was stored too).
+    private let hitsServed = Mutex<(count: Int, stored: StoredObject?)>((0, nil))
 
     public init(key: CacheKey, maxWaiters: Int) {
         self.key = key
@@ -134,6 +137,23 @@ public final class BusyFetch: Sendable {
     }
 
     public var isFinished: Bool { state.withLock { $0.finished != nil } }
+
+    /// Counts one more waiter taking the response as a hit; returns the count with it (its obj.hits).
+    public func recordHit() -> Int {
+        hitsServed.withLock { served in
+            served.count += 1
+            served.stored?.recordHit()
+            return served.count
+        }
+    }
+
+    /// The response was stored as `object`: it counts the hits its waiters took, now and later.
+    func stored(as object: StoredObject) {
+        hitsServed.withLock { served in
+            if served.count > 0 { object.recordHits(served.count) }
+            served.stored = object
+        }
+    }
 
     /// - Parameter retainBody: keep body pieces for subscribers that join later. False when no one
     ///   can join (uncacheable or private fetches), so a large pass-through body is not held in memory.

@@ -309,6 +309,7 @@ public final class CacheStore: Sendable {
         }
         // Bans made before the object was stored do not apply to it.
         object.markBansChecked(upTo: lastBanID.load(ordering: .relaxed))
+        fetch?.stored(as: object)  // its waiters were hits on it
         var replacedVariants = 0
         var droppedVariants = 0
         let freed: Int = shards[shard(for: object.digest)].withLock { shard in

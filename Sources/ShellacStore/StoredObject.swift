@@ -284,6 +284,9 @@ public final class StoredObject: Sendable {
 
     public func recordHit() { hitCount.add(1, ordering: .relaxed) }
 
+    /// Counts hits taken before the object was stored (waiters on its fetch).
+    func recordHits(_ count: Int) { hitCount.add(count, ordering: .relaxed) }
+
     /// Whether this variant answers a request with these fields (RFC 9111 §4.1).
     public func matches(_ requestFields: HTTPFields) -> Bool {
         varyNames.isEmpty || Vary.values(for: varyNames, in: requestFields) == varyValues

@@ -70,14 +70,15 @@ func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> Requ
     /// A first request that misses and fetches, and a second one for the same URL left waiting on
     /// that fetch; nil (with an issue recorded) when the flow did not get there.
     func fetcherAndWaiter(_ store: CacheStore, fetcher fetcherHead: HTTPRequestHead = request(),
-                          waiter waiterHead: HTTPRequestHead = request()) -> (waiter: RequestFlow, busy: BusyFetch)? {
-        var fetcher = flow(fetcherHead)
+                          waiter waiterHead: HTTPRequestHead = request(),
+                          program: VCLProgram = builtinProgram) -> (waiter: RequestFlow, busy: BusyFetch)? {
+        var fetcher = flow(fetcherHead, program: program)
         guard case .lookup(let key) = fetcher.start(now: now),
               case .fetch = fetcher.lookupFinished(store.lookup(key, requestFields: fetcher.request.fields, now: now),
                                                    now: now) else {
             Issue.record("expected the first request to fetch"); return nil
         }
-        var waiter = flow(waiterHead)
+        var waiter = flow(waiterHead, program: program)
         _ = waiter.start(now: now)
         guard case .wait(let busy) = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields,
                                                                         now: now), now: now) else {
@@ -95,6 +96,55 @@ func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> Requ
         }
         #expect(streamed === pair.busy)
         #expect(status.collapsed)
+    }
+
+    /// As in Varnish, each waiter is a hit on the fetched response: vcl_hit runs with it as obj,
+    /// obj.hits counts the waiters, and the stored object goes on counting from there.
+    @Test func waitersAreHitsOnTheFetchedResponse() throws {
+        let store = CacheStore(budget: 1 << 20)
+        let counting = try program("""
+            sub vcl_hit {
+                if (obj.http.X-Private) { return (pass); }
+                set req.http.X-Seen = obj.status + " " + obj.hits;
+            }
+            sub vcl_deliver { set resp.http.X-Hits = obj.hits; }
+            """)
+        var fetcher = flow(request(), program: counting)
+        guard case .lookup(let key) = fetcher.start(now: now),
+              case .fetch(let fetch, _) = fetcher.lookupFinished(store.lookup(key, requestFields: fetcher.request.fields,
+                                                                               now: now), now: now),
+              let busy = fetch.busy else { Issue.record("expected the first request to fetch"); return }
+        let head = FetchedHead(status: 203, reason: "Fine", fields: HTTPFields(), contentLength: 2, cacheable: true)
+        for expected in 1...2 {
+            var waiter = flow(request(), program: counting)
+            _ = waiter.start(now: now)
+            guard case .wait = waiter.lookupFinished(store.lookup(key, requestFields: waiter.request.fields, now: now),
+                                                     now: now),
+                  case .stream(_, let status) = waiter.waitEnded(with: head) else { Issue.record("expected stream"); return }
+            #expect(waiter.request.fields["X-Seen"] == "203 \(expected)")
+            guard case .deliver(let edits?) = waiter.deliverStreamed(head, status: status, now: now) else {
+                Issue.record("expected vcl_deliver's edits"); return
+            }
+            var hits: [String] = []
+            switch edits {
+            case .added(let added, _): added.forEach { name, value in if name == "X-Hits" { hits.append(value) } }
+            case .replaced(_, _, let fields, _): hits = fields.values("X-Hits")
+            }
+            #expect(hits == ["\(expected)"])
+        }
+        let object = StoredObject(key: key, status: 203, reason: "Fine", fields: HTTPFields(), body: [],
+                                  varyNames: [], varyValues: [], storedAt: now, initialAge: 0, ttl: 60, grace: 0, keep: 0)
+        store.insert(object, completing: busy, now: now)
+        #expect(object.hits == 2)
+        // vcl_hit may still send a waiter elsewhere (here on the fetched response's own header).
+        var fields = HTTPFields()
+        fields.add("X-Private", "1")
+        let privateHead = FetchedHead(status: 200, reason: "OK", fields: fields, contentLength: 2, cacheable: true)
+        guard var (waiter, _) = fetcherAndWaiter(CacheStore(budget: 1 << 20), program: counting) else { return }
+        guard case .fetch(let own, let status) = waiter.waitEnded(with: privateHead) else {
+            Issue.record("expected a pass"); return
+        }
+        #expect(own.mode == .pass && status.forward == .bypass)
     }
 
     @Test func waiterFetchesAloneWhenTheResponseIsUncacheable() {

@@ -26,6 +26,28 @@ import Testing
         }
     }
 
+    /// As in Varnish, requests that waited for the fetch are hits on what it fetched: vcl_hit and
+    /// vcl_deliver see obj.hits counting them, and they count as cache hits.
+    @Test func waitersAreHitsOnTheFetchedObject() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_deliver { set resp.http.X-Hits = obj.hits; }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("slow", delayMilliseconds: 1500) }) { h in
+            let hits = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<5 { group.addTask { try await h.get("/burst").header("X-Hits") ?? "-" } }
+                var all: [String] = []
+                for try await value in group { all.append(value) }
+                return all.sorted()
+            }
+            #expect(hits == ["0", "1", "2", "3", "4"])
+            #expect(h.origin.count(path: "/burst") == 1)
+            #expect(h.server.counters[.hits] == 4)
+            #expect(try await h.get("/burst").header("X-Hits") == "5")  // the stored object counts on
+        }
+    }
+
     @Test func waitersGiveUpAfterTheWaitingListTimeout() async throws {
         try await withHarness(parameters: ["waitinglist_timeout=0.2s"],
                               script: { _ in .ok("late", delayMilliseconds: 1000) }) { h in
