@@ -40,6 +40,8 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     /// Whether X-Forwarded-For (the client's address) and X-Varnish (the request id) are still
     /// to be written after `bereq`'s fields rather than in them (BackendRequest.prepare).
     public private(set) var forwardingLeftOut: Bool
+    /// bereq as the fetch began, kept for std.rollback(bereq) when the VCL calls it.
+    private var original: (bereq: HTTPRequestHead, forwardingLeftOut: Bool)?
     public var backend: String?
     /// The member a director picked for the fetch (nil: `backend` is a backend itself).
     public var chosenBackend: String?
@@ -62,11 +64,14 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public var now: Double
     let clientAddress: String
     let serverAddress: String
+    /// The client connection's ports (std.port of client.ip and server.ip).
+    let ports: (client: Int, server: Int)
     let services: VCLServices
 
     public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, backend: String?,
                 uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, clientAddress: String,
-                serverAddress: String, now: Double, timeouts: BackendTimeouts = .defaults, services: VCLServices) {
+                serverAddress: String, ports: (client: Int, server: Int) = (0, 0), now: Double,
+                timeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.bereq = bereq
         self.forwardingLeftOut = forwardingLeftOut
         self.backend = backend
@@ -75,6 +80,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.requestID = requestID
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
+        self.ports = ports
         self.now = now
         defaultTimeouts = timeouts
         self.services = services
@@ -82,9 +88,9 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
-        case .clientIP, .remoteIP: return .ip(clientAddress)
+        case .clientIP, .remoteIP: return .ip(clientAddress, port: ports.client)
         case .clientIdentity: return .string(clientAddress)
-        case .serverIP, .localIP: return .ip(serverAddress)
+        case .serverIP, .localIP: return .ip(serverAddress, port: ports.server)
         case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .bereqMethod: return .string(bereq.method)
@@ -151,6 +157,17 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public func header(_ scope: HeaderScope, _ name: String) -> String? {
         header(scope, name, nameBit: HTTPField.nameBit(name))
+    }
+
+    /// Keeps bereq as it is now for std.rollback(bereq) to return to.
+    public func keepOriginal() {
+        original = (bereq, forwardingLeftOut)
+    }
+
+    public func rollback(_ scope: HeaderScope) {
+        guard scope == .bereq, let original else { return }
+        bereq = original.bereq
+        forwardingLeftOut = original.forwardingLeftOut
     }
 
     /// Starts the request over from `head` (a retry), its forwarding fields left out or not.

@@ -14,11 +14,15 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var request: HTTPRequestHead
     public let clientAddress: String
     public let serverAddress: String
+    /// The connection's ports (std.port of client.ip and server.ip).
+    let ports: (client: Int, server: Int)
     public let requestID: String
     public var now: Double
     public var restarts = 0
     /// X-Forwarded-For has the client's address (added before vcl_recv, for a VCL that names it).
     public var forwardedForExtended = false
+    /// The request as it arrived, kept for std.rollback(req) when the VCL calls it.
+    var receivedRequest: HTTPRequestHead?
     public var backendHint: String?
     public var hashParts: [String] = []
     public var hashAlwaysMiss = false
@@ -59,12 +63,13 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var logLines: [String] = []
     let services: VCLServices
 
-    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
-                now: Double, backendHint: String?,
+    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String,
+                ports: (client: Int, server: Int) = (0, 0), requestID: String, now: Double, backendHint: String?,
                 defaultConnectTimeout: Double = BackendTimeouts.defaults.connect, services: VCLServices) {
         self.request = request
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
+        self.ports = ports
         self.requestID = requestID
         self.now = now
         self.backendHint = backendHint
@@ -81,6 +86,10 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         deliveringStored = stored
         deliveringFetched = fetched
         omittedFields = []
+    }
+
+    public func rollback(_ scope: HeaderScope) {
+        if scope == .req, let receivedRequest { request = receivedRequest }
     }
 
     /// A request that waited for another's fetch takes its response as a hit: vcl_hit sees it as
@@ -104,9 +113,9 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
 
     public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
-        case .clientIP, .remoteIP: return .ip(clientAddress)
+        case .clientIP, .remoteIP: return .ip(clientAddress, port: ports.client)
         case .clientIdentity: return .string(clientIdentity ?? clientAddress)
-        case .serverIP, .localIP: return .ip(serverAddress)
+        case .serverIP, .localIP: return .ip(serverAddress, port: ports.server)
         case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .reqMethod: return .string(request.method)

@@ -122,14 +122,15 @@ public struct RequestFlow {
     let maxWaiters: Int
     let maxRestarts: Int
 
-    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String, requestID: String,
+    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String,
+                ports: (client: Int, server: Int) = (0, 0), requestID: String,
                 program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
                 backendTimeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
         self.context = ClientVCLContext(request: request, clientAddress: clientAddress, serverAddress: serverAddress,
-                                        requestID: requestID, now: now, backendHint: program.defaultBackend,
+                                        ports: ports, requestID: requestID, now: now, backendHint: program.defaultBackend,
                                         defaultConnectTimeout: backendTimeouts.connect, services: services)
     }
 
@@ -182,6 +183,7 @@ public struct RequestFlow {
             BackendRequest.extendForwardedFor(&context.request.fields, clientAddress: context.clientAddress)
             context.forwardedForExtended = true
         }
+        if program.callsRollback { context.receivedRequest = context.request }
         return receive()
     }
 

@@ -39,6 +39,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var bodyTimer: Scheduled<Void>?
     var clientAddress = "0.0.0.0"
     var serverAddress = "0.0.0.0"
+    /// The connection's ports (std.port in VCL).
+    var ports = (client: 0, server: 0)
     /// return(pipe): bytes flow to `pipePeer` (the backend) untouched; nothing more is parsed.
     var piping = false
     var pipePeer: (any Channel)?
@@ -80,6 +82,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         services.connections.add(context.channel)
         clientAddress = context.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
         serverAddress = context.channel.localAddress?.ipAddress ?? "0.0.0.0"
+        ports = (context.channel.remoteAddress?.port ?? 0, context.channel.localAddress?.port ?? 0)
         if services.isDraining {
             closeNow()
             return
@@ -299,7 +302,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let now = services.now()
         let request = ClientRequest(
             id: id, shape: shape,
-            flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress,
+            flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress, ports: ports,
                               requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
                               maxRestarts: settings.maxRestarts, now: now, backendTimeouts: settings.backendTimeouts,
                               services: services.vclServices),
@@ -373,7 +376,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 services.counters.increment(.backgroundFetches)
                 let revalidating = object.etag != nil || object.lastModified != nil ? object : nil
                 BackendFetch(fetch: refresh, services: services, loop: loopServices, vcl: request.vcl,
-                             clientAddress: clientAddress, serverAddress: serverAddress,
+                             clientAddress: clientAddress, serverAddress: serverAddress, ports: ports,
                              revalidating: revalidating).start()
             }
             var answered = object.status
@@ -401,7 +404,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             let busy = fetch.busy
             let backendFetch = BackendFetch(fetch: consume fetch, services: services, loop: loopServices,
                                             vcl: request.vcl, clientAddress: clientAddress, serverAddress: serverAddress,
-                                            revalidating: revalidating)
+                                            ports: ports, revalidating: revalidating)
             request.fetch = backendFetch
             request.subscription = (busy, nil)
             backendFetch.attach(owner: self, request: request)

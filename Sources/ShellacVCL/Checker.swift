@@ -410,6 +410,18 @@ public struct Checker {
             error("unknown name '\(name.text)'", at: name.range,
                   hint: "not a variable, backend, ACL, probe or object declared in this VCL")
             return nil
+        case .call(let function, let arguments, let range) where function.text == "std.rollback":
+            // Its argument is req or bereq itself, which must exist where it is called.
+            guard arguments.count == 1, case .name(let object) = arguments[0], ["req", "bereq"].contains(object.text) else {
+                error("std.rollback takes req or bereq", at: range)
+                return nil
+            }
+            let side: Subroutines.Side = object.text == "req" ? .client : .backend
+            let allowed = Set(Subroutines.builtin.filter { $0.side == side }.map(\.name))
+            if let outside = contexts.sorted().first(where: { !allowed.contains($0) }) {
+                error("'\(object.text)' is not available in \(outside)", at: object.range)
+            }
+            return checkFunction(function, contexts: contexts)
         case .call(let function, let arguments, _):
             let argumentTypes = arguments.map { type(of: $0, contexts: contexts) }
             if ["regsub", "regsuball"].contains(function.text), arguments.count == 3 {
@@ -437,6 +449,8 @@ public struct Checker {
                 return nil
             }
             return operandType
+        case .named(_, let value):
+            return type(of: value, contexts: contexts)
         case .binary(let op, let lhs, let rhs, let range):
             let lhsType = type(of: lhs, contexts: contexts)
             if op == "~" || op == "!~" {
@@ -486,7 +500,9 @@ public struct Checker {
         "healthy": .bool, "querysort": .string, "collect": .void, "tolower": .string, "toupper": .string,
         "integer": .int, "real": .real, "duration": .duration, "ip": .ip, "time": .time, "log": .void,
         "ban": .bool, "ban_error": .string, "syslog": .void, "random": .real, "strstr": .string,
-        "fileread": .string, "port": .int, "rollback": .void, "timestamp": .void,
+        "fileread": .string, "port": .int, "rollback": .void, "timestamp": .void, "bytes": .bytes, "round": .real,
+        "real2integer": .int, "real2time": .time, "time2integer": .int, "time2real": .real, "strftime": .string,
+        "fnmatch": .bool, "file_exists": .bool, "getenv": .string,
     ]
 
     /// Checks a function's name and where it is called; returns its result type.

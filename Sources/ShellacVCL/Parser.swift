@@ -508,14 +508,16 @@ public struct Parser {
         }
     }
 
-    /// Arguments after '(' up to and including ')'. Named arguments (`x = 1`) keep their value.
+    /// Arguments after '(' up to and including ')'; a named one (`x = 1`) keeps its name.
     private mutating func parseArguments() throws(SyntaxError) -> [Expression] {
         var arguments: [Expression] = []
         if accept(")") { return arguments }
         repeat {
             if current.kind == .identifier, next.isSymbol("=") {
+                let name = advance()
                 advance()
-                advance()
+                arguments.append(.named(Name(text: name.text, range: name.range), try parseExpression()))
+                continue
             }
             arguments.append(try parseExpression())
         } while accept(",")

@@ -87,6 +87,8 @@ public indirect enum Expression: Sendable {
     case method(target: Expression, method: Name, arguments: [Expression], range: SourceRange)
     case unary(op: String, operand: Expression, range: SourceRange)
     case binary(op: String, lhs: Expression, rhs: Expression, range: SourceRange)
+    /// A named argument, `pathname = false` in `std.fnmatch(p, s, pathname = false)`.
+    case named(Name, Expression)
 
     public var range: SourceRange {
         switch self {
@@ -95,6 +97,8 @@ public indirect enum Expression: Sendable {
             return range
         case .name(let name):
             return name.range
+        case .named(let name, let value):
+            return name.range.to(value.range)
         }
     }
 }

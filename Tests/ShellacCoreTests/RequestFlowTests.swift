@@ -172,6 +172,25 @@ func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> Requ
         #expect(status.forward == .varyMiss)
     }
 
+    /// std.rollback(req) takes the request back to how it arrived; later changes stay (as
+    /// Varnish 7.1 answered the same VCL: "/start added= orig=o after=a").
+    @Test func rollbackRestoresTheRequestAsItArrived() throws {
+        let rolling = try program("""
+            sub vcl_recv {
+                set req.http.X-Added = "1";
+                set req.url = "/changed";
+                unset req.http.X-Orig;
+                std.rollback(req);
+                set req.http.X-After = "a";
+                return (synth(201, req.url + " added=" + req.http.X-Added + " orig=" + req.http.X-Orig
+                                   + " after=" + req.http.X-After));
+            }
+            """)
+        var f = flow(request("GET", "/start", [("Host", "h"), ("X-Orig", "o")]), program: rolling)
+        guard case .synthesize(let response) = f.start(now: now) else { Issue.record("expected synth"); return }
+        #expect(response.reason == "/start added= orig=o after=a")
+    }
+
     @Test func pipeForUnknownMethodAndSynthForFailedWait() {
         var f = flow(request("BREW"))
         guard case .pipe(let head, let backend) = f.start(now: now) else { Issue.record("expected pipe"); return }

@@ -107,6 +107,27 @@ import Testing
         }
     }
 
+    /// std.port reads the connection's ports: the listening one for server.ip (the usual test
+    /// for "came in on the TLS terminator's port"), the client's own for client.ip.
+    @Test func stdPortReadsTheConnectionsPorts() async throws {
+        let vcl = """
+        vcl 4.1;
+        import std;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv { return (synth(200)); }
+        sub vcl_synth {
+            set resp.http.X-Server-Port = std.port(server.ip);
+            set resp.http.X-Client-Port = std.port(client.ip);
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            let response = try await h.get("/")
+            #expect(response.header("X-Server-Port") == String(h.port))
+            #expect(Int(response.header("X-Client-Port") ?? "") ?? 0 > 0)
+            #expect(response.header("X-Client-Port") != String(h.port))
+        }
+    }
+
     @Test func webSocketUpgradesArePipedBothWays() async throws {
         let echo = try await UpgradeEchoOrigin()
         defer { Task { await echo.stop() } }

@@ -197,6 +197,63 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(context.logged == ["seen"])
     }
 
+    /// The rest of vmod_std, each answer as Varnish 7.1 gave it for the same expression.
+    @Test(arguments: [
+        ("std.real2integer(1.5, 0)", "2"), ("std.real2integer(-2.5, 0)", "-3"), ("std.round(2.5)", "3.000"),
+        ("std.real2time(1.5, now)", "Thu, 01 Jan 1970 00:00:01 GMT"),
+        ("std.real2time(-2.5, now)", "Wed, 31 Dec 1969 23:59:58 GMT"),
+        ("std.time2integer(std.real2time(std.real(\"1700000000.75\", 0.0), now), 0)", "1700000001"),
+        ("std.time2real(std.real2time(-0.5, now), 0.0)", "-0.500"),
+        ("std.bytes(\"1.5MB\", 3B)", "1572864"), ("std.bytes(\"3 KB\", 3B)", "3072"), ("std.bytes(\" 5k \", 3B)", "5120"),
+        ("std.bytes(\"1kb\", 3B)", "1024"), ("std.bytes(\"12\", 3B)", "12"), ("std.bytes(\"1.5\", 3B)", "3"),
+        ("std.bytes(\"5KiB\", 3B)", "3"), ("std.bytes(\"-5KB\", 3B)", "3"), ("std.bytes(\"0x10\", 3B)", "3"),
+        ("std.strftime(std.real2time(1700000000.0, now), \"%Y-%m-%d %H:%M:%S %a %j\")", "2023-11-14 22:13:20 Tue 318"),
+        ("std.fnmatch(\"*.js\", \"/a/b.js\")", "false"), ("std.fnmatch(\"*.js\", \"/a/b.js\", pathname = false)", "true"),
+        ("std.fnmatch(\"*\", \".hidden\")", "true"), ("std.fnmatch(\"*\", \".hidden\", period = true)", "false"),
+        ("std.fnmatch(\"\\*\", \"*\")", "true"), ("std.fnmatch(\"\\*\", \"*\", noescape = true)", "false"),
+        ("std.file_exists(\"/\")", "true"), ("std.file_exists(\"/no/such/path\")", "false"),
+        ("std.getenv(\"PATH\") != \"\"", "true"), ("std.getenv(\"SHELLAC_NO_SUCH_VARIABLE\") + \"-\"", "-"),
+        ("std.port(std.ip(\"10.0.0.1:81\", \"192.0.2.1\"))", "81"),
+        ("std.port(std.ip(\"[::1]\", \"192.0.2.1\", p = \"8080\"))", "8080"),
+        ("std.port(std.ip(\"bogus\", \"192.0.2.1\"))", "80"), ("std.port(client.ip)", "5555"),
+        ("std.real(\"1.23456\", 0.0)", "1.234"), ("std.real(\"3.9999999\", 0.0)", "3.999"),
+        ("std.real(\"+1.5\", 7.0)", "7.000"), ("std.real(\"1e3\", 7.0)", "7.000"),
+        ("std.real(\"1234567890123.45\", 7.0)", "7.000"), ("std.integer(\"-0.0009\", 7)", "0"),
+        ("std.integer(\"2.5\", 7)", "7"), ("std.integer(\"999999999999999\", 7)", "999999999999999"),
+        ("std.integer(\"99999999999999999\", 7)", "7"), ("std.duration(\"2 s\", 7s)", "2.000"),
+        ("std.duration(\"2S\", 7s)", "7.000"), ("std.duration(\"2.5555m\", 7s)", "153.300"),
+        ("std.duration(\"1e3s\", 7s)", "7.000"), ("std.duration(\"2\", 7s)", "7.000"),
+    ])
+    func stdFunctionsAnswerAsVarnishDoes(expression: String, expected: String) throws {
+        var context = TestContext()
+        context.values[.clientIP] = .ip("192.0.2.7", port: 5555)
+        #expect(try evaluate("\"\" + " + expression, context) == expected)
+    }
+
+    /// std.fileread reads a file once per loaded VCL, as Varnish does; "" when it cannot.
+    @Test func fileReadIsReadOnce() throws {
+        let path = NSTemporaryDirectory() + "shellac-fileread-\(UInt32.random(in: 0...UInt32.max))"
+        try "maintenance".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let program = try load("sub vcl_recv { set req.http.X = std.fileread(\"\(path)\") + \"|\" + std.fileread(\"/no/such/file\"); }")
+        var context = TestContext()
+        _ = program.run("vcl_recv", &context)
+        #expect(context.fields[.req]?["X"] == "maintenance|")
+        try "changed".write(toFile: path, atomically: true, encoding: .utf8)
+        _ = program.run("vcl_recv", &context)
+        #expect(context.fields[.req]?["X"] == "maintenance|")
+    }
+
+    @Test func stdNamedArgumentsAreChecked() {
+        let compilation = VCLCompiler.compile(path: "/t.vcl") { _ in
+            "vcl 4.1;\nimport std;\nbackend default { .host = \"127.0.0.1\"; }\n"
+                + "sub vcl_recv { if (std.fnmatch(\"*\", req.url, nope = true)) { return (pass); } }\n"
+        }
+        guard case .failure(let error) = VCLProgram.load(compilation) else { Issue.record("expected an error"); return }
+        #expect(error.rendered.contains("std.fnmatch has no parameter 'nope'"))
+        #expect(error.rendered.contains("its parameters: pattern, subject, pathname, noescape, period"))
+    }
+
     /// std.ip as Varnish 7.1 answered each of these (its fallback 192.0.2.1): every numeric form
     /// getaddrinfo reads, an optional port, the address printed in its usual form, and names from
     /// the hosts file only when resolving is allowed.

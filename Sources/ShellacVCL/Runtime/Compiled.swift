@@ -60,9 +60,23 @@ enum CompiledExpression: Sendable {
     case directorBackend(name: TableIndex, key: ExpressionIndex?)
 }
 
-enum StdFunction: String, Sendable {
+enum StdFunction: String, Sendable, CaseIterable {
     case healthy, querysort, collect, tolower, toupper, integer, real, duration, ip, time, log, syslog
     case banError = "ban_error", random, strstr, timestamp
+    case bytes, round, real2integer, real2time, time2integer, time2real, strftime, fnmatch
+    case port, fileread, fileExists = "file_exists", getenv, rollback
+
+    /// The parameters of the functions that take named arguments, with the default of each
+    /// optional one, as vmod_std declares them.
+    var namedParameters: [(name: String, defaultValue: VCLValue?)]? {
+        switch self {
+        case .ip: [("s", nil), ("fallback", nil), ("resolve", .bool(true)), ("p", .string("80"))]
+        case .fnmatch: [("pattern", nil), ("subject", nil), ("pathname", .bool(true)), ("noescape", .bool(false)),
+                        ("period", .bool(false))]
+        case .collect: [("hdr", nil), ("sep", .string(", "))]
+        default: nil
+        }
+    }
 }
 
 /// A header field whose value is known when the VCL is compiled (`set resp.http.X-Cache = "HIT";`),

@@ -29,10 +29,11 @@ enum IPConversion {
         return names
     }
 
-    /// The address `text` names, printed; nil when it names none (std.ip then returns its
-    /// fallback). `resolve` false takes numeric addresses only; `defaultPort` is used when the
-    /// text has none (a port that is not a number or a service name makes the text invalid).
-    static func address(_ text: String, resolve: Bool, defaultPort: String, hostNames: Set<String>) -> String? {
+    /// The address `text` names, printed, and its port; nil when it names none (std.ip then
+    /// returns its fallback). `resolve` false takes numeric addresses only; `defaultPort` is used
+    /// when the text has none (a port that is not a number or a service name makes it invalid).
+    static func address(_ text: String, resolve: Bool, defaultPort: String,
+                        hostNames: Set<String>) -> (text: String, port: Int)? {
         guard let (host, port) = split(text) else { return nil }
         let service = port ?? defaultPort
         if let numeric = lookUp(host, service: service, flags: AI_NUMERICHOST | (resolve ? 0 : AI_NUMERICSERV)) {
@@ -117,8 +118,9 @@ enum IPConversion {
         }
     }
 
-    /// getaddrinfo's first answer, printed numerically (an IPv4-mapped IPv6 address as IPv4).
-    private static func lookUp(_ host: String, service: String, flags: Int32) -> String? {
+    /// getaddrinfo's first answer, printed numerically (an IPv4-mapped IPv6 address as IPv4),
+    /// and its port.
+    private static func lookUp(_ host: String, service: String, flags: Int32) -> (text: String, port: Int)? {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -127,12 +129,13 @@ enum IPConversion {
         guard getaddrinfo(host, service, &hints, &list) == 0, let first = list else { return nil }
         defer { freeaddrinfo(list) }
         guard let address = first.pointee.ai_addr else { return nil }
+        let port = Int(UInt16(bigEndian: address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port }))
         if first.pointee.ai_family == AF_INET6, let bytes = bytesOf(address, family: AF_INET6), bytes.count == 4 {
-            return IPAddress.text(bytes)  // IPv4-mapped
+            return (IPAddress.text(bytes), port)  // IPv4-mapped
         }
         var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         guard getnameinfo(address, first.pointee.ai_addrlen, &name, socklen_t(name.count), nil, 0,
                           NI_NUMERICHOST) == 0 else { return nil }
-        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port)
     }
 }

@@ -25,7 +25,7 @@ struct Interpreter {
     let program: VCLProgram
     /// The program's code, read through the program rather than kept as well: a reference of
     /// its own was one more retain and release on every subroutine run.
-    private var code: CompiledCode { program.code }
+    var code: CompiledCode { program.code }
 
     init(program: VCLProgram) {
         self.program = program
@@ -279,7 +279,7 @@ struct Interpreter {
         case (.string(let a), .string(let b)): return sameText(a, b)
         case (.backend(let a), .backend(let b)): return a == b
         case (.bool(let a), .bool(let b)): return a == b
-        case (.ip(let a), .ip(let b)): return IPAddress.parse(a) == IPAddress.parse(b)
+        case (.ip(let a, _), .ip(let b, _)): return IPAddress.parse(a) == IPAddress.parse(b)
         default:
             if let a = lhs.number, let b = rhs.number { return a == b }
             return lhs.string == rhs.string
@@ -328,78 +328,6 @@ struct Interpreter {
         case (.duration, _), (_, .duration): return .duration(result)
         case (.bytes, _): return .bytes(Int(result))
         default: return .real(result)
-        }
-    }
-
-    // MARK: std
-
-    private func argument<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
-                                         _ context: inout C, _ index: Int) throws -> VCLValue {
-        guard index < arguments.count else { throw Failure(reason: "std.\(function.rawValue): missing argument") }
-        return try evaluate(arguments[index], &context)
-    }
-
-    private func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
-                                        _ context: inout C) throws -> VCLValue {
-        switch function {
-        case .healthy:
-            guard case .backend(let name?) = try argument(function, arguments, &context, 0) else { return .bool(false) }
-            return .bool(program.isHealthy(name, health: context))
-        case .querysort:
-            return .string(StdLibrary.querysort(try argument(function, arguments, &context, 0).takeString()))
-        case .collect:
-            guard case .header(let scope, let nameIndex) = code.expressions[arguments[0]] else { return .string(nil) }
-            let name = code.texts[nameIndex]
-            let separator = arguments.count > 1 ? try argument(function, arguments, &context, 1).string : ", "
-            let values = context.headers(scope, name)
-            if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }
-            return .string(nil)
-        case .tolower:
-            return .string(try argument(function, arguments, &context, 0).optionalString?.asciiLowercased())
-        case .toupper:
-            return .string(try argument(function, arguments, &context, 0).optionalString?.asciiUppercased())
-        case .integer:
-            let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
-            if let n = Int(text) { return .int(n) }
-            return try argument(function, arguments, &context, 1)
-        case .real:
-            let text = try argument(function, arguments, &context, 0).string.trimmingOWSString()
-            if StdLibrary.isDecimal(text), let x = Double(text) { return .real(x) }
-            return try argument(function, arguments, &context, 1)
-        case .duration:
-            if let d = StdLibrary.duration(try argument(function, arguments, &context, 0).string) { return .duration(d) }
-            return try argument(function, arguments, &context, 1)
-        case .ip:
-            let text = try argument(function, arguments, &context, 0).string
-            let resolve = arguments.count > 2 ? try argument(function, arguments, &context, 2).isTrue : true
-            let port = arguments.count > 3 ? try argument(function, arguments, &context, 3).string : "80"
-            if let address = IPConversion.address(text, resolve: resolve, defaultPort: port, hostNames: program.hostNames) {
-                return .ip(address)
-            }
-            return try argument(function, arguments, &context, 1)
-        case .time:
-            let text = try argument(function, arguments, &context, 0).string
-            if let date = HTTPDate.parse(text) { return .time(date) }
-            if let seconds = Double(text.trimmingOWSString()) { return .time(seconds) }
-            return try argument(function, arguments, &context, 1)
-        case .log, .syslog:
-            let message = try argument(function, arguments, &context, arguments.count - 1).string
-            context.log(message)
-            return .string(nil)
-        case .timestamp:
-            context.log("timestamp \(try argument(function, arguments, &context, 0).string): \(context.read(.now).number ?? 0)")
-            return .string(nil)
-        case .banError:
-            return .string(context.banError)
-        case .random:
-            let low = try argument(function, arguments, &context, 0).number ?? 0
-            let high = try argument(function, arguments, &context, 1).number ?? 1
-            return .real(StdLibrary.random(low, high))
-        case .strstr:
-            let haystack = try argument(function, arguments, &context, 0).string
-            let needle = try argument(function, arguments, &context, 1).string
-            guard let range = haystack.range(of: needle) else { return .string(nil) }
-            return .string(String(haystack[range.lowerBound...]))
         }
     }
 }

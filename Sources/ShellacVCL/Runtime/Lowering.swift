@@ -179,6 +179,8 @@ struct Lowering {
             return constant(.string(nil))
         case .call(let function, let arguments, let range):
             return lowerCall(function, arguments, range: range)
+        case .named(_, let value):
+            return compile(value)  // by position, where the function's parameters are not named
         case .method(let target, let method, _, _):
             return method.text == "upper" ? .upper(lower(target)) : .lower(lower(target))
         case .unary(let op, let operand, _):
@@ -246,13 +248,20 @@ struct Lowering {
                       hint: "supported: " + Self.stdNames)
                 return constant(.string(nil))
             }
+            if std == .rollback {  // std.rollback(req) / std.rollback(bereq): the object, not a value
+                guard arguments.count == 1, case .name(let name) = arguments[0], ["req", "bereq"].contains(name.text) else {
+                    error("std.rollback takes req or bereq", at: range)
+                    return constant(.string(nil))
+                }
+                return .std(.rollback, arguments: code.list([add(constant(.string(name.text)))]))
+            }
             if std == .collect {
                 guard let first = arguments.first, case .name(let name) = first, Self.header(name.text) != nil else {
                     error("std.collect takes a header, e.g. std.collect(req.http.Cookie)", at: range)
                     return constant(.string(nil))
                 }
             }
-            return .std(std, arguments: code.list(arguments.map { lower($0) }))
+            return .std(std, arguments: code.list(stdArguments(std, arguments, range: range)))
         }
         if Checker.tagFunctions[parts[0]] != nil, arguments.count == 1 {
             return .purgeTags(lower(arguments[0]), soft: parts[1].hasPrefix("soft"))
@@ -299,8 +308,43 @@ struct Lowering {
         return argument.text == variable.rawValue
     }
 
-    static let stdNames = "healthy, querysort, collect, tolower, toupper, integer, real, duration, ip, time, log, "
-        + "syslog, ban, ban_error, random, strstr, timestamp"
+    static let stdNames = (StdFunction.allCases.map(\.rawValue) + ["ban"]).sorted().joined(separator: ", ")
+
+    /// A std function's arguments in parameter order: named ones (`pathname = false`) put in
+    /// their place, with the defaults of optional ones skipped before them.
+    private mutating func stdArguments(_ function: StdFunction, _ arguments: [Expression],
+                                       range: SourceRange) -> [ExpressionIndex] {
+        guard let parameters = function.namedParameters,
+              arguments.contains(where: { if case .named = $0 { true } else { false } }) else {
+            return arguments.map { lower($0) }
+        }
+        var placed: [ExpressionIndex?] = Array(repeating: nil, count: parameters.count)
+        for (position, argument) in arguments.enumerated() {
+            guard case .named(let name, let value) = argument else {
+                if position < placed.count { placed[position] = lower(argument) }
+                continue
+            }
+            guard let index = parameters.firstIndex(where: { $0.name == name.text }) else {
+                error("std.\(function.rawValue) has no parameter '\(name.text)'", at: name.range,
+                      hint: "its parameters: " + parameters.map(\.name).joined(separator: ", "))
+                continue
+            }
+            placed[index] = lower(value)
+        }
+        let last = placed.lastIndex { $0 != nil } ?? -1
+        var ordered: [ExpressionIndex] = []
+        for index in 0..<(last + 1) {
+            if let argument = placed[index] {
+                ordered.append(argument)
+            } else if let defaultValue = parameters[index].defaultValue {
+                ordered.append(add(constant(defaultValue)))
+            } else {
+                error("std.\(function.rawValue) needs its '\(parameters[index].name)' argument", at: range)
+                return []
+            }
+        }
+        return ordered
+    }
 
     /// The compiled regex of a literal pattern (the checker has reported non-literal ones).
     private mutating func regex(_ expression: Expression) -> TableIndex? {

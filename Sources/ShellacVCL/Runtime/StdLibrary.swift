@@ -126,31 +126,76 @@ enum StdLibrary {
         return false
     }
 
-    /// Whether `text` is a number as std.real reads one: a sign, digits and a decimal point
-    /// (Varnish takes no exponent, `inf` or hexadecimal, which Swift's Double parser would).
-    static func isDecimal(_ text: String) -> Bool {
-        var digits = 0
-        var points = 0
-        for (index, byte) in text.utf8.enumerated() {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
-            case UInt8(ascii: "."): points += 1
-            case UInt8(ascii: "+") where index == 0, UInt8(ascii: "-") where index == 0: break
-            default: return false
-            }
+    /// A number as Varnish reads one in std.real, std.integer, std.duration and std.time: blanks,
+    /// an optional '-', digits with at most one decimal point, of which the fraction's first three
+    /// digits count and the rest are read and ignored (Varnish keeps milliseconds: "1.23456" is
+    /// 1.234). No '+', exponent, `inf` or hexadecimal, and no more than 15 digits. Returns the
+    /// value and the text after it; nil when no number starts the text.
+    static func number(_ text: Substring) -> (value: Double, rest: Substring)? {
+        var bytes = text.utf8.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        var negative = false
+        if bytes.first == UInt8(ascii: "-") {
+            negative = true
+            bytes = bytes.dropFirst()
         }
-        return digits > 0 && points <= 1
+        var whole = 0.0
+        var thousandths = 0  // the fraction's first three digits
+        var digits = 0
+        var fractionDigits: Int?  // nil before the point
+        while let byte = bytes.first {
+            if byte == UInt8(ascii: "."), fractionDigits == nil {
+                fractionDigits = 0
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                let digit = Int(byte - UInt8(ascii: "0"))
+                if let count = fractionDigits {
+                    if count < 3 {
+                        thousandths = thousandths * 10 + digit
+                        digits += 1
+                    }
+                    fractionDigits = count + 1
+                } else {
+                    whole = whole * 10 + Double(digit)
+                    digits += 1
+                }
+            } else {
+                break
+            }
+            bytes = bytes.dropFirst()
+        }
+        guard digits > 0, digits <= 15 else { return nil }
+        for _ in min(fractionDigits ?? 0, 3)..<3 { thousandths *= 10 }
+        let value = whole + Double(thousandths) / 1000
+        return (negative ? -value : value, Substring(bytes))
     }
 
-    /// "1.5s", "10m", "250ms", "2w" as seconds; nil when it is not a duration.
+    /// std.real: a number and nothing after it but blanks, below a trillion (Varnish's REALs
+    /// have at most twelve digits before the point).
+    static func real(_ text: String) -> Double? {
+        guard let (value, rest) = number(Substring(text)), isBlank(rest), abs(value) < 1e12 else { return nil }
+        return value
+    }
+
+    /// std.integer: a number with no fraction (once its milliseconds are kept: "-0.0009" is 0),
+    /// and nothing after it but blanks.
+    static func integer(_ text: String) -> Int? {
+        guard let (value, rest) = number(Substring(text)), isBlank(rest), value == value.rounded() else { return nil }
+        return Int(value)
+    }
+
+    /// std.duration: "1.5s", "10 m", "250ms", "2w": a number, blanks, then a unit (ms, s, m, h,
+    /// d, w or y, lower case), then only blanks; nil when it is not a duration.
     static func duration(_ text: String) -> Double? {
-        let trimmed = text.trimmingOWSString()
+        guard let (value, afterNumber) = number(Substring(text)) else { return nil }
+        let rest = afterNumber.drop { $0 == " " || $0 == "\t" }
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400),
                                          ("w", 604_800), ("y", 31_536_000)]
-        for (unit, factor) in units where trimmed.hasSuffix(unit) {
-            guard let number = Double(trimmed.dropLast(unit.count)) else { continue }
-            return number * factor
+        for (unit, factor) in units where rest.hasPrefix(unit) && isBlank(rest.dropFirst(unit.count)) {
+            return value * factor
         }
         return nil
+    }
+
+    private static func isBlank(_ text: Substring) -> Bool {
+        text.allSatisfy { $0 == " " || $0 == "\t" }
     }
 }

@@ -77,6 +77,8 @@ public protocol VCLContext {
     func isHealthy(_ backend: String) -> Bool
     /// Purges (or soft-purges) the objects tagged with any of `tags`; returns how many.
     mutating func purgeTags(_ tags: [String], soft: Bool) -> Int
+    /// std.rollback: `req` (or `bereq`) as it was when the request arrived (the fetch began).
+    mutating func rollback(_ scope: HeaderScope)
 }
 
 extension VCLContext {
@@ -103,4 +105,7 @@ extension VCLContext {
     public mutating func setHeader(_ scope: HeaderScope, _ field: ConstantField) {
         setHeader(scope, field.name, nameBit: field.nameBit, field.value)
     }
+
+    /// Contexts with nothing to roll back (vcl_init) ignore it.
+    public mutating func rollback(_ scope: HeaderScope) {}
 }

@@ -3,6 +3,8 @@
 // several times runs its bodies in source order), vcl_init run to make the directors. Immutable
 // once loaded and shared by every event loop; a reload builds a new one.
 
+import Synchronization
+
 public enum VCLOutcome: Sendable, Equatable {
     /// `return(ACTION)` or `return(ACTION(ARGS))`.
     case action(String, [VCLValue])
@@ -32,6 +34,11 @@ public final class VCLProgram: Sendable {
     public let readsForwardedFor: Bool
     /// The names the hosts file listed when the VCL loaded, for std.ip (read only when it calls it).
     let hostNames: Set<String>
+    /// Whether the VCL calls std.rollback: then the request (and each fetch's bereq) is kept as it
+    /// arrived, to go back to.
+    public let callsRollback: Bool
+    /// What std.fileread read, by path: as in Varnish, each file is read once per loaded VCL.
+    let readFiles = Mutex<[String: String]>([:])
     let code: CompiledCode
     let subroutines: [String: StatementBlock]
     /// The builtin subroutines' bodies and whether each is trivial, by BuiltinSubroutine.rawValue.
@@ -141,8 +148,9 @@ public final class VCLProgram: Sendable {
         self.warnings = warnings
         self.readsForwardedFor = code.texts.contains { $0.lowercased() == "x-forwarded-for" }
             || code.constantFields.contains { $0.name.lowercased() == "x-forwarded-for" }
-        let callsIP = code.expressions.contains { if case .std(.ip, _) = $0 { true } else { false } }
-        self.hostNames = callsIP ? IPConversion.hostsFileNames() : []
+        let stdCalls = Set(code.expressions.compactMap { if case .std(let function, _) = $0 { function } else { nil } })
+        self.hostNames = stdCalls.contains(.ip) ? IPConversion.hostsFileNames() : []
+        self.callsRollback = stdCalls.contains(.rollback)
         self.builtinBodies = BuiltinSubroutine.allCases.map { subroutines[$0.name] ?? 0..<0 }
         self.userBodies = BuiltinSubroutine.allCases.map { sub in
             let body = subroutines[sub.name] ?? 0..<0
@@ -208,6 +216,15 @@ public final class VCLProgram: Sendable {
     public func isHealthy<Context: VCLContext>(_ backend: String, health context: Context) -> Bool {
         guard let director = directors[backend] else { return context.isHealthy(backend) }
         return director.hasHealthyMember(health: context, directors: directors)
+    }
+
+    /// std.fileread: the file's content, read the first time it is asked for and kept for the
+    /// VCL's life, as in Varnish; "" when it cannot be read (then it is tried again next time).
+    func fileContents(_ path: String) -> String {
+        if let known = readFiles.withLock({ $0[path] }) { return known }
+        guard let content = StdLibrary.readFile(path) else { return "" }
+        readFiles.withLock { $0[path] = content }
+        return content
     }
 
     /// Whether a subroutine is defined (by the user or the builtin VCL).

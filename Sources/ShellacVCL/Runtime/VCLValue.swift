@@ -15,8 +15,8 @@ public enum VCLValue: Sendable, Equatable {
     /// Seconds since the epoch.
     case time(Double)
     case bool(Bool)
-    /// An address as text ("127.0.0.1", "::1").
-    case ip(String)
+    /// An address as text ("127.0.0.1", "::1") and its port (std.port reads it).
+    case ip(String, port: Int = 0)
     /// A backend by name; nil is "no backend".
     case backend(String?)
     case bytes(Int)
@@ -30,9 +30,9 @@ public enum VCLValue: Sendable, Equatable {
         case .real(let x), .duration(let x): return Self.threeDecimals(x)
         case .time(let t): return Self.httpDate(t)
         case .bool(let b): return b ? "true" : "false"
-        case .ip(let address): return address
+        case .ip(let address, _): return address
         case .backend(let name): return name ?? ""
-        case .bytes(let n): return "\(n)B"
+        case .bytes(let n): return String(n)
         }
     }
 
@@ -80,7 +80,8 @@ public enum VCLValue: Sendable, Equatable {
         String(format: "%.3f", x)
     }
 
+    /// As Varnish prints a TIME: its whole seconds (a time before 1970 rounded toward it).
     static func httpDate(_ t: Double) -> String {
-        HTTPDate.format(t)
+        HTTPDate.format(t.rounded(.towardZero))
     }
 }
