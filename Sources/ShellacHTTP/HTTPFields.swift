@@ -39,6 +39,23 @@ public struct HTTPField: Sendable, Equatable {
         return contiguous.withUTF8 { nameBit(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Whether `value` can be a field's value (RFC 9110 §5.5): no control character but HTAB,
+    /// so nothing set from VCL can end a header line early and start another.
+    public static func isValidValue(_ value: String) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(HeadParser.isValueByte) }
+            ?? value.utf8.allSatisfy(HeadParser.isValueByte)
+    }
+
+    /// Whether `text` can be a request's method (a token, RFC 9110 §9.1).
+    public static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy(HeadParser.isTokenByte)
+    }
+
+    /// Whether `text` can be a request target on the request line: no space or control character.
+    public static func isValidTarget(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+    }
+
     /// The field as a head carries it, "name: value" CRLF, or nil when the name or the value
     /// holds a line break (such a line could not be read back as one field).
     public static func line(name: String, value: String) -> String? {

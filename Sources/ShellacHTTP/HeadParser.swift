@@ -252,7 +252,7 @@ enum HeadParser {
     }
 
     @inline(__always)
-    private static func isValueByte(_ b: UInt8) -> Bool {
+    static func isValueByte(_ b: UInt8) -> Bool {
         !(b < 0x20 && b != 0x09 || b == 0x7F)
     }
 

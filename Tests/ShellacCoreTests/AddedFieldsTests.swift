@@ -51,8 +51,9 @@ import Testing
         #expect(fields.lines == "X-A: 1\r\n")
     }
 
-    /// A hit's vcl_deliver: new fields become additions to the stored head; a value with a line
-    /// break, or a change to a stored field, makes a head of its own.
+    /// A hit's vcl_deliver: new fields become additions to the stored head; a change to a stored
+    /// field makes a head of its own. (A value with a line break fails vcl_deliver before it gets
+    /// here: InterpreterTests.valuesThatWouldSplitAMessageFail.)
     @Test func aHitsDeliverEditsAreAdditionsUntilTheyCannotBe() throws {
         func edits(_ deliver: String, storedReason: String = "OK") throws -> ResponseEdits? {
             let store = CacheStore(budget: 1 << 20)
@@ -81,11 +82,6 @@ import Testing
             set resp.http.X-Copy = resp.http.X-B; unset resp.http.X-B;
             """) else { Issue.record("expected additions"); return }
         #expect(added.lines == "X-A: 3\r\nX-Copy: 2\r\n")
-        guard case .replaced(200, "OK", let fields, omitting: [])? = try edits("set resp.http.X-A = \"1\"; set resp.http.X-B = {\"a\nb\"};")
-        else { Issue.record("expected a head of its own"); return }
-        #expect(fields["X-A"] == "1")
-        #expect(fields["X-B"] == "a\nb")
-        #expect(fields["Via"] == "1.1 o")
         guard case .replaced(_, _, let changed, _)? = try edits("set resp.http.X-A = \"1\"; set resp.http.Via = \"2\";")
         else { Issue.record("expected a head of its own"); return }
         #expect(changed.values("Via") == ["2"])

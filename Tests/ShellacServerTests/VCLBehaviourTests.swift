@@ -128,6 +128,25 @@ import Testing
         }
     }
 
+    /// A header value with a line break from VCL (here a file's content) fails vcl_deliver: the
+    /// client gets a 503, never a response with a header line VCL smuggled in.
+    @Test func aLineBreakInAHeaderFromVCLIsNeverWritten() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_deliver {
+            set resp.http.X-Note = {"first line
+        Set-Cookie: injected=1"};
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("body") }) { h in
+            let response = try await h.get("/page")
+            #expect(response.status == 503)
+            #expect(response.header("Set-Cookie") == nil)
+            #expect(response.header("X-Note") == nil)
+        }
+    }
+
     @Test func webSocketUpgradesArePipedBothWays() async throws {
         let echo = try await UpgradeEchoOrigin()
         defer { Task { await echo.stop() } }

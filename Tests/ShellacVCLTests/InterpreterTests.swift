@@ -467,6 +467,28 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         #expect(context.purged.map(\.soft) == [false, true])
     }
 
+    /// Nothing VCL sets can split a message: a line break (or another control character) in a
+    /// header value, a status reason, a URL or a method fails the subroutine, as Varnish fails a
+    /// header ("Bad header"); Varnish itself still writes such a reason, URL or method out.
+    @Test(arguments: [
+        ("set req.http.X = {\"a\nInjected: 1\"};", "Bad header X: its value holds a control character"),
+        ("set req.http.X = \"a\" + std.fileread(\"/dev/null\") + {\"\r\"};",
+         "Bad header X: its value holds a control character"),
+        ("set req.url = \"/a b\";", "Bad req.url: a URL cannot hold a space or a control character"),
+        ("set req.method = \"GET /x HTTP/1.1\";", "Bad req.method: not a method"),
+        ("return (synth(200, {\"OK\nInjected: 1\"}));", "Bad reason in return(synth): it holds a control character"),
+        ("std.collect(req.http.Cookie, {\"\n\"});", "Bad header Cookie: std.collect's separator holds a control character"),
+    ])
+    func valuesThatWouldSplitAMessageFail(statement: String, reason: String) throws {
+        let program = try load("sub vcl_recv { \(statement) }")
+        var context = TestContext()
+        context.fields[.req] = HTTPFields([("Cookie", "a=1"), ("Cookie", "b=2")])
+        #expect(program.run("vcl_recv", &context) == .failed(reason))
+        // A tab is allowed in a value.
+        let tab = try load("sub vcl_recv { set req.http.X = \"a\tb\"; return (hash); }")
+        #expect(tab.run("vcl_recv", &context) == .action("hash", []))
+    }
+
     @Test func runtimeFailuresFailTheSubroutine() throws {
         let program = try load("sub vcl_recv { set req.http.X = \"\" + (1 / (req.restarts)); return (hash); }")
         var context = TestContext()

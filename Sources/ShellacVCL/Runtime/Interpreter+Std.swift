@@ -28,6 +28,9 @@ extension Interpreter {
             guard case .header(let scope, let nameIndex) = code.expressions[arguments[0]] else { return .string(nil) }
             let name = code.texts[nameIndex]
             let separator = arguments.count > 1 ? try argument(function, arguments, &context, 1).string : ", "
+            guard HTTPField.isValidValue(separator) else {
+                throw Failure(reason: "Bad header \(name): std.collect's separator holds a control character")
+            }
             let values = context.headers(scope, name)
             if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }
             return .string(nil)

@@ -53,15 +53,20 @@ struct Interpreter {
     private func execute<C: VCLContext>(statement index: Int, _ context: inout C) throws -> Flow {
         switch code.statements[index] {
         case .setVariable(let variable, let type, let expression):
-            context.write(variable, Self.convert(try evaluate(expression, &context), to: type))
+            let value = Self.convert(try evaluate(expression, &context), to: type)
+            try Self.checkMessagePart(variable, value)
+            context.write(variable, value)
         case .sortQuery(let variable):
             if !context.withString(variable, { StdLibrary.isSortedQuery($0 ?? "") }) {
                 let sorted = context.withString(variable) { StdLibrary.sortingQuery($0 ?? "") }
                 context.write(variable, .string(sorted))
             }
         case .setHeader(let scope, let name, let expression):
-            context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name],
-                              try evaluate(expression, &context).takeString())
+            let value = try evaluate(expression, &context).takeString()
+            guard HTTPField.isValidValue(value) else {
+                throw Failure(reason: "Bad header \(code.texts[name]): its value holds a control character")
+            }
+            context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name], value)
         case .setConstantHeader(let scope, let field):
             context.setHeader(scope, code.constantFields[field])
         case .unsetHeader(let scope, let name):
@@ -81,7 +86,12 @@ struct Interpreter {
                 return .returned(.failed(try evaluate(reason, &context).string))
             }
             if expressions.isEmpty { return .returned(.action(name, [])) }
-            return .returned(.action(name, try expressions.map { try evaluate($0, &context) }))
+            let arguments = try expressions.map { try evaluate($0, &context) }
+            // synth(status, reason) and error(status, reason): the reason goes on a status line.
+            if arguments.count > 1, case .string(let reason?) = arguments[1], !HTTPField.isValidValue(reason) {
+                throw Failure(reason: "Bad reason in return(\(name)): it holds a control character")
+            }
+            return .returned(.action(name, arguments))
         case .leave:
             return .left
         case .call:
@@ -109,6 +119,28 @@ struct Interpreter {
             }
         }
         return .next
+    }
+
+    /// What VCL writes into a request or status line must keep it one line of the right shape:
+    /// a method is a token, a URL has no space or control character, a reason no control
+    /// character. Anything else fails the subroutine rather than reach a backend or a client.
+    static func checkMessagePart(_ variable: VariableID, _ value: VCLValue) throws {
+        switch variable {
+        case .reqMethod, .bereqMethod:
+            guard case .string(let text?) = value, HTTPField.isToken(text) else {
+                throw Failure(reason: "Bad \(variable.rawValue): not a method")
+            }
+        case .reqURL, .bereqURL:
+            guard case .string(let text?) = value, HTTPField.isValidTarget(text) else {
+                throw Failure(reason: "Bad \(variable.rawValue): a URL cannot hold a space or a control character")
+            }
+        case .respReason, .berespReason:
+            guard HTTPField.isValidValue(value.string) else {
+                throw Failure(reason: "Bad \(variable.rawValue): it holds a control character")
+            }
+        default:
+            break
+        }
     }
 
     /// A value stored into a variable takes the variable's type (a STRING variable prints it).

@@ -2,6 +2,8 @@
 // flat tables of Compiled). Runs after the checker, so it only reports what the checker leaves
 // to load time (functions Shellac does not provide, constructs it cannot run).
 
+import ShellacHTTP
+
 struct Lowering {
     let acls: [String: ACL]
     let backends: Set<String>
@@ -67,7 +69,8 @@ struct Lowering {
                 expression = add(.binary(arithmetic, lower(.name(target)), expression))
             }
             if let (scope, header) = Self.header(target.text) {
-                if case .constant(let index) = code.expressions[expression], case .string(let text?) = code.constants[index] {
+                if case .constant(let index) = code.expressions[expression], case .string(let text?) = code.constants[index],
+                   HTTPField.isValidValue(text) {  // (one that is not fails when it runs, as any bad value does)
                     return [.setConstantHeader(scope, field: code.constantField(ConstantField(name: header, value: text)))]
                 }
                 return [.setHeader(scope, name: code.text(header), expression)]
