@@ -176,6 +176,13 @@ public struct RequestFlow {
         guard case .new = state else { preconditionFailure("start in \(state)") }
         context.now = now
         CorePolicy.prepare(&context.request)
+        if program.readsForwardedFor || program.callsRollback { prepareForVCL() }
+        return receive()
+    }
+
+    /// What some VCLs need done to the request before vcl_recv (out of line: most need neither).
+    @inline(never)
+    private mutating func prepareForVCL() {
         if program.readsForwardedFor {
             // As in Varnish, VCL sees X-Forwarded-For with the client's address already added
             // (`if (req.http.X-Forwarded-For) … else set … = client.ip;` adds it once). A VCL
@@ -184,7 +191,6 @@ public struct RequestFlow {
             context.forwardedForExtended = true
         }
         if program.callsRollback { context.receivedRequest = context.request }
-        return receive()
     }
 
     private mutating func receive() -> Action {
