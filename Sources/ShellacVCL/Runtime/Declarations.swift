@@ -72,6 +72,10 @@ enum DeclarationReader {
                 diagnostics.append(Diagnostic(.error, ".max_connections takes an integer", at: property.name.range))
             case ("probe", _):
                 diagnostics.append(Diagnostic(.error, ".probe takes a probe name or { … }", at: property.name.range))
+            case ("proxy_header", _):
+                diagnostics.append(Diagnostic(.error, ".proxy_header (the PROXY protocol towards a backend) is not supported by Shellac",
+                                              at: property.name.range,
+                                              hint: "remove it; the backend sees the client's address in X-Forwarded-For"))
             default:
                 diagnostics.append(Diagnostic(.error, "unknown backend property '.\(key)'", at: property.name.range,
                                               hint: "backends take .host, .port, .path, .host_header, "

@@ -2,8 +2,10 @@ vcl 4.1;
 backend default { .host = "127.0.0.1"; }
 backend spare { .host = "127.0.0.2"; } # warning: backend 'spare' is never used
 backend broken { .hots = "127.0.0.1"; } # error: unknown backend property '.hots'
+backend proxied { .host = "127.0.0.1"; .proxy_header = 1; } # error: .proxy_header (the PROXY protocol towards a backend) is not supported by Shellac
 acl office { "10.0.0.0"/40; } # error: prefix length /40 is longer than the address
 sub vcl_recv {
     set req.backend_hint = broken;
+    set req.backend_hint = proxied;
     if (client.ip ~ office) { return (pass); }
 }
