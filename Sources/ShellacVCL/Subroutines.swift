@@ -25,6 +25,21 @@ public enum BuiltinSubroutine: Int, CaseIterable, Sendable {
         }
     }
 
+    /// `return (DEFAULT)`: what the subroutine does when it ends without returning. Made from
+    /// literals where it is used (a copy of a stored outcome retained its name and arguments,
+    /// and releasing it later cost as much again: about 100 instructions a VCL hit).
+    var defaultOutcome: VCLOutcome {
+        switch self {
+        case .recv: .action("hash", [])
+        case .hash: .action("lookup", [])
+        case .miss, .pass, .backendFetch: .action("fetch", [])
+        case .pipe: .action("pipe", [])
+        case .purge: .action("synth", [])
+        case .initialize, .finish: .action("ok", [])
+        case .hit, .deliver, .synth, .backendResponse, .backendError: .action("deliver", [])
+        }
+    }
+
     public init?(name: String) {
         guard let found = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = found

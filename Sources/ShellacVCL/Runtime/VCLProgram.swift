@@ -49,8 +49,6 @@ public final class VCLProgram: Sendable {
     /// Whether the builtin VCL's own part of each subroutine only returns its default action
     /// (vcl_deliver, vcl_hit, vcl_miss …): then only the user's part is interpreted.
     private let trivialBuiltinPart: [Bool]
-    /// `return (DEFAULT)` of each subroutine, made once.
-    private let defaultOutcomes: [VCLOutcome]
 
     /// Loads a compilation; returns the program, or the diagnostics that prevent loading
     /// (the compilation's own errors, and those found while loading). ACL entries that are host
@@ -163,7 +161,6 @@ public final class VCLProgram: Sendable {
             return code.texts[action] == Self.defaultAction(sub.name) && code.lists[arguments].isEmpty
         }
         self.trivial = BuiltinSubroutine.allCases.map { sub in returnsDefault(subroutines[sub.name] ?? 0..<0, of: sub) }
-        self.defaultOutcomes = BuiltinSubroutine.allCases.map { .action(Self.defaultAction($0.name), []) }
         self.trivialBuiltinPart = BuiltinSubroutine.allCases.map { sub in
             let body = subroutines[sub.name] ?? 0..<0
             guard let start = builtinStarts[sub.name] else { return false }
@@ -197,7 +194,7 @@ public final class VCLProgram: Sendable {
         let interpreter = Interpreter(program: self)
         switch interpreter.run(userBodies[subroutine.rawValue], &context) {
         case .returned(let outcome): return outcome
-        case .left: return defaultOutcomes[subroutine.rawValue]  // a bare `return;`, as run() does
+        case .left: return subroutine.defaultOutcome  // a bare `return;`, as run() does
         case .next: return nil
         }
     }
@@ -238,7 +235,7 @@ public final class VCLProgram: Sendable {
             : builtinBodies[subroutine.rawValue]
         switch interpreter.run(body, &context) {
         case .returned(let outcome): return outcome
-        case .next, .left: return defaultOutcomes[subroutine.rawValue]
+        case .next, .left: return subroutine.defaultOutcome
         }
     }
 
