@@ -69,36 +69,61 @@ enum IPConversion {
 
     /// The address a numeric form getaddrinfo reads names ("127.1", "0x7f.1"), without a lookup.
     static func numericAddress(_ text: String) -> [UInt8]? {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICHOST
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(text, nil, &hints, &list) == 0, let first = list else { return nil }
-        defer { freeaddrinfo(list) }
-        return first.pointee.ai_addr.flatMap { bytesOf($0, family: first.pointee.ai_family) }
+        let found = withAnswers(text, service: nil, flags: AI_NUMERICHOST) { first in
+            first.pointee.ai_addr.flatMap { bytesOf($0, family: first.pointee.ai_family) }
+        }
+        return (try? found.get()) ?? nil
     }
 
     /// Every address getaddrinfo gives a host name or numeric form (an ACL entry's, when the
     /// VCL loads), IPv4-mapped ones as IPv4, each once in the order given.
     static func addresses(_ host: String) -> Result<[[UInt8]], ACL.LookupFailure> {
+        let found = withAnswers(host, service: nil, flags: 0) { list in
+            var found: [[UInt8]] = []
+            var next: UnsafeMutablePointer<addrinfo>? = list
+            while let entry = next {
+                if let bytes = entry.pointee.ai_addr.flatMap({ bytesOf($0, family: entry.pointee.ai_family) }),
+                   !found.contains(bytes) {
+                    found.append(bytes)
+                }
+                next = entry.pointee.ai_next
+            }
+            return found
+        }
+        guard case .success(let all) = found, all.isEmpty else { return found }
+        return .failure(ACL.LookupFailure(reason: "no IPv4 or IPv6 address"))
+    }
+
+    /// getaddrinfo's first answer, printed numerically (an IPv4-mapped IPv6 address as IPv4),
+    /// and its port.
+    private static func lookUp(_ host: String, service: String, flags: Int32) -> (text: String, port: Int)? {
+        let found = withAnswers(host, service: service, flags: flags) { first -> (text: String, port: Int)? in
+            guard let address = first.pointee.ai_addr else { return nil }
+            let port = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            if first.pointee.ai_family == AF_INET6, let bytes = bytesOf(address, family: AF_INET6), bytes.count == 4 {
+                return (IPAddress.text(bytes), port)  // IPv4-mapped
+            }
+            var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            guard getnameinfo(address, first.pointee.ai_addrlen, &name, socklen_t(name.count), nil, 0,
+                              NI_NUMERICHOST) == 0 else { return nil }
+            return (String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port)
+        }
+        return (try? found.get()) ?? nil
+    }
+
+    /// getaddrinfo's answers for `host` (and `service`, a port or service name), handed to `body`
+    /// while they exist (the first, linked to the rest); the library's reason when there are none.
+    private static func withAnswers<T>(_ host: String, service: String?, flags: Int32,
+                                       _ body: (UnsafeMutablePointer<addrinfo>) -> T) -> Result<T, ACL.LookupFailure> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = flags
         var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, nil, &hints, &list)
-        guard status == 0 else { return .failure(ACL.LookupFailure(reason: String(cString: gai_strerror(status)))) }
+        let status = getaddrinfo(host, service, &hints, &list)
+        guard status == 0, let list else { return .failure(ACL.LookupFailure(reason: String(cString: gai_strerror(status)))) }
         defer { freeaddrinfo(list) }
-        var found: [[UInt8]] = []
-        var next = list
-        while let entry = next {
-            if let bytes = entry.pointee.ai_addr.flatMap({ bytesOf($0, family: entry.pointee.ai_family) }),
-               !found.contains(bytes) {
-                found.append(bytes)
-            }
-            next = entry.pointee.ai_next
-        }
-        return found.isEmpty ? .failure(ACL.LookupFailure(reason: "no IPv4 or IPv6 address")) : .success(found)
+        return .success(body(list))
     }
 
     /// A socket address's bytes: 4 for IPv4 (an IPv4-mapped IPv6 address too), 16 for IPv6.
@@ -116,26 +141,5 @@ enum IPConversion {
         default:
             return nil
         }
-    }
-
-    /// getaddrinfo's first answer, printed numerically (an IPv4-mapped IPv6 address as IPv4),
-    /// and its port.
-    private static func lookUp(_ host: String, service: String, flags: Int32) -> (text: String, port: Int)? {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = flags
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, service, &hints, &list) == 0, let first = list else { return nil }
-        defer { freeaddrinfo(list) }
-        guard let address = first.pointee.ai_addr else { return nil }
-        let port = Int(UInt16(bigEndian: address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port }))
-        if first.pointee.ai_family == AF_INET6, let bytes = bytesOf(address, family: AF_INET6), bytes.count == 4 {
-            return (IPAddress.text(bytes), port)  // IPv4-mapped
-        }
-        var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        guard getnameinfo(address, first.pointee.ai_addrlen, &name, socklen_t(name.count), nil, 0,
-                          NI_NUMERICHOST) == 0 else { return nil }
-        return (String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port)
     }
 }
