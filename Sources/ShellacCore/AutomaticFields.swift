@@ -25,19 +25,18 @@ public struct AutomaticFields: OptionSet, Sendable, Equatable {
 
     /// The automatic field called `name` (any case), or nil; most names are ruled out by their bit.
     static func named(_ name: String, nameBit: UInt64) -> AutomaticFields? {
-        let bits = nameBits
-        guard nameBit & bits.any != 0 else { return nil }
-        if nameBit == bits.age, name.equalsIgnoringASCIICase("Age") { return .age }
-        if nameBit == bits.requestID, name.equalsIgnoringASCIICase("X-Varnish") { return .requestID }
-        if nameBit == bits.cacheStatus, name.equalsIgnoringASCIICase("Cache-Status") { return .cacheStatus }
-        if nameBit == bits.via, name.equalsIgnoringASCIICase("Via") { return .via }
+        guard nameBit & (ageBit | requestIDBit | cacheStatusBit | viaBit) != 0 else { return nil }
+        if nameBit == ageBit, name.equalsIgnoringASCIICase("Age") { return .age }
+        if nameBit == requestIDBit, name.equalsIgnoringASCIICase("X-Varnish") { return .requestID }
+        if nameBit == cacheStatusBit, name.equalsIgnoringASCIICase("Cache-Status") { return .cacheStatus }
+        if nameBit == viaBit, name.equalsIgnoringASCIICase("Via") { return .via }
         return nil
     }
 
-    /// The names' `HTTPField.nameBit`s, together so a lookup makes one lazy-initialisation check.
-    private static let nameBits: (age: UInt64, requestID: UInt64, cacheStatus: UInt64, via: UInt64, any: UInt64) = {
-        let age = HTTPField.nameBit("Age"), requestID = HTTPField.nameBit("X-Varnish")
-        let cacheStatus = HTTPField.nameBit("Cache-Status"), via = HTTPField.nameBit("Via")
-        return (age, requestID, cacheStatus, via, age | requestID | cacheStatus | via)
-    }()
+    /// The names' `HTTPField.nameBit`s: constants where they are read (as a `static let` each
+    /// lookup, one per header vcl_deliver sets, was a swift_once call).
+    private static var ageBit: UInt64 { HTTPField.nameBit(known: "Age") }
+    private static var requestIDBit: UInt64 { HTTPField.nameBit(known: "X-Varnish") }
+    private static var cacheStatusBit: UInt64 { HTTPField.nameBit(known: "Cache-Status") }
+    private static var viaBit: UInt64 { HTTPField.nameBit(known: "Via") }
 }

@@ -198,17 +198,17 @@ public struct RequestFlow {
         let outcome = program.runUserPart(.recv, &context)
             ?? NativeBuiltin.recv(method: context.request.method, version: context.request.version,
                                   fields: context.request.fields)
-        switch outcome.name {
-        case "hash":
+        switch outcome {  // matched in place (reading `outcome.name` copied the name)
+        case .action("hash", _):
             // A request body cannot be part of a shared fetch: such requests go to the backend alone.
             if context.request.hasBody { return pass() }
             CorePolicy.normaliseAcceptEncoding(&context.request.fields)
             return hash(then: .lookingUp)
-        case "pass": return pass()
-        case "pipe": return pipe()
-        case "purge": return hash(then: .purging)
-        case "restart": return restart()
-        case "synth": return synth(outcome)
+        case .action("pass", _): return pass()
+        case .action("pipe", _): return pipe()
+        case .action("purge", _): return hash(then: .purging)
+        case .action("restart", _): return restart()
+        case .action("synth", _): return synth(outcome)
         default: return failed(outcome)
         }
     }
@@ -218,7 +218,7 @@ public struct RequestFlow {
         context.hashParts.removeAll(keepingCapacity: true)
         let key: CacheKey
         if let outcome = program.runUserPart(.hash, &context) {
-            guard outcome.name == "lookup" else { return failed(outcome) }
+            guard case .action("lookup", _) = outcome else { return failed(outcome) }
             key = CacheKey(parts: context.hashParts)
         } else {
             key = CacheKey(parts: context.hashParts, url: context.request.target,
@@ -514,12 +514,16 @@ public struct RequestFlow {
             context.startDelivery(age: age, cacheStatus: status, stored: true)
             context.response.start(stored: object)
             let outcome = program.run(.deliver, &context)
-            if outcome.name != "deliver", let busy = refresh?.busy { released.append(busy) }
-            switch outcome.name {
-            case "deliver": edits = context.responseEdits
-            case "restart": return restart()
-            case "synth": return synth(outcome)
-            default: return failed(outcome)
+            // Matched in place: reading `outcome.name` copied the name (a retain and a release each time).
+            if case .action("deliver", _) = outcome {
+                edits = context.responseEdits
+            } else {
+                if let busy = refresh?.busy { released.append(busy) }
+                switch outcome {
+                case .action("restart", _): return restart()
+                case .action("synth", _): return synth(outcome)
+                default: return failed(outcome)
+                }
             }
         }
         var statusChanged = false
