@@ -88,8 +88,9 @@ public enum CorePolicy {
         let freshness = Freshness.compute(fields: fields, cacheControl: cc, requestTime: requestTime,
                                           responseTime: responseTime)
         var ttl: Double
-        if !CacheableStatus.isCacheable(status) {
-            ttl = -1
+        let statusCacheable = CacheableStatus.isCacheable(status)
+        if !statusCacheable {
+            ttl = 0  // as Varnish's beresp.ttl reads for a status it never caches (a 500)
         } else if let explicit = freshness.ttl {
             ttl = explicit
         } else if CacheableStatus.isHeuristicallyCacheable(status) || cc.isPublic {
@@ -105,7 +106,7 @@ public enum CorePolicy {
             staleIfError = 0
         }
         var keep = defaults.defaultKeep
-        if cc.noCache && fields["Surrogate-Control"] == nil && ttl >= 0 {
+        if cc.noCache && fields["Surrogate-Control"] == nil && statusCacheable && ttl >= 0 {
             // §5.2.2.4: store, but revalidate before every reuse — possible only with validators.
             let hasValidators = fields.contains("ETag") || fields.contains("Last-Modified")
             keep = hasValidators ? max(keep, ttl, defaults.uncacheableTTL) : 0

@@ -276,6 +276,16 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(p.varyNames == ["accept-encoding"])
     }
 
+    /// A status Varnish never caches (a 500) reads beresp.ttl 0, as there, whatever its
+    /// Cache-Control says; with no-cache and a validator it is still not kept to revalidate.
+    @Test func anUncacheableStatusHasNoLifetime() {
+        let p = plan(500, [("Cache-Control", "max-age=60")])
+        #expect(p.ttl == 0)
+        #expect(!stored(500, [("Cache-Control", "max-age=60")]))
+        #expect(plan(500, [("Cache-Control", "no-cache"), ("ETag", "\"v\"")]).keep == Parameters().perRequest.defaultKeep)
+        #expect(!stored(500, [("Cache-Control", "no-cache"), ("ETag", "\"v\"")]))
+    }
+
     @Test func noCacheWithValidatorsIsStoredButAlwaysRevalidated() {
         let p = plan(200, [("Cache-Control", "no-cache, max-age=600"), ("ETag", "\"v\"")])
         #expect(stored(200, [("Cache-Control", "no-cache, max-age=600"), ("ETag", "\"v\"")]))
