@@ -41,17 +41,19 @@ enum ResponseHead {
         }
     }
 
-    /// A 304 for a stored object or fetched head: only the fields RFC 9110 §15.4.5 asks for.
+    /// The fields a 304 leaves out: they describe a body it does not carry.
+    private static let representationMetadata: Set<String> = ["content-type", "content-encoding", "content-language",
+                                                             "content-length", "content-range", "transfer-encoding"]
+
+    /// A 304 for a stored object or fetched head: its fields but those describing the body.
     static func notModified(fields: HTTPFields, age: Int, requestID: String, cacheStatus: CacheStatus,
                             omitting omitted: AutomaticFields = [], keepAlive: Bool, http10KeepAlive: Bool,
                             allocator: ByteBufferAllocator) -> ByteBuffer {
+        // Everything but the representation's own metadata (RFC 9110 §15.4.5), so what vcl_deliver
+        // added (X-Cache, CORS fields) is there as on a 200, as Varnish and nginx send it.
         var kept = HTTPFields()
-        for field in fields {
-            let name = field.name.asciiLowercased()
-            if ["cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified",
-                "via"].contains(name) {
-                kept.add(field.name, field.value)
-            }
+        for field in fields where !representationMetadata.contains(field.name.asciiLowercased()) {
+            kept.add(field.name, field.value)
         }
         return full(status: 304, reason: "Not Modified", fields: kept, age: age, requestID: requestID,
                     cacheStatus: cacheStatus, omitting: omitted, framing: .none, keepAlive: keepAlive,

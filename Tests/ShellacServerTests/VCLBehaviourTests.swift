@@ -147,6 +147,21 @@ import Testing
         }
     }
 
+    /// A 304 carries what vcl_deliver added, as a 200 would (Varnish does the same).
+    @Test func notModifiedCarriesWhatVCLDeliverAdded() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_deliver { set resp.http.X-Cache = "HIT " + obj.hits; }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("x", [("Cache-Control", "max-age=60"), ("ETag", "\"e\"")]) }) { h in
+            _ = try await h.get("/c")
+            let response = try await h.get("/c", [("If-None-Match", "\"e\"")])
+            #expect(response.status == 304)
+            #expect(response.header("X-Cache") == "HIT 1")
+        }
+    }
+
     @Test func webSocketUpgradesArePipedBothWays() async throws {
         let echo = try await UpgradeEchoOrigin()
         defer { Task { await echo.stop() } }
