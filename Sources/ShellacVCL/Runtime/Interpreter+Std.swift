@@ -2,11 +2,6 @@
 // fallback, string and time helpers, files and the environment, ports, rollback). The text
 // processing they share lives in StdLibrary, tested on its own.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ShellacHTTP
 
 extension Interpreter {
@@ -17,7 +12,7 @@ extension Interpreter {
     }
 
     func callStd<C: VCLContext>(_ function: StdFunction, _ arguments: [ExpressionIndex],
-                                        _ context: inout C) throws -> VCLValue {
+                                _ context: inout C) throws -> VCLValue {
         switch function {
         case .healthy:
             guard case .backend(let name?) = try argument(function, arguments, &context, 0) else { return .bool(false) }
