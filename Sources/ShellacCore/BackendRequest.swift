@@ -19,7 +19,8 @@ public enum BackendRequest {
         -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
         var fields = client.fields
         HopByHop.strip(&fields, alsoRemoving: ("Content-Length", KnownName.contentLength))
-        let forwardingLeftOut = !forwardedForExtended && !fields.contains("X-Forwarded-For", nameBit: KnownName.xForwardedFor)
+        let forwardingLeftOut = !forwardedForExtended
+            && !fields.contains("X-Forwarded-For", nameBit: KnownName.xForwardedFor)
             && !fields.contains("X-Varnish", nameBit: KnownName.xVarnish)
         if !forwardingLeftOut {
             addForwarding(to: &fields, clientAddress: forwardedForExtended ? nil : clientAddress, requestID: requestID)

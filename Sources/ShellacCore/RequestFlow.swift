@@ -130,7 +130,8 @@ public struct RequestFlow {
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
         self.context = ClientVCLContext(request: request, clientAddress: clientAddress, serverAddress: serverAddress,
-                                        ports: ports, requestID: requestID, now: now, backendHint: program.defaultBackend,
+                                        ports: ports, requestID: requestID, now: now,
+                                        backendHint: program.defaultBackend,
                                         defaultConnectTimeout: backendTimeouts.connect, services: services)
     }
 
@@ -257,7 +258,8 @@ public struct RequestFlow {
         HopByHop.strip(&head.fields)
         if head.framing == .chunked { head.fields.add("Transfer-Encoding", "chunked") }
         head.fields.add("Connection", "close")
-        BackendRequest.addForwarding(to: &head.fields, clientAddress: context.forwardedForExtended ? nil : context.clientAddress,
+        BackendRequest.addForwarding(to: &head.fields,
+                                     clientAddress: context.forwardedForExtended ? nil : context.clientAddress,
                                      requestID: context.requestID)
         context.pipeRequest = head
         let outcome = program.run(.pipe, &context)

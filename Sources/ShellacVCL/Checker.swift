@@ -412,7 +412,8 @@ public struct Checker {
             return nil
         case .call(let function, let arguments, let range) where function.text == "std.rollback":
             // Its argument is req or bereq itself, which must exist where it is called.
-            guard arguments.count == 1, case .name(let object) = arguments[0], ["req", "bereq"].contains(object.text) else {
+            guard arguments.count == 1, case .name(let object) = arguments[0],
+                  ["req", "bereq"].contains(object.text) else {
                 error("std.rollback takes req or bereq", at: range)
                 return nil
             }

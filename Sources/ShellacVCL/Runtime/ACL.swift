@@ -49,9 +49,10 @@ public struct ACL: Sendable {
                                                   at: entry.range))
                     continue
                 case .failure(let failure):
-                    diagnostics.append(Diagnostic(.error, "'\(entry.address)' is not an address and does not resolve: \(failure.reason)",
-                                                  at: entry.range,
-                                                  hint: "write an IPv4 or IPv6 address (\"addr\"/bits), or put the entry in parentheses, ( \"\(entry.address)\" ), to skip it when the name does not resolve"))
+                    let message = "'\(entry.address)' is not an address and does not resolve: \(failure.reason)"
+                    let hint = "write an IPv4 or IPv6 address (\"addr\"/bits), or put the entry in parentheses, "
+                        + "( \"\(entry.address)\" ), to skip it when the name does not resolve"
+                    diagnostics.append(Diagnostic(.error, message, at: entry.range, hint: hint))
                     continue
                 }
             }
@@ -65,8 +66,9 @@ public struct ACL: Sendable {
                 }
                 let network = IPAddress.masked(address, bits: bits)
                 if network != address {
-                    diagnostics.append(Diagnostic(.warning, "'\(entry.address)'/\(bits) has bits set past the prefix; it matches \(IPAddress.text(network))/\(bits)",
-                                                  at: entry.range))
+                    let message = "'\(entry.address)'/\(bits) has bits set past the prefix; "
+                        + "it matches \(IPAddress.text(network))/\(bits)"
+                    diagnostics.append(Diagnostic(.warning, message, at: entry.range))
                 }
                 compiled.append(Entry(negated: entry.negated, address: network, prefixLength: bits))
             }
@@ -174,7 +176,8 @@ enum IPAddress {
         }
         let hex = groups.map { String($0, radix: 16) }
         guard best.start >= 0 else { return hex.joined(separator: ":") }
-        return hex[..<best.start].joined(separator: ":") + "::" + hex[(best.start + best.count)...].joined(separator: ":")
+        return hex[..<best.start].joined(separator: ":") + "::"
+            + hex[(best.start + best.count)...].joined(separator: ":")
     }
 
     static func samePrefix(_ a: [UInt8], _ b: [UInt8], bits: Int) -> Bool {

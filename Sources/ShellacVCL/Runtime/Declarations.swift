@@ -73,8 +73,8 @@ enum DeclarationReader {
             case ("probe", _):
                 diagnostics.append(Diagnostic(.error, ".probe takes a probe name or { … }", at: property.name.range))
             case ("proxy_header", _):
-                diagnostics.append(Diagnostic(.error, ".proxy_header (the PROXY protocol towards a backend) is not supported by Shellac",
-                                              at: property.name.range,
+                let message = ".proxy_header (the PROXY protocol towards a backend) is not supported by Shellac"
+                diagnostics.append(Diagnostic(.error, message, at: property.name.range,
                                               hint: "remove it; the backend sees the client's address in X-Forwarded-For"))
             default:
                 diagnostics.append(Diagnostic(.error, "unknown backend property '.\(key)'", at: property.name.range,
