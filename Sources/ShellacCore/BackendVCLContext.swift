@@ -66,12 +66,14 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     let serverAddress: String
     /// The client connection's ports (std.port of client.ip and server.ip).
     let ports: (client: Int, server: Int)
+    /// The client connection's own ends when a PROXY header named the client (remote.ip, local.ip).
+    let proxied: ProxiedConnection?
     let services: VCLServices
 
     public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, backend: String?,
                 uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, clientAddress: String,
-                serverAddress: String, ports: (client: Int, server: Int) = (0, 0), now: Double,
-                timeouts: BackendTimeouts = .defaults, services: VCLServices) {
+                serverAddress: String, ports: (client: Int, server: Int) = (0, 0), proxied: ProxiedConnection? = nil,
+                now: Double, timeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.bereq = bereq
         self.forwardingLeftOut = forwardingLeftOut
         self.backend = backend
@@ -81,6 +83,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
         self.ports = ports
+        self.proxied = proxied
         self.now = now
         defaultTimeouts = timeouts
         self.services = services
@@ -88,9 +91,15 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
-        case .clientIP, .remoteIP: return .ip(clientAddress, port: ports.client)
+        case .clientIP: return .ip(clientAddress, port: ports.client)
+        case .remoteIP:
+            if let proxied { return .ip(proxied.remoteAddress, port: proxied.remotePort) }
+            return .ip(clientAddress, port: ports.client)
         case .clientIdentity: return .string(clientAddress)
-        case .serverIP, .localIP: return .ip(serverAddress, port: ports.server)
+        case .serverIP: return .ip(serverAddress, port: ports.server)
+        case .localIP:
+            if let proxied { return .ip(proxied.localAddress, port: proxied.localPort) }
+            return .ip(serverAddress, port: ports.server)
         case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .bereqMethod: return .string(bereq.method)

@@ -16,6 +16,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public let serverAddress: String
     /// The connection's ports (std.port of client.ip and server.ip).
     let ports: (client: Int, server: Int)
+    /// The TCP connection's own ends when a PROXY header named the client (remote.ip, local.ip).
+    let proxied: ProxiedConnection?
     public let requestID: String
     public var now: Double
     public var restarts = 0
@@ -64,12 +66,14 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     let services: VCLServices
 
     public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String,
-                ports: (client: Int, server: Int) = (0, 0), requestID: String, now: Double, backendHint: String?,
+                ports: (client: Int, server: Int) = (0, 0), proxied: ProxiedConnection? = nil, requestID: String,
+                now: Double, backendHint: String?,
                 defaultConnectTimeout: Double = BackendTimeouts.defaults.connect, services: VCLServices) {
         self.request = request
         self.clientAddress = clientAddress
         self.serverAddress = serverAddress
         self.ports = ports
+        self.proxied = proxied
         self.requestID = requestID
         self.now = now
         self.backendHint = backendHint
@@ -113,9 +117,15 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
 
     public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
-        case .clientIP, .remoteIP: return .ip(clientAddress, port: ports.client)
+        case .clientIP: return .ip(clientAddress, port: ports.client)
+        case .remoteIP:
+            if let proxied { return .ip(proxied.remoteAddress, port: proxied.remotePort) }
+            return .ip(clientAddress, port: ports.client)
         case .clientIdentity: return .string(clientIdentity ?? clientAddress)
-        case .serverIP, .localIP: return .ip(serverAddress, port: ports.server)
+        case .serverIP: return .ip(serverAddress, port: ports.server)
+        case .localIP:
+            if let proxied { return .ip(proxied.localAddress, port: proxied.localPort) }
+            return .ip(serverAddress, port: ports.server)
         case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .reqMethod: return .string(request.method)

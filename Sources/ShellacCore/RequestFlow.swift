@@ -123,14 +123,14 @@ public struct RequestFlow {
     let maxRestarts: Int
 
     public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String,
-                ports: (client: Int, server: Int) = (0, 0), requestID: String,
+                ports: (client: Int, server: Int) = (0, 0), proxied: ProxiedConnection? = nil, requestID: String,
                 program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
                 backendTimeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
         self.context = ClientVCLContext(request: request, clientAddress: clientAddress, serverAddress: serverAddress,
-                                        ports: ports, requestID: requestID, now: now,
+                                        ports: ports, proxied: proxied, requestID: requestID, now: now,
                                         backendHint: program.defaultBackend,
                                         defaultConnectTimeout: backendTimeouts.connect, services: services)
     }

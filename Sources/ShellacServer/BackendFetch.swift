@@ -60,7 +60,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// Takes the flow's fetch.
     init(fetch: consuming RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
          clientAddress: String, serverAddress: String, ports: (client: Int, server: Int),
-         revalidating: StoredObject? = nil) {
+         proxied: ProxiedConnection? = nil, revalidating: StoredObject? = nil) {
         var request = fetch.request
         if let revalidating {
             for (name, value) in Revalidation.conditions(etag: revalidating.etag,
@@ -74,7 +74,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
                                          clientAddress: clientAddress, serverAddress: serverAddress,
-                                         ports: ports, now: 0,  // start() sets the time
+                                         ports: ports, proxied: proxied, now: 0,  // start() sets the time
                                          timeouts: loop.perRequest.backendTimeouts,
                                          services: services.vclServices)
         if vcl.program.callsRollback { context.keepOriginal() }

@@ -41,6 +41,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var serverAddress = "0.0.0.0"
     /// The connection's ports (std.port in VCL).
     var ports = (client: 0, server: 0)
+    /// The listener is marked PROXY and the connection's PROXY header has not been read yet.
+    var expectsProxyHeader: Bool
+    /// The TCP connection's own ends once a PROXY header named another client.
+    var proxied: ProxiedConnection?
     /// return(pipe): bytes flow to `pipePeer` (the backend) untouched; nothing more is parsed.
     var piping = false
     var pipePeer: (any Channel)?
@@ -49,9 +53,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// Input kept buffered at most: a full head plus some pipelined requests.
     let maxBuffered: Int
 
-    init(services: ServerServices, loopServices: LoopServices) {
+    init(services: ServerServices, loopServices: LoopServices, expectsProxyHeader: Bool = false) {
         self.services = services
         self.loopServices = loopServices
+        self.expectsProxyHeader = expectsProxyHeader
         self.parser = HTTPRequestParser(limits: services.limits)
         self.maxBuffered = services.limits.maxHeadSize + 64 * 1024
         services.liveClientHandlers.add(1, ordering: .relaxed)
@@ -184,6 +189,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             processing = false
             flushIfNeeded()
         }
+        if expectsProxyHeader, !readProxyHeader() { return }
         reading: while !closing && !closed && !piping {
             if let current {
                 // Pipelined heads wait until the current response is done; bodies flow if the fetch wants them.
@@ -222,6 +228,32 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             armHeadTimer()
         } else if buffer.readableBytes == 0 {
             if inputClosed { closeAfterFlush() } else { armIdleTimer() }
+        }
+    }
+
+    /// The PROXY header a listener marked PROXY reads before anything else: true once it is
+    /// read (the addresses it names become client.ip and server.ip), false while it is
+    /// incomplete (the head timer bounds the wait) or when the connection is closed for a bad one.
+    func readProxyHeader() -> Bool {
+        switch buffer.withUnsafeReadableBytes({ ProxyProtocol.parse($0) }) {
+        case .needMore:
+            if buffer.readableBytes > 0 { armHeadTimer() }
+            return false
+        case .invalid:
+            services.counters.increment(.clientBadRequests)
+            closeNow()  // the peer is a proxy speaking another protocol: nothing to answer it in
+            return false
+        case .header(let length, let addresses):
+            buffer.moveReaderIndex(forwardBy: length)
+            expectsProxyHeader = false
+            if let addresses {
+                proxied = ProxiedConnection(remoteAddress: clientAddress, remotePort: ports.client,
+                                            localAddress: serverAddress, localPort: ports.server)
+                clientAddress = addresses.client
+                serverAddress = addresses.server
+                ports = (addresses.clientPort, addresses.serverPort)
+            }
+            return true
         }
     }
 
@@ -303,6 +335,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let request = ClientRequest(
             id: id, shape: shape,
             flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress, ports: ports,
+                              proxied: proxied,
                               requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
                               maxRestarts: settings.maxRestarts, now: now, backendTimeouts: settings.backendTimeouts,
                               services: services.vclServices),
@@ -377,7 +410,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 let revalidating = object.etag != nil || object.lastModified != nil ? object : nil
                 BackendFetch(fetch: refresh, services: services, loop: loopServices, vcl: request.vcl,
                              clientAddress: clientAddress, serverAddress: serverAddress, ports: ports,
-                             revalidating: revalidating).start()
+                             proxied: proxied, revalidating: revalidating).start()
             }
             var answered = object.status
             if case .replaced(let replaced, _, _, _)? = edits { answered = replaced }
@@ -404,7 +437,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             let busy = fetch.busy
             let backendFetch = BackendFetch(fetch: consume fetch, services: services, loop: loopServices,
                                             vcl: request.vcl, clientAddress: clientAddress, serverAddress: serverAddress,
-                                            ports: ports, revalidating: revalidating)
+                                            ports: ports, proxied: proxied, revalidating: revalidating)
             request.fetch = backendFetch
             request.subscription = (busy, nil)
             backendFetch.attach(owner: self, request: request)

@@ -15,6 +15,9 @@ import ShellacAdmin
 public struct ServerConfiguration: Sendable {
     public var listenHost: String
     public var listenPort: Int
+    /// Every connection starts with a PROXY protocol header (`-a HOST:PORT,PROXY`): behind a TLS
+    /// terminator or load balancer, VCL's client.ip and server.ip are the ones it names.
+    public var acceptsProxyProtocol = false
     /// The VCL to run; nil runs the builtin VCL with one backend at `backend` (as `varnishd -b`).
     public var vcl: VCLProgram?
     public var backend: (host: String, port: Int)?
@@ -164,6 +167,7 @@ public final class ShellacServer: Sendable {
         let services = self.services
         let loops = self.loops
         let p = configuration.parameters
+        let expectsProxyHeader = configuration.acceptsProxyProtocol
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(p.int("listen_depth")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -174,7 +178,8 @@ public final class ShellacServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let loopServices = loops[ObjectIdentifier(channel.eventLoop)]!
-                    let handler = ClientConnectionHandler(services: services, loopServices: loopServices)
+                    let handler = ClientConnectionHandler(services: services, loopServices: loopServices,
+                                                          expectsProxyHeader: expectsProxyHeader)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

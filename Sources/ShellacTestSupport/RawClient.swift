@@ -61,6 +61,10 @@ public final class RawClient: Sendable {
         try await channel.writeAndFlush(channel.allocator.buffer(string: text))
     }
 
+    public func send(bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    }
+
     /// Shuts down our sending side (the server sees end of input), keeping the receiving side.
     public func shutdownOutput() async throws {
         try await channel.close(mode: .output)

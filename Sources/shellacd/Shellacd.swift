@@ -25,7 +25,7 @@ struct Shellacd: AsyncParsableCommand {
         `shellacd -x parameters` lists every -p parameter with its default, bounds and meaning.
         """)
 
-    @Option(name: .customShort("a"), help: "Listen address, HOST:PORT (default 127.0.0.1:6081).")
+    @Option(name: .customShort("a"), help: "Listen address, HOST:PORT[,PROXY] (default 127.0.0.1:6081). With ,PROXY every connection starts with a PROXY protocol header (v1 or v2) from a TLS terminator or load balancer.")
     var listen: String = "127.0.0.1:6081"
 
     @Option(name: .customShort("b"), help: "Backend address, HOST:PORT (runs the builtin VCL; instead of -f).")
@@ -111,7 +111,8 @@ struct Shellacd: AsyncParsableCommand {
         if vclFile != nil && backend != nil {
             throw ValidationError("give either -f FILE (backends declared in the VCL) or -b HOST:PORT, not both")
         }
-        let (listenHost, listenPort) = try Self.hostPort(listen, option: "-a")
+        let (listenAddress, acceptsProxyProtocol) = try Self.listenProtocol(listen)
+        let (listenHost, listenPort) = try Self.hostPort(listenAddress, option: "-a")
         let budget = try Self.storageBudget(storage)
         var configuration: ServerConfiguration
         if let vclFile {
@@ -136,6 +137,7 @@ struct Shellacd: AsyncParsableCommand {
         }
 
         configuration.tagHeader = tagHeader
+        configuration.acceptsProxyProtocol = acceptsProxyProtocol
         if let accessLog {
             do {
                 configuration.accessLog = try AccessLog(path: accessLog)
@@ -209,6 +211,17 @@ struct Shellacd: AsyncParsableCommand {
             throw ExitCode.failure
         }
         print("\(path): VCL OK (syntax, subroutines, returns, variable use, types, regexes and declarations checked)")
+    }
+
+    /// `-a HOST:PORT[,PROTOCOL]`, as varnishd reads it: HTTP (the default) or PROXY.
+    static func listenProtocol(_ text: String) throws -> (address: String, acceptsProxyProtocol: Bool) {
+        let parts = text.split(separator: ",", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return (text, false) }
+        switch parts[1].uppercased() {
+        case "PROXY": return (parts[0], true)
+        case "HTTP": return (parts[0], false)
+        default: throw ValidationError("-a \(text): unknown protocol '\(parts[1])'; use HTTP or PROXY")
+        }
     }
 
     /// Reads, compiles and loads a VCL file; warnings are printed, errors thrown.

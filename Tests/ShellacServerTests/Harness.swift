@@ -18,7 +18,7 @@ struct Harness {
     /// - Parameter vcl: VCL text to run instead of `-b origin`; ORIGIN_PORT in it becomes the origin's port.
     static func start(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
                       vcl: String? = nil, resolve: BackendResolver? = nil, accessLog: AccessLog? = nil,
-                      _ script: @escaping TestOrigin.Script) async throws -> Harness {
+                      proxyProtocol: Bool = false, _ script: @escaping TestOrigin.Script) async throws -> Harness {
         let origin = try await TestOrigin(script)
         var p = Parameters()
         try p.set("threads", "2")
@@ -36,6 +36,7 @@ struct Harness {
                                                 clock: now)
         if let resolve { configuration.resolve = resolve }
         configuration.accessLog = accessLog
+        configuration.acceptsProxyProtocol = proxyProtocol
         if let vcl {
             configuration.vcl = try loadVCL(vcl.replacingOccurrences(of: "ORIGIN_PORT", with: "\(origin.port)"))
         }
@@ -95,10 +96,10 @@ func shippedVCL(_ relativePath: String, port: String) throws -> String {
 
 /// Runs `body` against a fresh harness and always stops it.
 func withHarness(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil, vcl: String? = nil,
-                 resolve: BackendResolver? = nil, accessLog: AccessLog? = nil, script: @escaping TestOrigin.Script,
-                 _ body: (Harness) async throws -> Void) async throws {
+                 resolve: BackendResolver? = nil, accessLog: AccessLog? = nil, proxyProtocol: Bool = false,
+                 script: @escaping TestOrigin.Script, _ body: (Harness) async throws -> Void) async throws {
     let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, vcl: vcl,
-                                          resolve: resolve, accessLog: accessLog, script)
+                                          resolve: resolve, accessLog: accessLog, proxyProtocol: proxyProtocol, script)
     do {
         try await body(harness)
     } catch {

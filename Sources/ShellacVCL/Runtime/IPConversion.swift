@@ -10,6 +10,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ShellacHTTP
 
 enum IPConversion {
     /// The names the hosts file lists, lower-cased (read when a VCL that calls std.ip loads).

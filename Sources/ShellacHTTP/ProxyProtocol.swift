@@ -1,0 +1,118 @@
+// ProxyProtocol: the PROXY protocol header (versions 1 and 2, as HAProxy specifies them) that a
+// TLS terminator or load balancer (hitch, HAProxy, a cloud load balancer) sends before the
+// first request of a connection, naming the client it accepted. A listener marked PROXY reads
+// it first; VCL then sees that client as client.ip and the terminator as remote.ip.
+
+/// The addresses a PROXY header names: the client's (source) and the one it connected to
+/// (destination), each with its port.
+public struct ProxiedAddresses: Sendable, Equatable {
+    public var client: String
+    public var clientPort: Int
+    public var server: String
+    public var serverPort: Int
+
+    public init(client: String, clientPort: Int, server: String, serverPort: Int) {
+        self.client = client
+        self.clientPort = clientPort
+        self.server = server
+        self.serverPort = serverPort
+    }
+}
+
+public enum ProxyProtocol {
+    public enum Result: Sendable, Equatable {
+        /// The bytes so far can begin a header: wait for more.
+        case needMore
+        /// Not a PROXY header, or a malformed one: the connection is to be closed.
+        case invalid(String)
+        /// A header of `length` bytes. `addresses` nil: it names none to use (v1 UNKNOWN, a v2
+        /// LOCAL command, or a family other than TCP over IPv4 or IPv6): the connection's own apply.
+        case header(length: Int, addresses: ProxiedAddresses?)
+    }
+
+    /// Version 1's longest line, "\r\n" included.
+    static let maxLineLength = 107
+    /// Version 2's signature: the 12 bytes that begin every header.
+    static let signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
+
+    /// Reads the header at the start of `bytes`.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result {
+        if bytes.first == UInt8(ascii: "P") { return parseVersion1(bytes) }
+        if bytes.first == signature[0] { return parseVersion2(bytes) }
+        return bytes.isEmpty ? .needMore : .invalid("the connection does not start with a PROXY header")
+    }
+
+    /// "PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\n", or "PROXY UNKNOWN…\r\n".
+    private static func parseVersion1(_ bytes: UnsafeRawBufferPointer) -> Result {
+        let prefix = Array("PROXY ".utf8)
+        guard bytes.count >= prefix.count else {
+            return bytes.elementsEqual(prefix.prefix(bytes.count)) ? .needMore : .invalid("not a PROXY header")
+        }
+        guard bytes.prefix(prefix.count).elementsEqual(prefix) else { return .invalid("not a PROXY header") }
+        guard let lineFeed = bytes.prefix(maxLineLength).firstIndex(of: UInt8(ascii: "\n")) else {
+            return bytes.count < maxLineLength ? .needMore : .invalid("PROXY header longer than \(maxLineLength) bytes")
+        }
+        guard lineFeed > 0, bytes[lineFeed - 1] == UInt8(ascii: "\r") else {
+            return .invalid("PROXY header line does not end with CRLF")
+        }
+        let line = String(decoding: bytes[prefix.count..<(lineFeed - 1)], as: UTF8.self)
+        let words = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        if words.first == "UNKNOWN" { return .header(length: lineFeed + 1, addresses: nil) }
+        guard words.count == 5, words[0] == "TCP4" || words[0] == "TCP6" else {
+            return .invalid("PROXY header: expected TCP4, TCP6 or UNKNOWN and four fields")
+        }
+        let wantsV6 = words[0] == "TCP6"
+        guard let source = canonicalAddress(words[1], v6: wantsV6), let destination = canonicalAddress(words[2], v6: wantsV6),
+              let sourcePort = port(words[3]), let destinationPort = port(words[4]) else {
+            return .invalid("PROXY header: bad address or port")
+        }
+        return .header(length: lineFeed + 1, addresses: ProxiedAddresses(client: source, clientPort: sourcePort,
+                                                                         server: destination, serverPort: destinationPort))
+    }
+
+    /// The binary form: signature, version and command, family, length, addresses, TLVs.
+    private static func parseVersion2(_ bytes: UnsafeRawBufferPointer) -> Result {
+        let known = min(bytes.count, signature.count)
+        guard bytes.prefix(known).elementsEqual(signature.prefix(known)) else { return .invalid("not a PROXY header") }
+        guard bytes.count >= 16 else { return .needMore }
+        let versionAndCommand = bytes[12]
+        guard versionAndCommand >> 4 == 2 else { return .invalid("PROXY header version \(versionAndCommand >> 4)") }
+        let command = versionAndCommand & 0x0F
+        guard command <= 1 else { return .invalid("PROXY header command \(command)") }
+        let length = Int(bytes[14]) << 8 | Int(bytes[15])
+        guard bytes.count >= 16 + length else { return .needMore }
+        let total = 16 + length
+        guard command == 1 else { return .header(length: total, addresses: nil) }  // LOCAL: a health check
+        let body = UnsafeRawBufferPointer(rebasing: bytes[16..<total])
+        func port(at offset: Int) -> Int { Int(body[offset]) << 8 | Int(body[offset + 1]) }
+        switch bytes[13] {
+        case 0x11:  // TCP over IPv4
+            guard length >= 12 else { return .invalid("PROXY header too short for IPv4 addresses") }
+            let source = body[0..<4].map(String.init).joined(separator: ".")
+            let destination = body[4..<8].map(String.init).joined(separator: ".")
+            return .header(length: total, addresses: ProxiedAddresses(client: source, clientPort: port(at: 8),
+                                                                      server: destination, serverPort: port(at: 10)))
+        case 0x21:  // TCP over IPv6
+            guard length >= 36 else { return .invalid("PROXY header too short for IPv6 addresses") }
+            let source = IPAddress.text(Array(body[0..<16]))
+            let destination = IPAddress.text(Array(body[16..<32]))
+            return .header(length: total, addresses: ProxiedAddresses(client: source, clientPort: port(at: 32),
+                                                                      server: destination, serverPort: port(at: 34)))
+        default:
+            return .header(length: total, addresses: nil)  // UDP, UNIX sockets, unspecified
+        }
+    }
+
+    private static func port(_ text: String) -> Int? {
+        guard !text.isEmpty, text.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let value = Int(text), value <= 65535 else { return nil }
+        return value
+    }
+
+    /// The address in its usual form, or nil when it is not one of the family named.
+    private static func canonicalAddress(_ text: String, v6: Bool) -> String? {
+        let bytes = v6 ? IPAddress.parseV6(text) : IPAddress.parseV4(Substring(text))
+        guard let bytes, bytes.count == (v6 ? 16 : 4) else { return nil }
+        return IPAddress.text(bytes)
+    }
+}
