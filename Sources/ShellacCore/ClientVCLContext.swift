@@ -119,12 +119,12 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         switch variable {
         case .clientIP: return .ip(clientAddress, port: ports.client)
         case .remoteIP:
-            if let proxied { return .ip(proxied.remoteAddress, port: proxied.remotePort) }
+            if let proxied { return .ip(proxied.ends.source, port: proxied.ends.sourcePort) }
             return .ip(clientAddress, port: ports.client)
         case .clientIdentity: return .string(clientIdentity ?? clientAddress)
         case .serverIP: return .ip(serverAddress, port: ports.server)
         case .localIP:
-            if let proxied { return .ip(proxied.localAddress, port: proxied.localPort) }
+            if let proxied { return .ip(proxied.ends.destination, port: proxied.ends.destinationPort) }
             return .ip(serverAddress, port: ports.server)
         case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)

@@ -3,16 +3,13 @@
 // stay the ends of the TCP connection (the terminator's address, and ours), as in Varnish.
 // A class: a request's context holds one reference, nil for the usual direct connection.
 
-public final class ProxiedConnection: Sendable {
-    public let remoteAddress: String
-    public let remotePort: Int
-    public let localAddress: String
-    public let localPort: Int
+import ShellacHTTP
 
-    public init(remoteAddress: String, remotePort: Int, localAddress: String, localPort: Int) {
-        self.remoteAddress = remoteAddress
-        self.remotePort = remotePort
-        self.localAddress = localAddress
-        self.localPort = localPort
+public final class ProxiedConnection: Sendable {
+    /// The TCP connection's ends: the terminator (source) and us (destination).
+    public let ends: ConnectionEnds
+
+    public init(_ ends: ConnectionEnds) {
+        self.ends = ends
     }
 }

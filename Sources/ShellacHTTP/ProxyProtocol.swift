@@ -3,19 +3,19 @@
 // first request of a connection, naming the client it accepted. A listener marked PROXY reads
 // it first; VCL then sees that client as client.ip and the terminator as remote.ip.
 
-/// The addresses a PROXY header names: the client's (source) and the one it connected to
-/// (destination), each with its port.
-public struct ProxiedAddresses: Sendable, Equatable {
-    public var client: String
-    public var clientPort: Int
-    public var server: String
-    public var serverPort: Int
+/// The two ends of a TCP connection, each an address and a port: what a PROXY header names (the
+/// client it accepted, and where that client connected), or a connection's own ends.
+public struct ConnectionEnds: Sendable, Equatable {
+    public var source: String
+    public var sourcePort: Int
+    public var destination: String
+    public var destinationPort: Int
 
-    public init(client: String, clientPort: Int, server: String, serverPort: Int) {
-        self.client = client
-        self.clientPort = clientPort
-        self.server = server
-        self.serverPort = serverPort
+    public init(source: String, sourcePort: Int, destination: String, destinationPort: Int) {
+        self.source = source
+        self.sourcePort = sourcePort
+        self.destination = destination
+        self.destinationPort = destinationPort
     }
 }
 
@@ -27,7 +27,7 @@ public enum ProxyProtocol {
         case invalid(String)
         /// A header of `length` bytes. `addresses` nil: it names none to use (v1 UNKNOWN, a v2
         /// LOCAL command, or a family other than TCP over IPv4 or IPv6): the connection's own apply.
-        case header(length: Int, addresses: ProxiedAddresses?)
+        case header(length: Int, addresses: ConnectionEnds?)
     }
 
     /// Version 1's longest line, "\r\n" included.
@@ -66,8 +66,9 @@ public enum ProxyProtocol {
               let sourcePort = port(words[3]), let destinationPort = port(words[4]) else {
             return .invalid("PROXY header: bad address or port")
         }
-        return .header(length: lineFeed + 1, addresses: ProxiedAddresses(client: source, clientPort: sourcePort,
-                                                                         server: destination, serverPort: destinationPort))
+        return .header(length: lineFeed + 1, addresses: ConnectionEnds(source: source, sourcePort: sourcePort,
+                                                                       destination: destination,
+                                                                       destinationPort: destinationPort))
     }
 
     /// The binary form: signature, version and command, family, length, addresses, TLVs.
@@ -90,14 +91,14 @@ public enum ProxyProtocol {
             guard length >= 12 else { return .invalid("PROXY header too short for IPv4 addresses") }
             let source = body[0..<4].map(String.init).joined(separator: ".")
             let destination = body[4..<8].map(String.init).joined(separator: ".")
-            return .header(length: total, addresses: ProxiedAddresses(client: source, clientPort: port(at: 8),
-                                                                      server: destination, serverPort: port(at: 10)))
+            return .header(length: total, addresses: ConnectionEnds(source: source, sourcePort: port(at: 8),
+                                                                    destination: destination, destinationPort: port(at: 10)))
         case 0x21:  // TCP over IPv6
             guard length >= 36 else { return .invalid("PROXY header too short for IPv6 addresses") }
             let source = IPAddress.text(Array(body[0..<16]))
             let destination = IPAddress.text(Array(body[16..<32]))
-            return .header(length: total, addresses: ProxiedAddresses(client: source, clientPort: port(at: 32),
-                                                                      server: destination, serverPort: port(at: 34)))
+            return .header(length: total, addresses: ConnectionEnds(source: source, sourcePort: port(at: 32),
+                                                                    destination: destination, destinationPort: port(at: 34)))
         default:
             return .header(length: total, addresses: nil)  // UDP, UNIX sockets, unspecified
         }

@@ -247,11 +247,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             buffer.moveReaderIndex(forwardBy: length)
             expectsProxyHeader = false
             if let addresses {
-                proxied = ProxiedConnection(remoteAddress: clientAddress, remotePort: ports.client,
-                                            localAddress: serverAddress, localPort: ports.server)
-                clientAddress = addresses.client
-                serverAddress = addresses.server
-                ports = (addresses.clientPort, addresses.serverPort)
+                proxied = ProxiedConnection(ConnectionEnds(source: clientAddress, sourcePort: ports.client,
+                                                           destination: serverAddress, destinationPort: ports.server))
+                clientAddress = addresses.source
+                serverAddress = addresses.destination
+                ports = (addresses.sourcePort, addresses.destinationPort)
             }
             return true
         }

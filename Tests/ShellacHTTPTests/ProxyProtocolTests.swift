@@ -13,11 +13,11 @@ import Testing
 
     @Test func versionOneNamesTheClient() {
         let line = "PROXY TCP4 203.0.113.7 192.0.2.10 56324 443\r\n"
-        #expect(parse(line + "GET / HTTP/1.1\r\n") == .header(length: line.utf8.count, addresses: ProxiedAddresses(
-            client: "203.0.113.7", clientPort: 56324, server: "192.0.2.10", serverPort: 443)))
+        #expect(parse(line + "GET / HTTP/1.1\r\n") == .header(length: line.utf8.count, addresses: ConnectionEnds(
+            source: "203.0.113.7", sourcePort: 56324, destination: "192.0.2.10", destinationPort: 443)))
         let six = "PROXY TCP6 2001:DB8:0:0:0:0:0:1 ::1 1 65535\r\n"
-        #expect(parse(six) == .header(length: six.utf8.count, addresses: ProxiedAddresses(
-            client: "2001:db8::1", clientPort: 1, server: "::1", serverPort: 65535)))
+        #expect(parse(six) == .header(length: six.utf8.count, addresses: ConnectionEnds(
+            source: "2001:db8::1", sourcePort: 1, destination: "::1", destinationPort: 65535)))
         #expect(parse("PROXY UNKNOWN\r\n") == .header(length: 15, addresses: nil))
         #expect(parse("PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n") == .header(length: 35, addresses: nil))
     }
@@ -48,13 +48,13 @@ import Testing
     @Test func versionTwoNamesTheClient() {
         let four = Self.versionTwo(command: 0x21, family: 0x11, addresses: [203, 0, 113, 7, 192, 0, 2, 10, 0xDC, 0x04, 1, 0xBB],
                                    extra: [0x04, 0x00, 0x01, 0x00])  // a TLV, skipped
-        #expect(parse(four + Array("GET".utf8)) == .header(length: four.count, addresses: ProxiedAddresses(
-            client: "203.0.113.7", clientPort: 56324, server: "192.0.2.10", serverPort: 443)))
+        #expect(parse(four + Array("GET".utf8)) == .header(length: four.count, addresses: ConnectionEnds(
+            source: "203.0.113.7", sourcePort: 56324, destination: "192.0.2.10", destinationPort: 443)))
         let source: [UInt8] = [0x20, 0x01, 0x0D, 0xB8] + [UInt8](repeating: 0, count: 11) + [1]
         let destination: [UInt8] = [UInt8](repeating: 0, count: 15) + [1]
         let six = Self.versionTwo(command: 0x21, family: 0x21, addresses: source + destination + [0, 80, 0, 81])
-        #expect(parse(six) == .header(length: six.count, addresses: ProxiedAddresses(
-            client: "2001:db8::1", clientPort: 80, server: "::1", serverPort: 81)))
+        #expect(parse(six) == .header(length: six.count, addresses: ConnectionEnds(
+            source: "2001:db8::1", sourcePort: 80, destination: "::1", destinationPort: 81)))
         let local = Self.versionTwo(command: 0x20, family: 0x00, addresses: [])
         #expect(parse(local) == .header(length: 16, addresses: nil))
         let unix = Self.versionTwo(command: 0x21, family: 0x31, addresses: [UInt8](repeating: 0, count: 216))
