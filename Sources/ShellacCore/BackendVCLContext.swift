@@ -168,6 +168,13 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         header(scope, name, nameBit: HTTPField.nameBit(name))
     }
 
+    /// The client and the address it reached (client.ip and server.ip): what a PROXY header to a
+    /// backend with `.proxy_header` names.
+    public var clientEnds: ConnectionEnds {
+        ConnectionEnds(source: clientAddress, sourcePort: ports.client, destination: serverAddress,
+                       destinationPort: ports.server)
+    }
+
     /// Keeps bereq as it is now for std.rollback(bereq) to return to.
     public func keepOriginal() {
         original = (bereq, forwardingLeftOut)

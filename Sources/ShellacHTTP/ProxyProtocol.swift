@@ -35,6 +35,34 @@ public enum ProxyProtocol {
     /// Version 2's signature: the 12 bytes that begin every header.
     static let signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
 
+    /// The header to send first on a connection to a backend that expects one (`.proxy_header`):
+    /// version 1 or 2, naming `ends` (the client and the address it reached). Without ends, or
+    /// when they are not both IPv4 or both IPv6, a header that names none: v1 UNKNOWN, v2 LOCAL
+    /// (what a health probe sends).
+    public static func header(version: Int, ends: ConnectionEnds?) -> [UInt8] {
+        let source = ends.flatMap { IPAddress.parse($0.source) }
+        let destination = ends.flatMap { IPAddress.parse($0.destination) }
+        let addresses: (source: [UInt8], destination: [UInt8], ends: ConnectionEnds)? =
+            if let ends, let source, let destination, source.count == destination.count {
+                (source, destination, ends)
+            } else {
+                nil
+            }
+        if version == 1 {
+            guard let addresses else { return Array("PROXY UNKNOWN\r\n".utf8) }
+            let family = addresses.source.count == 4 ? "TCP4" : "TCP6"
+            let line = "PROXY \(family) \(IPAddress.text(addresses.source)) \(IPAddress.text(addresses.destination)) "
+                + "\(addresses.ends.sourcePort) \(addresses.ends.destinationPort)\r\n"
+            return Array(line.utf8)
+        }
+        guard let addresses else { return signature + [0x20, 0x00, 0x00, 0x00] }  // LOCAL, no addresses
+        func port(_ value: Int) -> [UInt8] { [UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
+        let body = addresses.source + addresses.destination + port(addresses.ends.sourcePort)
+            + port(addresses.ends.destinationPort)
+        let family: UInt8 = addresses.source.count == 4 ? 0x11 : 0x21
+        return signature + [0x21, family, UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+    }
+
     /// Reads the header at the start of `bytes`.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result {
         if bytes.first == UInt8(ascii: "P") { return parseVersion1(bytes) }

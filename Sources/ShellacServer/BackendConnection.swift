@@ -290,6 +290,11 @@ final class BackendConnection: @unchecked Sendable {
         handler.write(headBuffer, flush: request.framing == .none || request.framing == .contentLength(0))
     }
 
+    /// Writes what goes before the request on a new connection (a PROXY protocol header).
+    func sendPreamble(_ bytes: [UInt8]) {
+        handler.write(channel.allocator.buffer(bytes: bytes), flush: false)
+    }
+
     /// Writes a piece of request body, chunk-encoded when the request is chunked.
     func sendBody(_ chunk: ByteBuffer, chunked: Bool) {
         guard chunk.readableBytes > 0 else { return }

@@ -189,7 +189,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         services.counters.increment(.fetches)
         sentMetrics = pool.metrics
         requestTime = now
-        if let connection = pool.takeIdle() {
+        // A backend that takes a PROXY header gets a new connection for every request, as in
+        // Varnish: the header speaks for one client.
+        if pool.definition.proxyHeader == nil, let connection = pool.takeIdle() {
             connected(connection, reused: true, at: now)
             return
         }
@@ -240,6 +242,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         let firstByte = context.firstByteTimeout ?? definition.firstByteTimeout ?? limits.backendTimeouts.firstByte
         let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout
             ?? limits.backendTimeouts.betweenBytes
+        if let version = definition.proxyHeader, !reused {
+            connection.sendPreamble(ProxyProtocol.header(version: version, ends: context.clientEnds))
+        }
         connection.send(request, forwarding: context.leftOutForwarding, delegate: self,
                         firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))
         for chunk in pendingBody { connection.sendBody(chunk, chunked: isChunked) }
@@ -457,7 +462,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func backendResponseEnd(connectionReusable: Bool) {
         // A backend may answer before reading our whole request body: then the connection is spent.
-        if let connection = connection.take() { pool?.release(connection, reusable: connectionReusable && bodyEnded) }
+        if let connection = connection.take() {
+            pool?.release(connection, reusable: connectionReusable && bodyEnded && pool?.definition.proxyHeader == nil)
+        }
         finished = true
         bodySource = nil
         releaseSlot()

@@ -6,6 +6,7 @@
 
 import Logging
 import NIOCore
+import ShellacHTTP
 import NIOPosix
 import ShellacCore
 import ShellacVCL
@@ -28,7 +29,7 @@ final class HealthProbes: Sendable {
         for (name, backend) in vcl.backends.sorted(by: { $0.key < $1.key }) {
             guard let probe = backend.definition.probe else { continue }
             let loop = group.next()
-            let request = Self.request(for: probe, backend: backend.definition)
+            let request = Self.bytes(for: probe, backend: backend.definition)
             let target = backend.target
             let services = self.services
             tasks.append(loop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: .duration(probe.interval)) { _ in
@@ -54,6 +55,13 @@ final class HealthProbes: Sendable {
         for task in tasks { task.cancel() }
     }
 
+    /// The bytes of one probe: a PROXY header naming no client for a backend that expects one
+    /// (v1 UNKNOWN, v2 LOCAL, the form meant for health checks), then the request.
+    static func bytes(for probe: ProbeDefinition, backend: BackendDefinition) -> [UInt8] {
+        let header = backend.proxyHeader.map { ProxyProtocol.header(version: $0, ends: nil) } ?? []
+        return header + Array(request(for: probe, backend: backend).utf8)
+    }
+
     /// The bytes of one probe request: `.request` lines as given, or a GET of `.url`.
     static func request(for probe: ProbeDefinition, backend: BackendDefinition) -> String {
         if let lines = probe.request {
@@ -64,7 +72,7 @@ final class HealthProbes: Sendable {
     }
 
     /// One probe: true when the backend answered with `expected` within `timeout`.
-    static func probe(address: SocketAddress, request: String, expected: Int, timeout: TimeAmount,
+    static func probe(address: SocketAddress, request: [UInt8], expected: Int, timeout: TimeAmount,
                       on loop: any EventLoop) -> EventLoopFuture<Bool> {
         let promise = loop.makePromise(of: Bool.self)
         let handler = ProbeHandler(request: request, expected: expected, promise: promise)
@@ -85,14 +93,14 @@ final class ProbeHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let request: String
+    private let request: [UInt8]
     private let expected: Int
     private let promise: EventLoopPromise<Bool>
     private var received: [UInt8] = []
     private var channel: (any Channel)?
     private var done = false
 
-    init(request: String, expected: Int, promise: EventLoopPromise<Bool>) {
+    init(request: [UInt8], expected: Int, promise: EventLoopPromise<Bool>) {
         self.request = request
         self.expected = expected
         self.promise = promise
@@ -104,7 +112,7 @@ final class ProbeHandler: ChannelInboundHandler, @unchecked Sendable {
             context.close(promise: nil)
             return
         }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: request)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

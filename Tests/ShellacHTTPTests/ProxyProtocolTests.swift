@@ -61,6 +61,23 @@ import Testing
         #expect(parse(unix) == .header(length: unix.count, addresses: nil))
     }
 
+    /// What Shellac sends to a `.proxy_header` backend reads back as the same ends; without them
+    /// (a health probe) or with mixed families, a header naming none.
+    @Test(arguments: [1, 2])
+    func headersWrittenReadBack(version: Int) {
+        for ends in [ConnectionEnds(source: "203.0.113.7", sourcePort: 56324, destination: "192.0.2.10", destinationPort: 443),
+                     ConnectionEnds(source: "2001:db8::9", sourcePort: 8080, destination: "::1", destinationPort: 80)] {
+            let bytes = ProxyProtocol.header(version: version, ends: ends)
+            #expect(parse(bytes) == .header(length: bytes.count, addresses: ends))
+        }
+        let none = ProxyProtocol.header(version: version, ends: nil)
+        #expect(parse(none) == .header(length: none.count, addresses: nil))
+        let mixed = ProxyProtocol.header(version: version, ends: ConnectionEnds(
+            source: "203.0.113.7", sourcePort: 1, destination: "::1", destinationPort: 2))
+        #expect(parse(mixed) == .header(length: mixed.count, addresses: nil))
+        #expect(version == 1 ? none == Array("PROXY UNKNOWN\r\n".utf8) : none.count == 16)
+    }
+
     @Test func malformedVersionTwoIsRefused() {
         var badSignature = Self.versionTwo(command: 0x21, family: 0x11, addresses: [UInt8](repeating: 1, count: 12))
         badSignature[7] = 0x00

@@ -2,8 +2,11 @@
 // sees in X-Forwarded-For), the connection's ends stay remote.ip and local.ip, and a
 // connection that does not start with a header is closed.
 
+import NIOCore
+import NIOPosix
 import ShellacHTTP
 import ShellacTestSupport
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct ProxyListenerTests {
@@ -68,6 +71,127 @@ import Testing
             try await check.send("PROXY UNKNOWN\r\nGET /who HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await check.readResponse().header("X-Client")?.hasPrefix("127.0.0.1 ") == true)
             await check.close()
+        }
+    }
+}
+
+/// A backend declared with `.proxy_header`: each connection to it starts with a PROXY header
+/// naming the client and the address it reached, and carries one request.
+@Suite(.timeLimit(.minutes(1))) struct ProxyHeaderToBackendTests {
+    @Test(arguments: [1, 2])
+    func eachConnectionStartsWithAHeaderNamingTheClient(version: Int) async throws {
+        let origin = try await ProxyHeaderOrigin()
+        defer { Task { await origin.stop() } }
+        let vcl = """
+        vcl 4.1;
+        backend proxied { .host = "127.0.0.1"; .port = "\(origin.port)"; .proxy_header = \(version); }
+        sub vcl_recv { return (pass); }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("unused") }) { h in
+            for _ in 0..<2 {
+                let c = try await h.client()
+                try await c.send("GET /p HTTP/1.1\r\nHost: a\r\n\r\n")
+                let response = try await c.readResponse()
+                #expect(response.status == 200 && response.text == "ok")
+                await c.close()
+            }
+            let seen = origin.connections
+            #expect(seen.count == 2, "a connection for each request")
+            for connection in seen {
+                guard case .header(_, let ends?) = connection.header else {
+                    Issue.record("no PROXY header naming the client: \(connection.header)"); continue
+                }
+                #expect(ends.source == "127.0.0.1" && ends.sourcePort > 0)
+                #expect(ends.destination == "127.0.0.1" && ends.destinationPort == h.port)
+                #expect(connection.head.hasPrefix("GET /p HTTP/1.1\r\n"))
+            }
+        }
+    }
+
+    @Test func probesSendAHeaderNamingNoClient() async throws {
+        let origin = try await ProxyHeaderOrigin()
+        defer { Task { await origin.stop() } }
+        let vcl = """
+        vcl 4.1;
+        backend proxied {
+            .host = "127.0.0.1"; .port = "\(origin.port)"; .proxy_header = 2;
+            .probe = { .url = "/health"; .interval = 0.1s; .timeout = 1s; .window = 1; .threshold = 1; }
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("unused") }) { h in
+            #expect(try await eventually { !origin.connections.isEmpty })
+            let probe = try #require(origin.connections.first)
+            #expect(probe.header == .header(length: 16, addresses: nil))  // v2 LOCAL
+            #expect(probe.head.hasPrefix("GET /health HTTP/1.1\r\n"))
+        }
+    }
+}
+
+/// A loopback backend that expects a PROXY header before each connection's request: records the
+/// header and the request head, and answers 200 "ok".
+final class ProxyHeaderOrigin: Sendable {
+    struct Connection: Sendable {
+        var header: ProxyProtocol.Result
+        var head: String
+    }
+
+    final class Recorder: Sendable {
+        let list = Mutex<[Connection]>([])
+    }
+
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let channel: any Channel
+    private let recorder = Recorder()
+    let port: Int
+
+    init() async throws {
+        let recorder = self.recorder
+        channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Reader(recorder: recorder))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress!.port!
+    }
+
+    var connections: [Connection] { recorder.list.withLock { $0 } }
+
+    func stop() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+
+    private final class Reader: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private let recorder: Recorder
+        private var bytes: [UInt8] = []
+        private var answered = false
+
+        init(recorder: Recorder) {
+            self.recorder = recorder
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            bytes += buffer.readBytes(length: buffer.readableBytes) ?? []
+            guard !answered else { return }
+            let header = bytes.withUnsafeBytes { ProxyProtocol.parse($0) }
+            let start: Int
+            switch header {
+            case .needMore: return
+            case .invalid: start = 0
+            case .header(let length, _): start = length
+            }
+            guard let end = bytes[start...].firstRange(of: Array("\r\n\r\n".utf8)) else { return }
+            answered = true
+            let head = String(decoding: bytes[start..<end.upperBound], as: UTF8.self)
+            recorder.list.withLock { $0.append(Connection(header: header, head: head)) }
+            let reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: no-store\r\n\r\nok"
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: reply)), promise: nil)
         }
     }
 }

@@ -28,6 +28,9 @@ public struct BackendDefinition: Sendable, Equatable {
     public var betweenBytesTimeout: Double?
     public var maxConnections: Int?
     public var probe: ProbeDefinition?
+    /// `.proxy_header = 1|2`: each connection to the backend starts with a PROXY protocol header
+    /// of that version naming the client, and serves one request only (as in Varnish).
+    public var proxyHeader: Int?
     /// `backend NAME none;`: declared, never connected to.
     public var isNone = false
 
@@ -59,6 +62,8 @@ enum DeclarationReader {
             case ("between_bytes_timeout", .expression(.literal(.duration(let d), _))):
                 backend.betweenBytesTimeout = d
             case ("max_connections", .expression(.literal(.integer(let n), _))): backend.maxConnections = n
+            case ("proxy_header", .expression(.literal(.integer(let version), _))) where version == 1 || version == 2:
+                backend.proxyHeader = version
             case ("probe", .expression(.name(let probe))): backend.probe = probes[probe.text]
             case ("probe", .probe(let inline)):
                 backend.probe = self.probe(Name(text: "\(name.text).probe", range: property.name.range), inline,
@@ -73,14 +78,13 @@ enum DeclarationReader {
             case ("probe", _):
                 diagnostics.append(Diagnostic(.error, ".probe takes a probe name or { … }", at: property.name.range))
             case ("proxy_header", _):
-                let message = ".proxy_header (the PROXY protocol towards a backend) is not supported by Shellac"
-                diagnostics.append(Diagnostic(.error, message, at: property.name.range,
-                                              hint: "remove it; the backend sees the client's address in X-Forwarded-For"))
+                diagnostics.append(Diagnostic(.error, ".proxy_header takes 1 or 2 (the PROXY protocol version)",
+                                              at: property.name.range))
             default:
                 diagnostics.append(Diagnostic(.error, "unknown backend property '.\(key)'", at: property.name.range,
                                               hint: "backends take .host, .port, .path, .host_header, "
                                                 + ".connect_timeout, .first_byte_timeout, .between_bytes_timeout, "
-                                                + ".max_connections and .probe"))
+                                                + ".max_connections, .probe and .proxy_header"))
             }
         }
         if backend.host == nil && backend.path == nil {
