@@ -3,38 +3,23 @@
 // until the other side closes. The heads it received are recorded.
 
 import NIOCore
-import NIOPosix
 import Synchronization
 
 public final class UpgradeEchoOrigin: Sendable {
-    private let group: MultiThreadedEventLoopGroup
-    private let channel: any Channel
-    public let port: Int
+    private let listener: RawListener
+    private let recorder = HeadRecorder()
+    public var port: Int { listener.port }
 
     public init() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        self.group = group
-        let recorder = HeadRecorder()
-        channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(EchoAfterUpgrade(recorder: recorder))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress!.port!
-        recorderBox = recorder
+        let recorder = self.recorder
+        listener = try await RawListener { EchoAfterUpgrade(recorder: recorder) }
     }
 
-    private let recorderBox: HeadRecorder
-
     /// Request heads received, in order.
-    public var receivedHeads: [String] { recorderBox.all }
+    public var receivedHeads: [String] { recorder.all }
 
     public func stop() async {
-        try? await channel.close()
-        try? await group.shutdownGracefully()
+        await listener.stop()
     }
 }
 

@@ -3,7 +3,6 @@
 // connection that does not start with a header is closed.
 
 import NIOCore
-import NIOPosix
 import ShellacHTTP
 import ShellacTestSupport
 import Synchronization
@@ -139,29 +138,19 @@ final class ProxyHeaderOrigin: Sendable {
         let list = Mutex<[Connection]>([])
     }
 
-    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private let channel: any Channel
+    private let listener: RawListener
     private let recorder = Recorder()
-    let port: Int
+    var port: Int { listener.port }
 
     init() async throws {
         let recorder = self.recorder
-        channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Reader(recorder: recorder))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress!.port!
+        listener = try await RawListener { Reader(recorder: recorder) }
     }
 
     var connections: [Connection] { recorder.list.withLock { $0 } }
 
     func stop() async {
-        try? await channel.close()
-        try? await group.shutdownGracefully()
+        await listener.stop()
     }
 
     private final class Reader: ChannelInboundHandler, @unchecked Sendable {
