@@ -12,12 +12,27 @@ import ShellacStore
 import ShellacVCL
 import ShellacAdmin
 
+/// An address the daemon listens on, and whether its connections start with a PROXY header.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var acceptsProxyProtocol: Bool
+
+    public init(host: String, port: Int, acceptsProxyProtocol: Bool = false) {
+        self.host = host
+        self.port = port
+        self.acceptsProxyProtocol = acceptsProxyProtocol
+    }
+}
+
 public struct ServerConfiguration: Sendable {
     public var listenHost: String
     public var listenPort: Int
     /// Every connection starts with a PROXY protocol header (`-a HOST:PORT,PROXY`): behind a TLS
     /// terminator or load balancer, VCL's client.ip and server.ip are the ones it names.
     public var acceptsProxyProtocol = false
+    /// More addresses to listen on (`-a` given again), each plain or PROXY.
+    public var moreListeners: [ListenAddress] = []
     /// The VCL to run; nil runs the builtin VCL with one backend at `backend` (as `varnishd -b`).
     public var vcl: VCLProgram?
     public var backend: (host: String, port: Int)?
@@ -92,8 +107,8 @@ public final class ShellacServer: Sendable {
     private let admin = LockedValue<AdminServer?>(nil)
     private let metricsListener = LockedValue<(any Channel)?>(nil)
     private let logger: Logger
-    private let state = LockedValue<(listener: (any Channel)?, expiry: RepeatedTask?, dns: Task<Void, Never>?)>(
-        (nil, nil, nil))
+    private let state = LockedValue<(listeners: [any Channel], expiry: RepeatedTask?, dns: Task<Void, Never>?)>(
+        ([], nil, nil))
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -161,15 +176,50 @@ public final class ShellacServer: Sendable {
         logger.notice("parameter set", metadata: ["name": "\(name)", "value": "\(value)"])
     }
 
-    /// Binds the listener; returns the bound address (port 0 picks a free port).
+    /// Binds the listeners; returns the first one's bound address (port 0 picks a free port).
     @discardableResult
     public func start() async throws -> SocketAddress {
         let services = self.services
-        let loops = self.loops
         let p = configuration.parameters
-        let expectsProxyHeader = configuration.acceptsProxyProtocol
+        var listeners: [any Channel] = []
+        let addresses = [ListenAddress(host: configuration.listenHost, port: configuration.listenPort,
+                                       acceptsProxyProtocol: configuration.acceptsProxyProtocol)]
+            + configuration.moreListeners
+        do {
+            for address in addresses { listeners.append(try await bind(address)) }
+        } catch {
+            for listener in listeners { try? await listener.close() }
+            throw error
+        }
+        let store = self.store
+        let clock = configuration.clock
+        let interval = TimeAmount.duration(p["expiry_interval"])
+        let accessLog = configuration.accessLog
+        let expiry = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            store.expire(now: clock())
+            accessLog?.flush()
+        }
+        let dns = Task.detached { [services, logger, configuration] in
+            await Self.followBackendAddresses(services: services, resolve: configuration.resolve, logger: logger)
+        }
+        state.withLockedValue { $0 = (listeners, expiry, dns) }
+        probes.start(for: services.vcl)
+        let backends = services.vcl.program.backends.map(\.name).joined(separator: ",")
+        for (listener, address) in zip(listeners, addresses) {
+            logger.info("listening", metadata: ["address": "\(listener.localAddress.map { "\($0)" } ?? "?")",
+                                                "proxy": "\(address.acceptsProxyProtocol)", "backends": "\(backends)"])
+        }
+        guard let address = listeners[0].localAddress else { throw ChannelError.unknownLocalAddress }
+        return address
+    }
+
+    /// One listener: its connections go to the event loops' client handlers.
+    private func bind(_ address: ListenAddress) async throws -> any Channel {
+        let services = self.services
+        let loops = self.loops
+        let expectsProxyHeader = address.acceptsProxyProtocol
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: Int32(p.int("listen_depth")))
+            .serverChannelOption(.backlog, value: Int32(configuration.parameters.int("listen_depth")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.autoRead, value: false)
@@ -183,24 +233,12 @@ public final class ShellacServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-        let listener = try await bootstrap.bind(host: configuration.listenHost, port: configuration.listenPort).get()
-        let store = self.store
-        let clock = configuration.clock
-        let interval = TimeAmount.duration(p["expiry_interval"])
-        let accessLog = configuration.accessLog
-        let expiry = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            store.expire(now: clock())
-            accessLog?.flush()
-        }
-        let dns = Task.detached { [services, logger, configuration] in
-            await Self.followBackendAddresses(services: services, resolve: configuration.resolve, logger: logger)
-        }
-        state.withLockedValue { $0 = (listener, expiry, dns) }
-        probes.start(for: services.vcl)
-        guard let address = listener.localAddress else { throw ChannelError.unknownLocalAddress }
-        let backends = services.vcl.program.backends.map(\.name).joined(separator: ",")
-        logger.info("listening", metadata: ["address": "\(address)", "backends": "\(backends)"])
-        return address
+        return try await bootstrap.bind(host: address.host, port: address.port).get()
+    }
+
+    /// Every listener's bound address, in the order given.
+    public var listenAddresses: [SocketAddress] {
+        state.withLockedValue { $0.listeners.compactMap(\.localAddress) }
     }
 
     /// Re-resolves backend host names every backend_dns_interval (off the event loops: resolving
@@ -220,12 +258,12 @@ public final class ShellacServer: Sendable {
 
     /// Stops accepting, lets in-flight requests finish (up to shutdown_timeout), then stops.
     public func shutdown() async {
-        let (listener, expiry, dns) = state.withLockedValue { $0 }
+        let (listeners, expiry, dns) = state.withLockedValue { $0 }
         dns?.cancel()
         await admin.withLockedValue { $0 }?.close()
         try? await metricsListener.withLockedValue { $0 }?.close()
         services.startDraining()
-        try? await listener?.close()
+        for listener in listeners { try? await listener.close() }
         for channel in services.connections.all {
             channel.pipeline.fireUserInboundEventTriggered(DrainEvent())
         }

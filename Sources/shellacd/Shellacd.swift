@@ -25,8 +25,8 @@ struct Shellacd: AsyncParsableCommand {
         `shellacd -x parameters` lists every -p parameter with its default, bounds and meaning.
         """)
 
-    @Option(name: .customShort("a"), help: "Listen address, HOST:PORT[,PROXY] (default 127.0.0.1:6081). With ,PROXY every connection starts with a PROXY protocol header (v1 or v2) from a TLS terminator or load balancer.")
-    var listen: String = "127.0.0.1:6081"
+    @Option(name: .customShort("a"), help: "Listen address, HOST:PORT[,PROXY] (default 127.0.0.1:6081); repeat it to listen on several. With ,PROXY every connection starts with a PROXY protocol header (v1 or v2) from a TLS terminator or load balancer.")
+    var listen: [String] = []
 
     @Option(name: .customShort("b"), help: "Backend address, HOST:PORT (runs the builtin VCL; instead of -f).")
     var backend: String?
@@ -111,8 +111,12 @@ struct Shellacd: AsyncParsableCommand {
         if vclFile != nil && backend != nil {
             throw ValidationError("give either -f FILE (backends declared in the VCL) or -b HOST:PORT, not both")
         }
-        let (listenAddress, acceptsProxyProtocol) = try Self.listenProtocol(listen)
-        let (listenHost, listenPort) = try Self.hostPort(listenAddress, option: "-a")
+        let listeners = try (listen.isEmpty ? ["127.0.0.1:6081"] : listen).map { text -> ListenAddress in
+            let (address, acceptsProxyProtocol) = try Self.listenProtocol(text)
+            let (host, port) = try Self.hostPort(address, option: "-a")
+            return ListenAddress(host: host, port: port, acceptsProxyProtocol: acceptsProxyProtocol)
+        }
+        let (listenHost, listenPort) = (listeners[0].host, listeners[0].port)
         let budget = try Self.storageBudget(storage)
         var configuration: ServerConfiguration
         if let vclFile {
@@ -137,7 +141,8 @@ struct Shellacd: AsyncParsableCommand {
         }
 
         configuration.tagHeader = tagHeader
-        configuration.acceptsProxyProtocol = acceptsProxyProtocol
+        configuration.acceptsProxyProtocol = listeners[0].acceptsProxyProtocol
+        configuration.moreListeners = Array(listeners.dropFirst())
         if let accessLog {
             do {
                 configuration.accessLog = try AccessLog(path: accessLog)

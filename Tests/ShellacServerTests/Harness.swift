@@ -18,7 +18,8 @@ struct Harness {
     /// - Parameter vcl: VCL text to run instead of `-b origin`; ORIGIN_PORT in it becomes the origin's port.
     static func start(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil,
                       vcl: String? = nil, resolve: BackendResolver? = nil, accessLog: AccessLog? = nil,
-                      proxyProtocol: Bool = false, _ script: @escaping TestOrigin.Script) async throws -> Harness {
+                      proxyProtocol: Bool = false, moreListeners: [ListenAddress] = [],
+                      _ script: @escaping TestOrigin.Script) async throws -> Harness {
         let origin = try await TestOrigin(script)
         var p = Parameters()
         try p.set("threads", "2")
@@ -37,6 +38,7 @@ struct Harness {
         if let resolve { configuration.resolve = resolve }
         configuration.accessLog = accessLog
         configuration.acceptsProxyProtocol = proxyProtocol
+        configuration.moreListeners = moreListeners
         if let vcl {
             configuration.vcl = try loadVCL(vcl.replacingOccurrences(of: "ORIGIN_PORT", with: "\(origin.port)"))
         }
@@ -97,9 +99,11 @@ func shippedVCL(_ relativePath: String, port: String) throws -> String {
 /// Runs `body` against a fresh harness and always stops it.
 func withHarness(parameters: [String] = [], budget: Int = 16 << 20, clock: ManualClock? = nil, vcl: String? = nil,
                  resolve: BackendResolver? = nil, accessLog: AccessLog? = nil, proxyProtocol: Bool = false,
-                 script: @escaping TestOrigin.Script, _ body: (Harness) async throws -> Void) async throws {
+                 moreListeners: [ListenAddress] = [], script: @escaping TestOrigin.Script,
+                 _ body: (Harness) async throws -> Void) async throws {
     let harness = try await Harness.start(parameters: parameters, budget: budget, clock: clock, vcl: vcl,
-                                          resolve: resolve, accessLog: accessLog, proxyProtocol: proxyProtocol, script)
+                                          resolve: resolve, accessLog: accessLog, proxyProtocol: proxyProtocol,
+                                          moreListeners: moreListeners, script)
     do {
         try await body(harness)
     } catch {

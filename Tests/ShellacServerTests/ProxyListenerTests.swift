@@ -4,6 +4,7 @@
 
 import NIOCore
 import ShellacHTTP
+import ShellacServer
 import ShellacTestSupport
 import Synchronization
 import Testing
@@ -55,6 +56,22 @@ import Testing
             #expect(who.header("X-Client") == "2001:db8::9 8080")
             #expect(who.header("X-Server") == "2001:db8::1 443")
             #expect(who.header("X-Remote") == "127.0.0.1")
+            await c.close()
+        }
+    }
+
+    /// Several listeners, as `-a` given twice: a plain one for direct clients and a PROXY one
+    /// for the TLS terminator, both serving the same cache.
+    @Test func aPlainAndAProxyListenerServeTogether() async throws {
+        let proxyListener = ListenAddress(host: "127.0.0.1", port: 0, acceptsProxyProtocol: true)
+        try await withHarness(vcl: Self.vcl, moreListeners: [proxyListener], script: { _ in .ok("x") }) { h in
+            let ports = h.server.listenAddresses.compactMap(\.port)
+            #expect(ports.count == 2 && ports[0] == h.port)
+            let direct = try await h.get("/who")
+            #expect(direct.header("X-Client")?.hasPrefix("127.0.0.1 ") == true)
+            let c = try await RawClient.connect(port: ports[1], group: h.clients)
+            try await c.send("PROXY TCP4 203.0.113.7 192.0.2.10 56324 443\r\nGET /who HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await c.readResponse().header("X-Client") == "203.0.113.7 56324")
             await c.close()
         }
     }
