@@ -42,6 +42,8 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public private(set) var forwardingLeftOut: Bool
     /// bereq as the fetch began, kept for std.rollback(bereq) when the VCL calls it.
     private var original: (bereq: HTTPRequestHead, forwardingLeftOut: Bool)?
+    /// vmod_cookie's cookies for this fetch.
+    public var cookies = CookieJar()
     public var backend: String?
     /// The member a director picked for the fetch (nil: `backend` is a backend itself).
     public var chosenBackend: String?

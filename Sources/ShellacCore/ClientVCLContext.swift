@@ -25,6 +25,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var forwardedForExtended = false
     /// The request as it arrived, kept for std.rollback(req) when the VCL calls it.
     var receivedRequest: HTTPRequestHead?
+    /// vmod_cookie's cookies for this request (its restarts included, as Varnish keeps them).
+    public var cookies = CookieJar()
     public var backendHint: String?
     public var hashParts: [String] = []
     public var hashAlwaysMiss = false

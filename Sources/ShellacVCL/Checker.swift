@@ -17,7 +17,13 @@ public struct Checker {
     private var subroutines: [String: [Block]] = [:]
     private var subroutineNames: [String: Name] = [:]
 
-    static let supportedModules: Set<String> = ["std", "directors", "xkey", "shellac"]
+    static let supportedModules: Set<String> = ["std", "directors", "xkey", "shellac", "cookie"]
+    /// vmod_cookie's functions and what each returns.
+    static let cookieReturnTypes: [String: VCLType] = [
+        "clean": .void, "parse": .void, "set": .void, "delete": .void, "filter": .void, "filter_re": .void,
+        "keep": .void, "keep_re": .void, "get": .string, "get_re": .string, "get_string": .string,
+        "isset": .bool, "format_rfc1123": .string,
+    ]
     /// Tag purging: vmod_xkey's functions, and Shellac's own names for them.
     static let tagFunctions: [String: Set<String>] = [
         "xkey": ["purge", "softpurge"], "shellac": ["purge_tags", "softpurge_tags"],
@@ -59,7 +65,7 @@ public struct Checker {
                     modules.insert(name.text)
                 } else {
                     error("module '\(name.text)' is not available", at: name.range,
-                          hint: "Shellac builds in the modules std, directors, xkey (tag purges) and shellac")
+                          hint: "Shellac builds in the modules std, directors, cookie, xkey (tag purges) and shellac")
                 }
             case .backend(let name, _):
                 backends.insert(name.text)
@@ -425,6 +431,9 @@ public struct Checker {
             return checkFunction(function, contexts: contexts)
         case .call(let function, let arguments, _):
             let argumentTypes = arguments.map { type(of: $0, contexts: contexts) }
+            if function.text.hasPrefix("cookie."), function.text.hasSuffix("_re"), arguments.count == 1 {
+                checkLiteralRegex(arguments[0])
+            }
             if ["regsub", "regsuball"].contains(function.text), arguments.count == 3 {
                 checkLiteralRegex(arguments[1])
                 if argumentTypes.contains(where: { $0 != nil && $0 != .string }) {
@@ -528,6 +537,17 @@ public struct Checker {
             }
             guard let result = Self.stdReturnTypes[parts[1]] else {
                 error("unknown function '\(function.text)'", at: function.range)
+                return nil
+            }
+            return result
+        } else if parts.count == 2, parts[0] == "cookie" {
+            if !modules.contains("cookie") {
+                error("'cookie' is used without 'import cookie;'", at: function.range)
+                return nil
+            }
+            guard let result = Self.cookieReturnTypes[parts[1]] else {
+                error("unknown function '\(function.text)'", at: function.range,
+                      hint: "cookie has " + Self.cookieReturnTypes.keys.sorted().joined(separator: ", "))
                 return nil
             }
             return result

@@ -58,7 +58,7 @@ func check(_ text: String) -> [Diagnostic] {
         ("sub vcl_recv { call nowhere; }", "call to undefined subroutine 'nowhere'", nil),
         ("sub vcl_recv { set req.backend_hint = app; }", "unknown name 'app'",
          "not a variable, backend, ACL, probe or object declared in this VCL"),
-        ("import geoip; sub vcl_recv { }", "module 'geoip' is not available", "Shellac builds in the modules std, directors, xkey (tag purges) and shellac"),
+        ("import geoip; sub vcl_recv { }", "module 'geoip' is not available", "Shellac builds in the modules std, directors, cookie, xkey (tag purges) and shellac"),
         ("sub vcl_recv { std.log(\"x\"); }", "'std' is used without 'import std;'", nil),
         ("sub vcl_recv { hash_data(req.url); }", "hash_data() is only allowed in vcl_hash", nil),
         ("sub vcl_recv { set req.url = frobnicate(req.url); }", "unknown function 'frobnicate'", nil),

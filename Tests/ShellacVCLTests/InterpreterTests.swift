@@ -16,6 +16,7 @@ struct TestContext: VCLContext {
     var banError = ""
     var logged: [String] = []
     var sick: Set<String> = []
+    var cookies = CookieJar()
 
     func read(_ variable: VariableID) -> VCLValue { values[variable] ?? .string(nil) }
     mutating func write(_ variable: VariableID, _ value: VCLValue) { values[variable] = value }
@@ -252,6 +253,61 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         guard case .failure(let error) = VCLProgram.load(compilation) else { Issue.record("expected an error"); return }
         #expect(error.rendered.contains("std.fnmatch has no parameter 'nope'"))
         #expect(error.rendered.contains("its parameters: pattern, subject, pathname, noescape, period"))
+    }
+
+    /// vmod_cookie, each answer as Varnish 7.1's for the same VCL and Cookie header.
+    @Test(arguments: [
+        ("_ga=GA1.2; sessionid=abc; csrftoken=x1; _gid=z; dup=1; dup=2",
+         "_ga=GA1.2; sessionid=abc; csrftoken=x1; _gid=z; dup=2;|abc|[]|true|GA1.2|sessionid=abc; csrftoken=x1; dup=2;"
+            + "|csrftoken=x1; _gid=z; dup=2;|sessionid=abc; csrftoken=x1;|sessionid=abc; csrftoken=x1; dup=2;"
+            + "|sessionid=abc; csrftoken=changed; new=v;|[]"),
+        ("a=1;b=2;;c", "a=1; b=2;||[]|false|||a=1; b=2;||a=1; b=2;|a=1; b=2; new=v; csrftoken=changed;|[]"),
+        (" sessionid = spaced ; x=", "sessionid = spaced ;||[]|false|||sessionid = spaced ;|sessionid = spaced ;"
+            + "|sessionid = spaced ;|sessionid = spaced ; new=v; csrftoken=changed;|[]"),
+        ("novalue; =empty; k=v=w", "novalue; =empty; k=v=w;||[]|false|||novalue; =empty; k=v=w;|"
+            + "|novalue; =empty; k=v=w;|novalue; =empty; k=v=w; new=v; csrftoken=changed;|[]"),
+    ])
+    func cookieModuleAnswersAsVarnishDoes(header: String, expected: String) throws {
+        let program = try load("""
+            import cookie;
+            sub vcl_recv {
+                cookie.parse(req.http.Cookie);
+                set req.http.X = cookie.get_string() + "|" + cookie.get("sessionid") + "|[" + cookie.get("nope") + "]|"
+                    + cookie.isset("csrftoken") + "|" + cookie.get_re("^_g") + "|";
+                cookie.keep("sessionid,csrftoken,dup");
+                set req.http.X = req.http.X + cookie.get_string() + "|";
+                cookie.parse(req.http.Cookie);
+                cookie.filter("_ga, sessionid");
+                set req.http.X = req.http.X + cookie.get_string() + "|";
+                cookie.parse(req.http.Cookie);
+                cookie.keep_re("^(session|csrf)");
+                set req.http.X = req.http.X + cookie.get_string() + "|";
+                cookie.parse(req.http.Cookie);
+                cookie.filter_re("^_");
+                set req.http.X = req.http.X + cookie.get_string() + "|";
+                cookie.set("new", "v");
+                cookie.set("csrftoken", "changed");
+                cookie.delete("dup");
+                set req.http.X = req.http.X + cookie.get_string() + "|";
+                cookie.clean();
+                set req.http.X = req.http.X + "[" + cookie.get_string() + "]";
+            }
+            """)
+        var context = TestContext()
+        context.fields[.req] = HTTPFields([("Cookie", header)])
+        _ = program.run("vcl_recv", &context)
+        #expect(context.fields[.req]?["X"] == expected)
+    }
+
+    @Test func cookieModuleIsChecked() {
+        for (text, message) in [("sub vcl_recv { cookie.clean(); }", "'cookie' is used without 'import cookie;'"),
+                                ("import cookie; sub vcl_recv { cookie.eat(); }", "unknown function 'cookie.eat'"),
+                                ("import cookie; sub vcl_recv { cookie.keep_re(\"(\"); }", "invalid regular expression")] {
+            let compilation = VCLCompiler.compile(path: "/t.vcl") { _ in
+                "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; }\n" + text
+            }
+            #expect(compilation.diagnostics.contains { $0.severity == .error && $0.message.hasPrefix(message) }, "\(text)")
+        }
     }
 
     /// std.ip as Varnish 7.1 answered each of these (its fallback 192.0.2.1): every numeric form

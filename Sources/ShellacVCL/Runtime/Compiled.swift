@@ -51,6 +51,8 @@ enum CompiledExpression: Sendable {
     case lower(ExpressionIndex)
     case upper(ExpressionIndex)
     case std(StdFunction, arguments: TableIndex)
+    /// A vmod_cookie function; `regex` is the compiled pattern of the *_re ones.
+    case cookie(CookieFunction, arguments: TableIndex, regex: TableIndex?)
     /// `ban(EXPR)` used as a value (std.ban returns whether it was accepted).
     case ban(ExpressionIndex)
     /// xkey.purge / xkey.softpurge / shellac.purge_tags / shellac.softpurge_tags: the tags are the
@@ -58,6 +60,12 @@ enum CompiledExpression: Sendable {
     case purgeTags(ExpressionIndex, soft: Bool)
     /// `d.backend()` / `d.backend(key)`.
     case directorBackend(name: TableIndex, key: ExpressionIndex?)
+}
+
+enum CookieFunction: String, Sendable {
+    case clean, parse, set, delete, filter, keep, get, isset
+    case filterRe = "filter_re", keepRe = "keep_re", getRe = "get_re", getString = "get_string"
+    case formatRFC1123 = "format_rfc1123"
 }
 
 enum StdFunction: String, Sendable, CaseIterable {

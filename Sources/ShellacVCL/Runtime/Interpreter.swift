@@ -190,6 +190,8 @@ struct Interpreter {
             return .string(try evaluate(operand, &context).optionalString?.asciiUppercased())
         case .std(let function, let arguments):
             return try callStd(function, code.lists[arguments], &context)
+        case .cookie(let function, let arguments, let regex):
+            return try callCookie(function, code.lists[arguments], regex: regex, &context)
         case .ban(let operand):
             let text = try evaluate(operand, &context).string
             if let problem = context.ban(text) {

@@ -266,6 +266,18 @@ struct Lowering {
             }
             return .std(std, arguments: code.list(stdArguments(std, arguments, range: range)))
         }
+        if parts[0] == "cookie", let function = CookieFunction(rawValue: parts[1]) {
+            var regexIndex: TableIndex?
+            if [.filterRe, .keepRe, .getRe].contains(function) {
+                guard arguments.count == 1, let compiled = regex(arguments[0]) else {
+                    error("cookie.\(parts[1]) takes a regular expression (a string literal)", at: range)
+                    return constant(.string(nil))
+                }
+                regexIndex = compiled
+            }
+            let values = regexIndex == nil ? arguments.map { lower($0) } : []
+            return .cookie(function, arguments: code.list(values), regex: regexIndex)
+        }
         if Checker.tagFunctions[parts[0]] != nil, arguments.count == 1 {
             return .purgeTags(lower(arguments[0]), soft: parts[1].hasPrefix("soft"))
         }

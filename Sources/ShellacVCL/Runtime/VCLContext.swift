@@ -79,6 +79,8 @@ public protocol VCLContext {
     mutating func purgeTags(_ tags: [String], soft: Bool) -> Int
     /// std.rollback: `req` (or `bereq`) as it was when the request arrived (the fetch began).
     mutating func rollback(_ scope: HeaderScope)
+    /// vmod_cookie's cookies for the request or fetch (kept across its subroutines).
+    var cookies: CookieJar { get set }
 }
 
 extension VCLContext {
@@ -108,4 +110,10 @@ extension VCLContext {
 
     /// Contexts with nothing to roll back (vcl_init) ignore it.
     public mutating func rollback(_ scope: HeaderScope) {}
+
+    /// Contexts that keep no cookies (vcl_init) read an empty jar.
+    public var cookies: CookieJar {
+        get { CookieJar() }
+        set {}
+    }
 }
