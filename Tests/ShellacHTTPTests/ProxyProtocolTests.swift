@@ -2,6 +2,7 @@
 // waiting for more, and what is refused.
 
 import ShellacHTTP
+import ShellacTestSupport
 import Testing
 
 @Suite struct ProxyProtocolTests {
@@ -76,6 +77,25 @@ import Testing
             source: "203.0.113.7", sourcePort: 1, destination: "::1", destinationPort: 2))
         #expect(parse(mixed) == .header(length: mixed.count, addresses: nil))
         #expect(version == 1 ? none == Array("PROXY UNKNOWN\r\n".utf8) : none.count == 16)
+    }
+
+    /// Bytes from a hostile peer never crash the reader, and a header never claims more bytes
+    /// than there are (seeded, so a failure repeats).
+    @Test func randomBytesNeverOverrun() {
+        var random = SeededGenerator(state: 23)
+        let starts: [[UInt8]] = [[], Array("PROXY ".utf8), Array("PROXY TCP4 ".utf8), Array("PROXY TCP6 ".utf8),
+                                 Array(ProxyProtocolTests.versionTwo(command: 0x21, family: 0x11, addresses: []).prefix(12))]
+        for round in 0..<3_000 {
+            var bytes = starts[round % starts.count]
+            let alphabet: [UInt8] = Array("0123456789.: abcdefTCPUNKOWXY\r\n".utf8) + [0, 0x11, 0x21, 0x20, 0xFF]
+            for _ in 0..<Int.random(in: 0..<60, using: &random) {
+                bytes.append(Bool.random(using: &random) ? alphabet.randomElement(using: &random)!
+                                                          : UInt8.random(in: 0...255, using: &random))
+            }
+            if case .header(let length, _) = parse(bytes) {
+                #expect(length <= bytes.count, "\(bytes)")
+            }
+        }
     }
 
     @Test func malformedVersionTwoIsRefused() {
