@@ -158,7 +158,7 @@ public final class VCLProgram: Sendable {
             guard body.count == 1, case .returnAction(let action, let arguments) = code.statements[body.lowerBound] else {
                 return false
             }
-            return code.texts[action] == Self.defaultAction(sub.name) && code.lists[arguments].isEmpty
+            return code.texts[action] == sub.defaultOutcome.name && code.lists[arguments].isEmpty
         }
         self.trivial = BuiltinSubroutine.allCases.map { sub in returnsDefault(subroutines[sub.name] ?? 0..<0, of: sub) }
         self.trivialBuiltinPart = BuiltinSubroutine.allCases.map { sub in
@@ -249,18 +249,6 @@ public final class VCLProgram: Sendable {
     public func finish() {
         var context = InitContext()
         _ = run(.finish, &context)
-    }
-
-    static func defaultAction(_ subroutine: String) -> String {
-        switch subroutine {
-        case "vcl_recv": return "hash"
-        case "vcl_hash": return "lookup"
-        case "vcl_miss", "vcl_pass", "vcl_backend_fetch": return "fetch"
-        case "vcl_pipe": return "pipe"
-        case "vcl_purge": return "synth"
-        case "vcl_init", "vcl_fini": return "ok"
-        default: return "deliver"
-        }
     }
 }
 
