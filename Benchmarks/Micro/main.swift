@@ -77,8 +77,8 @@ measure("store lookup (hit)") {
 }
 
 func hitFlow(_ program: VCLProgram) {
-    var flow = RequestFlow(request: head, clientAddress: "127.0.0.1", serverAddress: "127.0.0.1", requestID: "1",
-                           program: program, maxWaiters: 10, maxRestarts: 4, now: 1_800_000_001,
+    var flow = RequestFlow(request: head, addresses: ClientAddresses(client: "127.0.0.1", server: "127.0.0.1"),
+                           requestID: "1", program: program, maxWaiters: 10, maxRestarts: 4, now: 1_800_000_001,
                            services: .none)
     guard case .lookup(let key) = flow.start(now: 1_800_000_001) else { fatalError("expected a lookup") }
     let result = store.lookup(key, requestFields: flow.request.fields, now: 1_800_000_001)

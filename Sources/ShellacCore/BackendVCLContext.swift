@@ -64,17 +64,12 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public var banError = ""
     public var logLines: [String] = []
     public var now: Double
-    let clientAddress: String
-    let serverAddress: String
-    /// The client connection's ports (std.port of client.ip and server.ip).
-    let ports: (client: Int, server: Int)
-    /// The client connection's own ends when a PROXY header named the client (remote.ip, local.ip).
-    let proxied: ProxiedConnection?
+    /// The client connection's addresses (client.ip, server.ip, remote.ip, local.ip).
+    public let addresses: ClientAddresses
     let services: VCLServices
 
     public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, backend: String?,
-                uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, clientAddress: String,
-                serverAddress: String, ports: (client: Int, server: Int) = (0, 0), proxied: ProxiedConnection? = nil,
+                uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, addresses: ClientAddresses,
                 now: Double, timeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.bereq = bereq
         self.forwardingLeftOut = forwardingLeftOut
@@ -82,10 +77,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         self.uncacheable = uncacheable
         self.isBackgroundFetch = isBackgroundFetch
         self.requestID = requestID
-        self.clientAddress = clientAddress
-        self.serverAddress = serverAddress
-        self.ports = ports
-        self.proxied = proxied
+        self.addresses = addresses
         self.now = now
         defaultTimeouts = timeouts
         self.services = services
@@ -93,15 +85,8 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
-        case .clientIP: return .ip(clientAddress, port: ports.client)
-        case .remoteIP:
-            if let proxied { return .ip(proxied.ends.source, port: proxied.ends.sourcePort) }
-            return .ip(clientAddress, port: ports.client)
-        case .clientIdentity: return .string(clientAddress)
-        case .serverIP: return .ip(serverAddress, port: ports.server)
-        case .localIP:
-            if let proxied { return .ip(proxied.ends.destination, port: proxied.ends.destinationPort) }
-            return .ip(serverAddress, port: ports.server)
+        case .clientIP, .remoteIP, .serverIP, .localIP: return addresses.value(of: variable)!
+        case .clientIdentity: return .string(addresses.client)
         case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .bereqMethod: return .string(bereq.method)
@@ -170,13 +155,6 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         header(scope, name, nameBit: HTTPField.nameBit(name))
     }
 
-    /// The client and the address it reached (client.ip and server.ip): what a PROXY header to a
-    /// backend with `.proxy_header` names.
-    public var clientEnds: ConnectionEnds {
-        ConnectionEnds(source: clientAddress, sourcePort: ports.client, destination: serverAddress,
-                       destinationPort: ports.server)
-    }
-
     /// Keeps bereq as it is now for std.rollback(bereq) to return to.
     public func keepOriginal() {
         original = (bereq, forwardingLeftOut)
@@ -197,14 +175,14 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     /// The X-Forwarded-For and X-Varnish values the request is to be written with, after its
     /// fields, while they are left out of them.
     public var leftOutForwarding: (forwardedFor: String, requestID: String)? {
-        forwardingLeftOut ? (clientAddress, requestID) : nil
+        forwardingLeftOut ? (addresses.client, requestID) : nil
     }
 
     /// bereq's fields as VCL sees them: with X-Forwarded-For and X-Varnish.
     private func addForwarding() {
         guard forwardingLeftOut else { return }
         forwardingLeftOut = false
-        BackendRequest.addForwarding(to: &bereq.fields, clientAddress: clientAddress, requestID: requestID)
+        BackendRequest.addForwarding(to: &bereq.fields, clientAddress: addresses.client, requestID: requestID)
     }
 
     public func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {

@@ -12,12 +12,10 @@ import ShellacVCL
 /// when the flow was made.
 public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var request: HTTPRequestHead
-    public let clientAddress: String
-    public let serverAddress: String
-    /// The connection's ports (std.port of client.ip and server.ip).
-    let ports: (client: Int, server: Int)
-    /// The TCP connection's own ends when a PROXY header named the client (remote.ip, local.ip).
-    let proxied: ProxiedConnection?
+    /// client.ip, server.ip, remote.ip and local.ip.
+    public let addresses: ClientAddresses
+    public var clientAddress: String { addresses.client }
+    public var serverAddress: String { addresses.server }
     public let requestID: String
     public var now: Double
     public var restarts = 0
@@ -67,15 +65,11 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var logLines: [String] = []
     let services: VCLServices
 
-    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String,
-                ports: (client: Int, server: Int) = (0, 0), proxied: ProxiedConnection? = nil, requestID: String,
+    public init(request: consuming HTTPRequestHead, addresses: ClientAddresses, requestID: String,
                 now: Double, backendHint: String?,
                 defaultConnectTimeout: Double = BackendTimeouts.defaults.connect, services: VCLServices) {
         self.request = request
-        self.clientAddress = clientAddress
-        self.serverAddress = serverAddress
-        self.ports = ports
-        self.proxied = proxied
+        self.addresses = addresses
         self.requestID = requestID
         self.now = now
         self.backendHint = backendHint
@@ -119,15 +113,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
 
     public func read(_ variable: VariableID) -> VCLValue {
         switch variable {
-        case .clientIP: return .ip(clientAddress, port: ports.client)
-        case .remoteIP:
-            if let proxied { return .ip(proxied.ends.source, port: proxied.ends.sourcePort) }
-            return .ip(clientAddress, port: ports.client)
+        case .clientIP, .remoteIP, .serverIP, .localIP: return addresses.value(of: variable)!
         case .clientIdentity: return .string(clientIdentity ?? clientAddress)
-        case .serverIP: return .ip(serverAddress, port: ports.server)
-        case .localIP:
-            if let proxied { return .ip(proxied.ends.destination, port: proxied.ends.destinationPort) }
-            return .ip(serverAddress, port: ports.server)
         case .serverHostname, .serverIdentity: return .string(services.hostname)
         case .now: return .time(now)
         case .reqMethod: return .string(request.method)

@@ -122,15 +122,13 @@ public struct RequestFlow {
     let maxWaiters: Int
     let maxRestarts: Int
 
-    public init(request: consuming HTTPRequestHead, clientAddress: String, serverAddress: String,
-                ports: (client: Int, server: Int) = (0, 0), proxied: ProxiedConnection? = nil, requestID: String,
+    public init(request: consuming HTTPRequestHead, addresses: ClientAddresses, requestID: String,
                 program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
                 backendTimeouts: BackendTimeouts = .defaults, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
-        self.context = ClientVCLContext(request: request, clientAddress: clientAddress, serverAddress: serverAddress,
-                                        ports: ports, proxied: proxied, requestID: requestID, now: now,
+        self.context = ClientVCLContext(request: request, addresses: addresses, requestID: requestID, now: now,
                                         backendHint: program.defaultBackend,
                                         defaultConnectTimeout: backendTimeouts.connect, services: services)
     }
@@ -254,13 +252,12 @@ public struct RequestFlow {
         // close, so the backend ends the tunnel after one response and no later request on the
         // client's connection reaches it without going through the VCL. A VCL that pipes
         // WebSocket upgrades puts Upgrade and Connection back in vcl_pipe (Varnish's recipe).
-        var head = context.request
-        HopByHop.strip(&head.fields)
-        if head.framing == .chunked { head.fields.add("Transfer-Encoding", "chunked") }
+        var (head, forwardingLeftOut) = backendRequest(forCache: false)
+        if forwardingLeftOut {  // a pipe writes its head as it is: the fields go in it
+            BackendRequest.addForwarding(to: &head.fields, clientAddress: context.clientAddress,
+                                         requestID: context.requestID)
+        }
         head.fields.add("Connection", "close")
-        BackendRequest.addForwarding(to: &head.fields,
-                                     clientAddress: context.forwardedForExtended ? nil : context.clientAddress,
-                                     requestID: context.requestID)
         context.pipeRequest = head
         let outcome = program.run(.pipe, &context)
         switch outcome.name {

@@ -117,8 +117,8 @@ public enum ProxyProtocol {
         switch bytes[13] {
         case 0x11:  // TCP over IPv4
             guard length >= 12 else { return .invalid("PROXY header too short for IPv4 addresses") }
-            let source = body[0..<4].map(String.init).joined(separator: ".")
-            let destination = body[4..<8].map(String.init).joined(separator: ".")
+            let source = IPAddress.text(Array(body[0..<4]))
+            let destination = IPAddress.text(Array(body[4..<8]))
             return .header(length: total, addresses: ConnectionEnds(source: source, sourcePort: port(at: 8),
                                                                     destination: destination, destinationPort: port(at: 10)))
         case 0x21:  // TCP over IPv6

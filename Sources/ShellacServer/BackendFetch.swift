@@ -59,8 +59,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     /// Takes the flow's fetch.
     init(fetch: consuming RequestFlow.Fetch, services: ServerServices, loop: LoopServices, vcl: ActiveVCL,
-         clientAddress: String, serverAddress: String, ports: (client: Int, server: Int),
-         proxied: ProxiedConnection? = nil, revalidating: StoredObject? = nil) {
+         addresses: ClientAddresses, revalidating: StoredObject? = nil) {
         var request = fetch.request
         if let revalidating {
             for (name, value) in Revalidation.conditions(etag: revalidating.etag,
@@ -73,8 +72,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          backend: fetch.backend,
                                          uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
-                                         clientAddress: clientAddress, serverAddress: serverAddress,
-                                         ports: ports, proxied: proxied, now: 0,  // start() sets the time
+                                         addresses: addresses, now: 0,  // start() sets the time
                                          timeouts: loop.perRequest.backendTimeouts,
                                          services: services.vclServices)
         if vcl.program.callsRollback { context.keepOriginal() }
@@ -243,7 +241,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         let betweenBytes = context.betweenBytesTimeout ?? definition.betweenBytesTimeout
             ?? limits.backendTimeouts.betweenBytes
         if let version = definition.proxyHeader, !reused {
-            connection.sendPreamble(ProxyProtocol.header(version: version, ends: context.clientEnds))
+            connection.sendPreamble(ProxyProtocol.header(version: version, ends: context.addresses.ends))
         }
         connection.send(request, forwarding: context.leftOutForwarding, delegate: self,
                         firstByte: .duration(firstByte), betweenBytes: .duration(betweenBytes))

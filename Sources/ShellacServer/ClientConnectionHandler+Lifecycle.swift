@@ -44,8 +44,9 @@ extension ClientConnectionHandler {
         if let sent = request.firstByte, let arrived = request.arrived {
             firstByte = Double((sent - arrived).nanoseconds) / 1e9
         }
-        log.append(AccessLog.line(client: clientAddress, time: services.now(), method: head.method, target: head.target,
-                                  version: head.version.text, status: request.loggedStatus, bytes: request.bodyBytes,
+        log.append(AccessLog.line(client: addresses.client, time: services.now(), method: head.method,
+                                  target: head.target, version: head.version.text, status: request.loggedStatus,
+                                  bytes: request.bodyBytes,
                                   referer: head.fields["Referer"], userAgent: head.fields["User-Agent"],
                                   handling: request.handling, firstByte: firstByte))
     }

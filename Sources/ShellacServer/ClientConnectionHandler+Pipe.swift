@@ -46,10 +46,7 @@ extension ClientConnectionHandler {
                     handler.pipePeer = channel
                     var bytes = channel.allocator.buffer(capacity: 512)
                     if let version = pool.definition.proxyHeader {
-                        let ends = ConnectionEnds(source: handler.clientAddress, sourcePort: handler.ports.client,
-                                                  destination: handler.serverAddress,
-                                                  destinationPort: handler.ports.server)
-                        bytes.writeBytes(ProxyProtocol.header(version: version, ends: ends))
+                        bytes.writeBytes(ProxyProtocol.header(version: version, ends: handler.addresses.ends))
                     }
                     bytes.writeRequestHead(head)
                     // Whatever the client sent after the head (a body, WebSocket frames) follows it.

@@ -37,14 +37,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var idleDeadline: NIODeadline?
     var headTimer: Scheduled<Void>?
     var bodyTimer: Scheduled<Void>?
-    var clientAddress = "0.0.0.0"
-    var serverAddress = "0.0.0.0"
-    /// The connection's ports (std.port in VCL).
-    var ports = (client: 0, server: 0)
+    /// client.ip, server.ip (and their ports), remote.ip and local.ip for this connection's requests.
+    var addresses = ClientAddresses(client: "0.0.0.0", server: "0.0.0.0")
     /// The listener is marked PROXY and the connection's PROXY header has not been read yet.
     var expectsProxyHeader: Bool
-    /// The TCP connection's own ends once a PROXY header named another client.
-    var proxied: ProxiedConnection?
     /// return(pipe): bytes flow to `pipePeer` (the backend) untouched; nothing more is parsed.
     var piping = false
     var pipePeer: (any Channel)?
@@ -85,9 +81,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func channelActive(context: ChannelHandlerContext) {
         services.counters.increment(.clientConnections)
         services.connections.add(context.channel)
-        clientAddress = context.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
-        serverAddress = context.channel.localAddress?.ipAddress ?? "0.0.0.0"
-        ports = (context.channel.remoteAddress?.port ?? 0, context.channel.localAddress?.port ?? 0)
+        let remote = context.channel.remoteAddress, local = context.channel.localAddress
+        addresses = ClientAddresses(client: remote?.ipAddress ?? "0.0.0.0", clientPort: remote?.port ?? 0,
+                                    server: local?.ipAddress ?? "0.0.0.0", serverPort: local?.port ?? 0)
         if services.isDraining {
             closeNow()
             return
@@ -243,16 +239,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             services.counters.increment(.clientBadRequests)
             closeNow()  // the peer is a proxy speaking another protocol: nothing to answer it in
             return false
-        case .header(let length, let addresses):
+        case .header(let length, let named):
             buffer.moveReaderIndex(forwardBy: length)
             expectsProxyHeader = false
-            if let addresses {
-                proxied = ProxiedConnection(ConnectionEnds(source: clientAddress, sourcePort: ports.client,
-                                                           destination: serverAddress, destinationPort: ports.server))
-                clientAddress = addresses.source
-                serverAddress = addresses.destination
-                ports = (addresses.sourcePort, addresses.destinationPort)
-            }
+            if let named { addresses.proxy(as: named) }
             return true
         }
     }
@@ -334,11 +324,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         let now = services.now()
         let request = ClientRequest(
             id: id, shape: shape,
-            flow: RequestFlow(request: head, clientAddress: clientAddress, serverAddress: serverAddress, ports: ports,
-                              proxied: proxied,
-                              requestID: id, program: vcl.program, maxWaiters: settings.maxWaiters,
-                              maxRestarts: settings.maxRestarts, now: now, backendTimeouts: settings.backendTimeouts,
-                              services: services.vclServices),
+            flow: RequestFlow(request: head, addresses: addresses, requestID: id, program: vcl.program,
+                              maxWaiters: settings.maxWaiters, maxRestarts: settings.maxRestarts, now: now,
+                              backendTimeouts: settings.backendTimeouts, services: services.vclServices),
             vcl: vcl, keepAlive: keepAlive, expectsContinue: expectsContinue, timed: services.accessLog != nil)
         current = request
         if shape.hasBody { armBodyTimer() }
@@ -409,8 +397,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 services.counters.increment(.backgroundFetches)
                 let revalidating = object.etag != nil || object.lastModified != nil ? object : nil
                 BackendFetch(fetch: refresh, services: services, loop: loopServices, vcl: request.vcl,
-                             clientAddress: clientAddress, serverAddress: serverAddress, ports: ports,
-                             proxied: proxied, revalidating: revalidating).start()
+                             addresses: addresses, revalidating: revalidating).start()
             }
             var answered = object.status
             if case .replaced(let replaced, _, _, _)? = edits { answered = replaced }
@@ -436,8 +423,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
             let busy = fetch.busy
             let backendFetch = BackendFetch(fetch: consume fetch, services: services, loop: loopServices,
-                                            vcl: request.vcl, clientAddress: clientAddress, serverAddress: serverAddress,
-                                            ports: ports, proxied: proxied, revalidating: revalidating)
+                                            vcl: request.vcl, addresses: addresses,
+                                            revalidating: revalidating)
             request.fetch = backendFetch
             request.subscription = (busy, nil)
             backendFetch.attach(owner: self, request: request)

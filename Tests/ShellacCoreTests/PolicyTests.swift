@@ -83,8 +83,8 @@ let builtinProgram = try! program()
 
 /// What vcl_recv (and the flow around it) decided, in words.
 func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> String {
-    var f = RequestFlow(request: head, clientAddress: "127.0.0.9", serverAddress: "127.0.0.1", requestID: "7",
-                        program: program, maxWaiters: 10, maxRestarts: 4, now: 0, services: .none)
+    var f = RequestFlow(request: head, addresses: ClientAddresses(client: "127.0.0.9", server: "127.0.0.1"),
+                        requestID: "7", program: program, maxWaiters: 10, maxRestarts: 4, now: 0, services: .none)
     switch f.start(now: 0) {
     case .lookup: return "hash"
     case .fetch(let fetch, _): return fetch.mode == .pass ? "pass" : "fetch"
@@ -119,8 +119,9 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(CorePolicy.cacheKey(head, serverAddress: "127.0.0.1") == CacheKey(parts: ["/Path", "www.example.com"]))
         let noHost = HTTPRequestHead(method: "GET", target: "/x", version: .http1_0, fields: HTTPFields())
         #expect(CorePolicy.cacheKey(noHost, serverAddress: "10.1.1.1") == CacheKey(parts: ["/x", "10.1.1.1"]))
-        var f = RequestFlow(request: request("GET", "/Path", [("Host", "WWW.Example.COM")]), clientAddress: "1.2.3.4",
-                            serverAddress: "127.0.0.1", requestID: "1", program: builtinProgram, maxWaiters: 1,
+        var f = RequestFlow(request: request("GET", "/Path", [("Host", "WWW.Example.COM")]),
+                            addresses: ClientAddresses(client: "1.2.3.4", server: "127.0.0.1"), requestID: "1",
+                            program: builtinProgram, maxWaiters: 1,
                             maxRestarts: 4, now: 0, services: .none)
         guard case .lookup(let key) = f.start(now: 0) else { Issue.record("expected a lookup"); return }
         #expect(key == CacheKey(parts: ["/Path", "www.example.com"]), "the builtin vcl_hash agrees with the core's")
@@ -139,7 +140,8 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
                 for version in [HTTPVersion.http1_1, .http1_0] {
                     let head = HTTPRequestHead(method: method, target: "/", version: version, fields: HTTPFields(fields))
                     // The whole builtin vcl_recv, walked by the interpreter.
-                    var context = ClientVCLContext(request: head, clientAddress: "1.2.3.4", serverAddress: "127.0.0.1",
+                    var context = ClientVCLContext(request: head,
+                                                   addresses: ClientAddresses(client: "1.2.3.4", server: "127.0.0.1"),
                                                    requestID: "1", now: 0, backendHint: "default", services: .none)
                     let interpreted = builtinProgram.run(.recv, &context)
                     #expect(NativeBuiltin.recv(method: head.method, version: head.version, fields: head.fields)
@@ -164,8 +166,9 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
                 for pass in [false, true] {
                     func context() -> BackendVCLContext {
                         let context = BackendVCLContext(bereq: request(), backend: "default", uncacheable: pass,
-                                                        isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
-                                                        serverAddress: "127.0.0.1", now: 0, services: .none)
+                                                        isBackgroundFetch: false, requestID: "1",
+                                                        addresses: ClientAddresses(client: "1.2.3.4", server: "127.0.0.1"),
+                                                        now: 0, services: .none)
                         context.response = BackendResponseState(status: 200, reason: "OK", fields: HTTPFields(fields),
                                                                 ttl: ttl, grace: 10, keep: keep, uncacheable: pass)
                         return context
@@ -204,7 +207,7 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         ]
         for head in requests {
             func key(_ program: VCLProgram) -> CacheKey? {
-                var flow = RequestFlow(request: head, clientAddress: "1.2.3.4", serverAddress: "127.0.0.1",
+                var flow = RequestFlow(request: head, addresses: ClientAddresses(client: "1.2.3.4", server: "127.0.0.1"),
                                        requestID: "1", program: program, maxWaiters: 1, maxRestarts: 4, now: 0,
                                        services: .none)
                 guard case .lookup(let key) = flow.start(now: 0) else { return nil }
@@ -257,8 +260,9 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
     func verdict(_ status: Int = 200, _ pairs: [(String, String)], parameters: Parameters = Parameters(),
                  program: VCLProgram = builtinProgram) -> BackendResponseVerdict {
         var context = BackendVCLContext(bereq: request(), backend: "default", uncacheable: false,
-                                        isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
-                                        serverAddress: "127.0.0.1", now: now, services: .none)
+                                        isBackgroundFetch: false, requestID: "1",
+                                        addresses: ClientAddresses(client: "1.2.3.4", server: "127.0.0.1"),
+                                        now: now, services: .none)
         return BackendResponsePolicy.evaluate(program: program, context: &context, status: status, reason: "R",
                                               fields: HTTPFields(pairs), plan: plan(status, pairs, parameters: parameters),
                                               pass: false)
@@ -356,8 +360,9 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         }
         """)
         var context = BackendVCLContext(bereq: request("GET", "/static/a.css"), backend: "default", uncacheable: false,
-                                        isBackgroundFetch: false, requestID: "1", clientAddress: "1.2.3.4",
-                                        serverAddress: "127.0.0.1", now: now, services: .none)
+                                        isBackgroundFetch: false, requestID: "1",
+                                        addresses: ClientAddresses(client: "1.2.3.4", server: "127.0.0.1"),
+                                        now: now, services: .none)
         let fields = HTTPFields([("Set-Cookie", "a=1")])
         let verdict = BackendResponsePolicy.evaluate(program: vcl, context: &context, status: 200, reason: "OK",
                                                      fields: fields, plan: plan(200, []), pass: false)

@@ -10,7 +10,7 @@ import Testing
 let now = 1_800_000_000.0
 
 func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> RequestFlow {
-    RequestFlow(request: head, clientAddress: "127.0.0.9", serverAddress: "127.0.0.1", requestID: "7",
+    RequestFlow(request: head, addresses: ClientAddresses(client: "127.0.0.9", server: "127.0.0.1"), requestID: "7",
                 program: program, maxWaiters: 10, maxRestarts: 4, now: now, services: .none)
 }
 

@@ -3,13 +3,14 @@
 // does (so a VCL written for it produces the same Cookie header and the same cache key).
 
 public struct CookieJar: Sendable, Equatable {
-    private(set) var cookies: [(name: String, value: String)] = []
+    struct Cookie: Sendable, Equatable {
+        var name: String
+        var value: String
+    }
+
+    private(set) var cookies: [Cookie] = []
 
     public init() {}
-
-    public static func == (a: CookieJar, b: CookieJar) -> Bool {
-        a.cookies.elementsEqual(b.cookies) { $0.name == $1.name && $0.value == $1.value }
-    }
 
     /// cookie.parse: the jar becomes the cookies of `header`, as Varnish reads them: blanks
     /// before a name skipped, the name up to the next '=', the value up to the next ';'. A
@@ -36,7 +37,7 @@ public struct CookieJar: Sendable, Equatable {
         if let index = cookies.firstIndex(where: { $0.name == name }) {
             cookies[index].value = value
         } else {
-            cookies.append((name, value))
+            cookies.append(Cookie(name: name, value: value))
         }
     }
 
