@@ -113,23 +113,17 @@ public enum ProxyProtocol {
         let total = 16 + length
         guard command == 1 else { return .header(length: total, addresses: nil) }  // LOCAL: a health check
         let body = UnsafeRawBufferPointer(rebasing: bytes[16..<total])
-        func port(at offset: Int) -> Int { Int(body[offset]) << 8 | Int(body[offset + 1]) }
+        let size: Int  // of each address
         switch bytes[13] {
-        case 0x11:  // TCP over IPv4
-            guard length >= 12 else { return .invalid("PROXY header too short for IPv4 addresses") }
-            let source = IPAddress.text(Array(body[0..<4]))
-            let destination = IPAddress.text(Array(body[4..<8]))
-            return .header(length: total, addresses: ConnectionEnds(source: source, sourcePort: port(at: 8),
-                                                                    destination: destination, destinationPort: port(at: 10)))
-        case 0x21:  // TCP over IPv6
-            guard length >= 36 else { return .invalid("PROXY header too short for IPv6 addresses") }
-            let source = IPAddress.text(Array(body[0..<16]))
-            let destination = IPAddress.text(Array(body[16..<32]))
-            return .header(length: total, addresses: ConnectionEnds(source: source, sourcePort: port(at: 32),
-                                                                    destination: destination, destinationPort: port(at: 34)))
-        default:
-            return .header(length: total, addresses: nil)  // UDP, UNIX sockets, unspecified
+        case 0x11: size = 4  // TCP over IPv4
+        case 0x21: size = 16  // TCP over IPv6
+        default: return .header(length: total, addresses: nil)  // UDP, UNIX sockets, unspecified
         }
+        guard length >= 2 * size + 4 else { return .invalid("PROXY header too short for its addresses") }
+        func port(at offset: Int) -> Int { Int(body[offset]) << 8 | Int(body[offset + 1]) }
+        return .header(length: total, addresses: ConnectionEnds(
+            source: IPAddress.text(Array(body[0..<size])), sourcePort: port(at: 2 * size),
+            destination: IPAddress.text(Array(body[size..<(2 * size)])), destinationPort: port(at: 2 * size + 2)))
     }
 
     private static func port(_ text: String) -> Int? {
