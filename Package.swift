@@ -102,6 +102,16 @@ let package = Package(
             path: "Benchmarks/Micro",
             swiftSettings: strict
         ),
+        // The floor under the pass scenario: a SwiftNIO byte relay (Benchmarks/pass-floor.sh).
+        .executableTarget(
+            name: "shellac-forward-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ForwardFloor",
+            swiftSettings: strict
+        ),
         // Test helpers: a scriptable origin on loopback and a raw-socket client.
         .target(
             name: "ShellacTestSupport",
