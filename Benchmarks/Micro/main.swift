@@ -1,6 +1,7 @@
 // shellac-microbench: nanoseconds per operation for the pure parts of the hit path — request
 // parsing, running the client-side VCL of a hit (builtin only, and config/default.vcl), a store
-// lookup, and serialising a response head. Run with:
+// lookup, a store insert (replacing, and evicting past the budget), and serialising a response
+// head. Run with:
 //   "$(bash scripts/build-release.sh shellac-microbench)/shellac-microbench" [ITERATIONS] [NAME-FILTER]
 //   (BENCH_VCL=file.vcl measures that file instead of config/default.vcl)
 // Numbers are per operation, the median of 5 runs; compare them between commits, not machines.
@@ -75,6 +76,29 @@ store.insert(StoredObject(key: keyBuiltin, status: 200, reason: "OK", fields: HT
 measure("store lookup (hit)") {
     _ = store.lookup(key, requestFields: head.fields, now: 1_800_000_001)
 }
+
+// Inserts make their object first, as a fetch does: the head serialised and the body copied into
+// its exactly-sized storage, then the store's work (key table, LRU, budget, evictions).
+let insertFields = object.fields
+let insertBody = [ByteBuffer(repeating: 0x61, count: 1024)]
+func makeObject(_ key: CacheKey) -> StoredObject {
+    StoredObject(key: key, status: 200, reason: "OK", fields: insertFields, body: insertBody,
+                 varyNames: [], varyValues: [], storedAt: 1_800_000_000, initialAge: 0, ttl: 3600, grace: 10, keep: 0)
+}
+let replacing = CacheStore(budget: 1 << 26)
+measure("store insert (1 KiB, replacing one key)") {
+    _ = replacing.insert(makeObject(key), completing: nil, now: 1_800_000_000)
+}
+// A budget of about a thousand objects and four times as many keys in turn: every insert past
+// the first thousand evicts the least recently used object.
+let evicting = CacheStore(budget: 1_000 * 1_600)
+let insertKeys = (0..<4_096).map { CacheKey(parts: ["/bench/\($0)", "example.com"]) }
+var nextKey = 0
+measure("store insert (1 KiB, new keys, evicting)") {
+    _ = evicting.insert(makeObject(insertKeys[nextKey]), completing: nil, now: 1_800_000_000)
+    nextKey = (nextKey + 1) & 4_095
+}
+precondition(evicting.objects == 0 || evicting.evictions > 0, "the evicting inserts evicted nothing")
 
 func hitFlow(_ program: VCLProgram) {
     var flow = RequestFlow(request: head, addresses: ClientAddresses(client: "127.0.0.1", server: "127.0.0.1"),
