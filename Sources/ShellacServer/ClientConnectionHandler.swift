@@ -242,7 +242,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         case .header(let length, let named):
             buffer.moveReaderIndex(forwardBy: length)
             expectsProxyHeader = false
-            if let named { addresses.proxy(as: named) }
+            if let named { addresses = addresses.proxied(as: named) }
             return true
         }
     }

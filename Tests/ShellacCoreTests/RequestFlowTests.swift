@@ -15,13 +15,22 @@ func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> Requ
 }
 
 @Suite struct RequestFlowTests {
-    @Test(arguments: CacheStatus.Detail.allCases)
-    func cacheStatusWithEveryPartAtItsLongestFitsItsReservedLength(detail: CacheStatus.Detail) {
-        let status = CacheStatus(hit: true, forward: .uriMiss, forwardStatus: Int.min, stored: true, collapsed: true,
+    @Test(arguments: CacheStatus.Forward.allCases, CacheStatus.Detail.allCases)
+    func cacheStatusWithEveryPartAtItsLongestFitsItsReservedLength(forward: CacheStatus.Forward,
+                                                                    detail: CacheStatus.Detail) {
+        let status = CacheStatus(hit: true, forward: forward, forwardStatus: Int.min, stored: true, collapsed: true,
                                  ttl: Int.min, detail: detail)
-        #expect(status.headerValue == "Shellac; hit; fwd=uri-miss; fwd-status=\(Int.min); stored; collapsed; ttl=\(Int.min)"
-            + "; detail=" + detail.rawValue)
+        #expect(status.headerValue == "Shellac; hit; fwd=\(forward.token); fwd-status=\(Int.min); stored; collapsed"
+            + "; ttl=\(Int.min); detail=\(detail.token)")
         #expect(status.headerValue.utf8.count <= status.maxLength)
+    }
+
+    @Test func cacheStatusTokensAreRFC9211s() {
+        #expect(CacheStatus.Forward.allCases.map { "\($0.token)" }
+            == ["uri-miss", "vary-miss", "miss", "stale", "bypass", "request"])
+        #expect(CacheStatus.Detail.allCases.map { "\($0.token)" }
+            == ["hit-for-pass", "hit-for-miss", "always-miss", "miss", "busy-other-variant", "stale-if-error",
+                "waitinglist-full"])
     }
 
     @Test func missFetchesForCacheThenHitDelivers() throws {
