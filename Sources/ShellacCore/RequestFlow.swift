@@ -151,6 +151,13 @@ public struct RequestFlow {
     /// How many times the VCL restarted this request.
     public var restarts: Int { context.restarts }
 
+    /// Whether there are busy fetches to release, bans or log lines to take. Asked first: most
+    /// requests have none, and taking three empty lists was a release of each, twice a request.
+    /// `mutating` though it changes nothing, for the reason `answersNotModified` gives.
+    public mutating func hasEffects() -> Bool {
+        !released.isEmpty || !context.bans.isEmpty || !context.logLines.isEmpty
+    }
+
     /// Busy fetches to release in the store (no marker); empties the list.
     public mutating func takeReleased() -> [BusyFetch] {
         defer { released.removeAll() }

@@ -45,6 +45,11 @@ final class BackendTarget: Sendable {
     let host: String?
     let port: Int
     private let current: Mutex<SocketAddress>
+    /// How many times the address has changed: a pool made for the address read at one count
+    /// is still right while the count is the same (comparing the addresses took a lock and a
+    /// socket-address comparison on every fetch).
+    private let changes = Atomic<Int>(0)
+    var changeCount: Int { changes.load(ordering: .acquiring) }
 
     init(_ definition: BackendDefinition, resolve: BackendResolver) throws {
         if let path = definition.path {
@@ -80,6 +85,7 @@ final class BackendTarget: Sendable {
         return current.withLock { address in
             guard address != fresh else { return nil }
             address = fresh
+            changes.add(1, ordering: .releasing)
             return fresh
         }
     }

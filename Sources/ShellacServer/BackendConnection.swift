@@ -76,7 +76,9 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     /// The response's current time limit (first byte, then between bytes) and its name; nil while
     /// no response is awaited or reading is paused. Moving it schedules nothing: one timer checks
     /// it when due and follows it while it moves later, so an exchange costs no timer of its own.
-    private var deadline: (at: NIODeadline, which: String)?
+    /// When the wait the backend is in ends, and which wait it is (a literal: a String here was
+    /// retained and released each time a read re-armed it).
+    private var deadline: (at: NIODeadline, which: StaticString)?
     private var timer: Scheduled<Void>?
     private var timerFiresAt = NIODeadline.distantPast
     private var betweenBytesTimeout = TimeAmount.seconds(60) as TimeAmount
@@ -141,7 +143,7 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         arm(firstByte, "first byte")
     }
 
-    private func arm(_ amount: TimeAmount, _ which: String) {
+    private func arm(_ amount: TimeAmount, _ which: StaticString) {
         guard let context else { return }
         let at = context.eventLoop.now + amount
         deadline = (at, which)
@@ -158,7 +160,7 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             self.timer = nil
             guard let deadline = self.deadline else { return }
             if eventLoop.now >= deadline.at {
-                self.fail(.timeout(deadline.which))
+                self.fail(.timeout("\(deadline.which)"))
             } else {
                 self.scheduleCheck(at: deadline.at, on: eventLoop)
             }

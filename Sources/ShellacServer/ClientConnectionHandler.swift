@@ -344,6 +344,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     /// What the flow produced besides its action: busy fetches it gave up, bans, log lines.
     func applyFlowEffects(_ request: ClientRequest) {
+        guard request.flow.hasEffects() else { return }
         for busy in request.flow.takeReleased() {
             services.store.release(busy, hitForMissTTL: nil, now: services.now())
         }

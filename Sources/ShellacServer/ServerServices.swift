@@ -234,21 +234,41 @@ final class LoopServices: @unchecked Sendable {
     /// (its idle connections are closed).
     func pool(for backend: String, in vcl: ActiveVCL) -> BackendPool? {
         eventLoop.assertInEventLoop()
-        if let last, last.vcl === vcl, last.backend == backend, last.pool.address == last.target.address {
+        if let last, last.vcl === vcl, last.backend == backend, last.target.changeCount == last.targetChanges {
             return last.pool
         }
+        // Read before the lookup: should the address change meanwhile, the count differs next time.
+        let changes = vcl.backends[backend]?.target.changeCount ?? 0
         guard let (pool, target) = lookUpPool(for: backend, in: vcl) else {
             last = nil
             return nil
         }
-        last = (vcl, backend, target, pool)
+        last = LastPool(vcl: vcl, backend: backend, target: target, targetChanges: changes, pool: pool)
         return pool
     }
 
     /// The pool handed out last, and the VCL and backend it was for: most requests ask for the
     /// same one again, answered without two dictionary lookups and a copy of the definition.
-    /// Only `lookUpPool` changes `pools`, and every call of it sets this afresh.
-    private var last: (vcl: ActiveVCL, backend: String, target: BackendTarget, pool: BackendPool)?
+    /// Only `lookUpPool` changes `pools`, and every call of it sets this afresh. An object, so
+    /// that looking at it holds one reference rather than copying four.
+    private var last: LastPool?
+
+    private final class LastPool {
+        let vcl: ActiveVCL
+        let backend: String
+        let target: BackendTarget
+        /// The target's change count when the pool was looked up for it.
+        let targetChanges: Int
+        let pool: BackendPool
+
+        init(vcl: ActiveVCL, backend: String, target: BackendTarget, targetChanges: Int, pool: BackendPool) {
+            self.vcl = vcl
+            self.backend = backend
+            self.target = target
+            self.targetChanges = targetChanges
+            self.pool = pool
+        }
+    }
 
     private func lookUpPool(for backend: String, in vcl: ActiveVCL) -> (BackendPool, BackendTarget)? {
         guard let (definition, target) = vcl.backends[backend] else { return nil }
