@@ -184,11 +184,9 @@ public struct HTTPResponseParser {
                         requestWasHEAD: Bool) throws(HTTPParseError) -> BodyFraming {
         if !te.isEmpty && !cl.isEmpty { throw .bad("backend sent both Content-Length and Transfer-Encoding") }
         var length: Int?
-        if cl.count == 1, let value = cl.first, !value.utf8.contains(UInt8(ascii: ",")) {
-            // The usual case, one plain value (stored without surrounding whitespace).
-            guard let n = HeadParser.contentLength(value) else {
-                throw .bad("backend sent an invalid or conflicting Content-Length")
-            }
+        if cl.count == 1, let value = cl.first, let n = HeadParser.contentLength(value) {
+            // The usual case, one plain value (stored without surrounding whitespace); a list
+            // such as "10, 10" is no number and goes on below.
             length = n
         } else if !cl.isEmpty {
             // Identical repeated values are tolerated from backends (RFC 9110 §8.6); differing ones are not.
