@@ -111,8 +111,7 @@ public struct HTTPResponseParser {
                 head.framing = try Self.framing(status: head.status, transferEncodings: leftOut.transferEncodings,
                                                 contentLengths: leftOut.contentLengths, requestWasHEAD: wasHEAD)
                 head.connectionOptions = leftOut.connection
-                if !leftOut.namedByConnection.isEmpty {
-                    let named = leftOut.namedByConnection
+                if let named = leftOut.namedByConnection {
                     head.fields.removeAll { field in
                         named.contains { $0.equalsIgnoringASCIICase(field.name) }
                     }

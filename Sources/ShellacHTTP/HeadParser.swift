@@ -321,17 +321,23 @@ enum HeadParser {
     /// message makes no list (it was an allocation on every response with a Content-Length).
     struct FieldValues: Sequence {
         private(set) var first: String?
-        private var more: [String] = []
+        /// Values after the first; nil, not empty, for the usual one or none: copied with every
+        /// head a parser remembers, an empty list was a retain and a release each time.
+        private var more: [String]?
 
         var isEmpty: Bool { first == nil }
-        var count: Int { first == nil ? 0 : 1 + more.count }
+        var count: Int { first == nil ? 0 : 1 + (more?.count ?? 0) }
 
         mutating func append(_ value: String) {
-            if first == nil { first = value } else { more.append(value) }
+            if first == nil {
+                first = value
+            } else {
+                more = (more ?? []) + [value]
+            }
         }
 
         func makeIterator() -> IndexingIterator<[String]> {
-            ((first.map { [$0] } ?? []) + more).makeIterator()
+            ((first.map { [$0] } ?? []) + (more ?? [])).makeIterator()
         }
     }
 

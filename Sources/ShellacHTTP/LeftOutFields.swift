@@ -9,8 +9,9 @@ struct LeftOutFields {
     var contentLengths = HeadParser.FieldValues()
     /// The Connection options seen: close, keep-alive.
     var connection: ConnectionOptions = []
-    /// Other names Connection lists: those fields go too (RFC 9110 §7.6.1).
-    var namedByConnection: [String] = []
+    /// Other names Connection lists: those fields go too (RFC 9110 §7.6.1). Nil when there are
+    /// none (most responses), so that copying these notes copies no list.
+    var namedByConnection: [String]?
 
     /// Takes `field` when it is one to leave out, noting what it says; false to keep it.
     /// Content-Length is noted always and left out unless `keepingContentLength` (the answer to
@@ -86,7 +87,7 @@ struct LeftOutFields {
                 return false
             }
             connection = options
-            if !named.isEmpty { namedByConnection += named }
+            if !named.isEmpty { namedByConnection = (namedByConnection ?? []) + named }
         }
     }
 
