@@ -166,12 +166,6 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         forwardingLeftOut = original.forwardingLeftOut
     }
 
-    /// Starts the request over from `head` (a retry), its forwarding fields left out or not.
-    public func restart(with head: HTTPRequestHead, forwardingLeftOut: Bool) {
-        bereq = head
-        self.forwardingLeftOut = forwardingLeftOut
-    }
-
     /// The X-Forwarded-For and X-Varnish values the request is to be written with, after its
     /// fields, while they are left out of them.
     public var leftOutForwarding: (forwardedFor: String, requestID: String)? {

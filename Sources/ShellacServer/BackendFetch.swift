@@ -551,13 +551,14 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         heldChunk = nil
         fetchedHead = nil
         context.response = nil
-        guard context.retries < services.parameters.int("max_retries"), !fetch.request.hasBody else {
+        guard context.retries < services.parameters.int("max_retries"), !request.hasBody else {
             retriesExhausted = true
             fail(.vclError(503, "Too many retries"))
             return
         }
         context.retries += 1
-        context.restart(with: fetch.request, forwardingLeftOut: fetch.forwardingLeftOut)
+        // bereq goes again as the backend subroutines left it, as in Varnish (since 4.0.2); a VCL
+        // that wants the original back calls std.rollback(bereq).
         revalidated = false
         retried = false
         services.counters.increment(.backendRetries)

@@ -224,6 +224,39 @@ import Testing
         }
     }
 
+    /// A retry sends bereq as the backend subroutines left it, as Varnish does (since 4.0.2):
+    /// changes made on one try are there on the next; std.rollback(bereq) gives the original back.
+    @Test(arguments: [false, true])
+    func retriesKeepBereqChangesUnlessRolledBack(rollingBack: Bool) async throws {
+        let vcl = """
+        vcl 4.1;
+        import std;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv { return (pass); }
+        sub vcl_backend_fetch {
+            \(rollingBack ? "if (bereq.retries > 0) { std.rollback(bereq); }" : "")
+            set bereq.http.X-Tries = bereq.http.X-Tries + "a";
+            if (bereq.retries == 1) { set bereq.url = bereq.url + "&second"; }
+        }
+        sub vcl_backend_response {
+            if (bereq.retries < 2) { return (retry); }
+            set beresp.http.X-Tries = bereq.http.X-Tries;
+        }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("ok") }) { h in
+            let response = try await h.get("/r?first", [("X-Tries", "z")])
+            #expect(response.status == 200)
+            let sent = h.origin.requests.map { "\($0.target) \($0.header("X-Tries") ?? "-")" }
+            if rollingBack {
+                #expect(sent == ["/r?first za", "/r?first&second za", "/r?first za"])
+                #expect(response.header("X-Tries") == "za")
+            } else {
+                #expect(sent == ["/r?first za", "/r?first&second zaa", "/r?first&second zaaa"])
+                #expect(response.header("X-Tries") == "zaaa")
+            }
+        }
+    }
+
     /// X-Forwarded-For and X-Varnish go with every backend request, retries included, whether or
     /// not VCL looks at them; vcl_backend_fetch sees them on bereq and may change or drop them.
     @Test func backendRequestsCarryForwardingFieldsThatVCLCanChange() async throws {
