@@ -106,40 +106,37 @@ report() {  # SERVER SIZE-BYTES OBJECTS RSS-BEFORE-KB RSS-AFTER-KB STORED-BYTES
     printf "%-8s %7d B bodies  objects %6d  RSS %4d -> %4d MiB  %7.0f B/object  beyond the body %5.0f B  (own count %6.0f B/object)\n",
       s, b, n, r0 / 1024, r1 / 1024, per, per - b, g / n }'
 }
+grow() {  # PORT PID SIZE COUNT: one object stored first, then COUNT; sets BEFORE and AFTER (RSS, KiB)
+  up "$1" "$2"
+  curl -s -o /dev/null "http://127.0.0.1:$1/$3/0"
+  sleep 1
+  BEFORE=$(rss_kb "$2")
+  fill "$1" "$3" "$4"
+  sleep 1
+  AFTER=$(rss_kb "$2")
+}
 measure() {  # SIZE COUNT
-  local size=$1 count=$2 bytes pid before after objs stored
+  local size=$1 count=$2 bytes pid objs stored
   bytes=$([ "$size" = 100k ] && echo 102400 || echo 1024)
 
   start "varnish-$size" varnishd -F -j none -a "127.0.0.1:$VARNISH_PORT" -f "$WORK/default.vcl" \
     -s malloc,2g -n "$WORK/varnish-$size"
   pid=${PIDS[-1]}
-  up "$VARNISH_PORT" "$pid"
-  curl -s -o /dev/null "http://127.0.0.1:$VARNISH_PORT/$size/0"
-  sleep 1
-  before=$(rss_kb "$pid")
-  fill "$VARNISH_PORT" "$size" "$count"
-  sleep 1
-  after=$(rss_kb "$pid")
+  grow "$VARNISH_PORT" "$pid" "$size" "$count"
   objs=$(varnishstat -n "$WORK/varnish-$size" -1 -f MAIN.n_object | awk '{ print $2 }')
   stored=$(varnishstat -n "$WORK/varnish-$size" -1 -f SMA.s0.g_bytes | awk '{ print $2 }')
   kill -TERM -- "-$pid"; sleep 1
-  report varnish "$bytes" "$objs" "$before" "$after" "$stored"
+  report varnish "$bytes" "$objs" "$BEFORE" "$AFTER" "$stored"
 
   start "shellac-$size" "$BIN" -a "127.0.0.1:$SHELLAC_PORT" -b "127.0.0.1:$ORIGIN_PORT" -s malloc,2g \
     -p threads=1 --metrics-listen "127.0.0.1:$METRICS_PORT" --log-level warning
   pid=${PIDS[-1]}
-  up "$SHELLAC_PORT" "$pid"
-  curl -s -o /dev/null "http://127.0.0.1:$SHELLAC_PORT/$size/0"
-  sleep 1
-  before=$(rss_kb "$pid")
-  fill "$SHELLAC_PORT" "$size" "$count"
-  sleep 1
-  after=$(rss_kb "$pid")
+  grow "$SHELLAC_PORT" "$pid" "$size" "$count"
   curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics.txt"
   objs=$(awk '/^shellac_objects / { printf "%d", $2 }' "$WORK/metrics.txt")
   stored=$(awk '/^shellac_bytes_stored / { printf "%d", $2 }' "$WORK/metrics.txt")
   kill -TERM -- "-$pid"; sleep 1
-  report shellac "$bytes" "$objs" "$before" "$after" "$stored"
+  report shellac "$bytes" "$objs" "$BEFORE" "$AFTER" "$stored"
 }
 echo "# $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg); each server alone while it fills"
 for spec in ${*:-1k:100000 100k:5000}; do
