@@ -37,7 +37,9 @@ public enum Variables {
     static let everywhere: Set<String> = client.union(backend).union(["vcl_init", "vcl_fini"])
     static let beresp: Set<String> = ["vcl_backend_response", "vcl_backend_error"]
     static let resp: Set<String> = ["vcl_deliver", "vcl_synth"]
-    static let bereqWritable: Set<String> = ["vcl_pipe", "vcl_backend_fetch"]
+    /// bereq may be changed in vcl_pipe and in every backend subroutine (as in Varnish 7): changed
+    /// in vcl_backend_response or vcl_backend_error, it goes with a retry.
+    static let bereqWritable: Set<String> = backend.union(["vcl_pipe"])
 
     public static let table: [Definition] = [
         .init(name: "client.ip", readable: everywhere, writable: []),
@@ -75,8 +77,8 @@ public enum Variables {
         .init(name: "bereq.is_bgfetch", readable: backend, writable: []),
         .init(name: "bereq.xid", readable: backend, writable: []),
         .init(name: "bereq.connect_timeout", readable: backend.union(["vcl_pipe"]), writable: bereqWritable),
-        .init(name: "bereq.first_byte_timeout", readable: backend, writable: ["vcl_backend_fetch"]),
-        .init(name: "bereq.between_bytes_timeout", readable: backend, writable: ["vcl_backend_fetch"]),
+        .init(name: "bereq.first_byte_timeout", readable: backend, writable: backend),
+        .init(name: "bereq.between_bytes_timeout", readable: backend, writable: backend),
 
         .init(name: "beresp.status", readable: beresp, writable: beresp),
         .init(name: "beresp.reason", readable: beresp, writable: beresp),

@@ -257,6 +257,41 @@ import Testing
         }
     }
 
+    /// bereq may be changed in vcl_backend_error and vcl_backend_response too (Varnish's "backend"
+    /// scope): the usual way to retry with a fallback backend or with a mark for the origin.
+    @Test func bereqChangedAfterAFetchGoesWithTheRetry() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend dead { .host = "127.0.0.1"; .port = "1"; }
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv { set req.backend_hint = dead; return (pass); }
+        sub vcl_backend_error {
+            if (bereq.retries == 0) {
+                set bereq.backend = b;
+                set bereq.http.X-Fallback = "error";
+                return (retry);
+            }
+        }
+        sub vcl_backend_response {
+            if (beresp.status == 503 && bereq.retries < 2) {
+                set bereq.http.X-Again = "response";
+                set bereq.first_byte_timeout = 5s;
+                return (retry);
+            }
+            set beresp.http.X-Retries = bereq.retries;
+        }
+        """
+        let calls = Counter()
+        try await withHarness(vcl: vcl, script: { _ in calls.next() == 0 ? .ok("busy", status: 503) : .ok("ok") }) { h in
+            let response = try await h.get("/f")
+            #expect(response.status == 200)
+            #expect(response.text == "ok")
+            #expect(response.header("X-Retries") == "2")
+            let sent = h.origin.requests.map { "\($0.header("X-Fallback") ?? "-") \($0.header("X-Again") ?? "-")" }
+            #expect(sent == ["error -", "error response"])
+        }
+    }
+
     /// X-Forwarded-For and X-Varnish go with every backend request, retries included, whether or
     /// not VCL looks at them; vcl_backend_fetch sees them on bereq and may change or drop them.
     @Test func backendRequestsCarryForwardingFieldsThatVCLCanChange() async throws {
