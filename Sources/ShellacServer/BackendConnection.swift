@@ -22,8 +22,11 @@ enum BackendError: Error, CustomStringConvertible {
     case busy(String)
     /// vcl_backend_fetch / vcl_backend_response returned abandon, or the VCL failed.
     case abandoned(String)
-    /// return(error(STATUS, REASON)), or too many retries: vcl_backend_error makes the response.
+    /// return(error(STATUS, REASON)): vcl_backend_error makes the response.
     case vclError(Int, String)
+    /// The VCL asked for a retry that cannot be made (max_retries reached, or a request body
+    /// that was sent already): vcl_backend_error makes a 503, as for a failed fetch.
+    case notRetried(String)
 
     /// The status a client gets when nothing of the response reached it yet.
     var status: Int {
@@ -48,6 +51,7 @@ enum BackendError: Error, CustomStringConvertible {
         case .busy(let why): return "backend at max_connections: \(why)"
         case .abandoned(let why): return "fetch abandoned: \(why)"
         case .vclError(_, let reason): return reason
+        case .notRetried(let why): return "not retried: \(why)"
         }
     }
 }

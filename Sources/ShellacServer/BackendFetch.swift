@@ -551,9 +551,12 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         heldChunk = nil
         fetchedHead = nil
         context.response = nil
-        guard context.retries < services.parameters.int("max_retries"), !request.hasBody else {
+        let exhausted = context.retries >= services.parameters.int("max_retries")
+        guard !exhausted, !request.hasBody else {
             retriesExhausted = true
-            fail(.vclError(503, "Too many retries"))
+            // As in Varnish, vcl_backend_error then reads one retry past max_retries.
+            if exhausted { context.retries += 1 }
+            fail(.notRetried(exhausted ? "too many retries" : "the request body was sent already"))
             return
         }
         context.retries += 1

@@ -292,6 +292,25 @@ import Testing
         }
     }
 
+    /// Past max_retries (4) a retry is not made: vcl_backend_error runs, reading one retry more,
+    /// and the client gets the 503 of a failed fetch, as from Varnish (compared side by side).
+    @Test func retriesPastTheLimitEndInVclBackendError() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv { return (pass); }
+        sub vcl_backend_response { return (retry); }
+        sub vcl_backend_error { set beresp.http.X-Retries = bereq.retries; }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("ok") }) { h in
+            let response = try await h.get("/always")
+            #expect(response.status == 503)
+            #expect(response.reason == "Backend fetch failed")
+            #expect(response.header("X-Retries") == "5")
+            #expect(h.origin.requestCount == 5)
+        }
+    }
+
     /// X-Forwarded-For and X-Varnish go with every backend request, retries included, whether or
     /// not VCL looks at them; vcl_backend_fetch sees them on bereq and may change or drop them.
     @Test func backendRequestsCarryForwardingFieldsThatVCLCanChange() async throws {
