@@ -60,6 +60,8 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     let defaultTimeouts: BackendTimeouts
     public var response: BackendResponseState?
     public var syntheticBody = ""
+    /// bereq.time: when the first attempt of the fetch began, the same across retries.
+    public var fetchStarted = 0.0
     public var bans: [BanExpression] = []
     public var banError = ""
     public var logLines: [String] = []
@@ -97,6 +99,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         case .bereqUncacheable: return .bool(uncacheable)
         case .bereqIsBgfetch: return .bool(isBackgroundFetch)
         case .bereqXID: return .string(requestID)
+        case .bereqTime: return .time(fetchStarted)
         case .bereqConnectTimeout: return .duration(connectTimeout ?? defaultTimeouts.connect)
         case .bereqFirstByteTimeout: return .duration(firstByteTimeout ?? defaultTimeouts.firstByte)
         case .bereqBetweenBytesTimeout: return .duration(betweenBytesTimeout ?? defaultTimeouts.betweenBytes)
@@ -141,6 +144,8 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
                 response?.reason = ReasonPhrase.of(status % 1000)
             }
         case .berespReason: response?.reason = value.string
+        // As in Varnish: the body so far is replaced (synthetic() appends to it).
+        case .berespBody: syntheticBody = value.string
         case .berespTTL: response?.ttl = value.number ?? 0
         case .berespGrace: response?.grace = value.number ?? 0
         case .berespKeep: response?.keep = value.number ?? 0

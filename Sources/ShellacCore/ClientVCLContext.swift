@@ -18,6 +18,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     public var serverAddress: String { addresses.server }
     public let requestID: String
     public var now: Double
+    /// req.time: when the request was received, the same across restarts.
+    public let receivedAt: Double
     public var restarts = 0
     /// X-Forwarded-For has the client's address (added before vcl_recv, for a VCL that names it).
     public var forwardedForExtended = false
@@ -72,6 +74,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         self.addresses = addresses
         self.requestID = requestID
         self.now = now
+        receivedAt = now
         self.backendHint = backendHint
         self.defaultConnectTimeout = defaultConnectTimeout
         self.services = services
@@ -123,6 +126,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .reqBackendHint: return .backend(backendHint)
         case .reqRestarts: return .int(restarts)
         case .reqXID: return .string(requestID)
+        case .reqTime: return .time(receivedAt)
         case .reqGrace: return .duration(requestGrace ?? -1)
         case .reqTTL: return .duration(requestTTL ?? -1)
         case .reqHashAlwaysMiss: return .bool(hashAlwaysMiss)
@@ -148,6 +152,8 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .respReason: return .string(response.isActive ? response.reason : nil)
         case .respProto: return .string("HTTP/1.1")
         case .respBody: return .string(syntheticBody)
+        // A response from a fetch is delivered as it arrives; a hit or a synthetic one is whole.
+        case .respIsStreaming: return .bool(deliveringFetched != nil)
         default: return .string(nil)
         }
     }

@@ -103,6 +103,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func start() {
         context.now = services.now()
+        if context.retries == 0 { context.fetchStarted = context.now }
         let outcome = vcl.program.run(.backendFetch, &context)
         applyBans()
         switch outcome {

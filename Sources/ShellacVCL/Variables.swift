@@ -43,11 +43,11 @@ public enum Variables {
 
     public static let table: [Definition] = [
         .init(name: "client.ip", readable: everywhere, writable: []),
-        .init(name: "client.identity", readable: client, writable: client),
+        .init(name: "client.identity", readable: client.union(backend), writable: client),
         .init(name: "server.ip", readable: everywhere, writable: []),
         .init(name: "server.hostname", readable: everywhere, writable: []),
         .init(name: "server.identity", readable: everywhere, writable: []),
-        .init(name: "remote.ip", readable: client, writable: []),
+        .init(name: "remote.ip", readable: client.union(backend), writable: []),
         .init(name: "local.ip", readable: everywhere, writable: []),
         .init(name: "now", readable: everywhere, writable: []),
 
@@ -58,10 +58,11 @@ public enum Variables {
         .init(name: "req.backend_hint", readable: client, writable: client),
         .init(name: "req.restarts", readable: client, writable: []),
         .init(name: "req.xid", readable: client, writable: []),
+        .init(name: "req.time", readable: client, writable: []),
         .init(name: "req.grace", readable: client, writable: client),
         .init(name: "req.ttl", readable: client, writable: client),
-        .init(name: "req.hash_always_miss", readable: client, writable: ["vcl_recv"]),
-        .init(name: "req.hash_ignore_busy", readable: client, writable: ["vcl_recv"]),
+        .init(name: "req.hash_always_miss", readable: client, writable: client),
+        .init(name: "req.hash_ignore_busy", readable: client, writable: client),
         .init(name: "req.can_gzip", readable: client, writable: []),
         .init(name: "req.is_hitmiss", readable: client, writable: []),
         .init(name: "req.is_hitpass", readable: client, writable: []),
@@ -76,6 +77,7 @@ public enum Variables {
         .init(name: "bereq.uncacheable", readable: backend, writable: []),
         .init(name: "bereq.is_bgfetch", readable: backend, writable: []),
         .init(name: "bereq.xid", readable: backend, writable: []),
+        .init(name: "bereq.time", readable: backend, writable: []),
         .init(name: "bereq.connect_timeout", readable: backend.union(["vcl_pipe"]), writable: bereqWritable),
         .init(name: "bereq.first_byte_timeout", readable: backend, writable: backend),
         .init(name: "bereq.between_bytes_timeout", readable: backend, writable: backend),
@@ -95,6 +97,7 @@ public enum Variables {
         .init(name: "beresp.age", readable: beresp, writable: []),
         .init(name: "beresp.backend.name", readable: beresp, writable: []),
         .init(name: "beresp.storage", readable: beresp, writable: beresp),
+        .init(name: "beresp.body", readable: [], writable: ["vcl_backend_error"]),
 
         .init(name: "obj.ttl", readable: ["vcl_hit", "vcl_deliver"], writable: []),
         .init(name: "obj.grace", readable: ["vcl_hit", "vcl_deliver"], writable: []),
@@ -111,13 +114,14 @@ public enum Variables {
         .init(name: "resp.http.", readable: resp, writable: resp),
         .init(name: "resp.body", readable: [], writable: ["vcl_synth"]),
         .init(name: "resp.proto", readable: resp, writable: []),
+        .init(name: "resp.is_streaming", readable: resp, writable: []),
     ]
 
     /// Types by name; everything not listed (headers, URLs, reasons, names) is a STRING.
     static func type(of name: String) -> VCLType {
         switch name {
         case "client.ip", "server.ip", "remote.ip", "local.ip": return .ip
-        case "now": return .time
+        case "now", "req.time", "bereq.time": return .time
         case "req.backend_hint", "bereq.backend": return .backend
         case "req.restarts", "req.esi_level", "bereq.retries", "beresp.status", "obj.hits", "obj.status",
              "resp.status":
@@ -128,7 +132,7 @@ public enum Variables {
             return .duration
         case "req.hash_always_miss", "req.hash_ignore_busy", "req.can_gzip", "req.is_hitmiss", "req.is_hitpass",
              "bereq.uncacheable", "bereq.is_bgfetch", "beresp.uncacheable", "beresp.do_stream", "beresp.do_gzip",
-             "beresp.do_gunzip", "beresp.do_esi", "beresp.was_304", "obj.uncacheable":
+             "beresp.do_gunzip", "beresp.do_esi", "beresp.was_304", "obj.uncacheable", "resp.is_streaming":
             return .bool
         default: return .string
         }

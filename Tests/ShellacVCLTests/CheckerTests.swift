@@ -108,12 +108,12 @@ func check(_ text: String) -> [Diagnostic] {
     @Test func customSubroutinesAreHeldToEveryCaller() {
         let text = """
         vcl 4.1;
-        sub shared { set req.hash_always_miss = true; return (pass); }
+        sub shared { set resp.status = 200; return (pass); }
         sub vcl_recv { call shared; }
         sub vcl_deliver { call shared; }
         """
         let messages = check(text).map(\.message)
-        #expect(messages.contains("'req.hash_always_miss' cannot be set in vcl_deliver"))
+        #expect(messages.contains("'resp.status' cannot be set in vcl_recv"))
         #expect(messages.contains("return(pass) is not allowed in vcl_deliver"))
     }
 

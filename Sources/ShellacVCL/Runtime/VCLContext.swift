@@ -13,10 +13,11 @@ public enum VariableID: String, Sendable, CaseIterable {
     case reqGrace = "req.grace", reqTTL = "req.ttl", reqHashAlwaysMiss = "req.hash_always_miss"
     case reqHashIgnoreBusy = "req.hash_ignore_busy", reqCanGzip = "req.can_gzip"
     case reqIsHitMiss = "req.is_hitmiss", reqIsHitPass = "req.is_hitpass", reqEsiLevel = "req.esi_level"
+    case reqTime = "req.time"
 
     case bereqMethod = "bereq.method", bereqURL = "bereq.url", bereqProto = "bereq.proto"
     case bereqBackend = "bereq.backend", bereqRetries = "bereq.retries", bereqUncacheable = "bereq.uncacheable"
-    case bereqIsBgfetch = "bereq.is_bgfetch", bereqXID = "bereq.xid"
+    case bereqIsBgfetch = "bereq.is_bgfetch", bereqXID = "bereq.xid", bereqTime = "bereq.time"
     case bereqConnectTimeout = "bereq.connect_timeout", bereqFirstByteTimeout = "bereq.first_byte_timeout"
     case bereqBetweenBytesTimeout = "bereq.between_bytes_timeout"
 
@@ -24,13 +25,14 @@ public enum VariableID: String, Sendable, CaseIterable {
     case berespGrace = "beresp.grace", berespKeep = "beresp.keep", berespUncacheable = "beresp.uncacheable"
     case berespDoStream = "beresp.do_stream", berespDoGzip = "beresp.do_gzip", berespDoGunzip = "beresp.do_gunzip"
     case berespDoESI = "beresp.do_esi", berespWas304 = "beresp.was_304", berespAge = "beresp.age"
-    case berespBackendName = "beresp.backend.name", berespStorage = "beresp.storage"
+    case berespBackendName = "beresp.backend.name", berespStorage = "beresp.storage", berespBody = "beresp.body"
 
     case objTTL = "obj.ttl", objGrace = "obj.grace", objKeep = "obj.keep", objAge = "obj.age"
     case objHits = "obj.hits", objStatus = "obj.status", objReason = "obj.reason"
     case objUncacheable = "obj.uncacheable"
 
     case respStatus = "resp.status", respReason = "resp.reason", respBody = "resp.body", respProto = "resp.proto"
+    case respIsStreaming = "resp.is_streaming"
 }
 
 /// Whose header fields `X.http.NAME` names.
