@@ -48,8 +48,8 @@ public enum BackendResponsePolicy {
         case .action("retry", _):
             return .retry
         case .action("error", let arguments):
-            let code: Int = if case .int(let n)? = arguments.first { n } else { 503 }
-            return .error(status: code, reason: arguments.count > 1 ? arguments[1].string : "Backend fetch error")
+            let (status, reason) = errorResponse(arguments)
+            return .error(status: status, reason: reason)
         case .action(let name, _):
             return .abandon("vcl_backend_response returned \(name)")
         case .failed(let why):
@@ -62,5 +62,12 @@ public enum BackendResponsePolicy {
         // Vary: * never matches a later request; a lifetime of nothing is nothing to keep.
         let store = plan.varyNames != nil && ttl + max(0, context.response!.grace) + max(0, context.response!.keep) > 0
         return .deliver(store: store, hitForMissTTL: nil)
+    }
+
+    /// What `return (error)` asks for, as Varnish reads it: a bare `error` is a failed fetch (503
+    /// "Backend fetch failed"), a status alone brings its standard reason.
+    public static func errorResponse(_ arguments: [VCLValue]) -> (status: Int, reason: String) {
+        guard case .int(let status)? = arguments.first else { return (503, "Backend fetch failed") }
+        return (status, arguments.count > 1 ? arguments[1].string : ReasonPhrase.of(status % 1000))
     }
 }

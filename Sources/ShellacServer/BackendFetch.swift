@@ -110,7 +110,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         case .action("fetch", _):
             break
         case .action("error", let arguments):
-            fail(.vclError(Self.status(arguments), Self.reason(arguments, default: "Backend fetch error")))
+            let (status, reason) = BackendResponsePolicy.errorResponse(arguments)
+            fail(.vclError(status, reason))
             return
         case .action(let name, _):
             fail(.abandoned("vcl_backend_fetch returned \(name)"))
@@ -202,15 +203,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                 self.fail(error as? BackendError ?? .connectFailed("\(error)"))
             }
         }
-    }
-
-    static func status(_ arguments: [VCLValue]) -> Int {
-        if case .int(let status)? = arguments.first { return status }
-        return 503
-    }
-
-    static func reason(_ arguments: [VCLValue], default fallback: String) -> String {
-        arguments.count > 1 ? arguments[1].string : fallback
     }
 
     /// Bans made by the backend subroutines go to the store as they are made.

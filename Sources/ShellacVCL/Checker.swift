@@ -286,7 +286,8 @@ public struct Checker {
             if !arguments.isEmpty { error("return(\(action.text)) takes no arguments", at: arguments[0].range) }
             return
         }
-        if arguments.count > expected.count || (!["pass", "fail"].contains(action.text) && arguments.isEmpty) {
+        // pass, fail and error may come bare (error then means 503, as in Varnish); synth may not.
+        if arguments.count > expected.count || (action.text == "synth" && arguments.isEmpty) {
             let wanted = expected.count == 2 ? "a status and an optional reason"
                 : expected == [.string] ? "one reason" : "a duration"
             error("return(\(action.text)(…)) takes \(wanted)", at: action.range)

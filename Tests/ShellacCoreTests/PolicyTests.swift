@@ -373,6 +373,15 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(self.verdict(200, [("X-Retry", "1")], program: vcl) == .retry)
         #expect(self.verdict(200, [("X-Error", "1")], program: vcl) == .error(status: 599, reason: "bad"))
     }
+
+    /// As Varnish 7.1 answers them (compared side by side): a bare error is a failed fetch, a
+    /// status alone brings its standard reason.
+    @Test func errorReturnsAreReadAsInVarnish() {
+        #expect(BackendResponsePolicy.errorResponse([]) == (503, "Backend fetch failed"))
+        #expect(BackendResponsePolicy.errorResponse([.int(500)]) == (500, "Internal Server Error"))
+        #expect(BackendResponsePolicy.errorResponse([.int(502)]) == (502, "Bad Gateway"))
+        #expect(BackendResponsePolicy.errorResponse([.int(404), .string("Nope")]) == (404, "Nope"))
+    }
 }
 
 @Suite struct ConditionalTests {

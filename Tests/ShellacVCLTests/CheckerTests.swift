@@ -105,6 +105,18 @@ func check(_ text: String) -> [Diagnostic] {
         #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
     }
 
+    /// A bare return (error) is Varnish's failed fetch (503); return (synth) needs its status.
+    @Test func errorMayComeBareButSynthMayNot() {
+        let messages = check("""
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "8080"; }
+        sub vcl_backend_fetch { return (error); }
+        sub vcl_backend_response { return (error); }
+        sub vcl_recv { return (synth); }
+        """).map(\.message)
+        #expect(messages == ["return(synth(…)) takes a status and an optional reason"])
+    }
+
     @Test func customSubroutinesAreHeldToEveryCaller() {
         let text = """
         vcl 4.1;
