@@ -297,7 +297,7 @@ public struct RequestFlow {
         context.startCollapsedHit(nil, hits: nil)
         context.response.clear()
         if context.restarts > maxRestarts {
-            return synth(status: 503, reason: "Too many restarts")
+            return synth(status: 503, reason: nil)  // "Service Unavailable", as Varnish answers
         }
         return receive()
     }
@@ -329,6 +329,9 @@ public struct RequestFlow {
             return .synthesize(synthesized(body: context.syntheticBody))
         case "restart":
             inSynth = false
+            // Past max_restarts, a restart from vcl_synth is not made: the response goes as it is,
+            // as in Varnish (restarting again would loop without end).
+            if context.restarts > maxRestarts { return .synthesize(synthesized(body: context.syntheticBody)) }
             return restart()
         default:
             return hardFailure()
