@@ -2,6 +2,8 @@
 // `shellacd -p name=value` sets them, `shellacd -x parameters` prints the table, and the rest
 // of the program reads typed values from a `Parameters` value.
 
+import ShellacVCL
+
 public enum ParameterKind: Sendable {
     case duration, bytes, count
 
@@ -92,6 +94,12 @@ public struct Parameters: Sendable {
               help: "return(restart) allowed per request; one more answers 503."),
         .init(name: "max_retries", kind: .count, defaultValue: 4, minimum: 0, maximum: 100,
               help: "return(retry) allowed per backend fetch; one more goes to vcl_backend_error."),
+        .init(name: "pcre2_match_limit", kind: .count, defaultValue: 10_000, minimum: 1, maximum: 1e9,
+              help: "Backtracking steps one VCL regex match may take; past it the match fails the subroutine "
+                  + "(503), as in Varnish, so a pattern that backtracks without end on a client's URL costs "
+                  + "microseconds, not milliseconds."),
+        .init(name: "pcre2_depth_limit", kind: .count, defaultValue: 20, minimum: 1, maximum: 1e9,
+              help: "Nesting depth one VCL regex match may reach without JIT (PCRE2's depth limit)."),
         .init(name: "pipe_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 86400,
               help: "A piped connection (return(pipe), WebSocket) closes after this long without traffic."),
         .init(name: "expiry_interval", kind: .duration, defaultValue: 1, minimum: 0.01, maximum: 3600,
@@ -177,6 +185,11 @@ public struct Parameters: Sendable {
     }
 
     public func int(_ name: String) -> Int { Int(self[name]) }
+
+    /// The regex limits VCL patterns are compiled with.
+    public var regexLimits: VCLRegex.Limits {
+        VCLRegex.Limits(match: int("pcre2_match_limit"), depth: int("pcre2_depth_limit"))
+    }
 
     /// "3.5", "3.5s", "500ms", "2m", "1h", "1d", "1w", "1y".
     public static func parseDuration(_ text: String) -> Double? {

@@ -27,6 +27,39 @@ public final class VCLRegex: @unchecked Sendable {
         public let offset: Int
     }
 
+    /// A match PCRE2 gave up on (its match or depth limit reached, or its JIT stack full): in
+    /// VCL it fails the subroutine, as in Varnish ("Regexp matching returned -47").
+    public struct MatchFailure: Error, Equatable, Sendable {
+        public let code: Int32
+        public var message: String { "Regexp matching returned \(code)" }
+    }
+
+    /// How far one match may go: PCRE2's match limit (backtracking steps) and depth limit, as
+    /// Varnish's pcre2_match_limit and pcre2_depth_limit. A pattern that backtracks without end
+    /// on a client's URL (`^(a+)+$` on "aaa…a!") stops at them at once rather than holding an
+    /// event loop for milliseconds each request. Read when a pattern is compiled, into which
+    /// they go.
+    public struct Limits: Sendable, Equatable {
+        public var match: Int
+        public var depth: Int
+
+        public init(match: Int, depth: Int) {
+            self.match = match
+            self.depth = depth
+        }
+
+        public static let defaults = Limits(match: 10_000, depth: 20)
+    }
+
+    private static let configuredLimits = Mutex(Limits.defaults)
+
+    /// The limits patterns compiled from now on get (the daemon sets them from its parameters
+    /// before it loads a VCL).
+    public static var limits: Limits {
+        get { configuredLimits.withLock { $0 } }
+        set { configuredLimits.withLock { $0 = newValue } }
+    }
+
     public let pattern: String
     private let code: OpaquePointer
     /// Whether the pattern was JIT-compiled: a match then calls the compiled code directly
@@ -52,12 +85,16 @@ public final class VCLRegex: @unchecked Sendable {
         self.pattern = pattern
         var errorCode: Int32 = 0
         var errorOffset = 0
-        let bytes = Array(pattern.utf8)
+        // The limits go into the compiled pattern as its leading options: passed in a match
+        // context instead, every match paid about forty instructions to read it.
+        let limits = Self.limits
+        let prefix = Array("(*LIMIT_MATCH=\(limits.match))(*LIMIT_DEPTH=\(limits.depth))".utf8)
+        let bytes = prefix + Array(pattern.utf8)
         let compiled = bytes.withUnsafeBufferPointer { buffer in
             pcre2_compile_8(buffer.baseAddress, buffer.count, 0, &errorCode, &errorOffset, nil)
         }
         guard let compiled else {
-            throw CompileError(message: Self.message(for: errorCode), offset: errorOffset)
+            throw CompileError(message: Self.message(for: errorCode), offset: max(0, errorOffset - prefix.count))
         }
         code = compiled
         jitted = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0  // else the interpreter matches
@@ -104,36 +141,73 @@ public final class VCLRegex: @unchecked Sendable {
         if !kept { pcre2_match_data_free_8(matchData) }
     }
 
-    /// Whether the pattern matches anywhere in `subject` (VCL's `~`). Uses the calling thread's
-    /// one-pair match data: a yes/no answer needs no groups, and no lock is taken.
-    /// Takes the subject: reading the bytes of a String the caller still holds retained and
-    /// released it around the match.
-    public func matches(_ subject: consuming String) -> Bool {
-        // In place for a native String (a copy only for the rare other kind).
-        subject.withUTF8 { match($0) }
+    /// Whether the pattern matches anywhere in `subject` (VCL's `~`); a match PCRE2 gave up on
+    /// throws. Uses the calling thread's one-pair match data: a yes/no answer needs no groups,
+    /// and no lock is taken. Takes the subject: reading the bytes of a String the caller still
+    /// holds retained and released it around the match.
+    public func test(_ subject: consuming String) throws(MatchFailure) -> Bool {
+        try Self.answer(outcome(subject))
+    }
+
+    /// PCRE2's answer for `subject` as it is (`answer` reads it), for the interpreter's conditions.
+    public func outcome(_ subject: consuming String) -> Int32 {
+        // In place for a native String (a copy only for the rare other kind). The closures answer
+        // a Bool and leave the code beside it: answering the code itself made the compiler call
+        // an outlined copy of the String's byte access, with a retain and a release, per match.
+        var rc: Int32 = PCRE2_ERROR_NOMATCH
+        let matched = subject.withUTF8 { bytes in
+            rc = match(bytes)
+            return rc >= 0
+        }
+        return matched ? 0 : rc
     }
 
     /// The same for a subject the caller keeps (a variable read where the context holds it).
-    public func matches(borrowing subject: String) -> Bool {
-        subject.withUTF8Bytes(match)
+    public func outcome(borrowing subject: String) -> Int32 {
+        var rc: Int32 = PCRE2_ERROR_NOMATCH
+        let matched = subject.withUTF8Bytes { bytes in
+            rc = match(bytes)
+            return rc >= 0
+        }
+        return matched ? 0 : rc
     }
 
-    private func match(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// `test`, with a match PCRE2 gave up on taken as no match (fixed patterns of our own, ban
+    /// expressions).
+    public func matches(_ subject: consuming String) -> Bool {
+        subject.withUTF8 { match($0) } >= 0
+    }
+
+    public func matches(borrowing subject: String) -> Bool {
+        subject.withUTF8Bytes(match) >= 0
+    }
+
+    /// Whether an `outcome` is a match; one PCRE2 gave up on throws.
+    @inline(__always)
+    public static func answer(_ rc: Int32) throws(MatchFailure) -> Bool {
+        if rc >= 0 { return true }
+        if rc == PCRE2_ERROR_NOMATCH { return false }
+        throw MatchFailure(code: rc)
+    }
+
+    /// PCRE2's answer: the number of pairs when it matched, PCRE2_ERROR_NOMATCH, or an error.
+    private func match(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
         if requiredFirst >= 0 || requiredLast >= 0 {
-            guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }  // no required byte in it
-            if requiredFirst >= 0, memchr(base, requiredFirst, bytes.count) == nil { return false }
-            if requiredLast >= 0, memchr(base, requiredLast, bytes.count) == nil { return false }
+            // No required byte in it: no match.
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return PCRE2_ERROR_NOMATCH }
+            if requiredFirst >= 0, memchr(base, requiredFirst, bytes.count) == nil { return PCRE2_ERROR_NOMATCH }
+            if requiredLast >= 0, memchr(base, requiredLast, bytes.count) == nil { return PCRE2_ERROR_NOMATCH }
         }
-        guard let matchData = Self.threadMatchData() else { return false }
-        return jitted ? pcre2_jit_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil) >= 0
-            : pcre2_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil) >= 0
+        guard let matchData = Self.threadMatchData() else { return PCRE2_ERROR_NOMEMORY }
+        return jitted ? pcre2_jit_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil)
+            : pcre2_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil)
     }
 
     /// regsub (first match) and regsuball (every match): `\0`–`\9` in `replacement` insert the
     /// whole match or a group, as in Varnish. The subject is returned unchanged without a match.
     /// As in Varnish, only the first match may be empty: regsuball("abc", "", "-") is "-abc",
     /// regsuball("aaa", "a*", "X") is "X".
-    public func substitute(in subject: String, with replacement: String, all: Bool) -> String {
+    public func substitute(in subject: String, with replacement: String, all: Bool) throws(MatchFailure) -> String {
         guard let matchData = takeMatchData() else { return subject }
         defer { returnMatchData(matchData) }
         let bytes = Array(subject.utf8)
@@ -146,7 +220,8 @@ public final class VCLRegex: @unchecked Sendable {
             let rc = bytes.withUnsafeBufferPointer { buffer in
                 pcre2_match_8(code, buffer.baseAddress, buffer.count, offset, options, matchData, nil)
             }
-            guard rc >= 0 else { break }
+            if rc == PCRE2_ERROR_NOMATCH { break }
+            guard rc >= 0 else { throw MatchFailure(code: rc) }
             matched = true
             let ovector = pcre2_get_ovector_pointer_8(matchData)!
             let start = ovector[0]

@@ -94,6 +94,8 @@ struct Shellacd: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
+        // Before any VCL is compiled: its regexes take their limits when they are made.
+        VCLRegex.limits = params.regexLimits
         if let reference {
             switch reference {
             case "parameters": print(params.describe(), terminator: "")

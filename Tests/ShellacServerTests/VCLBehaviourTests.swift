@@ -382,6 +382,24 @@ import Testing
         }
     }
 
+    /// A client's URL that makes a VCL pattern backtrack without end fails the request (503, as
+    /// Varnish answers it) within the match limit rather than holding the event loop.
+    @Test func aRunawayRegexOnAClientURLFailsTheRequest() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv { if (req.url ~ "^/(a+)+$") { return (synth(200, "all a")); } }
+        """
+        try await withHarness(vcl: vcl, script: { _ in .ok("ok", [("Cache-Control", "no-store")]) }) { h in
+            let allA = try await h.get("/" + String(repeating: "a", count: 40))
+            #expect(allA.status == 200)
+            let crafted = try await h.get("/" + String(repeating: "a", count: 40) + "!")
+            #expect(crafted.status == 503)
+            let fine = try await h.get("/fine")
+            #expect(fine.text == "ok")
+        }
+    }
+
     /// X-Forwarded-For and X-Varnish go with every backend request, retries included, whether or
     /// not VCL looks at them; vcl_backend_fetch sees them on bereq and may change or drop them.
     @Test func backendRequestsCarryForwardingFieldsThatVCLCanChange() async throws {

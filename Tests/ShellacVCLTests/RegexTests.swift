@@ -17,6 +17,21 @@ import Testing
         #expect(try VCLRegex(pattern).matches(subject) == expected)
     }
 
+    /// A pattern that backtracks without end on a crafted subject stops at the match limit (10,000
+    /// steps, Varnish's default) and throws, instead of running ten million steps (about 12 ms an
+    /// event loop spent for each such request, measured): `matches` takes it as no match,
+    /// `test` and `substitute` throw, for the VCL to fail as Varnish does.
+    @Test func aRunawayMatchStopsAtTheLimitAndFails() throws {
+        let regex = try VCLRegex("^/(a+)+$")
+        let crafted = "/" + String(repeating: "a", count: 40) + "!"
+        #expect(throws: VCLRegex.MatchFailure(code: -47)) { try regex.test(crafted) }
+        #expect(regex.matches(crafted) == false)
+        #expect(throws: VCLRegex.MatchFailure.self) { try regex.substitute(in: crafted, with: "x", all: false) }
+        #expect(try regex.test("/" + String(repeating: "a", count: 40)))
+        #expect(try regex.test("/b") == false)
+        #expect(VCLRegex.MatchFailure(code: -47).message == "Regexp matching returned -47")
+    }
+
     /// A match first looks for the bytes PCRE2 says every match contains (skipping PCRE2 when
     /// one is missing): it must answer as PCRE2 alone does, caseless patterns, anchors,
     /// alternations and empty subjects included.

@@ -183,7 +183,11 @@ struct Interpreter {
         case .regsub(let subject, let regex, let replacement, let all):
             let text = try evaluate(subject, &context).takeString()
             let with = try evaluate(replacement, &context).takeString()
-            return .string(code.regexes[regex].substitute(in: text, with: with, all: all))
+            do {
+                return .string(try code.regexes[regex].substitute(in: text, with: with, all: all))
+            } catch {
+                throw Failure(reason: error.message)
+            }
         case .lower(let operand):
             return .string(try evaluate(operand, &context).optionalString?.asciiLowercased())
         case .upper(let operand):
@@ -217,6 +221,16 @@ struct Interpreter {
         }
     }
 
+    /// A match's answer; one PCRE2 gave up on fails the subroutine, as in Varnish.
+    @inline(__always)
+    static func answer(_ rc: Int32) throws -> Bool {
+        do {
+            return try VCLRegex.answer(rc)
+        } catch {
+            throw Failure(reason: error.message)
+        }
+    }
+
     /// A condition's truth. Comparisons, matches and the logical operators answer here without
     /// building a value for every node; anything else is evaluated and tested as VCL does.
     func test<C: VCLContext>(_ index: ExpressionIndex, _ context: inout C) throws -> Bool {
@@ -229,17 +243,19 @@ struct Interpreter {
             }
         case .regexMatch(let subject, let regex, let negated):
             let text = try evaluate(subject, &context).takeString()
-            return code.unretainedRegexes[regex]._withUnsafeGuaranteedRef { $0.matches(text) } != negated
+            let rc = code.unretainedRegexes[regex]._withUnsafeGuaranteedRef { $0.outcome(text) }
+            return try Self.answer(rc) != negated
         case .variableEqualsString(let variable, let text, let negated):
             let expected = code.texts[text]
             return context.withString(variable) { Self.sameText($0, expected) } != negated
         case .variableMatch(let variable, let regex, let negated):
             let compiled = code.unretainedRegexes[regex]
-            return context.withString(variable) { text in
+            let rc = context.withString(variable) { text in
                 compiled._withUnsafeGuaranteedRef { regex in
-                    if let text { regex.matches(borrowing: text) } else { regex.matches("") }
+                    if let text { regex.outcome(borrowing: text) } else { regex.outcome("") }
                 }
-            } != negated
+            }
+            return try Self.answer(rc) != negated
         case .variableCompare(let variable, let op, let number):
             return Self.compare(op, context.read(variable), number)
         case .aclMatch(let subject, let acl, let negated):
