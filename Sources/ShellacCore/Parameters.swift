@@ -94,6 +94,9 @@ public struct Parameters: Sendable {
               help: "return(restart) allowed per request; one more answers 503."),
         .init(name: "max_retries", kind: .count, defaultValue: 4, minimum: 0, maximum: 100,
               help: "return(retry) allowed per backend fetch; one more goes to vcl_backend_error."),
+        .init(name: "vcl_value_max", kind: .bytes, defaultValue: 64 * 1024, minimum: 1024, maximum: 16_777_216,
+              help: "Longest header value, URL or reason VCL may set; past it the subroutine fails (503), as "
+                  + "Varnish's does when its workspace runs out."),
         .init(name: "pcre2_match_limit", kind: .count, defaultValue: 10_000, minimum: 1, maximum: 1e9,
               help: "Backtracking steps one VCL regex match may take; past it the match fails the subroutine "
                   + "(503), as in Varnish, so a pattern that backtracks without end on a client's URL costs "

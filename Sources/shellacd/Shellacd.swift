@@ -96,6 +96,7 @@ struct Shellacd: AsyncParsableCommand {
         }
         // Before any VCL is compiled: its regexes take their limits when they are made.
         VCLRegex.limits = params.regexLimits
+        VCLLimits.valueMax = params.int("vcl_value_max")
         if let reference {
             switch reference {
             case "parameters": print(params.describe(), terminator: "")

@@ -400,6 +400,35 @@ import Testing
         }
     }
 
+    /// A VCL that doubles a header on every restart (or multiplies a client's header) fails once
+    /// the value passes vcl_value_max (64 KiB), as Varnish's does when its workspace runs out,
+    /// instead of growing to gigabytes; the server goes on serving.
+    @Test func aValueGrownPastTheLimitFailsTheRequest() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            if (req.url == "/grow") {
+                if (!req.http.X) { set req.http.X = "ab"; }
+                set req.http.X = req.http.X + req.http.X;
+                if (req.restarts < 40) { return (restart); }
+            }
+            if (req.url == "/url") { set req.url = regsuball(req.http.Y, ".", "0123456789abcdef0123456789abcdef"); }
+            return (pass);
+        }
+        """
+        try await withHarness(parameters: ["max_restarts=100"], vcl: vcl,
+                              script: { _ in .ok("ok", [("Cache-Control", "no-store")]) }) { h in
+            let grown = try await h.get("/grow")
+            #expect(grown.status == 503)
+            let multiplied = try await h.get("/url", [("Y", String(repeating: "y", count: 4096))])
+            #expect(multiplied.status == 503)
+            let fine = try await h.get("/fine")
+            #expect(fine.text == "ok")
+            #expect(h.origin.requests.map(\.path) == ["/fine"])
+        }
+    }
+
     /// X-Forwarded-For and X-Varnish go with every backend request, retries included, whether or
     /// not VCL looks at them; vcl_backend_fetch sees them on bereq and may change or drop them.
     @Test func backendRequestsCarryForwardingFieldsThatVCLCanChange() async throws {

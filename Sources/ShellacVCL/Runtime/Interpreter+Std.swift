@@ -27,7 +27,13 @@ extension Interpreter {
                 throw Failure(reason: "Bad header \(name): std.collect's separator holds a control character")
             }
             let values = context.headers(scope, name)
-            if values.count > 1 { context.setHeader(scope, name, values.joined(separator: separator)) }
+            if values.count > 1 {
+                let joined = values.joined(separator: separator)
+                guard joined.utf8.count <= VCLLimits.valueMax else {
+                    throw Failure(reason: "Bad header \(name): longer than vcl_value_max (\(VCLLimits.valueMax) bytes)")
+                }
+                context.setHeader(scope, name, joined)
+            }
             return .string(nil)
         case .tolower:
             return .string(try argument(function, arguments, &context, 0).optionalString?.asciiLowercased())

@@ -66,6 +66,10 @@ struct Interpreter {
             guard HTTPField.isValidValue(value) else {
                 throw Failure(reason: "Bad header \(code.texts[name]): its value holds a control character")
             }
+            guard value.utf8.count <= VCLLimits.valueMax else {
+                throw Failure(reason: "Bad header \(code.texts[name]): longer than vcl_value_max "
+                                + "(\(VCLLimits.valueMax) bytes)")
+            }
             context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name], value)
         case .setConstantHeader(let scope, let field):
             context.setHeader(scope, code.constantFields[field])
@@ -125,6 +129,14 @@ struct Interpreter {
     /// a method is a token, a URL has no space or control character, a reason no control
     /// character. Anything else fails the subroutine rather than reach a backend or a client.
     static func checkMessagePart(_ variable: VariableID, _ value: VCLValue) throws {
+        switch variable {
+        case .reqMethod, .bereqMethod, .reqURL, .bereqURL, .respReason, .berespReason:
+            if case .string(let text?) = value, text.utf8.count > VCLLimits.valueMax {
+                throw Failure(reason: "Bad \(variable.rawValue): longer than vcl_value_max (\(VCLLimits.valueMax) bytes)")
+            }
+        default:
+            break
+        }
         switch variable {
         case .reqMethod, .bereqMethod:
             guard case .string(let text?) = value, HTTPField.isToken(text) else {
