@@ -7,6 +7,21 @@ public struct Parser {
     private var index = 0
     public private(set) var diagnostics: [Diagnostic] = []
 
+    /// How deep expressions, negations and blocks may nest, and how many operators one chain of
+    /// them may hold. Every later pass (checking, lowering, running) walks the tree recursively:
+    /// a file nested a hundred thousand deep overflowed the stack, and a reload would have taken
+    /// the running daemon down with it. Real VCL stays far below both.
+    static let maxNesting = 100
+    static let maxChain = 500
+    private var nesting = 0
+
+    /// Counts one more level; `defer { nesting -= 1 }` goes before the call.
+    private mutating func checkNesting() throws(SyntaxError) {
+        guard nesting <= Self.maxNesting else {
+            throw fail("nested more than \(Self.maxNesting) deep", hint: "split it into smaller parts")
+        }
+    }
+
     /// Parses a whole file; the diagnostics include the lexer's.
     public static func parse(_ file: SourceFile, fileID: Int = 0) -> (source: VCLSource, diagnostics: [Diagnostic]) {
         let (tokens, lexical) = Lexer.tokenize(file, fileID: fileID)
@@ -281,6 +296,9 @@ public struct Parser {
     // MARK: statements
 
     private mutating func parseBlock() throws(SyntaxError) -> Block {
+        nesting += 1
+        defer { nesting -= 1 }
+        try checkNesting()
         let open = current.range
         try expect("{", "to open the block")
         var statements: [Statement] = []
@@ -401,7 +419,10 @@ public struct Parser {
     // MARK: expressions (lowest precedence first)
 
     mutating func parseExpression() throws(SyntaxError) -> Expression {
-        try parseBinary(level: 0)
+        nesting += 1
+        defer { nesting -= 1 }
+        try checkNesting()
+        return try parseBinary(level: 0)
     }
 
     private static let levels: [[String]] = [["||"], ["&&"], ["==", "!=", "<", ">", "<=", ">=", "~", "!~"],
@@ -412,11 +433,19 @@ public struct Parser {
         if level == 2, current.isSymbol("!") {
             // As in Varnish, `!` negates a whole comparison: `!client.ip ~ purge` is `!(client.ip ~ purge)`.
             let op = advance()
+            nesting += 1
+            defer { nesting -= 1 }
+            try checkNesting()
             let operand = try parseBinary(level: 2)
             return .unary(op: op.text, operand: operand, range: op.range.to(operand.range))
         }
         var lhs = try parseBinary(level: level + 1)
+        var operators = 0
         while current.kind == .symbol, Self.levels[level].contains(current.text) {
+            operators += 1
+            guard operators <= Self.maxChain else {
+                throw fail("more than \(Self.maxChain) operators in one expression", hint: "split it into smaller parts")
+            }
             let op = advance().text
             let rhs = try parseBinary(level: level + 1)
             lhs = .binary(op: op, lhs: lhs, rhs: rhs, range: lhs.range.to(rhs.range))
@@ -427,6 +456,9 @@ public struct Parser {
     private mutating func parseUnary() throws(SyntaxError) -> Expression {
         if current.isSymbol("-") {
             let op = advance()
+            nesting += 1
+            defer { nesting -= 1 }
+            try checkNesting()
             let operand = try parseUnary()
             return .unary(op: op.text, operand: operand, range: op.range.to(operand.range))
         }

@@ -187,6 +187,34 @@ sub vcl_synth {
         #expect(diagnostic?.hint?.contains(hint) == true)
     }
 
+    /// Nesting thousands deep (parentheses, negations, blocks, calls) or an expression of
+    /// thousands of operators is an error with its place, not a stack overflow: every later pass
+    /// walks the tree recursively, and a reload of such a file took the daemon down.
+    @Test(arguments: [
+        ("if (" + String(repeating: "(", count: 20_000) + "req.url" + String(repeating: ")", count: 20_000)
+            + " == \"/\") { return (pass); }", "nested more than 100 deep"),
+        ("if (" + String(repeating: "!", count: 20_000) + "req.url) { return (pass); }", "nested more than 100 deep"),
+        (String(repeating: "if (req.url) { ", count: 5_000) + String(repeating: "}", count: 5_000),
+         "nested more than 100 deep"),
+        ("set req.http.x = " + String(repeating: "std.tolower(", count: 5_000) + "\"a\""
+            + String(repeating: ")", count: 5_000) + ";", "nested more than 100 deep"),
+        ("set req.http.x = \"a\"" + String(repeating: " + \"a\"", count: 20_000) + ";",
+         "more than 500 operators in one expression"),
+    ])
+    func deepNestingIsAnErrorNotACrash(body: String, message: String) {
+        let (_, diagnostics, file) = parse("sub vcl_recv { \(body) }")
+        #expect(diagnostics.map(\.message).contains(message))
+        // The one-line file is quoted around the error, not whole.
+        #expect(diagnostics.allSatisfy { $0.rendered(in: file).utf8.count < 600 })
+    }
+
+    @Test func ordinaryNestingAndLongConcatenationsParse() {
+        let body = "set req.http.x = " + String(repeating: "(", count: 60) + "\"a\"" + String(repeating: ")", count: 60)
+            + String(repeating: " + req.url", count: 300) + ";"
+        let (_, diagnostics, _) = parse("sub vcl_recv { \(body) }")
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    }
+
     @Test func loneExpressionsAreRejectedButCallsStand() {
         let (_, diagnostics, _) = parse("sub s { hash_data(req.url); std.log(\"x\"); req.url; }")
         #expect(diagnostics.count == 1)
