@@ -140,7 +140,13 @@ public struct Checker {
         }
     }
 
-    /// Depth-first over calls from a builtin subroutine, reporting undefined and recursive calls once.
+    /// How deep calls may nest. Following them recurses here and when the VCL runs: a chain of
+    /// 200,000 subroutines each calling the next overflowed the stack.
+    static let maxCallDepth = 100
+
+    /// Depth-first over calls from a builtin subroutine, reporting undefined and recursive calls
+    /// once. A subroutine already followed from the same builtin one is not followed again (a
+    /// chain of subroutines each calling the next twice took time doubling with every link).
     private mutating func visit(_ name: String, from root: String, stack: inout [String],
                                 contexts: inout [String: Set<String>]) {
         contexts[name, default: []].insert(root)
@@ -156,6 +162,13 @@ public struct Checker {
                     if !diagnostics.contains(where: { $0.range == call.range }) {
                         error("recursive call to '\(call.text)'", at: call.range,
                               hint: "VCL subroutines may not recurse")
+                    }
+                } else if contexts[call.text]?.contains(root) == true {
+                    continue  // followed from this builtin subroutine already: its calls were checked then
+                } else if stack.count >= Self.maxCallDepth {
+                    if !diagnostics.contains(where: { $0.range == call.range }) {
+                        error("calls nested more than \(Self.maxCallDepth) deep", at: call.range,
+                              hint: "call the subroutines one after another rather than each from the last")
                     }
                 } else {
                     visit(call.text, from: root, stack: &stack, contexts: &contexts)

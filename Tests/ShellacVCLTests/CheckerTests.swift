@@ -117,6 +117,25 @@ func check(_ text: String) -> [Diagnostic] {
         #expect(messages == ["return(synth(…)) takes a status and an optional reason"])
     }
 
+    /// A chain of calls thousands long is an error (following it recursed until the stack
+    /// overflowed); a chain in which each subroutine calls the next twice is followed once per
+    /// subroutine (it took time doubling with every link).
+    @Test func callChainsAreBoundedAndFollowedOnce() {
+        func chain(_ links: Int, callsEach: Int) -> String {
+            var lines = ["vcl 4.1;", "backend b { .host = \"127.0.0.1\"; .port = \"8080\"; }"]
+            for i in 0..<links {
+                lines.append("sub s\(i) { " + String(repeating: "call s\(i + 1); ", count: callsEach) + "}")
+            }
+            lines.append("sub s\(links) { set req.http.x = \"end\"; }")
+            lines.append("sub vcl_recv { call s0; }")
+            return lines.joined(separator: "\n")
+        }
+        let errors = check(chain(5_000, callsEach: 1)).filter { $0.severity == .error }
+        #expect(errors.map(\.message) == ["calls nested more than 100 deep"])
+        #expect(check(chain(60, callsEach: 2)).isEmpty)
+        #expect(check(chain(90, callsEach: 1)).isEmpty)
+    }
+
     @Test func customSubroutinesAreHeldToEveryCaller() {
         let text = """
         vcl 4.1;
