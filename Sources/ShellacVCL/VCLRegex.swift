@@ -34,6 +34,19 @@ public final class VCLRegex: @unchecked Sendable {
         public var message: String { "Regexp matching returned \(code)" }
     }
 
+    /// Why regsub or regsuball stopped: a match PCRE2 gave up on, or a result past the limit.
+    public enum SubstitutionError: Error, Equatable, Sendable {
+        case gaveUp(MatchFailure)
+        case tooLong(limit: Int)
+
+        public var message: String {
+            switch self {
+            case .gaveUp(let failure): failure.message
+            case .tooLong(let limit): "regsub result longer than vcl_value_max (\(limit) bytes)"
+            }
+        }
+    }
+
     /// How far one match may go: PCRE2's match limit (backtracking steps) and depth limit, as
     /// Varnish's pcre2_match_limit and pcre2_depth_limit. A pattern that backtracks without end
     /// on a client's URL (`^(a+)+$` on "aaa…a!") stops at them at once rather than holding an
@@ -207,7 +220,10 @@ public final class VCLRegex: @unchecked Sendable {
     /// whole match or a group, as in Varnish. The subject is returned unchanged without a match.
     /// As in Varnish, only the first match may be empty: regsuball("abc", "", "-") is "-abc",
     /// regsuball("aaa", "a*", "X") is "X".
-    public func substitute(in subject: String, with replacement: String, all: Bool) throws(MatchFailure) -> String {
+    /// A result longer than `longest` bytes stops the substitution as it grows (a regsuball that
+    /// multiplies a header would otherwise build its whole result before anything could refuse it).
+    public func substitute(in subject: String, with replacement: String, all: Bool,
+                           longest: Int = .max) throws(SubstitutionError) -> String {
         guard let matchData = takeMatchData() else { return subject }
         defer { returnMatchData(matchData) }
         let bytes = Array(subject.utf8)
@@ -221,7 +237,7 @@ public final class VCLRegex: @unchecked Sendable {
                 pcre2_match_8(code, buffer.baseAddress, buffer.count, offset, options, matchData, nil)
             }
             if rc == PCRE2_ERROR_NOMATCH { break }
-            guard rc >= 0 else { throw MatchFailure(code: rc) }
+            guard rc >= 0 else { throw .gaveUp(MatchFailure(code: rc)) }
             matched = true
             let ovector = pcre2_get_ovector_pointer_8(matchData)!
             let start = ovector[0]
@@ -249,10 +265,12 @@ public final class VCLRegex: @unchecked Sendable {
                 index += 1
             }
             offset = end  // the next match is not empty, so the loop moves on
+            guard out.count <= longest else { throw .tooLong(limit: longest) }
             if !all { break }
         }
         guard matched else { return subject }
         if offset < bytes.count { out.append(contentsOf: bytes[offset...]) }
+        guard out.count <= longest else { throw .tooLong(limit: longest) }
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -26,10 +26,27 @@ import Testing
         let crafted = "/" + String(repeating: "a", count: 40) + "!"
         #expect(throws: VCLRegex.MatchFailure(code: -47)) { try regex.test(crafted) }
         #expect(regex.matches(crafted) == false)
-        #expect(throws: VCLRegex.MatchFailure.self) { try regex.substitute(in: crafted, with: "x", all: false) }
+        #expect(throws: VCLRegex.SubstitutionError.gaveUp(.init(code: -47))) {
+            try regex.substitute(in: crafted, with: "x", all: false)
+        }
         #expect(try regex.test("/" + String(repeating: "a", count: 40)))
         #expect(try regex.test("/b") == false)
         #expect(VCLRegex.MatchFailure(code: -47).message == "Regexp matching returned -47")
+    }
+
+    /// regsuball stops as soon as its result passes the limit it is given, rather than building a
+    /// result thousands of times its subject first.
+    @Test func aSubstitutionStopsPastItsLongestResult() throws {
+        let every = try VCLRegex(".")
+        let subject = String(repeating: "y", count: 4096)
+        let replacement = String(repeating: "z", count: 64)
+        #expect(throws: VCLRegex.SubstitutionError.tooLong(limit: 65_536)) {
+            try every.substitute(in: subject, with: replacement, all: true, longest: 65_536)
+        }
+        #expect(try every.substitute(in: "ab", with: "xy", all: true, longest: 4) == "xyxy")
+        #expect(throws: VCLRegex.SubstitutionError.tooLong(limit: 3)) {
+            try every.substitute(in: "ab", with: "xy", all: true, longest: 3)
+        }
     }
 
     /// A match first looks for the bytes PCRE2 says every match contains (skipping PCRE2 when

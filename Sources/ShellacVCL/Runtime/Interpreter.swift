@@ -196,7 +196,8 @@ struct Interpreter {
             let text = try evaluate(subject, &context).takeString()
             let with = try evaluate(replacement, &context).takeString()
             do {
-                return .string(try code.regexes[regex].substitute(in: text, with: with, all: all))
+                return .string(try code.regexes[regex].substitute(in: text, with: with, all: all,
+                                                                  longest: VCLLimits.valueMax))
             } catch {
                 throw Failure(reason: error.message)
             }
