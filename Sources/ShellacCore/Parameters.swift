@@ -189,9 +189,12 @@ public struct Parameters: Sendable {
 
     public func int(_ name: String) -> Int { Int(self[name]) }
 
-    /// The regex limits VCL patterns are compiled with.
-    public var regexLimits: VCLRegex.Limits {
-        VCLRegex.Limits(match: int("pcre2_match_limit"), depth: int("pcre2_depth_limit"))
+    /// Sets VCLLimits from vcl_value_max, pcre2_match_limit and pcre2_depth_limit; done before
+    /// any VCL is compiled (its patterns take their limits when they are made).
+    public func applyVCLLimits() {
+        VCLLimits.valueMax = int("vcl_value_max")
+        VCLLimits.regexMatch = int("pcre2_match_limit")
+        VCLLimits.regexDepth = int("pcre2_depth_limit")
     }
 
     /// "3.5", "3.5s", "500ms", "2m", "1h", "1d", "1w", "1y".

@@ -47,32 +47,6 @@ public final class VCLRegex: @unchecked Sendable {
         }
     }
 
-    /// How far one match may go: PCRE2's match limit (backtracking steps) and depth limit, as
-    /// Varnish's pcre2_match_limit and pcre2_depth_limit. A pattern that backtracks without end
-    /// on a client's URL (`^(a+)+$` on "aaa…a!") stops at them at once rather than holding an
-    /// event loop for milliseconds each request. Read when a pattern is compiled, into which
-    /// they go.
-    public struct Limits: Sendable, Equatable {
-        public var match: Int
-        public var depth: Int
-
-        public init(match: Int, depth: Int) {
-            self.match = match
-            self.depth = depth
-        }
-
-        public static let defaults = Limits(match: 10_000, depth: 20)
-    }
-
-    private static let configuredLimits = Mutex(Limits.defaults)
-
-    /// The limits patterns compiled from now on get (the daemon sets them from its parameters
-    /// before it loads a VCL).
-    public static var limits: Limits {
-        get { configuredLimits.withLock { $0 } }
-        set { configuredLimits.withLock { $0 = newValue } }
-    }
-
     public let pattern: String
     private let code: OpaquePointer
     /// Whether the pattern was JIT-compiled: a match then calls the compiled code directly
@@ -98,10 +72,9 @@ public final class VCLRegex: @unchecked Sendable {
         self.pattern = pattern
         var errorCode: Int32 = 0
         var errorOffset = 0
-        // The limits go into the compiled pattern as its leading options: passed in a match
-        // context instead, every match paid about forty instructions to read it.
-        let limits = Self.limits
-        let prefix = Array("(*LIMIT_MATCH=\(limits.match))(*LIMIT_DEPTH=\(limits.depth))".utf8)
+        // VCLLimits' regex limits go into the compiled pattern as its leading options: passed in a
+        // match context instead, every match paid about forty instructions to read it.
+        let prefix = Array("(*LIMIT_MATCH=\(VCLLimits.regexMatch))(*LIMIT_DEPTH=\(VCLLimits.regexDepth))".utf8)
         let bytes = prefix + Array(pattern.utf8)
         let compiled = bytes.withUnsafeBufferPointer { buffer in
             pcre2_compile_8(buffer.baseAddress, buffer.count, 0, &errorCode, &errorOffset, nil)

@@ -94,9 +94,7 @@ struct Shellacd: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        // Before any VCL is compiled: its regexes take their limits when they are made.
-        VCLRegex.limits = params.regexLimits
-        VCLLimits.valueMax = params.int("vcl_value_max")
+        params.applyVCLLimits()
         if let reference {
             switch reference {
             case "parameters": print(params.describe(), terminator: "")

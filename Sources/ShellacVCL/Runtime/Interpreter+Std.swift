@@ -29,9 +29,7 @@ extension Interpreter {
             let values = context.headers(scope, name)
             if values.count > 1 {
                 let joined = values.joined(separator: separator)
-                guard joined.utf8.count <= VCLLimits.valueMax else {
-                    throw Failure(reason: "Bad header \(name): longer than vcl_value_max (\(VCLLimits.valueMax) bytes)")
-                }
+                try Self.checkLength(joined, of: "header \(name)")
                 context.setHeader(scope, name, joined)
             }
             return .string(nil)

@@ -66,10 +66,7 @@ struct Interpreter {
             guard HTTPField.isValidValue(value) else {
                 throw Failure(reason: "Bad header \(code.texts[name]): its value holds a control character")
             }
-            guard value.utf8.count <= VCLLimits.valueMax else {
-                throw Failure(reason: "Bad header \(code.texts[name]): longer than vcl_value_max "
-                                + "(\(VCLLimits.valueMax) bytes)")
-            }
+            try Self.checkLength(value, of: "header \(code.texts[name])")
             context.setHeader(scope, code.texts[name], nameBit: code.textNameBits[name], value)
         case .setConstantHeader(let scope, let field):
             context.setHeader(scope, code.constantFields[field])
@@ -130,26 +127,22 @@ struct Interpreter {
     /// character. Anything else fails the subroutine rather than reach a backend or a client.
     static func checkMessagePart(_ variable: VariableID, _ value: VCLValue) throws {
         switch variable {
-        case .reqMethod, .bereqMethod, .reqURL, .bereqURL, .respReason, .berespReason:
-            if case .string(let text?) = value, text.utf8.count > VCLLimits.valueMax {
-                throw Failure(reason: "Bad \(variable.rawValue): longer than vcl_value_max (\(VCLLimits.valueMax) bytes)")
-            }
-        default:
-            break
-        }
-        switch variable {
         case .reqMethod, .bereqMethod:
             guard case .string(let text?) = value, HTTPField.isToken(text) else {
                 throw Failure(reason: "Bad \(variable.rawValue): not a method")
             }
+            try checkLength(text, of: variable.rawValue)
         case .reqURL, .bereqURL:
             guard case .string(let text?) = value, HTTPField.isValidTarget(text) else {
                 throw Failure(reason: "Bad \(variable.rawValue): a URL cannot hold a space or a control character")
             }
+            try checkLength(text, of: variable.rawValue)
         case .respReason, .berespReason:
-            guard HTTPField.isValidValue(value.string) else {
+            let text = value.string
+            guard HTTPField.isValidValue(text) else {
                 throw Failure(reason: "Bad \(variable.rawValue): it holds a control character")
             }
+            try checkLength(text, of: variable.rawValue)
         default:
             break
         }
@@ -231,6 +224,13 @@ struct Interpreter {
             }
             let keyText = try key.map { try evaluate($0, &context).string }
             return .backend(Self.pick(director, key: keyText, context: context, directors: program.directors))
+        }
+    }
+
+    /// A value VCL puts into a message is at most VCLLimits.valueMax bytes, or the subroutine fails.
+    static func checkLength(_ text: String, of what: String) throws {
+        guard text.utf8.count <= VCLLimits.valueMax else {
+            throw Failure(reason: "Bad \(what): longer than vcl_value_max (\(VCLLimits.valueMax) bytes)")
         }
     }
 
