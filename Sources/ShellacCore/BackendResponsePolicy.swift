@@ -59,8 +59,10 @@ public enum BackendResponsePolicy {
         // Read in place: taking the response out of the context copied it whole.
         let ttl = context.response!.ttl
         if context.response!.uncacheable { return .deliver(store: false, hitForMissTTL: ttl > 0 ? ttl : nil) }
-        // Vary: * never matches a later request; a lifetime of nothing is nothing to keep.
-        let store = plan.varyNames != nil && ttl + max(0, context.response!.grace) + max(0, context.response!.keep) > 0
+        // Vary: * never matches a later request; a lifetime of nothing is nothing to keep. The
+        // Vary read is the one the VCL left, as Varnish reads it.
+        let store = ttl + max(0, context.response!.grace) + max(0, context.response!.keep) > 0
+            && Vary.names(context.response!.fields) != nil
         return .deliver(store: store, hitForMissTTL: nil)
     }
 

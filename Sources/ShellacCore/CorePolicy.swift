@@ -13,18 +13,14 @@ public struct StoragePlan: Sendable, Equatable {
     public var grace: Double
     public var keep: Double
     public var initialAge: Double
-    /// Lower-cased Vary names; nil for `Vary: *` (never matches, so never stored).
-    public var varyNames: [String]?
     /// Cache-Control stale-if-error, seconds (0 when absent).
     public var staleIfError: Double = 0
 
-    public init(ttl: Double, grace: Double, keep: Double, initialAge: Double, varyNames: [String]?,
-                staleIfError: Double) {
+    public init(ttl: Double, grace: Double, keep: Double, initialAge: Double, staleIfError: Double) {
         self.ttl = ttl
         self.grace = grace
         self.keep = keep
         self.initialAge = initialAge
-        self.varyNames = varyNames
         self.staleIfError = staleIfError
     }
 }
@@ -115,6 +111,6 @@ public enum CorePolicy {
             staleIfError = 0
         }
         return StoragePlan(ttl: ttl, grace: grace, keep: keep, initialAge: freshness.initialAge,
-                           varyNames: Vary.names(fields), staleIfError: staleIfError)
+                           staleIfError: staleIfError)
     }
 }

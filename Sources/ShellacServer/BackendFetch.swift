@@ -350,9 +350,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         } else {
             tags = []
         }
-        let varyNames = plan.varyNames
+        // Variants are told apart by the Vary the VCL left (as in Varnish), not the backend's.
+        let varyNames = Vary.names(fields)
         self.plan = StoragePlan(ttl: final.ttl, grace: final.grace, keep: final.keep, initialAge: plan.initialAge,
-                                varyNames: varyNames, staleIfError: plan.staleIfError)
+                                staleIfError: plan.staleIfError)
         let age = plan.initialAge
         if case .contentLength(let n) = head.framing, n > services.store.budget { storing = false }
         if !storing, case .cacheable = fetch.mode {

@@ -746,6 +746,36 @@ import Testing
             #expect(h.origin.requestCount == 3)
         }
     }
+
+    /// Variants are told apart by the Vary that vcl_backend_response leaves, as in Varnish: a
+    /// VCL adding a header to Vary (the usual device split) gets one variant per value, and one
+    /// removing Vary gets one object for all. Shellac used the backend's Vary as it came, so the
+    /// mobile page went to desktop clients.
+    @Test func variantsFollowTheVaryTheVCLLeaves() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_backend_response {
+            if (bereq.url == "/device") { set beresp.http.Vary = "X-Device"; }
+            if (bereq.url == "/any") { unset beresp.http.Vary; }
+        }
+        """
+        try await withHarness(vcl: vcl, script: { request in
+            .ok("\(request.path):\(request.header("X-Device") ?? "none")",
+                [("Cache-Control", "max-age=60"), ("Vary", "X-Lang")])
+        }) { h in
+            #expect(try await h.get("/device", [("X-Device", "mobile")]).text == "/device:mobile")
+            let desktop = try await h.get("/device", [("X-Device", "desktop")])
+            #expect(desktop.text == "/device:desktop")
+            #expect(desktop.header("Vary") == "X-Device")
+            #expect(try await h.get("/device", [("X-Device", "mobile")]).text == "/device:mobile")
+            #expect(h.origin.count(path: "/device") == 2)
+
+            #expect(try await h.get("/any", [("X-Lang", "en"), ("X-Device", "a")]).text == "/any:a")
+            #expect(try await h.get("/any", [("X-Lang", "fr"), ("X-Device", "b")]).text == "/any:a")
+            #expect(h.origin.count(path: "/any") == 1)
+        }
+    }
 }
 
 /// A counter scripts can share across event loops.
