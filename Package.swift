@@ -23,12 +23,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
-        // Pure HTTP: strict request parser, header rules, dates, Cache-Control, freshness, Vary.
+        // Pure HTTP: strict request parser, header rules, dates, Cache-Control, freshness, Vary, gzip.
         .target(
             name: "ShellacHTTP",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["CZlib", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        // The system zlib, for gzip content coding of bodies (beresp.do_gzip / do_gunzip).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Pure store: objects, variants, LRU, memory budget, busy objects, hit-for-miss markers.
         .target(
             name: "ShellacStore",

@@ -18,6 +18,9 @@ public struct BackendResponseState: Sendable {
     public var was304 = false
     public var age: Double = 0
     public var backendName: String?
+    /// beresp.do_gzip / do_gunzip: the body is compressed / decompressed on its way in (BodyCoding).
+    public var doGzip = false
+    public var doGunzip = false
 
     public init(status: Int, reason: String, fields: HTTPFields, ttl: Double, grace: Double, keep: Double,
                 uncacheable: Bool) {
@@ -113,7 +116,9 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         case .berespAge: return .duration(response?.age ?? 0)
         case .berespBackendName: return .string(response?.backendName ?? backend)
         case .berespDoStream: return .bool(true)
-        case .berespDoGzip, .berespDoGunzip, .berespDoESI: return .bool(false)
+        case .berespDoGzip: return .bool(response?.doGzip ?? false)
+        case .berespDoGunzip: return .bool(response?.doGunzip ?? false)
+        case .berespDoESI: return .bool(false)
         case .berespStorage: return .string(nil)
         default: return .string(nil)
         }
@@ -152,6 +157,8 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         case .berespUncacheable:
             // Once uncacheable, always (as in Varnish): a pass cannot become cacheable.
             if value.isTrue { response?.uncacheable = true }
+        case .berespDoGzip: response?.doGzip = value.isTrue
+        case .berespDoGunzip: response?.doGunzip = value.isTrue
         default: break
         }
     }

@@ -351,6 +351,13 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             tags = []
         }
         // Variants are told apart by the Vary the VCL left (as in Varnish), not the backend's.
+        // beresp.do_gzip / do_gunzip: the body is coded as it comes; its length is then unknown
+        // until the end (clients of the fetch get it chunked, the stored object its own length).
+        let hasBody = request.method != "HEAD" && !revalidated && final.status != 204 && final.status != 304
+            && head.framing != .none && head.framing != .contentLength(0)
+        coder = BodyCoding.decide(doGzip: final.doGzip, doGunzip: final.doGunzip, hasBody: hasBody,
+                                  fields: &fields, requestFields: request.fields)
+            .map { GzipCoder($0 == .gzip ? .compress : .decompress) }
         let varyNames = Vary.names(fields)
         self.plan = StoragePlan(ttl: final.ttl, grace: final.grace, keep: final.keep, initialAge: plan.initialAge,
                                 staleIfError: plan.staleIfError)
@@ -375,6 +382,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             // No body follows a HEAD response; its Content-Length describes the GET's body.
             contentLength = headContentLength
         }
+        if coder != nil { contentLength = nil }
         let names = varyNames ?? []
         let fetched = FetchedHead(status: final.status, reason: final.reason, fields: fields,
                                   contentLength: contentLength, cacheable: storing, varyNames: names,
@@ -385,6 +393,26 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     func backendResponseBody(_ chunk: ByteBuffer) {
+        guard let coder else { return take(chunk) }
+        do {
+            let coded = try coder.process(chunk, allocator: Self.allocator)
+            if coded.readableBytes > 0 { take(coded) }
+        } catch {
+            failCoding(coder, error)
+        }
+    }
+
+    private static let allocator = ByteBufferAllocator()
+
+    /// A body that cannot be coded (corrupt gzip) fails the fetch: what was sent of it is cut
+    /// short, and none of it is stored.
+    private func failCoding(_ coder: GzipCoder, _ error: GzipCoder.Failure) {
+        self.coder = nil
+        fail(.abandoned("the body could not be \(coder.mode == .compress ? "compressed" : "decompressed"): \(error)"))
+    }
+
+    /// A piece of the body as it is stored and delivered (coded, when the VCL asked for it).
+    private func take(_ chunk: ByteBuffer) {
         if storing {
             chunks.append(chunk)
             storedBytes += chunk.readableBytes
@@ -438,6 +466,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     private var heldChunk: ByteBuffer?
+    /// Compresses or decompresses the body as it comes (beresp.do_gzip / do_gunzip).
+    private var coder: GzipCoder?
     /// The response's tags (from the tag header), stored with the object.
     private var tags: [String] = []
     private var storedBytes = 0
@@ -453,6 +483,14 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
 
     func backendResponseEnd(connectionReusable: Bool) {
+        if let coder = coder.take() {
+            do {
+                let rest = try coder.finish(allocator: Self.allocator)
+                if rest.readableBytes > 0 { take(rest) }
+            } catch {
+                return failCoding(coder, error)
+            }
+        }
         // A backend may answer before reading our whole request body: then the connection is spent.
         if let connection = connection.take() {
             pool?.release(connection, reusable: connectionReusable && bodyEnded && pool?.definition.proxyHeader == nil)
@@ -463,8 +501,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         sentMetrics?.recordFetch(failed: false)
         if revalidated, let stored = revalidating {
             // The 304 carried no body: the stored one is delivered (and kept) as it is.
-            if stored.bodyLength > 0 { backendResponseBody(stored.body) }
+            if stored.bodyLength > 0 { take(stored.body) }
         }
+
         if storing, let head = fetchedHead, let plan {
             // The object copies the pieces once into its own exactly-sized buffer: they are slices of
             // read buffers that can pin far more memory than the object.
@@ -543,6 +582,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         discardConnection()
         chunks.removeAll()
         heldChunk = nil
+        coder = nil
         fetchedHead = nil
         context.response = nil
         let exhausted = context.retries >= services.parameters.int("max_retries")

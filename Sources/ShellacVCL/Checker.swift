@@ -31,8 +31,6 @@ public struct Checker {
     /// Variables accepted so Varnish VCL loads, whose effect Shellac does not have.
     static let ignoredVariables: [String: String] = [
         "beresp.storage": "Shellac keeps every object in its one memory store (-s)",
-        "beresp.do_gzip": "Shellac does not compress responses",
-        "beresp.do_gunzip": "Shellac does not decompress responses",
         "beresp.do_esi": "Shellac does not process ESI",
         "beresp.do_stream": "Shellac always streams",
         "bereq.proto": "Shellac speaks HTTP/1.1 to backends",

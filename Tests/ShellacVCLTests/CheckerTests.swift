@@ -29,10 +29,10 @@ func check(_ text: String) -> [Diagnostic] {
         acl staff { "10.0.0.0"/8; }
         acl nobody { "10.0.0.1"; }
         sub vcl_recv { if (client.ip ~ staff) { set req.backend_hint = spare; } }
-        sub vcl_backend_response { set beresp.do_gzip = true; }
+        sub vcl_backend_response { set beresp.do_esi = true; set beresp.do_gzip = true; }
         """)
         #expect(diagnostics.map(\.message) == [
-            "'beresp.do_gzip' is ignored: Shellac does not compress responses",
+            "'beresp.do_esi' is ignored: Shellac does not process ESI",
             "backend 'idle' is never used", "probe 'idle_probe' is never used", "acl 'nobody' is never used",
         ])
         #expect(diagnostics.allSatisfy { $0.severity == .warning })
