@@ -14,9 +14,12 @@ public enum BackendRequest {
     ///   - clientAddress: the peer address appended to X-Forwarded-For.
     ///   - forwardedForExtended: X-Forwarded-For had the address added when the request arrived
     ///     (the VCL reads or writes it): it goes as the VCL left it.
+    ///   - gzipSupport: http_gzip_support: a fetch for the cache asks for gzip (Accept-Encoding:
+    ///     gzip) whatever the client takes, as Varnish's does. Where the client sent no
+    ///     Accept-Encoding it is left out with the forwarding fields (`gzipLeftOut`), for the same reason.
     public static func prepare(from client: HTTPRequestHead, clientAddress: String, forCache: Bool,
-                               requestID: String, forwardedForExtended: Bool = false)
-        -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
+                               requestID: String, forwardedForExtended: Bool = false, gzipSupport: Bool = false)
+        -> (head: HTTPRequestHead, forwardingLeftOut: Bool, gzipLeftOut: Bool) {
         var fields = client.fields
         HopByHop.strip(&fields, alsoRemoving: ("Content-Length", KnownName.contentLength))
         let forwardingLeftOut = !forwardedForExtended
@@ -27,6 +30,15 @@ public enum BackendRequest {
         }
         var method = client.method
         var framing = client.framing
+        var gzipLeftOut = false
+        if forCache && gzipSupport {
+            let acceptEncoding = fields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding)
+            if acceptEncoding == nil && forwardingLeftOut {
+                gzipLeftOut = true
+            } else if acceptEncoding != "gzip" {
+                fields.set("Accept-Encoding", "gzip", nameBit: KnownName.acceptEncoding)
+            }
+        }
         if forCache {
             // A HEAD miss fetches GET so the full object can be stored; client validators and
             // ranges are answered by us from the stored object.
@@ -42,7 +54,7 @@ public enum BackendRequest {
         case .none, .untilClose: break
         }
         return (HTTPRequestHead(method: method, target: client.target, version: .http1_1, fields: fields,
-                                framing: framing), forwardingLeftOut)
+                                framing: framing), forwardingLeftOut, gzipLeftOut)
     }
 
     /// X-Forwarded-For extended with the client's address (unless nil: it was when the request

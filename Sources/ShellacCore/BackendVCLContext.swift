@@ -43,8 +43,10 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     /// Whether X-Forwarded-For (the client's address) and X-Varnish (the request id) are still
     /// to be written after `bereq`'s fields rather than in them (BackendRequest.prepare).
     public private(set) var forwardingLeftOut: Bool
+    /// Whether Accept-Encoding: gzip (http_gzip_support) is left out with them.
+    public private(set) var gzipLeftOut: Bool
     /// bereq as the fetch began, kept for std.rollback(bereq) when the VCL calls it.
-    private var original: (bereq: HTTPRequestHead, forwardingLeftOut: Bool)?
+    private var original: (bereq: HTTPRequestHead, forwardingLeftOut: Bool, gzipLeftOut: Bool)?
     /// vmod_cookie's cookies for this fetch.
     public var cookies = CookieJar()
     public var backend: String?
@@ -73,11 +75,13 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
     public let addresses: ClientAddresses
     let services: VCLServices
 
-    public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, backend: String?,
-                uncacheable: Bool, isBackgroundFetch: Bool, requestID: String, addresses: ClientAddresses,
-                now: Double, timeouts: BackendTimeouts = .defaults, services: VCLServices) {
+    public init(bereq: consuming HTTPRequestHead, forwardingLeftOut: Bool = false, gzipLeftOut: Bool = false,
+                backend: String?, uncacheable: Bool, isBackgroundFetch: Bool, requestID: String,
+                addresses: ClientAddresses, now: Double, timeouts: BackendTimeouts = .defaults,
+                services: VCLServices) {
         self.bereq = bereq
         self.forwardingLeftOut = forwardingLeftOut
+        self.gzipLeftOut = gzipLeftOut && forwardingLeftOut
         self.backend = backend
         self.uncacheable = uncacheable
         self.isBackgroundFetch = isBackgroundFetch
@@ -169,19 +173,28 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     /// Keeps bereq as it is now for std.rollback(bereq) to return to.
     public func keepOriginal() {
-        original = (bereq, forwardingLeftOut)
+        original = (bereq, forwardingLeftOut, gzipLeftOut)
     }
 
     public func rollback(_ scope: HeaderScope) {
         guard scope == .bereq, let original else { return }
         bereq = original.bereq
         forwardingLeftOut = original.forwardingLeftOut
+        gzipLeftOut = original.gzipLeftOut
     }
 
     /// The X-Forwarded-For and X-Varnish values the request is to be written with, after its
-    /// fields, while they are left out of them.
-    public var leftOutForwarding: (forwardedFor: String, requestID: String)? {
-        forwardingLeftOut ? (addresses.client, requestID) : nil
+    /// fields, while they are left out of them (and whether Accept-Encoding: gzip goes too).
+    public var leftOutForwarding: LeftOutForwarding? {
+        forwardingLeftOut ? LeftOutForwarding(forwardedFor: addresses.client, requestID: requestID,
+                                              acceptGzip: gzipLeftOut) : nil
+    }
+
+    /// Whether the request asks the backend for gzip (its Accept-Encoding takes it).
+    public var bereqTakesGzip: Bool {
+        if gzipLeftOut { return true }
+        return bereq.fields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding)
+            .map(AcceptEncoding.acceptsGzip) ?? false
     }
 
     /// bereq's fields as VCL sees them: with X-Forwarded-For and X-Varnish.
@@ -189,6 +202,10 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
         guard forwardingLeftOut else { return }
         forwardingLeftOut = false
         BackendRequest.addForwarding(to: &bereq.fields, clientAddress: addresses.client, requestID: requestID)
+        if gzipLeftOut {
+            gzipLeftOut = false
+            bereq.fields.set("Accept-Encoding", "gzip", nameBit: KnownName.acceptEncoding)
+        }
     }
 
     public func header(_ scope: HeaderScope, _ name: String, nameBit: UInt64) -> String? {

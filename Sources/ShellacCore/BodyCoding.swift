@@ -12,11 +12,11 @@ public enum BodyCoding: Sendable, Equatable {
     /// do_gunzip wins over do_gzip; only a gzip body is decompressed and only an unencoded one
     /// compressed; a response without a body is left alone; the ETag becomes weak (the bytes
     /// differ, the content does not); a compressed response varies on Accept-Encoding.
-    /// Unlike Varnish, which keeps one gzip copy and decompresses it for every client that does not
-    /// take gzip, a body is compressed only for a request that accepts gzip (`requestFields`, bereq's):
-    /// the variant for other clients (Vary: Accept-Encoding all the same) is stored as it came.
+    /// A body is compressed only for a request that asked for gzip (`requestTakesGzip`, bereq's
+    /// Accept-Encoding: every fetch for the cache under http_gzip_support); without it, the plain
+    /// variant is stored as it came (Vary: Accept-Encoding all the same).
     public static func decide(doGzip: Bool, doGunzip: Bool, hasBody: Bool, fields: inout HTTPFields,
-                              requestFields: HTTPFields) -> BodyCoding? {
+                              requestTakesGzip: @autoclosure () -> Bool) -> BodyCoding? {
         guard hasBody, doGzip || doGunzip else { return nil }
         let encoding = fields.combined("Content-Encoding")?.trimmingOWS().asciiLowercased()
         if doGunzip {
@@ -35,12 +35,19 @@ public enum BodyCoding: Sendable, Equatable {
                 fields.set("Vary", "Accept-Encoding")
             }
         }
-        guard let accepted = requestFields.combined("Accept-Encoding"), AcceptEncoding.acceptsGzip(accepted) else {
-            return nil
-        }
+        guard requestTakesGzip() else { return nil }
         fields.set("Content-Encoding", "gzip")
         weakenETag(&fields)
         return .gzip
+    }
+
+    /// The fields of a gzip response delivered decompressed (http_gzip_support, to a client that
+    /// does not take gzip): no Content-Encoding, a weak ETag.
+    public static func gunzipped(_ fields: HTTPFields) -> HTTPFields {
+        var fields = fields
+        fields.remove("Content-Encoding", nameBit: KnownName.contentEncoding)
+        weakenETag(&fields)
+        return fields
     }
 
     /// RFC 9110 §8.8.3: a strong validator names exact bytes, which coding changes.

@@ -5,13 +5,13 @@
 import ShellacVCL
 
 public enum ParameterKind: Sendable {
-    case duration, bytes, count
+    case duration, bytes, count, bool
 
     var unit: String {
         switch self {
         case .duration: return "seconds"
         case .bytes: return "bytes"
-        case .count: return ""
+        case .count, .bool: return ""
         }
     }
 }
@@ -107,6 +107,10 @@ public struct Parameters: Sendable {
               help: "A piped connection (return(pipe), WebSocket) closes after this long without traffic."),
         .init(name: "expiry_interval", kind: .duration, defaultValue: 1, minimum: 0.01, maximum: 3600,
               help: "How often expired objects are removed from the store."),
+        .init(name: "http_gzip_support", kind: .bool, defaultValue: 1, minimum: 0, maximum: 1,
+              help: "As in Varnish: fetches for the cache ask the backend for gzip, one stored gzip copy "
+                  + "serves every client (Vary: Accept-Encoding is not told apart) and is decompressed for "
+                  + "clients that do not take gzip."),
     ]
 
     private var values: [String: Double] {
@@ -126,6 +130,8 @@ public struct Parameters: Sendable {
         public let uncacheableTTL: Double
         /// What bereq.*_timeout read until VCL sets them.
         public let backendTimeouts: BackendTimeouts
+        /// http_gzip_support.
+        public let gzipSupport: Bool
 
         init(_ values: [String: Double]) {
             maxWaiters = Int(values["waitinglist_max"]!)
@@ -138,6 +144,7 @@ public struct Parameters: Sendable {
             backendTimeouts = BackendTimeouts(connect: values["connect_timeout"]!,
                                               firstByte: values["first_byte_timeout"]!,
                                               betweenBytes: values["between_bytes_timeout"]!)
+            gzipSupport = values["http_gzip_support"]! != 0
         }
     }
 
@@ -163,6 +170,7 @@ public struct Parameters: Sendable {
         case .duration: value = Self.parseDuration(text)
         case .bytes: value = Self.parseBytes(text)
         case .count: value = Double(text).flatMap { $0.rounded() == $0 ? $0 : nil }
+        case .bool: value = Self.parseBool(text)
         }
         guard let value else {
             throw ParameterError(description: "parameter '\(name)': cannot read '\(text)' as \(definition.kindName)")
@@ -207,6 +215,15 @@ public struct Parameters: Sendable {
         return Double(text)
     }
 
+    /// "on" / "off", as Varnish writes them, or true/false, yes/no, 1/0.
+    public static func parseBool(_ text: String) -> Double? {
+        switch text.lowercased() {
+        case "on", "true", "yes", "1": return 1
+        case "off", "false", "no", "0": return 0
+        default: return nil
+        }
+    }
+
     /// "1024", "32k", "32KB", "256m", "1g" (binary multiples).
     public static func parseBytes(_ text: String) -> Double? {
         var t = Substring(text.lowercased())
@@ -224,6 +241,7 @@ public struct Parameters: Sendable {
         "timeout_idle", "timeout_req", "timeout_body", "first_byte_timeout", "between_bytes_timeout",
         "default_ttl", "default_grace", "default_keep", "uncacheable_ttl", "waitinglist_timeout", "shutdown_timeout",
         "max_restarts", "max_retries", "pipe_timeout", "backend_wait_timeout", "backend_wait_max",
+        "http_gzip_support",
     ]
 
     /// The table as `shellacd -x parameters` prints it (or one parameter of it).
@@ -249,10 +267,12 @@ extension ParameterDefinition {
         case .duration: return "a duration (e.g. 3.5s, 500ms, 2m)"
         case .bytes: return "a size (e.g. 8k, 256m)"
         case .count: return "a whole number"
+        case .bool: return "on or off"
         }
     }
 
     func format(_ value: Double) -> String {
+        if kind == .bool { return value != 0 ? "on" : "off" }
         if value >= 1e15 { return "unlimited" }
         if value.rounded() == value { return String(Int64(value)) }
         return String(value)

@@ -32,25 +32,30 @@ public struct RequestFlow {
         public let request: HTTPRequestHead
         /// Whether `request` leaves out X-Forwarded-For and X-Varnish (BackendRequest.prepare).
         public let forwardingLeftOut: Bool
+        /// Whether it also leaves out Accept-Encoding: gzip (http_gzip_support).
+        public let gzipLeftOut: Bool
         /// req.backend_hint when the fetch starts (bereq.backend).
         public let backend: String?
         public let requestID: String
         public let isBackground: Bool
 
         /// A shared fetch, publishing into `busy`.
-        convenience init(busy: BusyFetch, mode: FetchMode, request: (head: HTTPRequestHead, forwardingLeftOut: Bool),
+        convenience init(busy: BusyFetch, mode: FetchMode,
+                         request: (head: HTTPRequestHead, forwardingLeftOut: Bool, gzipLeftOut: Bool),
                          backend: String?, requestID: String, isBackground: Bool = false) {
             self.init(busy: busy, key: busy.key, mode: mode, request: request, backend: backend, requestID: requestID,
                       isBackground: isBackground)
         }
 
-        init(busy: BusyFetch?, key: CacheKey, mode: FetchMode, request: (head: HTTPRequestHead, forwardingLeftOut: Bool),
+        init(busy: BusyFetch?, key: CacheKey, mode: FetchMode,
+             request: (head: HTTPRequestHead, forwardingLeftOut: Bool, gzipLeftOut: Bool),
              backend: String?, requestID: String, isBackground: Bool = false) {
             self.busy = busy
             self.key = key
             self.mode = mode
             self.request = request.head
             self.forwardingLeftOut = request.forwardingLeftOut
+            self.gzipLeftOut = request.gzipLeftOut
             self.backend = backend
             self.requestID = requestID
             self.isBackground = isBackground
@@ -121,13 +126,16 @@ public struct RequestFlow {
     let program: VCLProgram
     let maxWaiters: Int
     let maxRestarts: Int
+    /// http_gzip_support: fetches for the cache ask for gzip (BackendRequest.prepare).
+    let gzipSupport: Bool
 
     public init(request: consuming HTTPRequestHead, addresses: ClientAddresses, requestID: String,
                 program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
-                backendTimeouts: BackendTimeouts = .defaults, services: VCLServices) {
+                backendTimeouts: BackendTimeouts = .defaults, gzipSupport: Bool = false, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
+        self.gzipSupport = gzipSupport
         self.context = ClientVCLContext(request: request, addresses: addresses, requestID: requestID, now: now,
                                         backendHint: program.defaultBackend,
                                         defaultConnectTimeout: backendTimeouts.connect, services: services)
@@ -259,7 +267,7 @@ public struct RequestFlow {
         // close, so the backend ends the tunnel after one response and no later request on the
         // client's connection reaches it without going through the VCL. A VCL that pipes
         // WebSocket upgrades puts Upgrade and Connection back in vcl_pipe (Varnish's recipe).
-        var (head, forwardingLeftOut) = backendRequest(forCache: false)
+        var (head, forwardingLeftOut, _) = backendRequest(forCache: false)
         if forwardingLeftOut {  // a pipe writes its head as it is: the fields go in it
             BackendRequest.addForwarding(to: &head.fields, clientAddress: context.clientAddress,
                                          requestID: context.requestID)
@@ -596,9 +604,10 @@ public struct RequestFlow {
                             backend: context.backendHint, requestID: context.requestID), status)
     }
 
-    private func backendRequest(forCache: Bool) -> (head: HTTPRequestHead, forwardingLeftOut: Bool) {
+    private func backendRequest(forCache: Bool) -> (head: HTTPRequestHead, forwardingLeftOut: Bool, gzipLeftOut: Bool) {
         BackendRequest.prepare(from: context.request, clientAddress: context.clientAddress, forCache: forCache,
-                               requestID: context.requestID, forwardedForExtended: context.forwardedForExtended)
+                               requestID: context.requestID, forwardedForExtended: context.forwardedForExtended,
+                               gzipSupport: gzipSupport)
     }
 
     /// Whether a streamed response should reach this client as 304 (validators match a cacheable 2xx).

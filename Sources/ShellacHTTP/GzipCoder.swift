@@ -20,6 +20,12 @@ public final class GzipCoder {
         }
     }
 
+    /// Whether a Content-Encoding value says gzip.
+    public static func isGzip(contentEncoding value: String) -> Bool {
+        let coding = value.trimmingOWS()
+        return coding.equalsIgnoringASCIICase("gzip") || coding.equalsIgnoringASCIICase("x-gzip")
+    }
+
     public let mode: Mode
     private var stream = z_stream()
     private var started: Bool

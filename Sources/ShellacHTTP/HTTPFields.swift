@@ -313,6 +313,7 @@ public enum KnownName {
     @inlinable public static var authorization: UInt64 { HTTPField.nameBit(known: "Authorization") }
     @inlinable public static var cacheControl: UInt64 { HTTPField.nameBit(known: "Cache-Control") }
     @inlinable public static var connection: UInt64 { HTTPField.nameBit(known: "Connection") }
+    @inlinable public static var contentEncoding: UInt64 { HTTPField.nameBit(known: "Content-Encoding") }
     @inlinable public static var contentLength: UInt64 { HTTPField.nameBit(known: "Content-Length") }
     @inlinable public static var cookie: UInt64 { HTTPField.nameBit(known: "Cookie") }
     @inlinable public static var date: UInt64 { HTTPField.nameBit(known: "Date") }

@@ -145,16 +145,30 @@ extension ByteBuffer {
     }
 }
 
+/// Fields a backend request is written with after its field list, which leaves them out (so the
+/// client's list is not copied to add them): X-Forwarded-For, X-Varnish and, for a fetch for the
+/// cache under http_gzip_support, Accept-Encoding: gzip.
+public struct LeftOutForwarding: Sendable, Equatable {
+    public var forwardedFor: String
+    public var requestID: String
+    public var acceptGzip: Bool
+
+    public init(forwardedFor: String, requestID: String, acceptGzip: Bool = false) {
+        self.forwardedFor = forwardedFor
+        self.requestID = requestID
+        self.acceptGzip = acceptGzip
+    }
+}
+
 extension ByteBuffer {
     /// A request head as sent to a backend: `METHOD target HTTP/1.1`, the fields, a blank line.
-    /// `forwarding`: X-Forwarded-For and X-Varnish values written after the fields (a backend
-    /// request whose fields leave them out).
-    public mutating func writeRequestHead(_ head: HTTPRequestHead,
-                                          forwarding: (forwardedFor: String, requestID: String)? = nil) {
+    /// `forwarding`: fields written after the list, which leaves them out.
+    public mutating func writeRequestHead(_ head: HTTPRequestHead, forwarding: LeftOutForwarding? = nil) {
         var capacity = head.method.utf8.count + head.target.utf8.count + 14  // " " + " HTTP/1.1\r\n" + "\r\n"
             + HeadWriter.length(of: head.fields)
-        if let forwarding {  // "X-Forwarded-For: " + "\r\n" + "X-Varnish: " + "\r\n"
+        if let forwarding {  // "X-Forwarded-For: " + "\r\n" + "X-Varnish: " + "\r\n" [+ "Accept-Encoding: gzip\r\n"]
             capacity += 32 + forwarding.forwardedFor.utf8.count + forwarding.requestID.utf8.count
+                + (forwarding.acceptGzip ? 23 : 0)
         }
         writeHead(capacity: capacity) { writer in
             writer.append(head.method)
@@ -168,6 +182,7 @@ extension ByteBuffer {
                 writer.append("\r\nX-Varnish: ")
                 writer.append(forwarding.requestID)
                 writer.append("\r\n")
+                if forwarding.acceptGzip { writer.append("Accept-Encoding: gzip\r\n") }
             }
             writer.append("\r\n")
         }

@@ -287,7 +287,7 @@ final class BackendConnection: @unchecked Sendable {
     /// Writes the request head and arms the response timers.
     /// `forwarding`: X-Forwarded-For and X-Varnish to write after the request's fields (see
     /// BackendVCLContext.leftOutForwarding).
-    func send(_ request: HTTPRequestHead, forwarding: (forwardedFor: String, requestID: String)?,
+    func send(_ request: HTTPRequestHead, forwarding: LeftOutForwarding?,
               delegate: any BackendExchangeDelegate, firstByte: TimeAmount, betweenBytes: TimeAmount) {
         handler.begin(delegate: delegate, requestWasHEAD: request.method == "HEAD", firstByte: firstByte,
                       betweenBytes: betweenBytes)

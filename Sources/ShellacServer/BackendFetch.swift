@@ -69,6 +69,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         }
         self.bodyEnded = !request.hasBody
         self.context = BackendVCLContext(bereq: consume request, forwardingLeftOut: fetch.forwardingLeftOut,
+                                         gzipLeftOut: fetch.gzipLeftOut,
                                          backend: fetch.backend,
                                          uncacheable: fetch.mode == .pass,
                                          isBackgroundFetch: fetch.isBackground, requestID: fetch.requestID,
@@ -353,12 +354,21 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         // Variants are told apart by the Vary the VCL left (as in Varnish), not the backend's.
         // beresp.do_gzip / do_gunzip: the body is coded as it comes; its length is then unknown
         // until the end (clients of the fetch get it chunked, the stored object its own length).
-        let hasBody = request.method != "HEAD" && !revalidated && final.status != 204 && final.status != 304
-            && head.framing != .none && head.framing != .contentLength(0)
-        coder = BodyCoding.decide(doGzip: final.doGzip, doGunzip: final.doGunzip, hasBody: hasBody,
-                                  fields: &fields, requestFields: request.fields)
-            .map { GzipCoder($0 == .gzip ? .compress : .decompress) }
-        let varyNames = Vary.names(fields)
+        if final.doGzip || final.doGunzip {
+            let hasBody = request.method != "HEAD" && !revalidated && final.status != 204 && final.status != 304
+                && head.framing != .none && head.framing != .contentLength(0)
+            coder = BodyCoding.decide(doGzip: final.doGzip, doGunzip: final.doGunzip, hasBody: hasBody,
+                                      fields: &fields, requestTakesGzip: context.bereqTakesGzip)
+                .map { GzipCoder($0 == .gzip ? .compress : .decompress) }
+        } else {
+            coder = nil
+        }
+        var varyNames = Vary.names(fields)
+        if let names = varyNames, !names.isEmpty, loop.perRequest.gzipSupport, names.contains("accept-encoding") {
+            // As in Varnish: the one (gzip) copy serves every client, decompressed for those that
+            // do not take gzip; the Vary field still goes out as the backend sent it.
+            varyNames = names.filter { $0 != "accept-encoding" }
+        }
         self.plan = StoragePlan(ttl: final.ttl, grace: final.grace, keep: final.keep, initialAge: plan.initialAge,
                                 staleIfError: plan.staleIfError)
         let age = plan.initialAge

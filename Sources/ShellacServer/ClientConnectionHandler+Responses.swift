@@ -18,6 +18,10 @@ extension ClientConnectionHandler {
     /// the response, a head built from its changes (the body is still the stored one).
     func writeHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, age: Int, edits: ResponseEdits?,
                   request: ClientRequest) {
+        if object.isGzip && deliversGunzipped(request) {
+            return writeGunzippedHit(object, notModified: notModified, status: status, age: age, edits: edits,
+                                     request: request)
+        }
         request.keepAlive = keepsAlive(request)
         // Asked for only where a head is built anew: asking the channel costs about a hundred
         // instructions, and most hits write into the loop's head buffer.
@@ -77,9 +81,75 @@ extension ClientConnectionHandler {
         needsFlush = true
     }
 
+    /// http_gzip_support: whether a gzip body goes to this request decompressed (its
+    /// Accept-Encoding, as the VCL left it, does not take gzip).
+    func deliversGunzipped(_ request: ClientRequest) -> Bool {
+        guard loopServices.perRequest.gzipSupport else { return false }
+        guard let accepted = request.flow.requestFields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding)
+        else { return true }
+        return !AcceptEncoding.acceptsGzip(accepted)
+    }
+
+    /// A stored gzip object for a client that does not take gzip: its body decompressed whole (it
+    /// is all here), sent with its length; no Content-Encoding, a weak ETag, no ranges. A body
+    /// that does not decompress (a backend's corrupt gzip) is a 503 rather than bytes the client
+    /// cannot read.
+    private func writeGunzippedHit(_ object: StoredObject, notModified: Bool, status: CacheStatus, age: Int,
+                                   edits: ResponseEdits?, request: ClientRequest) {
+        request.keepAlive = keepsAlive(request)
+        let allocator = context.channel.allocator
+        var fields = object.fields
+        var responseStatus = object.status, reason = object.reason
+        switch edits {
+        case .replaced(let newStatus, let newReason, let replaced, _):
+            (responseStatus, reason, fields) = (newStatus, newReason, replaced)
+        case .added(let added, _):
+            added.forEach { name, value in fields.add(name, value) }
+        case nil:
+            break
+        }
+        fields = BodyCoding.gunzipped(fields)
+        let omitted = edits?.omitted ?? []
+        if notModified {
+            services.counters.increment(.notModified)
+            let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id, cacheStatus: status,
+                                                omitting: omitted, keepAlive: request.keepAlive,
+                                                http10KeepAlive: request.isHTTP10, allocator: allocator)
+            context.write(wrapOutboundOut(head), promise: nil)
+            needsFlush = true
+            return
+        }
+        let coder = GzipCoder(.decompress)
+        var body: ByteBuffer
+        do {
+            body = try coder.process(object.body, allocator: allocator)
+            var rest = try coder.finish(allocator: allocator)
+            body.writeBuffer(&rest)
+        } catch {
+            request.keepAlive = false
+            writeSynthetic(status: 503, reason: "Service Unavailable", requestID: request.id, isHEAD: request.isHEAD,
+                           keepAlive: false)
+            return
+        }
+        let head = ResponseHead.full(status: responseStatus, reason: reason, fields: fields, age: age,
+                                     requestID: request.id, cacheStatus: status, omitting: omitted,
+                                     framing: .contentLength(body.readableBytes), keepAlive: request.keepAlive,
+                                     http10KeepAlive: request.isHTTP10, allocator: allocator)
+        context.write(wrapOutboundOut(head), promise: nil)
+        if !request.isHEAD && body.readableBytes > 0 { context.write(wrapOutboundOut(body), promise: nil) }
+        needsFlush = true
+    }
+
     /// A fetched response's head with our framing; `omitted` are the automatic fields vcl_deliver
     /// unset or set itself.
     func startStreamedResponse(_ head: FetchedHead, omitting omitted: AutomaticFields, _ request: ClientRequest) {
+        if head.isGzip && deliversGunzipped(request) {
+            // Decompressed as it streams: its length is unknown (chunked), and no range is cut from it.
+            let plain = head.replacing(status: head.status, reason: head.reason, fields: BodyCoding.gunzipped(head.fields),
+                                       contentLength: .some(nil))
+            request.gunzip = GzipCoder(.decompress)
+            return startStreamedResponse(plain, omitting: omitted, request)
+        }
         request.responseStarted = true
         // A request that waited for this fetch took its response as a hit (as in Varnish).
         let handling = request.cacheStatus.forward == .bypass ? "pass" : request.cacheStatus.collapsed ? "hit" : "miss"
@@ -147,6 +217,20 @@ extension ClientConnectionHandler {
 
     func writeBody(_ chunk: ByteBuffer, _ request: ClientRequest) {
         guard chunk.readableBytes > 0 else { return }
+        if let coder = request.gunzip {
+            do {
+                let plain = try coder.process(chunk, allocator: context.channel.allocator)
+                if plain.readableBytes > 0 { writePlainBody(plain, request) }
+            } catch {
+                closeNow()  // as a truncated response: the body breaks off
+            }
+            return
+        }
+        writePlainBody(chunk, request)
+    }
+
+    @inline(__always)
+    private func writePlainBody(_ chunk: ByteBuffer, _ request: ClientRequest) {
         request.bodyBytes += chunk.readableBytes
         if let window = request.rangeWindow {
             let start = request.streamOffset
@@ -260,6 +344,16 @@ extension ClientConnectionHandler {
     }
 
     func endBody(_ request: ClientRequest) {
+        if let coder = request.gunzip {
+            request.gunzip = nil
+            do {
+                let rest = try coder.finish(allocator: context.channel.allocator)
+                if rest.readableBytes > 0 { writePlainBody(rest, request) }
+            } catch {
+                closeNow()
+                return
+            }
+        }
         if case .chunked = request.framing {
             context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
         }

@@ -326,7 +326,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             id: id, shape: shape,
             flow: RequestFlow(request: head, addresses: addresses, requestID: id, program: vcl.program,
                               maxWaiters: settings.maxWaiters, maxRestarts: settings.maxRestarts, now: now,
-                              backendTimeouts: settings.backendTimeouts, services: services.vclServices),
+                              backendTimeouts: settings.backendTimeouts, gzipSupport: settings.gzipSupport,
+                              services: services.vclServices),
             vcl: vcl, keepAlive: keepAlive, expectsContinue: expectsContinue, timed: services.accessLog != nil)
         current = request
         if shape.hasBody { armBodyTimer() }

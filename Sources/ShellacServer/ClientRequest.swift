@@ -35,6 +35,8 @@ final class ClientRequest: @unchecked Sendable {
     /// For a 206 cut from a streamed body: the bytes to send, and how far the stream has come.
     var rangeWindow: ClosedRange<Int>?
     var streamOffset = 0
+    /// Decompresses a streamed gzip body for a client that does not take gzip (http_gzip_support).
+    var gunzip: GzipCoder?
     /// Position of the next body piece event, and of the next piece the client still needs; they
     /// differ while the client lags (its socket full) and catches up by pulling from the fetch.
     var pieceEvents = 0

@@ -86,6 +86,13 @@ public final class StoredObject: Sendable {
     /// revalidation), not kept apart on every object.
     public var etag: String? { field(named: "ETag") }
     public var lastModified: String? { field(named: "Last-Modified") }
+    /// Whether the body is gzip (Content-Encoding), read from the stored head when asked: a
+    /// client that does not take gzip gets it decompressed (http_gzip_support).
+    public var isGzip: Bool {
+        // The bit first, inline: nearly every object has no Content-Encoding, and a hit asks.
+        guard fieldNameBits & KnownName.contentEncoding != 0 else { return false }
+        return field(named: "Content-Encoding", nameBit: KnownName.contentEncoding).map(GzipCoder.isGzip) ?? false
+    }
     /// Bytes charged against the memory budget: the stored bytes (key included), and a fixed
     /// amount approximating the object and its index entries.
     public var size: Int { storage.readableBytes + 256 }

@@ -27,6 +27,22 @@ func request(_ method: String = "GET", _ target: String = "/", _ pairs: [(String
         #expect(p.perRequest.defaultTTL == 120)
     }
 
+    @Test func switchesReadOnOrOff() throws {
+        var p = Parameters()
+        #expect(p.perRequest.gzipSupport, "on by default, as in Varnish")
+        try p.set("http_gzip_support", "off")
+        #expect(!p.perRequest.gzipSupport)
+        #expect(p.formatted("http_gzip_support") == "off")
+        try p.set(assignment: "http_gzip_support=true")
+        #expect(p.perRequest.gzipSupport)
+        do {
+            try p.set("http_gzip_support", "maybe")
+            Issue.record("accepted 'maybe'")
+        } catch {
+            #expect(error.description == "parameter 'http_gzip_support': cannot read 'maybe' as on or off")
+        }
+    }
+
     @Test func defaultsAndTypedParsing() throws {
         var p = Parameters()
         #expect(p["http_req_size"] == 32 * 1024)

@@ -35,7 +35,9 @@ import Testing
     }
     """
 
-    @Test func doGzipCompressesForClientsThatTakeGzip() async throws {
+    /// do_gzip stores one gzip copy (every fetch for the cache asks for gzip): clients that take
+    /// gzip get it as stored, the others decompressed.
+    @Test func doGzipStoresOneCopyForEveryClient() async throws {
         try await withHarness(vcl: Self.vcl, script: { _ in
             .ok(Self.page, [("Cache-Control", "max-age=60"), ("Content-Type", "text/plain"), ("ETag", "\"v1\"")])
         }) { h in
@@ -52,9 +54,24 @@ import Testing
             #expect(hit.header("Content-Encoding") == "gzip")
             #expect(hit.header("Content-Length") == "\(hit.body.count)")
             #expect(hit.body == miss.body)
-            #expect(h.origin.requestCount == 1)
 
-            // A client without gzip is another variant, stored as the backend sent it.
+            let plain = try await h.get("/page")
+            #expect(plain.header("Content-Encoding") == nil)
+            #expect(plain.header("Content-Length") == "\(Self.page.utf8.count)")
+            #expect(plain.text == Self.page)
+            #expect(plain.header("ETag") == "W/\"v1\"")
+            #expect(h.origin.requestCount == 1)
+        }
+    }
+
+    /// With http_gzip_support off, a body is compressed only for a request that takes gzip; the
+    /// other clients' variant is stored as the backend sent it.
+    @Test func withoutGzipSupportDoGzipCompressesOnlyForClientsThatTakeIt() async throws {
+        try await withHarness(parameters: ["http_gzip_support=off"], vcl: Self.vcl, script: { _ in
+            .ok(Self.page, [("Cache-Control", "max-age=60"), ("Content-Type", "text/plain"), ("ETag", "\"v1\"")])
+        }) { h in
+            let miss = try await h.get("/page", [("Accept-Encoding", "gzip")])
+            #expect(try Self.gunzip(miss.body) == Self.page)
             let plain = try await h.get("/page")
             #expect(plain.header("Content-Encoding") == nil)
             #expect(plain.text == Self.page)
@@ -63,6 +80,7 @@ import Testing
             #expect(try await h.get("/page").text == Self.page)
             #expect(try await h.get("/page", [("Accept-Encoding", "gzip")]).body == miss.body)
             #expect(h.origin.requestCount == 2)
+            #expect(h.origin.requests[1].header("Accept-Encoding") == nil)
         }
     }
 
@@ -115,6 +133,60 @@ import Testing
             await #expect(throws: (any Error).self) { _ = try await h.get("/gunzip/broken") }
             await #expect(throws: (any Error).self) { _ = try await h.get("/gunzip/broken") }
             #expect(h.origin.requestCount == 2)
+        }
+    }
+
+    /// A backend that compresses when asked (most do): under http_gzip_support every fetch for the
+    /// cache asks for gzip, the one gzip copy serves every client, decompressed as it streams or
+    /// whole from the cache for clients that do not take gzip. A pass asks as its client does.
+    @Test func oneGzipCopyFromTheBackendServesEveryClient() async throws {
+        let compressed = try Self.gzip(Self.page)
+        try await withHarness(script: { request in
+            let takesGzip = request.header("Accept-Encoding")?.contains("gzip") == true
+            let headers = [("Cache-Control", "max-age=60"), ("Content-Type", "text/html"), ("Vary", "Accept-Encoding"),
+                           ("ETag", "\"p\"")]
+            return takesGzip
+                ? .bytes(status: 200, headers: headers + [("Content-Encoding", "gzip")], body: compressed)
+                : .bytes(status: 200, headers: headers, body: Array(Self.page.utf8))
+        }) { h in
+            let streamed = try await h.get("/p")  // a miss, for a client without Accept-Encoding
+            #expect(streamed.header("Content-Encoding") == nil)
+            #expect(streamed.header("Transfer-Encoding") == "chunked")
+            #expect(streamed.header("ETag") == "W/\"p\"")
+            #expect(streamed.text == Self.page)
+            #expect(h.origin.requests.first?.header("Accept-Encoding") == "gzip")
+
+            let gzip = try await h.get("/p", [("Accept-Encoding", "gzip")])
+            #expect(gzip.header("Content-Encoding") == "gzip")
+            #expect(gzip.body == compressed)
+            #expect(gzip.header("ETag") == "\"p\"")
+
+            let plain = try await h.get("/p", [("Accept-Encoding", "br"), ("Range", "bytes=0-9")])
+            #expect(plain.status == 200, "no range is cut from a body decompressed on its way")
+            #expect(plain.text == Self.page)
+            let head = try await h.get("/p", method: "HEAD")
+            #expect(head.header("Content-Length") == "\(Self.page.utf8.count)")
+            #expect(head.header("Content-Encoding") == nil)
+            #expect(h.origin.requestCount == 1)
+
+            let pass = try await h.get("/p", [("Cookie", "a=1"), ("Accept-Encoding", "br")])
+            #expect(pass.text == Self.page)
+            #expect(h.origin.requests.last?.header("Accept-Encoding") == "br")
+        }
+    }
+
+    /// A backend's gzip that does not decompress: clients that take gzip get it as it came (as
+    /// from Varnish); one that does not sees its streamed response break off, and a 503 on a hit.
+    @Test func corruptGzipFromTheBackendIsNeverDeliveredAsPlain() async throws {
+        let garbage = Array("this is not gzip data at all, just text".utf8)
+        try await withHarness(script: { _ in
+            .bytes(status: 200, headers: [("Cache-Control", "max-age=60"), ("Content-Encoding", "gzip")], body: garbage)
+        }) { h in
+            await #expect(throws: (any Error).self) { _ = try await h.get("/bad") }
+            let asItCame = try await h.get("/bad", [("Accept-Encoding", "gzip")])
+            #expect(asItCame.body == garbage)
+            let hit = try await h.get("/bad")
+            #expect(hit.status == 503)
         }
     }
 }
