@@ -26,8 +26,9 @@ public struct OriginRequest: Sendable {
 public enum OriginAction: Sendable {
     /// A well-formed response with Content-Length, after `delayMilliseconds`.
     case respond(status: Int, headers: [(String, String)], body: String, delayMilliseconds: Int)
-    /// A response with Content-Length whose body is these bytes (gzip data, say).
-    case bytes(status: Int, headers: [(String, String)], body: [UInt8])
+    /// A response with Content-Length whose body is these bytes (gzip data, say), after
+    /// `delayMilliseconds`.
+    case bytes(status: Int, headers: [(String, String)], body: [UInt8], delayMilliseconds: Int = 0)
     /// Exactly these bytes, then close the connection if asked.
     case raw(String, close: Bool)
     /// These bytes in parts, each written and flushed `gapMilliseconds` after the one before.
@@ -176,13 +177,21 @@ final class OriginHandler: ChannelInboundHandler, @unchecked Sendable {
             } else {
                 write(text, close: false)
             }
-        case .bytes(let status, let headers, let body):
+        case .bytes(let status, let headers, let body, let delay):
             var head = "HTTP/1.1 \(status) X\r\n"
             for (name, value) in headers { head += "\(name): \(value)\r\n" }
             var buffer = channel.allocator.buffer(string: head + "Content-Length: \(body.count)\r\n\r\n")
             if request.method != "HEAD" { buffer.writeBytes(body) }
-            channel.writeAndFlush(buffer).whenComplete { result in
-                if case .success = result { recorder.responseWritten() }
+            let response = buffer
+            @Sendable func send() {
+                channel.writeAndFlush(response).whenComplete { result in
+                    if case .success = result { recorder.responseWritten() }
+                }
+            }
+            if delay > 0 {
+                context.eventLoop.scheduleTask(in: .milliseconds(Int64(delay))) { send() }
+            } else {
+                send()
             }
         case .raw(let text, let close):
             write(text, close: close)

@@ -189,4 +189,34 @@ import Testing
             #expect(hit.status == 503)
         }
     }
+
+    /// Clients that take gzip and clients that do not, waiting together on one fetch: each gets
+    /// the body its way from the one gzip answer.
+    @Test func waitersOnOneGzipFetchGetTheBodyTheirWay() async throws {
+        let compressed = try Self.gzip(Self.page)
+        try await withHarness(script: { _ in
+            .bytes(status: 200, headers: [("Cache-Control", "max-age=60"), ("Vary", "Accept-Encoding"),
+                                          ("Content-Encoding", "gzip")], body: compressed, delayMilliseconds: 200)
+        }) { h in
+            let responses = try await withThrowingTaskGroup(of: (Bool, TestResponse).self) { group in
+                for i in 0..<10 {
+                    let gzip = i % 2 == 0
+                    group.addTask { (gzip, try await h.get("/w", gzip ? [("Accept-Encoding", "gzip")] : [])) }
+                }
+                var all: [(Bool, TestResponse)] = []
+                for try await pair in group { all.append(pair) }
+                return all
+            }
+            for (gzip, response) in responses {
+                if gzip {
+                    #expect(response.header("Content-Encoding") == "gzip")
+                    #expect(response.body == compressed)
+                } else {
+                    #expect(response.header("Content-Encoding") == nil)
+                    #expect(response.text == Self.page)
+                }
+            }
+            #expect(h.origin.requestCount == 1)
+        }
+    }
 }
