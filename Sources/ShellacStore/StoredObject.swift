@@ -50,6 +50,9 @@ public final class StoredObject: Sendable {
     private let storedStatus: UInt16
     /// The reason phrase is the standard one for the status, so it need not be read from the head.
     private let hasStandardReason: Bool
+    /// Whether the body is gzip (Content-Encoding): a client that does not take gzip gets it
+    /// decompressed (http_gzip_support). Kept beside the status, in what was padding: every hit asks.
+    public let isGzip: Bool
 
     private final class Extras: Sendable {
         let varyNames: [String]
@@ -86,13 +89,6 @@ public final class StoredObject: Sendable {
     /// revalidation), not kept apart on every object.
     public var etag: String? { field(named: "ETag") }
     public var lastModified: String? { field(named: "Last-Modified") }
-    /// Whether the body is gzip (Content-Encoding), read from the stored head when asked: a
-    /// client that does not take gzip gets it decompressed (http_gzip_support).
-    public var isGzip: Bool {
-        // The bit first, inline: nearly every object has no Content-Encoding, and a hit asks.
-        guard fieldNameBits & KnownName.contentEncoding != 0 else { return false }
-        return field(named: "Content-Encoding", nameBit: KnownName.contentEncoding).map(GzipCoder.isGzip) ?? false
-    }
     /// Bytes charged against the memory budget: the stored bytes (key included), and a fixed
     /// amount approximating the object and its index entries.
     public var size: Int { storage.readableBytes + 256 }
@@ -119,6 +115,7 @@ public final class StoredObject: Sendable {
         self.digest = key.digest
         self.storedStatus = UInt16(clamping: status)
         self.hasStandardReason = reason == ReasonPhrase.of(status)
+        self.isGzip = fields["Content-Encoding", nameBit: KnownName.contentEncoding].map(GzipCoder.isGzip) ?? false
         self.extras = varyNames.isEmpty && varyValues.isEmpty && tags.isEmpty && staleIfError == 0 ? nil
             : Extras(varyNames: varyNames, varyValues: varyValues, tags: tags, staleIfError: staleIfError)
         self.storedAt = storedAt
