@@ -249,8 +249,9 @@ public struct Parameters: Sendable {
         Self.table.filter { name == nil || $0.name == name }.map { d in
             let unit = d.kind.unit.isEmpty ? "" : " [\(d.kind.unit)]"
             let when = Self.changeableWhileRunning.contains(d.name) ? "" : " (set at startup)"
-            return "\(d.name)\n    Value: \(d.format(self[d.name]))\(unit)  (default \(d.format(d.defaultValue)), "
-                + "min \(d.format(d.minimum)), max \(d.format(d.maximum)))\(when)\n    \(d.help)"
+            let bounds = d.kind == .bool ? "" : ", min \(d.format(d.minimum)), max \(d.format(d.maximum))"
+            return "\(d.name)\n    Value: \(d.format(self[d.name]))\(unit)  (default \(d.format(d.defaultValue))"
+                + "\(bounds))\(when)\n    \(d.help)"
         }.joined(separator: "\n\n") + "\n"
     }
 
