@@ -25,6 +25,8 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
     /// The stored object this fetch revalidates; a 304 refreshes it without a body transfer.
     private let revalidating: StoredObject?
+    /// The newest ban when a fetch without a busy object began (see CacheStore.insert).
+    private let bansBefore: Int
     private var revalidated = false
     private let services: ServerServices
     private let loop: LoopServices
@@ -78,6 +80,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          services: services.vclServices)
         if vcl.program.callsRollback { context.keepOriginal() }
         self.fetch = fetch
+        // A fetch without a busy object (hit-for-miss) notes the newest ban itself: bans made
+        // while it runs apply to what it stores.
+        bansBefore = fetch.busy == nil ? services.store.newestBan : 0
         self.services = services
         self.loop = loop
         self.vcl = vcl
@@ -523,7 +528,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                       varyValues: head.varyValues, storedAt: services.now(),
                                       initialAge: plan.initialAge, ttl: plan.ttl, grace: plan.grace, keep: plan.keep,
                                       staleIfError: plan.staleIfError, tags: tags)
-            services.store.insert(object, completing: fetch.busy, now: object.storedAt)
+            services.store.insert(object, completing: fetch.busy, bansBefore: bansBefore, now: object.storedAt)
         }
         chunks.removeAll()
         if let last = heldChunk { publishBody(last) }

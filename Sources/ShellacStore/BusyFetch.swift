@@ -107,14 +107,19 @@ public final class BusyFetch: Sendable {
 
     public let key: CacheKey
     public let maxWaiters: Int
+    /// The newest ban when the fetch began: bans made while it runs apply to what it stores (the
+    /// backend may have answered before them), as in Varnish. The store keeps those bans while
+    /// the fetch is busy.
+    public let bansBefore: Int
     private let state = Mutex(State())
     /// Waiters that took the response as a hit (vcl_hit delivered it), and the object the
     /// response became once stored, which counts them (those after it was stored too).
     private let hitsServed = Mutex<(count: Int, stored: StoredObject?)>((0, nil))
 
-    public init(key: CacheKey, maxWaiters: Int) {
+    public init(key: CacheKey, maxWaiters: Int, bansBefore: Int = 0) {
         self.key = key
         self.maxWaiters = maxWaiters
+        self.bansBefore = bansBefore
     }
 
     /// Registers a handler; returns its id and the events that already happened (to be handled first),

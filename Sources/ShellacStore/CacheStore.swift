@@ -222,6 +222,8 @@ public final class CacheStore: Sendable {
             shards[index].withLock { shard in
                 for (_, head) in shard.heads {
                     for object in head.variants { oldest = min(oldest, object.bansChecked) }
+                    // A fetch still running stores an object to be checked against bans since it began.
+                    if let busy = head.busy, !busy.isFinished { oldest = min(oldest, busy.bansBefore) }
                 }
             }
         }
@@ -268,7 +270,7 @@ public final class CacheStore: Sendable {
                         shard.heads[key.digest] = head
                         return .graceHit(object, refresh: nil)
                     }
-                    let refresh = BusyFetch(key: key, maxWaiters: maxWaiters)
+                    let refresh = BusyFetch(key: key, maxWaiters: maxWaiters, bansBefore: newestBan)
                     head.busy = refresh
                     shard.heads[key.digest] = head
                     return .graceHit(object, refresh: refresh)
@@ -287,7 +289,7 @@ public final class CacheStore: Sendable {
                 }
                 head.clearMarker()
             }
-            let busy = BusyFetch(key: key, maxWaiters: maxWaiters)
+            let busy = BusyFetch(key: key, maxWaiters: maxWaiters, bansBefore: newestBan)
             head.busy = busy
             shard.heads[key.digest] = head
             return .miss(busy, kind)
@@ -299,16 +301,23 @@ public final class CacheStore: Sendable {
         return result
     }
 
+    /// The id of the newest ban (0: none yet).
+    public var newestBan: Int { lastBanID.load(ordering: .relaxed) }
+
     /// Stores the completed response of `fetch` (or of an uncoalesced fetch when `fetch` is nil),
     /// replacing the variant it matches. Returns false when it does not fit in the budget.
+    /// - Parameter bansBefore: the newest ban when an uncoalesced fetch began (`newestBan`); a
+    ///   shared fetch's busy object knows its own.
     @discardableResult
-    public func insert(_ object: StoredObject, completing fetch: BusyFetch?, now: Double) -> Bool {
+    public func insert(_ object: StoredObject, completing fetch: BusyFetch?, bansBefore: Int? = nil,
+                       now: Double) -> Bool {
         guard object.size <= budget else {
             if let fetch { release(fetch, hitForMissTTL: nil, now: now) }
             return false
         }
-        // Bans made before the object was stored do not apply to it.
-        object.markBansChecked(upTo: lastBanID.load(ordering: .relaxed))
+        // Bans made before the fetch began do not apply to the object; those made while it ran do
+        // (the next lookup checks them), as in Varnish.
+        object.markBansChecked(upTo: fetch?.bansBefore ?? bansBefore ?? newestBan)
         fetch?.stored(as: object)  // its waiters were hits on it
         var replacedVariants = 0
         var droppedVariants = 0

@@ -776,6 +776,34 @@ import Testing
             #expect(h.origin.count(path: "/any") == 1)
         }
     }
+
+    /// A ban made while a fetch for a URL it covers is under way applies to the object that
+    /// fetch stores, as in Varnish: the next request fetches again. It was marked checked
+    /// against every ban made before it was stored, and served until it expired.
+    @Test func aBanMadeWhileAFetchRunsAppliesToItsObject() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv { if (req.url == "/ban") { ban("req.url ~ ^/page"); return (synth(200, "Banned")); } }
+        """
+        let served = Counter()
+        try await withHarness(vcl: vcl, script: { _ in
+            .ok("v\(served.next())", [("Cache-Control", "max-age=60")], delayMilliseconds: 300)
+        }) { h in
+            async let first = h.get("/page")
+            // The ban goes in once the origin has the request (it answers 300 ms later).
+            let fetching = try await eventually { h.origin.requestCount == 1 }
+            #expect(fetching)
+            let ban = try await h.get("/ban")
+            #expect(ban.status == 200)
+            let firstText = try await first.text
+            #expect(firstText == "v0")
+            let after = try await h.get("/page")
+            #expect(after.text == "v1", "the object stored after the ban is banned")
+            let again = try await h.get("/page")
+            #expect(again.text == "v1")
+        }
+    }
 }
 
 /// A counter scripts can share across event loops.

@@ -358,4 +358,37 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         store.expire(now: t0 + 4)
         #expect(store.banList.isEmpty, "every object has been checked against the ban: it is dropped")
     }
+
+    /// A ban made while a fetch runs applies to what it stores (the backend may have answered
+    /// before the ban), as in Varnish; the ban is kept until that fetch is done. Objects were
+    /// marked checked against every ban made before they were stored, so a ban issued between a
+    /// miss and the end of its fetch never removed them.
+    @Test func aBanMadeWhileAFetchRunsAppliesToWhatItStores() {
+        let store = CacheStore(budget: 1 << 20)
+        store.ban(URLPrefixBan(prefix: "/old"), now: t0)
+        guard case .miss(let fetch, _) = store.lookup(key("/news/1"), requestFields: HTTPFields(), url: "/news/1",
+                                                      now: t0 + 1) else {
+            Issue.record("a miss"); return
+        }
+        store.ban(URLPrefixBan(prefix: "/news"), now: t0 + 2)
+        store.expire(now: t0 + 3)
+        #expect(store.banList.map(\.text) == ["req.url ~ ^/news"], "kept while a fetch that began before it runs")
+        store.insert(object("/news/1"), completing: fetch, now: t0 + 4)
+        expectMiss(store, "/news/1", now: t0 + 5)
+
+        // An uncoalesced fetch says when it began.
+        let began = store.newestBan
+        store.ban(URLPrefixBan(prefix: "/news"), now: t0 + 6)
+        store.insert(object("/news/2"), completing: nil, bansBefore: began, now: t0 + 7)
+        expectMiss(store, "/news/2", now: t0 + 8)
+        // A ban made before the fetch began does not apply to it.
+        guard case .miss(let later, _) = store.lookup(key("/news/3"), requestFields: HTTPFields(), url: "/news/3",
+                                                      now: t0 + 9) else {
+            Issue.record("a miss"); return
+        }
+        store.insert(object("/news/3"), completing: later, now: t0 + 10)
+        guard case .hit = store.lookup(key("/news/3"), requestFields: HTTPFields(), url: "/news/3", now: t0 + 11) else {
+            Issue.record("stored after every ban: a hit"); return
+        }
+    }
 }
