@@ -278,7 +278,11 @@ public final class CacheStore: Sendable {
                 kind = .stale
                 break
             }
-            if let busy = head.busy, !busy.isFinished {
+            // A request waits on a running fetch unless a ban came after that fetch began: what it
+            // brings may be banned already, so this request fetches anew (Varnish's waiters look
+            // the key up again when the fetch ends, and find its object banned); later requests
+            // wait on the new fetch, the earlier ones stay with theirs.
+            if let busy = head.busy, !busy.isFinished, busy.bansBefore >= newestBan {
                 if headChanged { shard.heads[key.digest] = head }
                 return .busy(busy)
             }

@@ -391,4 +391,32 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
             Issue.record("stored after every ban: a hit"); return
         }
     }
+
+    /// A request arriving after a ban does not wait on a fetch that began before it (what that
+    /// brings may be banned): it fetches anew, and requests after it wait on its fetch.
+    @Test func aRequestAfterABanDoesNotWaitOnAnEarlierFetch() {
+        let store = CacheStore(budget: 1 << 20)
+        guard case .miss(let before, _) = store.lookup(key("/p"), requestFields: HTTPFields(), url: "/p", now: t0) else {
+            Issue.record("a miss"); return
+        }
+        guard case .busy(let same) = store.lookup(key("/p"), requestFields: HTTPFields(), url: "/p", now: t0),
+              same === before else {
+            Issue.record("no ban since: it waits"); return
+        }
+        store.ban(URLPrefixBan(prefix: "/p"), now: t0 + 1)
+        guard case .miss(let after, _) = store.lookup(key("/p"), requestFields: HTTPFields(), url: "/p", now: t0 + 2),
+              after !== before else {
+            Issue.record("after the ban: a fetch of its own"); return
+        }
+        guard case .busy(let waitsOn) = store.lookup(key("/p"), requestFields: HTTPFields(), url: "/p", now: t0 + 3),
+              waitsOn === after else {
+            Issue.record("later requests wait on the new fetch"); return
+        }
+        store.insert(object("/p", body: "old"), completing: before, now: t0 + 4)
+        store.insert(object("/p", body: "new"), completing: after, now: t0 + 5)
+        guard case .hit(let stored) = store.lookup(key("/p"), requestFields: HTTPFields(), url: "/p", now: t0 + 6) else {
+            Issue.record("the new fetch's object"); return
+        }
+        #expect(String(buffer: stored.body) == "new")
+    }
 }

@@ -3,6 +3,7 @@
 # deterministic origins, one behind Varnish and one behind Shellac; prints every request whose
 # answers differ (see requests.py for the differences that are by design). Needs varnishd.
 #   scripts/varnish-diff/run.sh [VCL|-b] [SEED] [COUNT]     (default: -b 1 500)
+# PIPELINED=1 sends COUNT batches of pipelined requests instead (pipelined.py).
 # A VCL's backend is pointed at the origins by rewriting `.port = "8000"` (as config/default.vcl
 # has it). Ports BASE_PORT..+3 on loopback (default 28170); stops what it starts.
 set -euo pipefail
@@ -36,4 +37,8 @@ fi
 for port in "$BASE" "$((BASE + 1))" "$((BASE + 2))" "$((BASE + 3))"; do
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
-timeout 300 python3 "$HERE/requests.py" "$SEED" "$COUNT" "$((BASE + 2))" "$((BASE + 3))" "${POST_WEIGHT:-0}"
+if [ -n "${PIPELINED:-}" ]; then
+  timeout 300 python3 "$HERE/pipelined.py" "$SEED" "$COUNT" "$((BASE + 2))" "$((BASE + 3))"
+else
+  timeout 300 python3 "$HERE/requests.py" "$SEED" "$COUNT" "$((BASE + 2))" "$((BASE + 3))" "${POST_WEIGHT:-0}"
+fi
