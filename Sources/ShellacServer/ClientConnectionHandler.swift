@@ -149,6 +149,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         current?.fetch?.clientWritabilityChanged(context.channel.isWritable)
         if context.channel.isWritable, let request = current, request.lagging { catchUp(request) }
+        if context.channel.isWritable, let request = current, request.gunzipPump != nil { pumpGunzipped(request) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -406,7 +407,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             request.responding(status: notModified ? 304 : answered, handling: "hit")
             request.bodyBytes = notModified || request.isHEAD ? 0 : object.bodyLength
             writeHit(object, notModified: notModified, status: status, age: age, edits: edits, request: request)
-            finishResponse(request)
+            // A body decompressed as it goes out ends the response itself (pumpGunzipped).
+            if request.gunzipPump == nil { finishResponse(request) }
         case .fetch(let fetch, let status):
             switch fetch.mode {
             case .pass: services.counters.increment(.passes)

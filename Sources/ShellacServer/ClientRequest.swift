@@ -37,6 +37,9 @@ final class ClientRequest: @unchecked Sendable {
     var streamOffset = 0
     /// Decompresses a streamed gzip body for a client that does not take gzip (http_gzip_support).
     var gunzip: GzipCoder?
+    /// A stored gzip body going out decompressed, a piece at a time while the socket takes it
+    /// (ClientConnectionHandler.pumpGunzipped).
+    var gunzipPump: (coder: GzipCoder, body: ByteBuffer)?
     /// Position of the next body piece event, and of the next piece the client still needs; they
     /// differ while the client lags (its socket full) and catches up by pulling from the fetch.
     var pieceEvents = 0
