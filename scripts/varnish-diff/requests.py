@@ -4,7 +4,7 @@ request whose status, body or chosen headers differ, then how many did.
 
   requests.py SEED COUNT VARNISH_PORT SHELLAC_PORT [POST_WEIGHT]
 
-Requests pick a path from PATHS (each asks origin.py for one behaviour: a lifetime, a Vary, an
+Requests (one in seven HTTP/1.0) pick a path from PATHS (each asks origin.py for one behaviour: a lifetime, a Vary, an
 ETag, a status, a Set-Cookie) and random request headers (cookies, languages, Accept-Encoding,
 Authorization, validators). POST_WEIGHT (default 0) adds POSTs: Shellac invalidates a URL after a
 successful unsafe request (RFC 9111 4.4), Varnish does not, so they diverge by design. Also by
@@ -45,9 +45,9 @@ PATHS = [
     "/y?cc=max-age%3D300&status=203",
     "/z?cc=max-age%3D300&gzip=1&vary=Accept-Encoding",
 ]
-def request(port, method, path, headers, body):
+def request(port, method, path, headers, body, version="1.1"):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    text = f"{method} {path} HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n"
+    text = f"{method} {path} HTTP/{version}\r\nHost: example.com\r\nConnection: close\r\n"
     for k, v in headers: text += f"{k}: {v}\r\n"
     if body is not None: text += f"Content-Length: {len(body)}\r\n"
     s.sendall((text + "\r\n").encode() + (body or b""))
@@ -92,13 +92,14 @@ for i in range(n):
     if rnd.random() < 0.1: headers.append(("Range", rnd.choice(["bytes=0-9", "bytes=5-", "bytes=-7", "bytes=100000-"])))
     if method != "GET": headers = [h for h in headers if h[0] != "Range"]
     body = b"x=1" if method == "POST" else None
-    rv = request(vport, method, path, headers, body)
-    rs = request(sport, method, path, headers, body)
+    version = "1.0" if rnd.random() < 0.15 else "1.1"
+    rv = request(vport, method, path, headers, body, version)
+    rs = request(sport, method, path, headers, body, version)
     pick = lambda r: (r[0], {k: r[1].get(k) for k in KEEP if k in r[1] and not (r[0] == "304" and k == "content-type")
                              and not (r[0] == "416" and k != "content-range")}, r[2].split(b"<h3>")[0])
     if pick(rv) != pick(rs):
         diffs += 1
-        print(f"#{i} {method} {path} {headers}")
+        print(f"#{i} {method} {path} HTTP/{version} {headers}")
         print(f"   varnish: {pick(rv)[0]} {pick(rv)[1]} {pick(rv)[2][:160]!r}")
         print(f"   shellac: {pick(rs)[0]} {pick(rs)[1]} {pick(rs)[2][:160]!r}")
 print(f"{diffs} of {n} differ")
