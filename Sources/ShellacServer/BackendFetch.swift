@@ -25,8 +25,9 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     }
     /// The stored object this fetch revalidates; a 304 refreshes it without a body transfer.
     private let revalidating: StoredObject?
-    /// The newest ban when a fetch without a busy object began (see CacheStore.insert).
-    private let bansBefore: Int
+    /// The newest ban when a fetch without a busy object began (see CacheStore.insert): bans made
+    /// while it runs apply to what it stores. (A busy object knows its own.)
+    private var bansBefore = 0
     private var revalidated = false
     private let services: ServerServices
     private let loop: LoopServices
@@ -80,9 +81,6 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
                                          services: services.vclServices)
         if vcl.program.callsRollback { context.keepOriginal() }
         self.fetch = fetch
-        // A fetch without a busy object (hit-for-miss) notes the newest ban itself: bans made
-        // while it runs apply to what it stores.
-        bansBefore = fetch.busy == nil ? services.store.newestBan : 0
         self.services = services
         self.loop = loop
         self.vcl = vcl
@@ -109,7 +107,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
 
     func start() {
         context.now = services.now()
-        if context.retries == 0 { context.fetchStarted = context.now }
+        if context.retries == 0 {
+            context.fetchStarted = context.now
+            if fetch.busy == nil { bansBefore = services.store.newestBan }
+        }
         let outcome = vcl.program.run(.backendFetch, &context)
         applyBans()
         switch outcome {
