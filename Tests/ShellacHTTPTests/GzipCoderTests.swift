@@ -3,6 +3,7 @@
 
 import NIOCore
 import ShellacHTTP
+import ShellacTestSupport
 import Testing
 
 @Suite struct GzipCoderTests {
@@ -66,6 +67,35 @@ import Testing
         }
         #expect(throws: GzipCoder.Failure(description: "data after the end of the gzip data")) {
             try code(.decompress, compressed + [0x41, 0x42], piece: compressed.count)
+        }
+    }
+
+    /// Random bytes, and valid gzip with random bytes changed or cut off, in random pieces: each
+    /// either decompresses or is refused with a Failure; nothing traps or loops.
+    @Test func arbitraryInputIsDecompressedOrRefused() throws {
+        var generator = SeededGenerator(state: 0x9A1B)
+        let valid = try code(.compress, sample(20_000), piece: 20_000)
+        for round in 0..<300 {
+            var input: [UInt8]
+            switch round % 3 {
+            case 0:
+                input = (0..<Int.random(in: 0...3_000, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
+                if round % 2 == 0, input.count >= 3 { input[0] = 0x1F; input[1] = 0x8B; input[2] = 8 }  // a gzip header
+            case 1:
+                input = valid
+                for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                    input[Int.random(in: 0..<input.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+            default:
+                input = Array(valid.prefix(Int.random(in: 0..<valid.count, using: &generator)))
+            }
+            do {
+                _ = try code(.decompress, input, piece: Int.random(in: 1...4_096, using: &generator))
+            } catch is GzipCoder.Failure {
+                continue
+            }
         }
     }
 }
