@@ -128,14 +128,18 @@ public struct RequestFlow {
     let maxRestarts: Int
     /// http_gzip_support: fetches for the cache ask for gzip (BackendRequest.prepare).
     let gzipSupport: Bool
+    /// The connection's last Accept-Encoding normalisation (CorePolicy.normaliseAcceptEncoding).
+    let normalised: CorePolicy.NormalisedFields?
 
     public init(request: consuming HTTPRequestHead, addresses: ClientAddresses, requestID: String,
                 program: VCLProgram, maxWaiters: Int, maxRestarts: Int, now: Double,
-                backendTimeouts: BackendTimeouts = .defaults, gzipSupport: Bool = false, services: VCLServices) {
+                backendTimeouts: BackendTimeouts = .defaults, gzipSupport: Bool = false,
+                normalised: CorePolicy.NormalisedFields? = nil, services: VCLServices) {
         self.program = program
         self.maxWaiters = maxWaiters
         self.maxRestarts = maxRestarts
         self.gzipSupport = gzipSupport
+        self.normalised = normalised
         self.context = ClientVCLContext(request: request, addresses: addresses, requestID: requestID, now: now,
                                         backendHint: program.defaultBackend,
                                         defaultConnectTimeout: backendTimeouts.connect, services: services)
@@ -216,7 +220,7 @@ public struct RequestFlow {
         case .action("hash", _):
             // A request body cannot be part of a shared fetch: such requests go to the backend alone.
             if context.request.hasBody { return pass() }
-            CorePolicy.normaliseAcceptEncoding(&context.request.fields)
+            CorePolicy.normaliseAcceptEncoding(&context.request.fields, memo: normalised)
             return hash(then: .lookingUp)
         case .action("pass", _): return pass()
         case .action("pipe", _): return pipe()

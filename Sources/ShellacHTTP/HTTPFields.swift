@@ -110,6 +110,15 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
         nameBits = Self.nameBits(of: fields)
     }
 
+    /// Whether both lists are one list in memory (a copy not yet changed), so hold the same fields
+    /// without comparing them. False for two empty lists.
+    public func sharesStorage(with other: HTTPFields) -> Bool {
+        guard !fields.isEmpty, fields.count == other.fields.count else { return false }
+        return fields.withUnsafeBufferPointer { mine in
+            other.fields.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress }
+        }
+    }
+
     // Fields are looked at in place, through buffer pointers: a `for` loop, `reduce` or
     // `contains(where:)` over the list copied each field it passed (two Strings retained and
     // released, about 90 instructions a field), and a head is parsed and searched on every request.

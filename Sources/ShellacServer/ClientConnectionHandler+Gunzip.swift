@@ -14,9 +14,11 @@ extension ClientConnectionHandler {
     /// Accept-Encoding, as the VCL left it, does not take gzip).
     func deliversGunzipped(_ request: ClientRequest) -> Bool {
         guard loopServices.perRequest.gzipSupport else { return false }
-        guard let accepted = request.flow.requestFields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding)
-        else { return true }
-        return !AcceptEncoding.acceptsGzip(accepted)
+        let fields = request.flow.requestFields
+        // A looked-up request's Accept-Encoding is "gzip" or absent (normalised): read as it is.
+        guard let first = fields["Accept-Encoding", nameBit: KnownName.acceptEncoding] else { return true }
+        if first == "gzip" { return false }
+        return !AcceptEncoding.acceptsGzip(fields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding) ?? first)
     }
 
     /// A stored gzip object for a client that does not take gzip: no Content-Encoding, a weak

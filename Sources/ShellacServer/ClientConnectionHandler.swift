@@ -39,6 +39,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var bodyTimer: Scheduled<Void>?
     /// client.ip, server.ip (and their ports), remote.ip and local.ip for this connection's requests.
     var addresses = ClientAddresses(client: "0.0.0.0", server: "0.0.0.0")
+    /// The last Accept-Encoding normalisation on this connection (its requests' heads repeat).
+    let normalisedFields = CorePolicy.NormalisedFields()
     /// The listener is marked PROXY and the connection's PROXY header has not been read yet.
     var expectsProxyHeader: Bool
     /// return(pipe): bytes flow to `pipePeer` (the backend) untouched; nothing more is parsed.
@@ -328,7 +330,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             flow: RequestFlow(request: head, addresses: addresses, requestID: id, program: vcl.program,
                               maxWaiters: settings.maxWaiters, maxRestarts: settings.maxRestarts, now: now,
                               backendTimeouts: settings.backendTimeouts, gzipSupport: settings.gzipSupport,
-                              services: services.vclServices),
+                              normalised: normalisedFields, services: services.vclServices),
             vcl: vcl, keepAlive: keepAlive, expectsContinue: expectsContinue, timed: services.accessLog != nil)
         current = request
         if shape.hasBody { armBodyTimer() }

@@ -262,6 +262,25 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         CorePolicy.normaliseAcceptEncoding(&fields)
         #expect(fields["Accept-Encoding"] == expected)
     }
+
+    /// A connection's requests repeat their heads (the parser shares the field list of a repeated
+    /// head): the second normalisation takes the first one's result instead of copying the list.
+    @Test func aRepeatedFieldListTakesTheLastNormalisation() {
+        let memo = CorePolicy.NormalisedFields()
+        let received = HTTPFields([("Host", "a"), ("Accept-Encoding", "gzip, deflate, br")])
+        var first = received
+        CorePolicy.normaliseAcceptEncoding(&first, memo: memo)
+        var second = received  // the same list again
+        CorePolicy.normaliseAcceptEncoding(&second, memo: memo)
+        #expect(second == first && second["Accept-Encoding"] == "gzip")
+        #expect(second.sharesStorage(with: first), "the remembered result, not a new copy")
+        var other = HTTPFields([("Host", "a"), ("Accept-Encoding", "br")])  // another list
+        CorePolicy.normaliseAcceptEncoding(&other, memo: memo)
+        #expect(other["Accept-Encoding"] == nil)
+        var plain = HTTPFields([("Host", "a")])
+        CorePolicy.normaliseAcceptEncoding(&plain, memo: memo)
+        #expect(plain == HTTPFields([("Host", "a")]))
+    }
 }
 
 @Suite struct BuiltinBackendResponseTests {
