@@ -192,9 +192,7 @@ public final class BackendVCLContext: VCLContext, RecordsVCLEffects {
 
     /// Whether the request asks the backend for gzip (its Accept-Encoding takes it).
     public var bereqTakesGzip: Bool {
-        if gzipLeftOut { return true }
-        return bereq.fields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding)
-            .map(AcceptEncoding.acceptsGzip) ?? false
+        gzipLeftOut || AcceptEncoding.takesGzip(bereq.fields)
     }
 
     /// bereq's fields as VCL sees them: with X-Forwarded-For and X-Varnish.

@@ -18,14 +18,16 @@ public enum BodyCoding: Sendable, Equatable {
     public static func decide(doGzip: Bool, doGunzip: Bool, hasBody: Bool, fields: inout HTTPFields,
                               requestTakesGzip: @autoclosure () -> Bool) -> BodyCoding? {
         guard hasBody, doGzip || doGunzip else { return nil }
-        let encoding = fields.combined("Content-Encoding")?.trimmingOWS().asciiLowercased()
         if doGunzip {
-            guard encoding == "gzip" else { return nil }
+            guard GzipCoder.isGzip(fields) else { return nil }
             fields.remove("Content-Encoding")
             weakenETag(&fields)
             return .gunzip
         }
-        guard encoding == nil || encoding == "identity" else { return nil }
+        if let encoding = fields.combined("Content-Encoding", nameBit: KnownName.contentEncoding),
+           !encoding.trimmingOWS().equalsIgnoringASCIICase("identity") {
+            return nil
+        }
         // Compressed or not, the response now depends on Accept-Encoding: the plain variant too,
         // or it would answer the clients that take gzip.
         if let names = Vary.names(fields), !names.contains("accept-encoding") {

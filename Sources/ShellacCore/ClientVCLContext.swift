@@ -131,7 +131,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
         case .reqTTL: return .duration(requestTTL ?? -1)
         case .reqHashAlwaysMiss: return .bool(hashAlwaysMiss)
         case .reqHashIgnoreBusy: return .bool(hashIgnoreBusy)
-        case .reqCanGzip: return .bool(request.fields.combined("Accept-Encoding").map(AcceptEncoding.acceptsGzip) ?? false)
+        case .reqCanGzip: return .bool(AcceptEncoding.takesGzip(request.fields))
         case .reqIsHitMiss: return .bool(isHitMiss)
         case .reqIsHitPass: return .bool(isHitPass)
         case .reqEsiLevel: return .int(0)

@@ -2,6 +2,14 @@
 // the bytes without splitting into strings: the hit path normalises this header on every request.
 
 public enum AcceptEncoding {
+    /// Whether a request with `fields` takes gzip (req.can_gzip). A looked-up request's header is
+    /// "gzip" or absent once normalised, so the first value is read as it is before any joining.
+    public static func takesGzip(_ fields: HTTPFields) -> Bool {
+        guard let first = fields["Accept-Encoding", nameBit: KnownName.acceptEncoding] else { return false }
+        if first == "gzip" { return true }
+        return acceptsGzip(fields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding) ?? first)
+    }
+
     /// Whether `value` lists gzip explicitly (a `*` does not count) with a q above 0.
     public static func acceptsGzip(_ value: String) -> Bool {
         var value = value

@@ -20,8 +20,9 @@ public final class GzipCoder {
         }
     }
 
-    /// Whether a Content-Encoding value says gzip.
-    public static func isGzip(contentEncoding value: String) -> Bool {
+    /// Whether a response with `fields` has a gzip body (its Content-Encoding).
+    public static func isGzip(_ fields: HTTPFields) -> Bool {
+        guard let value = fields.combined("Content-Encoding", nameBit: KnownName.contentEncoding) else { return false }
         let coding = value.trimmingOWS()
         return coding.equalsIgnoringASCIICase("gzip") || coding.equalsIgnoringASCIICase("x-gzip")
     }

@@ -13,12 +13,7 @@ extension ClientConnectionHandler {
     /// http_gzip_support: whether a gzip body goes to this request decompressed (its
     /// Accept-Encoding, as the VCL left it, does not take gzip).
     func deliversGunzipped(_ request: ClientRequest) -> Bool {
-        guard loopServices.perRequest.gzipSupport else { return false }
-        let fields = request.flow.requestFields
-        // A looked-up request's Accept-Encoding is "gzip" or absent (normalised): read as it is.
-        guard let first = fields["Accept-Encoding", nameBit: KnownName.acceptEncoding] else { return true }
-        if first == "gzip" { return false }
-        return !AcceptEncoding.acceptsGzip(fields.combined("Accept-Encoding", nameBit: KnownName.acceptEncoding) ?? first)
+        loopServices.perRequest.gzipSupport && !AcceptEncoding.takesGzip(request.flow.requestFields)
     }
 
     /// A stored gzip object for a client that does not take gzip: no Content-Encoding, a weak
@@ -31,17 +26,9 @@ extension ClientConnectionHandler {
                                    edits: ResponseEdits?, request: ClientRequest) {
         request.keepAlive = keepsAlive(request)
         let allocator = context.channel.allocator
-        var fields = object.fields
         var responseStatus = object.status, reason = object.reason
-        switch edits {
-        case .replaced(let newStatus, let newReason, let replaced, _):
-            (responseStatus, reason, fields) = (newStatus, newReason, replaced)
-        case .added(let added, _):
-            added.forEach { name, value in fields.add(name, value) }
-        case nil:
-            break
-        }
-        fields = BodyCoding.gunzipped(fields)
+        if case .replaced(let newStatus, let newReason, _, _)? = edits { (responseStatus, reason) = (newStatus, newReason) }
+        let fields = BodyCoding.gunzipped(Self.fields(of: object, editedBy: edits))
         let omitted = edits?.omitted ?? []
         if notModified {
             services.counters.increment(.notModified)

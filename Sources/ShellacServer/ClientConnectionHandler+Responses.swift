@@ -28,16 +28,7 @@ extension ClientConnectionHandler {
         var allocator: ByteBufferAllocator { context.channel.allocator }
         let omitted = edits?.omitted ?? []
         // The response's fields, read from the stored head only where a head is built anew.
-        var fields: HTTPFields {
-            switch edits {
-            case .replaced(_, _, let replaced, _): return replaced
-            case .added(let added, _):
-                var all = object.fields
-                added.forEach { name, value in all.add(name, value) }
-                return all
-            case nil: return object.fields
-            }
-        }
+        var fields: HTTPFields { Self.fields(of: object, editedBy: edits) }
         if notModified {
             services.counters.increment(.notModified)
             let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id,
@@ -81,13 +72,24 @@ extension ClientConnectionHandler {
         needsFlush = true
     }
 
+    /// A stored object's fields as vcl_deliver left them.
+    static func fields(of object: StoredObject, editedBy edits: ResponseEdits?) -> HTTPFields {
+        switch edits {
+        case .replaced(_, _, let replaced, _): return replaced
+        case .added(let added, _):
+            var all = object.fields
+            added.forEach { name, value in all.add(name, value) }
+            return all
+        case nil: return object.fields
+        }
+    }
+
     /// A fetched response's head with our framing; `omitted` are the automatic fields vcl_deliver
     /// unset or set itself.
     func startStreamedResponse(_ head: FetchedHead, omitting omitted: AutomaticFields, _ request: ClientRequest) {
         if head.isGzip && deliversGunzipped(request) {
             // Decompressed as it streams: its length is unknown (chunked), and no range is cut from it.
-            let plain = head.replacing(status: head.status, reason: head.reason, fields: BodyCoding.gunzipped(head.fields),
-                                       contentLength: .some(nil))
+            let plain = head.recoded(fields: BodyCoding.gunzipped(head.fields))
             request.gunzip = GzipCoder(.decompress)
             return startStreamedResponse(plain, omitting: omitted, request)
         }

@@ -31,9 +31,7 @@ public final class FetchedHead: Sendable {
     public let keep: Double
 
     /// Whether the body is gzip (Content-Encoding).
-    public var isGzip: Bool {
-        fields["Content-Encoding", nameBit: KnownName.contentEncoding].map(GzipCoder.isGzip) ?? false
-    }
+    public var isGzip: Bool { GzipCoder.isGzip(fields) }
 
     public init(status: Int, reason: String, fields: HTTPFields, contentLength: Int?, cacheable: Bool,
                 varyNames: [String] = [], varyValues: [String?] = [], age: Int = 0,
@@ -52,11 +50,16 @@ public final class FetchedHead: Sendable {
     }
 
     /// The same head with another status line and fields (what vcl_deliver made of it).
-    /// `contentLength`: the length the body goes out with (nil: unknown, a body recoded on its way).
-    public func replacing(status: Int, reason: String, fields: HTTPFields, contentLength: Int?? = .none) -> FetchedHead {
-        FetchedHead(status: status, reason: reason, fields: fields, contentLength: contentLength ?? self.contentLength,
-                    cacheable: cacheable, varyNames: varyNames, varyValues: varyValues, age: age, ttl: ttl,
-                    grace: grace, keep: keep)
+    public func replacing(status: Int, reason: String, fields: HTTPFields) -> FetchedHead {
+        FetchedHead(status: status, reason: reason, fields: fields, contentLength: contentLength, cacheable: cacheable,
+                    varyNames: varyNames, varyValues: varyValues, age: age, ttl: ttl, grace: grace, keep: keep)
+    }
+
+    /// The head as it goes out with its body recoded on the way (decompressed): `fields`, and a
+    /// length unknown until the end.
+    public func recoded(fields: HTTPFields) -> FetchedHead {
+        FetchedHead(status: status, reason: reason, fields: fields, contentLength: nil, cacheable: cacheable,
+                    varyNames: varyNames, varyValues: varyValues, age: age, ttl: ttl, grace: grace, keep: keep)
     }
 
     /// Whether a waiting request with these fields may share this response.

@@ -115,7 +115,7 @@ public final class StoredObject: Sendable {
         self.digest = key.digest
         self.storedStatus = UInt16(clamping: status)
         self.hasStandardReason = reason == ReasonPhrase.of(status)
-        self.isGzip = fields["Content-Encoding", nameBit: KnownName.contentEncoding].map(GzipCoder.isGzip) ?? false
+        self.isGzip = GzipCoder.isGzip(fields)
         self.extras = varyNames.isEmpty && varyValues.isEmpty && tags.isEmpty && staleIfError == 0 ? nil
             : Extras(varyNames: varyNames, varyValues: varyValues, tags: tags, staleIfError: staleIfError)
         self.storedAt = storedAt
