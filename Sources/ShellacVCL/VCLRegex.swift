@@ -1,10 +1,9 @@
 // VCLRegex: a VCL regular expression compiled once with the system PCRE2 library (the engine and
-// syntax Varnish uses, JIT-compiled where available). Immutable after compiling; a match uses
-// its thread's match data and a substitution takes some from a small pool, so one compiled regex
-// serves every event loop.
+// syntax Varnish uses, JIT-compiled where available). Immutable after compiling; a match or a
+// substitution uses its thread's match data (and a substitution its thread's scratch buffer), so
+// one compiled regex serves every event loop without a lock.
 
 import CPCRE2
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -59,14 +58,6 @@ public final class VCLRegex: @unchecked Sendable {
     /// (`\.(css|js)$` on a URL with no dot).
     private let requiredFirst: Int32
     private let requiredLast: Int32
-    /// Match data kept for reuse, so a match allocates nothing (event loops take turns).
-    private let spareMatchData = Mutex<[MatchData]>([])
-
-    /// PCRE2 match data, used by one match at a time.
-    private struct MatchData: @unchecked Sendable {
-        let pointer: OpaquePointer
-    }
-
     /// `checksRequiredBytes` false: every match goes to PCRE2 (tests hold the check to it).
     public init(_ pattern: String, checksRequiredBytes: Bool = true) throws(CompileError) {
         self.pattern = pattern
@@ -102,7 +93,6 @@ public final class VCLRegex: @unchecked Sendable {
     }
 
     deinit {
-        for matchData in spareMatchData.withLock({ $0 }) { pcre2_match_data_free_8(matchData.pointer) }
         pcre2_code_free_8(code)
     }
 
@@ -112,19 +102,6 @@ public final class VCLRegex: @unchecked Sendable {
         guard let created = pcre2_match_data_create_8(1, nil) else { return nil }
         pthread_setspecific(threadMatchDataKey, UnsafeRawPointer(created))
         return created
-    }
-
-    private func takeMatchData() -> OpaquePointer? {
-        spareMatchData.withLock { $0.popLast() }?.pointer ?? pcre2_match_data_create_from_pattern_8(code, nil)
-    }
-
-    private func returnMatchData(_ matchData: OpaquePointer) {
-        let kept = spareMatchData.withLock { spare -> Bool in
-            guard spare.count < 8 else { return false }
-            spare.append(MatchData(pointer: matchData))
-            return true
-        }
-        if !kept { pcre2_match_data_free_8(matchData) }
     }
 
     /// Whether the pattern matches anywhere in `subject` (VCL's `~`); a match PCRE2 gave up on
@@ -195,27 +172,51 @@ public final class VCLRegex: @unchecked Sendable {
     /// regsuball("aaa", "a*", "X") is "X".
     /// A result longer than `longest` bytes stops the substitution as it grows (a regsuball that
     /// multiplies a header would otherwise build its whole result before anything could refuse it).
+    /// Matches the subject's and the replacement's own bytes and builds the result in the
+    /// thread's scratch buffer, so the result String is the one allocation (a cookie filter runs
+    /// four of these on every request that carries cookies).
     public func substitute(in subject: String, with replacement: String, all: Bool,
                            longest: Int = .max) throws(SubstitutionError) -> String {
-        guard let matchData = takeMatchData() else { return subject }
-        defer { returnMatchData(matchData) }
-        let bytes = Array(subject.utf8)
-        let template = Array(replacement.utf8)
-        var out: [UInt8] = []
+        guard let scratch = SubstitutionScratch.forThread() else { return subject }
+        var subject = subject
+        var replacement = replacement
+        let outcome = subject.withUTF8 { bytes in
+            replacement.withUTF8 { template in
+                substitute(bytes, template, all: all, longest: longest, into: scratch)
+            }
+        }
+        switch outcome {
+        case .unchanged: return subject
+        case .built(let count): return scratch.string(count: count)
+        case .failed(let error): throw error
+        }
+    }
+
+    private enum SubstitutionOutcome {
+        case unchanged
+        case built(count: Int)
+        case failed(SubstitutionError)
+    }
+
+    private func substitute(_ bytes: UnsafeBufferPointer<UInt8>, _ template: UnsafeBufferPointer<UInt8>, all: Bool,
+                            longest: Int, into scratch: SubstitutionScratch) -> SubstitutionOutcome {
+        let matchData = scratch.matchData
+        let ovector = pcre2_get_ovector_pointer_8(matchData)!
+        scratch.count = 0
         var offset = 0
         var matched = false
         while offset <= bytes.count {
             let options = matched ? UInt32(PCRE2_NOTEMPTY) : 0
-            let rc = bytes.withUnsafeBufferPointer { buffer in
-                pcre2_match_8(code, buffer.baseAddress, buffer.count, offset, options, matchData, nil)
-            }
+            let rc = jitted ? pcre2_jit_match_8(code, bytes.baseAddress, bytes.count, offset, options, matchData, nil)
+                : pcre2_match_8(code, bytes.baseAddress, bytes.count, offset, options, matchData, nil)
             if rc == PCRE2_ERROR_NOMATCH { break }
-            guard rc >= 0 else { throw .gaveUp(MatchFailure(code: rc)) }
+            guard rc >= 0 else { return .failed(.gaveUp(MatchFailure(code: rc))) }
+            // 0: more groups than the match data holds; those it holds (\0 to \9) are set.
+            let pairs = rc == 0 ? SubstitutionScratch.pairs : Int(rc)
             matched = true
-            let ovector = pcre2_get_ovector_pointer_8(matchData)!
             let start = ovector[0]
             let end = ovector[1]
-            out.append(contentsOf: bytes[offset..<start])
+            scratch.append(bytes, start: offset, end: start)
             var index = 0
             while index < template.count {
                 let byte = template[index]
@@ -223,28 +224,28 @@ public final class VCLRegex: @unchecked Sendable {
                     let next = template[index + 1]
                     if next >= UInt8(ascii: "0"), next <= UInt8(ascii: "9") {
                         let group = Int(next - UInt8(ascii: "0"))
-                        if group < Int(rc) {
+                        if group < pairs {
                             let groupStart = ovector[2 * group]
                             let groupEnd = ovector[2 * group + 1]
-                            if groupStart != Int.max, groupStart != ~0, groupEnd >= groupStart, groupEnd <= bytes.count {
-                                out.append(contentsOf: bytes[groupStart..<groupEnd])
+                            if groupStart != SubstitutionScratch.unset, groupEnd >= groupStart, groupEnd <= bytes.count {
+                                scratch.append(bytes, start: groupStart, end: groupEnd)
                             }
                         }
                         index += 2
                         continue
                     }
                 }
-                out.append(byte)
+                scratch.append(byte)
                 index += 1
             }
             offset = end  // the next match is not empty, so the loop moves on
-            guard out.count <= longest else { throw .tooLong(limit: longest) }
+            guard scratch.count <= longest else { return .failed(.tooLong(limit: longest)) }
             if !all { break }
         }
-        guard matched else { return subject }
-        if offset < bytes.count { out.append(contentsOf: bytes[offset...]) }
-        guard out.count <= longest else { throw .tooLong(limit: longest) }
-        return String(decoding: out, as: UTF8.self)
+        guard matched else { return .unchanged }
+        if offset < bytes.count { scratch.append(bytes, start: offset, end: bytes.count) }
+        guard scratch.count <= longest else { return .failed(.tooLong(limit: longest)) }
+        return .built(count: scratch.count)
     }
 
     private static func message(for code: Int32) -> String {

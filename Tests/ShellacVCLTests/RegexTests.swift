@@ -49,6 +49,31 @@ import Testing
         }
     }
 
+    /// Replacements as Varnish builds them: \0 to \9 (groups past the ninth are there but cannot be
+    /// named), a group that took no part inserting nothing, a backslash before anything but a
+    /// digit kept as it is, bytes a match split out of a character repaired as a String repairs
+    /// them; and a result larger than the thread's buffer, then a small one after it.
+    @Test(arguments: [
+        ("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)", "-abcdefghijk-", "\\9\\1\\0", "-iaabcdefghijk-"),
+        ("x(y)?z", "xz xyz", "[\\1]", "[] [y]"),
+        ("b", "abc", "\\n\\", "a\\n\\c"),
+        ("\\xA9", "caf\u{E9}!", "e", "caf\u{FFFD}e!"),
+        ("; +", "a=1;  b=2; c=3", ";", "a=1;b=2;c=3"),
+        ("^[; ]+|[; ]+$", "; a=1; ", "", "a=1"),
+    ])
+    func replacementsInsertGroupsAsVarnishDoes(pattern: String, subject: String, replacement: String,
+                                               expected: String) throws {
+        #expect(try VCLRegex(pattern).substitute(in: subject, with: replacement, all: true) == expected)
+    }
+
+    @Test func aLargeResultThenASmallOneOnTheSameThread() throws {
+        let every = try VCLRegex("y")
+        let large = try every.substitute(in: String(repeating: "y", count: 10_000), with: "zzzz", all: true)
+        #expect(large == String(repeating: "zzzz", count: 10_000))
+        #expect(try every.substitute(in: "xyx", with: "-", all: true) == "x-x")
+        #expect(try every.substitute(in: "xyy", with: "-", all: false) == "x-y")
+    }
+
     /// A match first looks for the bytes PCRE2 says every match contains (skipping PCRE2 when
     /// one is missing): it must answer as PCRE2 alone does, caseless patterns, anchors,
     /// alternations and empty subjects included.
