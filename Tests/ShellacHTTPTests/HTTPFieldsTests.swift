@@ -93,6 +93,29 @@ import Testing
         }
     }
 
+    /// The word-at-a-time check agrees with the byte rule for every byte at every place in a
+    /// word, after whole words and in the tail, beside every other kind of byte.
+    @Test func valueChecksAgreeWithTheByteRuleWhereverTheByteIs() {
+        let neighbours: [UInt8] = [0x61, 0x09, 0x20, 0x7E, 0x80, 0xFF]
+        for byte in UInt8.min...UInt8.max {
+            for neighbour in neighbours {
+                for length in [1, 7, 8, 9, 16, 19] {
+                    for place in 0..<length {
+                        var bytes = [UInt8](repeating: neighbour, count: length)
+                        bytes[place] = byte
+                        let expected = HeadParser.isValueByte(byte) && HeadParser.isValueByte(neighbour)
+                        let answer = bytes.withUnsafeBufferPointer { HTTPField.isValidValue(bytes: $0) }
+                        if answer != expected { Issue.record("byte \(byte) at \(place) of \(length) among \(neighbour)") }
+                    }
+                }
+            }
+        }
+        #expect(HTTPField.isValidValue(""))
+        #expect(HTTPField.isValidValue("sessionid=abc; csrftoken=\u{9}def; naïve=1"))
+        #expect(!HTTPField.isValidValue("sessionid=abc; csrftoken=def\r\nX-Evil: 1"))
+        #expect(!HTTPField.isValidValue("twelve bytes\u{7F}"))
+    }
+
     @Test func caseInsensitiveNameEqualityWithTheSameSpellingAndWithout() {
         let long = "X-A-Rather-Long-Header-Name"
         #expect("Host".equalsIgnoringASCIICase("Host") && "host".equalsIgnoringASCIICase("HOST"))
