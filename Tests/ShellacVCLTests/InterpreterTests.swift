@@ -534,11 +534,14 @@ func evaluate(_ expression: String, _ context: TestContext = TestContext(), decl
         ("set req.method = \"GET /x HTTP/1.1\";", "Bad req.method: not a method"),
         ("return (synth(200, {\"OK\nInjected: 1\"}));", "Bad reason in return(synth): it holds a control character"),
         ("std.collect(req.http.Cookie, {\"\n\"});", "Bad header Cookie: std.collect's separator holds a control character"),
+        // Past vcl_value_max (64 KiB): 16 bytes doubled thirteen times.
+        (String(repeating: "set req.http.Y = req.http.Y + req.http.Y; ", count: 13),
+         "Bad header Y: longer than vcl_value_max (65536 bytes)"),
     ])
     func valuesThatWouldSplitAMessageFail(statement: String, reason: String) throws {
         let program = try load("sub vcl_recv { \(statement) }")
         var context = TestContext()
-        context.fields[.req] = HTTPFields([("Cookie", "a=1"), ("Cookie", "b=2")])
+        context.fields[.req] = HTTPFields([("Cookie", "a=1"), ("Cookie", "b=2"), ("Y", "0123456789abcdef")])
         #expect(program.run("vcl_recv", &context) == .failed(reason))
         // A tab is allowed in a value.
         let tab = try load("sub vcl_recv { set req.http.X = \"a\tb\"; return (hash); }")

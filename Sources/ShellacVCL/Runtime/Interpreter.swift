@@ -228,9 +228,11 @@ struct Interpreter {
     }
 
     /// A value VCL puts into a message is at most VCLLimits.valueMax bytes, or the subroutine fails.
-    static func checkLength(_ text: String, of what: String) throws {
+    /// `what` is only spelled out when the check fails: built on every set, the header's
+    /// description cost more than the rest of the statement.
+    static func checkLength(_ text: String, of what: @autoclosure () -> String) throws {
         guard text.utf8.count <= VCLLimits.valueMax else {
-            throw Failure(reason: "Bad \(what): longer than vcl_value_max (\(VCLLimits.valueMax) bytes)")
+            throw Failure(reason: "Bad \(what()): longer than vcl_value_max (\(VCLLimits.valueMax) bytes)")
         }
     }
 
@@ -299,10 +301,22 @@ struct Interpreter {
     static func apply(_ op: CompiledExpression.Operator, _ lhs: VCLValue, _ rhs: VCLValue) throws -> VCLValue {
         if op.isComparison { return .bool(compare(op, lhs, rhs)) }
         if op == .plus {
-            if case .string = lhs { return .string(lhs.string + rhs.string) }
-            if case .string = rhs { return .string(lhs.string + rhs.string) }
+            if case .string = lhs { return .string(joined(lhs.string, rhs.string)) }
+            if case .string = rhs { return .string(joined(lhs.string, rhs.string)) }
         }
         return try arithmetic(op, lhs, rhs)
+    }
+
+    /// `first + second` as one exactly-sized String: `+` tries to fit the result in a small
+    /// string first and grows the left side (about a thousand instructions for `";" + cookies`).
+    static func joined(_ first: String, _ second: String) -> String {
+        let firstCount = first.utf8.count
+        let count = firstCount + second.utf8.count
+        guard count > 15 else { return first + second }  // a small string: no allocation either way
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            _ = first.copyUTF8(into: buffer, at: 0)
+            return firstCount + second.copyUTF8(into: buffer, at: firstCount)
+        }
     }
 
     /// A comparison operator applied (numbers compare as numbers; nothing else is ordered).
