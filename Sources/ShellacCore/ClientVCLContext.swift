@@ -107,11 +107,13 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
     /// copied the whole response first).
     var responseEdits: ResponseEdits? {
         if response.isActive && response.edited {
-            if !response.replacesHead { return .added(response.added, omitting: omittedFields) }
+            if !response.replacesHead {
+                return .added(response.added, removing: response.removed, omitting: omittedFields)
+            }
             if let edits = response.edits { return edits.omitting(omittedFields) }
         }
         // Only automatic fields left out: the response as it is, without them.
-        return omittedFields.isEmpty ? nil : .added(AddedFields(), omitting: omittedFields)
+        return omittedFields.isEmpty ? nil : .added(AddedFields(), removing: RemovedFields(), omitting: omittedFields)
     }
 
     public func read(_ variable: VariableID) -> VCLValue {

@@ -6,9 +6,10 @@ import ShellacHTTP
 import ShellacStore
 
 /// Where the response of vcl_deliver / vcl_synth stands. On a hit it starts as the stored
-/// object, untouched: a field the object does not have is only noted as added (the stored head
-/// is then written as it is, with the additions after it); reading a field scans the stored
-/// head; only a change to an existing field or the status builds a head of its own.
+/// object, untouched: a field the object does not have is only noted as added, and a stored
+/// field unset only as removed (the stored head is then written as it is, less the removed
+/// lines, with the additions after it); reading a field scans the stored head; only a change to
+/// an existing field or the status builds a head of its own.
 ///
 /// The context keeps one for the request's life and starts it again in place for each response:
 /// a response made anew and assigned was copied whole on the way (about 500 instructions a hit).
@@ -17,8 +18,10 @@ public struct ResponseUnderConstruction: Sendable {
     public var reason: String { didSet { replacesHead = true; edited = true } }
     var object: StoredObject?
     var ownFields: HTTPFields?
-    /// Fields set on an untouched stored object, none of which it has.
+    /// Fields set on an untouched stored object, none of which it has (or had before `removed`).
     private(set) var added = AddedFields()
+    /// Fields of the stored object unset.
+    private(set) var removed = RemovedFields()
     /// Whether the response is written as a head of its own rather than as the stored head with
     /// `added` after it: the status or reason changed, a stored field changed, or there is no
     /// stored head. A flag, so the context reads it in place.
@@ -47,6 +50,7 @@ public struct ResponseUnderConstruction: Sendable {
         self.object = object
         ownFields = fields
         added = AddedFields()
+        removed = RemovedFields()
         replacesHead = object == nil || fields != nil
         edited = false
         isActive = true
@@ -60,21 +64,23 @@ public struct ResponseUnderConstruction: Sendable {
 
     public var fields: HTTPFields {
         if let ownFields { return ownFields }
-        var fields = object?.fields ?? HTTPFields()
+        var fields = removed.removing(from: object?.fields ?? HTTPFields())
         added.forEach { name, value in fields.add(name, value) }
         return fields
     }
 
     func field(_ name: String) -> String? {
         if let ownFields { return ownFields[name] }
-        if let value = added.value(of: name, nameBit: HTTPField.nameBit(name)) { return value }
-        return object?.field(named: name)
+        let nameBit = HTTPField.nameBit(name)
+        if let value = added.value(of: name, nameBit: nameBit) { return value }
+        return removed.contains(name, nameBit: nameBit) ? nil : object?.field(named: name)
     }
 
     /// Sets `name` to `value`; `line` is its field line when made already (a constant in VCL).
     mutating func set(_ name: String, nameBit: UInt64, _ value: String, line: String? = nil) {
         edited = true
-        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit),
+        if ownFields == nil, let object,
+           !object.hasField(named: name, nameBit: nameBit) || removed.contains(name, nameBit: nameBit),
            added.set(name, nameBit: nameBit, value, line: line) {
             return
         }
@@ -83,8 +89,12 @@ public struct ResponseUnderConstruction: Sendable {
     }
 
     mutating func unset(_ name: String, nameBit: UInt64) {
-        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit) {
+        if ownFields == nil, let object {
             if added.remove(name, nameBit: nameBit) { edited = true }
+            if object.hasField(named: name, nameBit: nameBit), !removed.contains(name, nameBit: nameBit) {
+                removed.insert(name, nameBit: nameBit)
+                edited = true
+            }
             return
         }
         guard field(name) != nil else { return }
@@ -97,6 +107,7 @@ public struct ResponseUnderConstruction: Sendable {
         guard ownFields == nil else { return }
         ownFields = fields
         added = AddedFields()
+        removed = RemovedFields()
         replacesHead = true
     }
 
@@ -104,15 +115,16 @@ public struct ResponseUnderConstruction: Sendable {
     /// whole head of its own (the context adds the automatic fields left out).
     var edits: ResponseEdits? {
         guard edited else { return nil }
-        if !replacesHead { return .added(added, omitting: []) }
+        if !replacesHead { return .added(added, removing: removed, omitting: []) }
         return .replaced(status: status, reason: reason, fields: fields, omitting: [])
     }
 }
 
 /// The response head vcl_deliver settled on, when it changed anything.
 public enum ResponseEdits: Sendable, Equatable {
-    /// The stored head as it is, followed by these fields (none of which it has).
-    case added(AddedFields, omitting: AutomaticFields)
+    /// The stored head as it is but for the removed fields' lines, followed by the added fields
+    /// (none of which it has).
+    case added(AddedFields, removing: RemovedFields, omitting: AutomaticFields)
     /// Boxed: the rare case kept out of line keeps every request-flow action that carries edits
     /// small (a larger one was copied through memcpy at each step, about 250 instructions a hit).
     indirect case replaced(status: Int, reason: String, fields: HTTPFields, omitting: AutomaticFields)
@@ -120,14 +132,25 @@ public enum ResponseEdits: Sendable, Equatable {
     /// The automatic fields not to write.
     public var omitted: AutomaticFields {
         switch self {
-        case .added(_, let omitted), .replaced(_, _, _, let omitted): return omitted
+        case .added(_, _, let omitted), .replaced(_, _, _, let omitted): return omitted
+        }
+    }
+
+    /// The fields of a response whose own were `fields`, so edited.
+    public func applied(to fields: HTTPFields) -> HTTPFields {
+        switch self {
+        case .replaced(_, _, let replaced, _): return replaced
+        case .added(let added, let removed, _):
+            var all = removed.removing(from: fields)
+            added.forEach { name, value in all.add(name, value) }
+            return all
         }
     }
 
     /// The same edits, leaving out `omitted`.
     func omitting(_ omitted: AutomaticFields) -> ResponseEdits {
         switch self {
-        case .added(let added, _): return .added(added, omitting: omitted)
+        case .added(let added, let removed, _): return .added(added, removing: removed, omitting: omitted)
         case .replaced(let status, let reason, let fields, _):
             return .replaced(status: status, reason: reason, fields: fields, omitting: omitted)
         }

@@ -58,10 +58,12 @@ extension ClientConnectionHandler {
             }
         } else {
             var added = AddedFields()
-            if case .added(let fields, _)? = edits { added = fields }
+            var removed = RemovedFields()
+            if case .added(let addedFields, let removedFields, _)? = edits { (added, removed) = (addedFields, removedFields) }
             claimHeadBuffer()
             ResponseHead.hitHead(into: &loopServices.headBuffer, stored: object.headBlock,
-                                 contentLength: object.contentLength, added: added, age: age, requestID: request.id,
+                                 contentLength: object.contentLength, added: added, removing: removed, age: age,
+                                 requestID: request.id,
                                  cacheStatus: status, omitting: omitted, keepAlive: request.keepAlive,
                                  http10KeepAlive: request.isHTTP10)
             context.write(wrapOutboundOut(loopServices.headBuffer), promise: nil)
@@ -76,10 +78,7 @@ extension ClientConnectionHandler {
     static func fields(of object: StoredObject, editedBy edits: ResponseEdits?) -> HTTPFields {
         switch edits {
         case .replaced(_, _, let replaced, _): return replaced
-        case .added(let added, _):
-            var all = object.fields
-            added.forEach { name, value in all.add(name, value) }
-            return all
+        case .added?: return edits!.applied(to: object.fields)
         case nil: return object.fields
         }
     }

@@ -591,10 +591,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             switch edits {
             case .replaced(let status, let reason, let fields, _):
                 edited = head.replacing(status: status, reason: reason, fields: fields)
-            case .added(let added, _):
-                var fields = head.fields
-                added.forEach { name, value in fields.add(name, value) }
-                edited = head.replacing(status: head.status, reason: head.reason, fields: fields)
+            case .added:
+                edited = head.replacing(status: head.status, reason: head.reason, fields: edits.applied(to: head.fields))
             }
             startStreamedResponse(edited, omitting: edits.omitted, request)
         case .replace(let action):

@@ -1,7 +1,10 @@
 // ResponseHead: serialises the heads Shellac writes to clients. A hit reuses the stored object's
-// pre-serialised block and appends only the per-response fields; streamed and synthetic
-// responses are built whole. Framing is always ours: Content-Length, chunked, or close.
+// pre-serialised block (less the lines of fields vcl_deliver unset) and appends only the
+// per-response fields; streamed and synthetic responses are built whole. Framing is always ours: Content-Length, chunked, or close.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import ShellacCore
 import ShellacHTTP
@@ -22,14 +25,21 @@ enum ResponseHead {
     /// Written into `buffer`, emptied first: the caller passes one it reuses (a buffer the
     /// channel still holds for an unfinished write is copied, not overwritten).
     static func hitHead(into buffer: inout ByteBuffer, stored: ByteBuffer, contentLength: Int?,
-                        added: AddedFields = AddedFields(), age: Int, requestID: String, cacheStatus: CacheStatus,
+                        added: AddedFields = AddedFields(), removing removed: RemovedFields = RemovedFields(),
+                        age: Int, requestID: String, cacheStatus: CacheStatus,
                         omitting omitted: AutomaticFields = [], keepAlive: Bool, http10KeepAlive: Bool) {
         let capacity = stored.readableBytes + 18 + HeadWriter.maxDecimalLength
             + added.lines.utf8.count
             + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
         buffer.clear()
         buffer.writeHead(capacity: capacity) { head in
-            stored.withUnsafeReadableBytes { head.append(bytes: $0) }
+            stored.withUnsafeReadableBytes { bytes in
+                if removed.isEmpty {
+                    head.append(bytes: bytes)
+                } else {
+                    appendLines(of: bytes, removing: removed, to: &head)
+                }
+            }
             if let contentLength {
                 head.append("Content-Length: ")
                 head.append(decimal: contentLength)
@@ -38,6 +48,29 @@ enum ResponseHead {
             head.append(added.lines)
             writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, omitting: omitted,
                              keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
+        }
+    }
+
+    /// A stored head block (status line, then field lines, each ending in CRLF) without the
+    /// lines of the removed fields. Lines are found with memchr: the block is a few hundred bytes.
+    private static func appendLines(of block: UnsafeRawBufferPointer, removing removed: RemovedFields,
+                                    to head: inout HeadWriter) {
+        guard let base = block.baseAddress else { return }
+        var lineStart = 0
+        var isStatusLine = true
+        while lineStart < block.count {
+            let rest = block.count - lineStart
+            let newline = memchr(base + lineStart, 0x0A, rest).map { $0 - UnsafeMutableRawPointer(mutating: base) }
+            let next = newline.map { $0 + 1 } ?? block.count
+            let line = UnsafeRawBufferPointer(start: base + lineStart, count: next - lineStart)
+            var kept = true
+            if !isStatusLine, let colon = memchr(base + lineStart, 0x3A, next - lineStart) {
+                let nameLength = colon - UnsafeMutableRawPointer(mutating: base + lineStart)
+                kept = !removed.contains(nameBytes: UnsafeRawBufferPointer(start: base + lineStart, count: nameLength))
+            }
+            if kept { head.append(bytes: line) }
+            isStatusLine = false
+            lineStart = next
         }
     }
 

@@ -1,6 +1,7 @@
 // Fields vcl_deliver adds to a stored head, kept as their lines: setting, replacing, removing,
 // reading back, and refusing a line break; and the edits a hit's vcl_deliver produces with them,
-// including the automatic fields (Age, X-Varnish, Cache-Status) it reads, unsets or replaces.
+// including stored fields it unsets and the automatic fields (Age, X-Varnish, Cache-Status) it
+// reads, unsets or replaces.
 
 import NIOCore
 import ShellacHTTP
@@ -77,7 +78,7 @@ import Testing
             }
             return edits
         }
-        guard case .added(let added, omitting: [])? = try edits("""
+        guard case .added(let added, removing: RemovedFields(), omitting: [])? = try edits("""
             set resp.http.X-A = "1"; set resp.http.X-B = "2"; set resp.http.X-A = "3";
             set resp.http.X-Copy = resp.http.X-B; unset resp.http.X-B;
             """) else { Issue.record("expected additions"); return }
@@ -94,13 +95,13 @@ import Testing
         #expect(kept["Via"] == "1.1 o")
         #expect(try edits("if (resp.status == 200 && resp.reason == \"OK\") { return (deliver); }") == nil)
         // The stored reason phrase, standard or not, is what resp.reason reads.
-        guard case .added(let phrase, _)? = try edits("set resp.http.X-Reason = resp.reason;", storedReason: "Fine Indeed")
+        guard case .added(let phrase, _, _)? = try edits("set resp.http.X-Reason = resp.reason;", storedReason: "Fine Indeed")
         else { Issue.record("expected additions"); return }
         #expect(phrase.lines == "X-Reason: Fine Indeed\r\n")
 
         // Age, X-Varnish and Cache-Status are written after vcl_deliver: it reads them as Shellac
         // will write them, and what it unsets or sets itself is left out.
-        guard case .added(let copies, omitting: let omitted)? = try edits("""
+        guard case .added(let copies, _, omitting: let omitted)? = try edits("""
             set resp.http.X-Age = resp.http.Age; set resp.http.X-Id = resp.http.x-varnish;
             set resp.http.X-Status = resp.http.Cache-Status;
             unset resp.http.Age; unset resp.http.X-Varnish; set resp.http.Cache-Status = "mine";
@@ -109,5 +110,21 @@ import Testing
         #expect(copies.lines == "X-Age: 0\r\nX-Id: 7\r\nX-Status: Shellac; hit; ttl=60\r\nCache-Status: mine\r\n")
         #expect(omitted == [.age, .requestID, .cacheStatus])
         #expect(try edits("set resp.http.X-A = resp.http.Age;")?.omitted == [])
+
+        // Unsetting a stored field (unset resp.http.Server, the usual one) notes it as removed:
+        // the stored head is kept, less that line. Reading it then finds nothing; setting it
+        // again adds the new value; changing another stored field still makes a head of its own.
+        guard case .added(let none, let removed, _)? = try edits("""
+            unset resp.http.via; if (resp.http.Via) { set resp.http.X-Wrong = "still there"; }
+            """) else { Issue.record("expected a removal"); return }
+        #expect(none.isEmpty && removed.names == ["via"])
+        #expect(ResponseEdits.added(none, removing: removed, omitting: [])
+            .applied(to: HTTPFields([("Via", "1.1 o"), ("X-Kept", "1")])) == HTTPFields([("X-Kept", "1")]))
+        guard case .added(let again, let removedAgain, _)? = try edits("unset resp.http.Via; set resp.http.Via = \"2\";")
+        else { Issue.record("expected a removal and an addition"); return }
+        #expect(again.lines == "Via: 2\r\n" && removedAgain.names == ["Via"])
+        guard case .replaced(_, _, let rebuilt, _)? = try edits("unset resp.http.Via; set resp.status = 203;")
+        else { Issue.record("expected a head of its own"); return }
+        #expect(rebuilt["Via"] == nil)
     }
 }

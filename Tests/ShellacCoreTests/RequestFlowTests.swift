@@ -136,7 +136,7 @@ func flow(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram) -> Requ
             }
             var hits: [String] = []
             switch edits {
-            case .added(let added, _): added.forEach { name, value in if name == "X-Hits" { hits.append(value) } }
+            case .added(let added, _, _): added.forEach { name, value in if name == "X-Hits" { hits.append(value) } }
             case .replaced(_, _, let fields, _): hits = fields.values("X-Hits")
             }
             #expect(hits == ["\(expected)"])

@@ -661,6 +661,49 @@ import Testing
         }
     }
 
+    /// Stored fields vcl_deliver unsets (Server and X-Powered-By, as most VCLs do) are left out
+    /// of every answer from the stored head — a hit, a HEAD, a 304 and a 206 — and only those:
+    /// the rest keep their order and values, a name set again carries its new value, and the
+    /// stored object itself is untouched (a VCL without the unset would still see it).
+    @Test func storedFieldsUnsetInDeliverAreLeftOutOfHits() async throws {
+        let vcl = Self.synthAndPassRoutes + """
+        sub vcl_deliver {
+            unset resp.http.Server;
+            unset resp.http.x-powered-by;
+            if (req.url ~ "again") { set resp.http.Server = "edge"; }
+            set resp.http.X-Cache = "seen";
+        }
+        """
+        let stored: [(String, String)] = [("Cache-Control", "max-age=60"), ("Server", "gunicorn"), ("ETag", "\"v1\""),
+                                          ("X-Powered-By", "Django"), ("Content-Type", "text/plain"), ("X-Kept", "1")]
+        try await withHarness(vcl: vcl, script: { _ in .ok("hello world", stored) }) { h in
+            func names(_ response: TestResponse) -> [String] {
+                response.headers.map { $0.0 }.filter { ["cache-control", "etag", "content-type", "x-kept", "server",
+                                                       "x-powered-by", "x-cache"].contains($0.lowercased()) }
+            }
+            let miss = try await h.get("/page")
+            let hit = try await h.get("/page")
+            #expect(hit.header("Cache-Status")?.hasPrefix("Shellac; hit") == true)
+            for response in [miss, hit] {
+                #expect(names(response) == ["Cache-Control", "ETag", "Content-Type", "X-Kept", "X-Cache"])
+                #expect(response.text == "hello world" && response.header("Content-Length") == "11")
+            }
+            let head = try await h.get("/page", method: "HEAD")
+            #expect(names(head) == ["Cache-Control", "ETag", "Content-Type", "X-Kept", "X-Cache"])
+            let notModified = try await h.get("/page", [("If-None-Match", "\"v1\"")])
+            #expect(notModified.status == 304)
+            #expect(names(notModified) == ["Cache-Control", "ETag", "X-Kept", "X-Cache"])
+            let partial = try await h.get("/page", [("Range", "bytes=0-4")])
+            #expect(partial.status == 206 && partial.text == "hello")
+            #expect(partial.header("Server") == nil && partial.header("X-Powered-By") == nil)
+            #expect(partial.header("X-Kept") == "1")
+            _ = try await h.get("/again")
+            let again = try await h.get("/again")
+            #expect(again.header("Cache-Status")?.hasPrefix("Shellac; hit") == true)
+            #expect(again.headers.filter { $0.0.lowercased() == "server" }.map(\.1) == ["edge"])
+        }
+    }
+
     @Test func backendErrorMakesThePageForAnUnreachableBackend() async throws {
         let vcl = """
         vcl 4.1;
