@@ -1,46 +1,25 @@
 // RemovedFields: the stored fields vcl_deliver unsets on a hit (`unset resp.http.Server`, the
-// commonest edit there is). The stored head is then written without their lines, rather than
-// read back into a field list and written anew on every hit.
-
-import ShellacHTTP
+// commonest edit there is), as the places of their lines in the stored head. The stored head is
+// then written without those lines, rather than read back into a field list and written anew on
+// every hit; and being one word, it costs a hit that removes nothing no reference counting.
 
 public struct RemovedFields: Sendable, Equatable {
-    /// The names as VCL spelled them, each once.
-    public private(set) var names: [String] = []
-    /// The union of the names' `HTTPField.nameBit`s: most stored lines are passed on these.
-    private var nameBits: UInt64 = 0
+    /// Bit n: the stored head's n-th field line (0 is the first after the status line).
+    public private(set) var lines: UInt64
 
-    public init() {}
-
-    public var isEmpty: Bool { names.isEmpty }
-
-    mutating func insert(_ name: String, nameBit: UInt64) {
-        guard !contains(name, nameBit: nameBit) else { return }
-        names.append(name)
-        nameBits |= nameBit
+    public init(lines: UInt64 = 0) {
+        self.lines = lines
     }
 
-    func contains(_ name: String, nameBit: UInt64) -> Bool {
-        nameBits & nameBit != 0 && names.contains { $0.equalsIgnoringASCIICase(name) }
+    public var isEmpty: Bool { lines == 0 }
+
+    mutating func insert(lines more: UInt64) {
+        lines |= more
     }
 
-    /// Whether a stored field line's name (its bytes) is one of these.
-    public func contains(nameBytes: UnsafeRawBufferPointer) -> Bool {
-        guard nameBits & HTTPField.nameBit(nameBytes) != 0 else { return false }
-        return names.contains { name in
-            var name = name
-            return name.withUTF8 { spelled in
-                spelled.count == nameBytes.count
-                    && !zip(spelled, nameBytes).contains { $0 | 0x20 != $1 | 0x20 }
-            }
-        }
-    }
-
-    /// `fields` without these.
-    func removing(from fields: HTTPFields) -> HTTPFields {
-        guard !isEmpty else { return fields }
-        var kept = fields
-        kept.removeAll { contains($0.name, nameBit: $0.nameBit) }
-        return kept
+    /// Whether the n-th field line is removed (-1, the status line, never is).
+    @inline(__always)
+    public func contains(line: Int) -> Bool {
+        line >= 0 && line < 64 && lines & 1 << UInt64(line) != 0
     }
 }

@@ -64,7 +64,7 @@ public struct ResponseUnderConstruction: Sendable {
 
     public var fields: HTTPFields {
         if let ownFields { return ownFields }
-        var fields = removed.removing(from: object?.fields ?? HTTPFields())
+        var fields = object?.fields(skipping: removed.lines) ?? HTTPFields()
         added.forEach { name, value in fields.add(name, value) }
         return fields
     }
@@ -73,14 +73,13 @@ public struct ResponseUnderConstruction: Sendable {
         if let ownFields { return ownFields[name] }
         let nameBit = HTTPField.nameBit(name)
         if let value = added.value(of: name, nameBit: nameBit) { return value }
-        return removed.contains(name, nameBit: nameBit) ? nil : object?.field(named: name)
+        return object?.field(named: name, nameBit: nameBit, skipping: removed.lines)
     }
 
     /// Sets `name` to `value`; `line` is its field line when made already (a constant in VCL).
     mutating func set(_ name: String, nameBit: UInt64, _ value: String, line: String? = nil) {
         edited = true
-        if ownFields == nil, let object,
-           !object.hasField(named: name, nameBit: nameBit) || removed.contains(name, nameBit: nameBit),
+        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit, skipping: removed.lines),
            added.set(name, nameBit: nameBit, value, line: line) {
             return
         }
@@ -91,11 +90,12 @@ public struct ResponseUnderConstruction: Sendable {
     mutating func unset(_ name: String, nameBit: UInt64) {
         if ownFields == nil, let object {
             if added.remove(name, nameBit: nameBit) { edited = true }
-            if object.hasField(named: name, nameBit: nameBit), !removed.contains(name, nameBit: nameBit) {
-                removed.insert(name, nameBit: nameBit)
+            guard object.hasField(named: name, nameBit: nameBit, skipping: removed.lines) else { return }
+            if let lines = object.fieldLines(named: name, nameBit: nameBit) {
+                removed.insert(lines: lines)
                 edited = true
+                return
             }
-            return
         }
         guard field(name) != nil else { return }
         edited = true
@@ -136,12 +136,23 @@ public enum ResponseEdits: Sendable, Equatable {
         }
     }
 
-    /// The fields of a response whose own were `fields`, so edited.
-    public func applied(to fields: HTTPFields) -> HTTPFields {
+    /// The fields of a stored object's response, so edited.
+    public func applied(to object: StoredObject) -> HTTPFields {
         switch self {
         case .replaced(_, _, let replaced, _): return replaced
         case .added(let added, let removed, _):
-            var all = removed.removing(from: fields)
+            var all = object.fields(skipping: removed.lines)
+            added.forEach { name, value in all.add(name, value) }
+            return all
+        }
+    }
+
+    /// The fields of a fetched response, so edited (nothing stored, so nothing to remove).
+    public func applied(to fields: HTTPFields) -> HTTPFields {
+        switch self {
+        case .replaced(_, _, let replaced, _): return replaced
+        case .added(let added, _, _):
+            var all = fields
             added.forEach { name, value in all.add(name, value) }
             return all
         }

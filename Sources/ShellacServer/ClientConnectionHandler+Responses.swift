@@ -78,7 +78,7 @@ extension ClientConnectionHandler {
     static func fields(of object: StoredObject, editedBy edits: ResponseEdits?) -> HTTPFields {
         switch edits {
         case .replaced(_, _, let replaced, _): return replaced
-        case .added?: return edits!.applied(to: object.fields)
+        case .added?: return edits!.applied(to: object)
         case nil: return object.fields
         }
     }

@@ -52,24 +52,19 @@ enum ResponseHead {
     }
 
     /// A stored head block (status line, then field lines, each ending in CRLF) without the
-    /// lines of the removed fields. Lines are found with memchr: the block is a few hundred bytes.
+    /// removed field lines. Lines are found with memchr: the block is a few hundred bytes.
     private static func appendLines(of block: UnsafeRawBufferPointer, removing removed: RemovedFields,
                                     to head: inout HeadWriter) {
         guard let base = block.baseAddress else { return }
         var lineStart = 0
-        var isStatusLine = true
+        var line = -1  // the status line
         while lineStart < block.count {
-            let rest = block.count - lineStart
-            let newline = memchr(base + lineStart, 0x0A, rest).map { $0 - UnsafeMutableRawPointer(mutating: base) }
-            let next = newline.map { $0 + 1 } ?? block.count
-            let line = UnsafeRawBufferPointer(start: base + lineStart, count: next - lineStart)
-            var kept = true
-            if !isStatusLine, let colon = memchr(base + lineStart, 0x3A, next - lineStart) {
-                let nameLength = colon - UnsafeMutableRawPointer(mutating: base + lineStart)
-                kept = !removed.contains(nameBytes: UnsafeRawBufferPointer(start: base + lineStart, count: nameLength))
+            let newline = memchr(base + lineStart, 0x0A, block.count - lineStart)
+            let next = newline.map { UnsafeRawPointer($0) - base + 1 } ?? block.count
+            if !removed.contains(line: line) {
+                head.append(bytes: UnsafeRawBufferPointer(start: base + lineStart, count: next - lineStart))
             }
-            if kept { head.append(bytes: line) }
-            isStatusLine = false
+            line += 1
             lineStart = next
         }
     }

@@ -188,18 +188,25 @@ public final class StoredObject: Sendable {
 
     /// The stored response fields, read back from the head block (304s, ranges and revalidation
     /// need them; hits do not).
-    public var fields: HTTPFields {
+    public var fields: HTTPFields { fields(skipping: 0) }
+
+    /// The same without the field lines whose bits `skipped` has (bit n: the n-th field line,
+    /// 0 being the first after the status line): the fields vcl_deliver unset.
+    public func fields(skipping skipped: UInt64) -> HTTPFields {
         var fields = HTTPFields()
-        forEachStoredField { name, value in
-            fields.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        forEachStoredField { line, name, value in
+            if !Self.isSkipped(line, skipped) {
+                fields.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            }
             return true
         }
         return fields
     }
 
-    /// Whether the stored head has a field `name`, given the name's `HTTPField.nameBit`.
-    public func hasField(named name: String, nameBit: UInt64) -> Bool {
-        field(named: name, nameBit: nameBit) != nil
+    /// Whether the stored head has a field `name`, given the name's `HTTPField.nameBit`, other
+    /// than on the lines `skipped` has.
+    public func hasField(named name: String, nameBit: UInt64, skipping skipped: UInt64 = 0) -> Bool {
+        field(named: name, nameBit: nameBit, skipping: skipped) != nil
     }
 
     /// The first value of the stored field `name` (case-insensitive), read from the head bytes
@@ -208,43 +215,72 @@ public final class StoredObject: Sendable {
         field(named: name, nameBit: HTTPField.nameBit(name))
     }
 
-    private func field(named name: String, nameBit: UInt64) -> String? {
+    /// The same, given the name's `HTTPField.nameBit`, passing over the lines `skipped` has.
+    public func field(named name: String, nameBit: UInt64, skipping skipped: UInt64 = 0) -> String? {
         guard fieldNameBits & nameBit != 0 else { return nil }
-        var name = name
-        return name.withUTF8 { needle in
-            var found: String?
-            forEachStoredField { fieldName, value in
-                guard fieldName.count == needle.count,
-                      !zip(fieldName, needle).contains(where: { $0 | 0x20 != $1 | 0x20 }) else { return true }
-                found = String(decoding: value, as: UTF8.self)
+        var found: String?
+        forEachLine(named: name) { line, value in
+            guard !Self.isSkipped(line, skipped) else { return true }
+            found = String(decoding: value, as: UTF8.self)
+            return false
+        }
+        return found
+    }
+
+    /// The places of the field lines named `name` (bit n: the n-th field line), or nil when one
+    /// is past the 64th (a head that long is rebuilt rather than edited line by line).
+    public func fieldLines(named name: String, nameBit: UInt64) -> UInt64? {
+        guard fieldNameBits & nameBit != 0 else { return 0 }
+        var lines: UInt64? = 0
+        forEachLine(named: name) { line, _ in
+            guard line < 64, let found = lines else {
+                lines = nil
                 return false
             }
-            return found
+            lines = found | 1 << UInt64(line)
+            return true
+        }
+        return lines
+    }
+
+    private static func isSkipped(_ line: Int, _ skipped: UInt64) -> Bool {
+        skipped != 0 && line < 64 && skipped & 1 << UInt64(line) != 0
+    }
+
+    /// Calls `visit` with the place and value of each field line named `name`, until it returns false.
+    private func forEachLine(named name: String, _ visit: (Int, UnsafeRawBufferPointer) -> Bool) {
+        var name = name
+        name.withUTF8 { needle in
+            forEachStoredField { line, fieldName, value in
+                guard fieldName.count == needle.count,
+                      !zip(fieldName, needle).contains(where: { $0 | 0x20 != $1 | 0x20 }) else { return true }
+                return visit(line, value)
+            }
         }
     }
 
-    /// Calls `visit` with each stored field line's name and value bytes, in order, until it
-    /// returns false (the status line is not a field).
-    private func forEachStoredField(_ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+    /// Calls `visit` with each stored field line's place (0 for the first after the status line),
+    /// name and value bytes, in order, until it returns false.
+    private func forEachStoredField(_ visit: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         storage.withUnsafeReadableBytes { raw in
             let head = UnsafeRawBufferPointer(rebasing: raw[0..<Int(headLength)])
             var lineStart = 0
-            var first = true
+            var line = -1  // the status line
             while lineStart < head.count {
                 var lineEnd = lineStart
                 while lineEnd + 1 < head.count, !(head[lineEnd] == 13 && head[lineEnd + 1] == 10) { lineEnd += 1 }
                 if lineEnd + 1 >= head.count { lineEnd = head.count }
-                defer { lineStart = lineEnd + 2 }
-                if first {
-                    first = false  // the status line
-                    continue
+                defer {
+                    lineStart = lineEnd + 2
+                    line += 1
                 }
+                guard line >= 0 else { continue }
                 var colon = lineStart
                 while colon < lineEnd, head[colon] != UInt8(ascii: ":") { colon += 1 }
                 guard colon < lineEnd else { continue }
                 var valueStart = colon + 1
                 while valueStart < lineEnd, head[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
-                if !visit(UnsafeRawBufferPointer(rebasing: head[lineStart..<colon]),
+                if !visit(line, UnsafeRawBufferPointer(rebasing: head[lineStart..<colon]),
                           UnsafeRawBufferPointer(rebasing: head[valueStart..<lineEnd])) { return }
             }
         }

@@ -117,12 +117,10 @@ import Testing
         guard case .added(let none, let removed, _)? = try edits("""
             unset resp.http.via; if (resp.http.Via) { set resp.http.X-Wrong = "still there"; }
             """) else { Issue.record("expected a removal"); return }
-        #expect(none.isEmpty && removed.names == ["via"])
-        #expect(ResponseEdits.added(none, removing: removed, omitting: [])
-            .applied(to: HTTPFields([("Via", "1.1 o"), ("X-Kept", "1")])) == HTTPFields([("X-Kept", "1")]))
+        #expect(none.isEmpty && removed == RemovedFields(lines: 1))
         guard case .added(let again, let removedAgain, _)? = try edits("unset resp.http.Via; set resp.http.Via = \"2\";")
         else { Issue.record("expected a removal and an addition"); return }
-        #expect(again.lines == "Via: 2\r\n" && removedAgain.names == ["Via"])
+        #expect(again.lines == "Via: 2\r\n" && removedAgain == RemovedFields(lines: 1))
         guard case .replaced(_, _, let rebuilt, _)? = try edits("unset resp.http.Via; set resp.status = 203;")
         else { Issue.record("expected a head of its own"); return }
         #expect(rebuilt["Via"] == nil)

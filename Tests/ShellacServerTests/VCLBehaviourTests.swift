@@ -676,7 +676,11 @@ import Testing
         """
         let stored: [(String, String)] = [("Cache-Control", "max-age=60"), ("Server", "gunicorn"), ("ETag", "\"v1\""),
                                           ("X-Powered-By", "Django"), ("Content-Type", "text/plain"), ("X-Kept", "1")]
-        try await withHarness(vcl: vcl, script: { _ in .ok("hello world", stored) }) { h in
+        // A head of over 64 fields with Server last is rebuilt instead (its lines are not counted).
+        let long = (0..<70).map { ("X-Filler-\($0)", "v") } + [("Cache-Control", "max-age=60"), ("Server", "late")]
+        try await withHarness(vcl: vcl, script: { request in
+            .ok("hello world", request.path.hasPrefix("/long") ? long : stored)
+        }) { h in
             func names(_ response: TestResponse) -> [String] {
                 response.headers.map { $0.0 }.filter { ["cache-control", "etag", "content-type", "x-kept", "server",
                                                        "x-powered-by", "x-cache"].contains($0.lowercased()) }
@@ -701,6 +705,11 @@ import Testing
             let again = try await h.get("/again")
             #expect(again.header("Cache-Status")?.hasPrefix("Shellac; hit") == true)
             #expect(again.headers.filter { $0.0.lowercased() == "server" }.map(\.1) == ["edge"])
+            _ = try await h.get("/long")
+            let longHit = try await h.get("/long")
+            #expect(longHit.header("Cache-Status")?.hasPrefix("Shellac; hit") == true)
+            #expect(longHit.header("Server") == nil && longHit.header("X-Filler-69") == "v")
+            #expect(longHit.header("X-Cache") == "seen")
         }
     }
 

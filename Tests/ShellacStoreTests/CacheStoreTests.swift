@@ -57,6 +57,29 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         #expect(stored.etag == "\"e\"" && stored.contentLength == 4)
     }
 
+    /// Field lines are found by place for vcl_deliver's unsets: every line of a name, read past
+    /// when skipped; a name on a line past the 64th has no places to give.
+    @Test func fieldLinesArePlacesThatReadsCanSkip() {
+        let fields = HTTPFields([("Server", "a"), ("X-Kept", "1"), ("server", "b"), ("ETag", "\"e\"")])
+        let stored = StoredObject(key: key("/lines"), status: 200, reason: "OK", fields: fields,
+                                  body: [ByteBuffer(string: "x")], varyNames: [], varyValues: [], storedAt: t0,
+                                  initialAge: 0, ttl: 1, grace: 0, keep: 0)
+        let server = HTTPField.nameBit("Server")
+        #expect(stored.fieldLines(named: "SERVER", nameBit: server) == 0b0101)
+        #expect(stored.fieldLines(named: "X-Absent", nameBit: HTTPField.nameBit("X-Absent")) == 0)
+        #expect(stored.field(named: "Server", nameBit: server, skipping: 0b0001) == "b")
+        #expect(stored.field(named: "Server", nameBit: server, skipping: 0b0101) == nil)
+        #expect(!stored.hasField(named: "Server", nameBit: server, skipping: 0b0101))
+        #expect(stored.fields(skipping: 0b0101) == HTTPFields([("X-Kept", "1"), ("ETag", "\"e\"")]))
+
+        let long = HTTPFields((0..<70).map { ("X-\($0)", "v") } + [("Server", "late")])
+        let longStored = StoredObject(key: key("/long"), status: 200, reason: "OK", fields: long,
+                                      body: [ByteBuffer(string: "x")], varyNames: [], varyValues: [], storedAt: t0,
+                                      initialAge: 0, ttl: 1, grace: 0, keep: 0)
+        #expect(longStored.fieldLines(named: "Server", nameBit: server) == nil)
+        #expect(longStored.fieldLines(named: "X-3", nameBit: HTTPField.nameBit("X-3")) == 0b1000)
+    }
+
     @Test func aSoftPurgeIsNeverLaterThanItsMoment() {
         // Moments after storedAt are 32-bit floats; the purge must not round up past `now`.
         for offset in [0.0, 1e-9, 0.1, 1.0 / 3.0, 86_399.999, 31_536_000.7] {
