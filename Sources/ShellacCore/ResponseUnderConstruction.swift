@@ -90,8 +90,8 @@ public struct ResponseUnderConstruction: Sendable {
     mutating func unset(_ name: String, nameBit: UInt64) {
         if ownFields == nil, let object {
             if added.remove(name, nameBit: nameBit) { edited = true }
-            guard object.hasField(named: name, nameBit: nameBit, skipping: removed.lines) else { return }
             if let lines = object.fieldLines(named: name, nameBit: nameBit) {
+                guard lines & ~removed.lines != 0 else { return }  // none stored, or removed already
                 removed.insert(lines: lines)
                 edited = true
                 return
