@@ -3,7 +3,7 @@
 // field again without being parsed (finding the colon, the name's bit and shared String, the
 // value's bounds and its check). Most of a head repeats from message to message on a connection:
 // a backend's Server, Content-Type, Cache-Control and, within a second, Date; a browser's Host,
-// User-Agent and Accept lines. It keeps the last head's field list too, which a head repeating
+// User-Agent, Accept and Cookie lines. It keeps the last head's field list too, which a head repeating
 // that one whole is given, shared, rather than an equal list built anew.
 
 #if canImport(Glibc)
@@ -15,10 +15,12 @@ import Darwin
 #endif
 
 struct RecentFieldLines: Sendable {
-    /// Lines further down a head, or longer, are parsed every time: a connection keeps at most
-    /// this many lines of this many bytes.
+    /// Lines further down a head are parsed every time: a connection keeps at most this many,
+    /// each in a slot of `maxLineLength` bytes, or, longer (a browser's Cookie line, often some
+    /// hundreds of bytes), in an array of its own, up to `maxLongLineBytes` for all of them.
     static let maxLines = 24
     static let maxLineLength = 128
+    static let maxLongLineBytes = 8 * 1024
 
     /// Line `i`'s bytes are at `i * maxLineLength` in `lineBytes`, `lineLengths[i]` of them (-1:
     /// the line was too long to keep, and no line matches it), and it made `lineFields[i]`. One
@@ -27,6 +29,10 @@ struct RecentFieldLines: Sendable {
     private var lineBytes: [UInt8] = []
     private var lineLengths: [Int16] = []
     private var lineFields: [HTTPField] = []
+    /// The bytes of the lines longer than a slot, by line (empty for the others), and how many
+    /// bytes they hold together.
+    private var longLines: [[UInt8]] = []
+    private var longLineBytes = 0
     /// The last head's field list, how many lines it had, whether its Content-Length was kept,
     /// and what the fields a response parser left out of it said (see LeftOutFields). Kept
     /// apart, so the checks every head makes read two words rather than copy the whole.
@@ -71,6 +77,9 @@ struct RecentFieldLines: Sendable {
         guard let start = line.baseAddress, index < lineLengths.count, Int(lineLengths[index]) == line.count else {
             return false
         }
+        if line.count > Self.maxLineLength {
+            return longLines[index].withUnsafeBufferPointer { memcmp($0.baseAddress!, start, line.count) == 0 }
+        }
         return lineBytes.withUnsafeBufferPointer {
             memcmp($0.baseAddress! + index * Self.maxLineLength, start, line.count) == 0
         }
@@ -89,11 +98,26 @@ struct RecentFieldLines: Sendable {
             lineBytes.append(contentsOf: repeatElement(0, count: Self.maxLineLength))
             lineLengths.append(-1)
             lineFields.append(field)
+            longLines.append([])
         } else {
             lineFields[index] = field
         }
-        guard line.count <= Self.maxLineLength, let start = line.baseAddress else {
+        if !longLines[index].isEmpty {
+            longLineBytes -= longLines[index].count
+            longLines[index] = []
+        }
+        guard let start = line.baseAddress else {
             lineLengths[index] = -1
+            return
+        }
+        guard line.count <= Self.maxLineLength else {
+            if longLineBytes + line.count <= Self.maxLongLineBytes {
+                longLines[index] = Array(UnsafeRawBufferPointer(start: start, count: line.count))
+                longLineBytes += line.count
+                lineLengths[index] = Int16(line.count)
+            } else {
+                lineLengths[index] = -1
+            }
             return
         }
         lineBytes.withUnsafeMutableBufferPointer {

@@ -241,6 +241,34 @@ import Testing
         #expect(throws: HTTPParseError.self) { try parser.next(from: &bad) }
     }
 
+    /// A browser's head repeats whole with a Cookie line of some hundreds of bytes: it is given
+    /// the last head's list, shared; a cookie changed by one byte (same length) is read anew;
+    /// lines past what a connection keeps of long lines are still read right, every time.
+    @Test func headsWithLongLinesRepeatWhole() throws {
+        var parser = HTTPRequestParser()
+        func head(_ cookie: String, _ more: [String] = []) throws -> HTTPFields? {
+            let lines = ["Host: a", "User-Agent: agent/1.0", "Cookie: " + cookie] + more
+            var buffer = ByteBuffer(string: "GET / HTTP/1.1\r\n" + lines.map { $0 + "\r\n" }.joined() + "\r\n")
+            guard case .head(let head)? = try parser.next(from: &buffer) else { return nil }
+            _ = try parser.next(from: &buffer)
+            return head.fields
+        }
+        let cookie = "_ga=GA1.1.1234567890.1700000000; csrftoken=" + String(repeating: "q", count: 300)
+        let first = try #require(try head(cookie))
+        let second = try #require(try head(cookie))
+        #expect(second.sharesStorage(with: first))
+        let changed = String(cookie.dropLast()) + "r"
+        let third = try #require(try head(changed))
+        #expect(!third.sharesStorage(with: second) && third["Cookie"] == changed)
+        let huge = (0..<6).map { "X-Big-\($0): " + String(repeating: "b", count: 2000) }
+        for _ in 0..<2 {
+            let big = try #require(try head(cookie, huge))
+            #expect(big["Cookie"] == cookie && big["X-Big-5"] == String(repeating: "b", count: 2000))
+            #expect(big.count == 9)
+        }
+        #expect(try head(cookie)?["Cookie"] == cookie)
+    }
+
     /// A field line: common and other names alike, each way of getting the name wrong rejected
     /// with its own reason.
     @Test func fieldLinesAreSplitAndCheckedWhateverTheName() {
