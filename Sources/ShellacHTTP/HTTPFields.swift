@@ -271,7 +271,7 @@ public struct HTTPFields: Sendable, Equatable, Sequence {
             fields[index].value = value
             var next = index + 1
             while next < fields.count {
-                if fields[next].name.equalsIgnoringASCIICase(name) {
+                if fields[next].nameBit == nameBit && fields[next].name.equalsIgnoringASCIICase(name) {
                     fields.remove(at: next)
                 } else {
                     next += 1
