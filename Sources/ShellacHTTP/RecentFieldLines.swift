@@ -102,7 +102,7 @@ struct RecentFieldLines: Sendable {
         } else {
             lineFields[index] = field
         }
-        if !longLines[index].isEmpty {
+        if lineLengths[index] > Self.maxLineLength {  // it held a long line: give its bytes back
             longLineBytes -= longLines[index].count
             longLines[index] = []
         }
