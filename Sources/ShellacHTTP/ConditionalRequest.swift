@@ -1,6 +1,12 @@
 // ConditionalRequest: whether a client's validators match a response, so a cache may answer
 // 304 Not Modified (RFC 9110 §13.1.1, §13.1.3, evaluated in the order of §13.2.2).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public enum ConditionalRequest {
     /// True when the request's If-None-Match (or, without one, If-Modified-Since) says the client's
     /// copy is current. Only meaningful for GET and HEAD.
@@ -9,10 +15,7 @@ public enum ConditionalRequest {
                                      lastModified: @autoclosure () -> String?) -> Bool {
         if let inm = request.combined("If-None-Match", nameBit: KnownName.ifNoneMatch) {
             guard let etag = etag() else { return false }
-            let trimmed = inm.trimmingOWS()
-            if trimmed == "*" { return true }
-            let ours = weak(etag)
-            return trimmed.split(separator: ",").contains { weak($0.trimmingOWS()) == ours }
+            return matches(ifNoneMatch: inm, etag: etag)
         }
         if let ims = request["If-Modified-Since", nameBit: KnownName.ifModifiedSince], let since = HTTPDate.parse(ims),
            let lastModified = lastModified(), let modified = HTTPDate.parse(lastModified) {
@@ -21,10 +24,48 @@ public enum ConditionalRequest {
         return false
     }
 
-    /// Weak comparison drops the W/ prefix (§8.8.3.2).
-    private static func weak(_ tag: some StringProtocol) -> Substring {
-        let s = Substring(tag)
-        return s.hasPrefix("W/") ? s.dropFirst(2) : s
+    /// Whether an If-None-Match list names `etag`: "*" alone, or an entry equal to it by weak
+    /// comparison (§8.8.3.2: a "W/" on either dropped). Entries are split at commas and trimmed of
+    /// blanks; read as bytes (by Character, a browser's revalidation spent more here than on
+    /// the rest of its 304).
+    static func matches(ifNoneMatch list: String, etag: String) -> Bool {
+        var list = list
+        var etag = etag
+        return list.withUTF8 { list in
+            etag.withUTF8 { tag in
+                let ours = weak(tag, 0..<tag.count)
+                let whole = trimmed(list, 0..<list.count)
+                if whole.count == 1 && list[whole.lowerBound] == UInt8(ascii: "*") { return true }
+                var start = whole.lowerBound
+                while start < whole.upperBound {
+                    var end = start
+                    while end < whole.upperBound, list[end] != UInt8(ascii: ",") { end += 1 }
+                    if end > start {
+                        let entry = weak(list, trimmed(list, start..<end))
+                        if entry.count == ours.count, ours.isEmpty
+                            || memcmp(list.baseAddress! + entry.lowerBound, tag.baseAddress! + ours.lowerBound, ours.count) == 0 {
+                            return true
+                        }
+                    }
+                    start = end + 1
+                }
+                return false
+            }
+        }
+    }
+
+    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
+        while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
+        return lower..<upper
+    }
+
+    /// Weak comparison drops the W/ prefix.
+    private static func weak(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+        range.count >= 2 && bytes[range.lowerBound] == UInt8(ascii: "W") && bytes[range.lowerBound + 1] == UInt8(ascii: "/")
+            ? (range.lowerBound + 2)..<range.upperBound : range
     }
 
     /// Whether the request carries validators at all.

@@ -31,10 +31,23 @@ extension ClientConnectionHandler {
         var fields: HTTPFields { Self.fields(of: object, editedBy: edits) }
         if notModified {
             services.counters.increment(.notModified)
-            let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id,
-                                                cacheStatus: status, omitting: omitted, keepAlive: request.keepAlive,
-                                                http10KeepAlive: request.isHTTP10, allocator: allocator)
-            context.write(wrapOutboundOut(head), promise: nil)
+            if case .replaced? = edits {
+                let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id,
+                                                    cacheStatus: status, omitting: omitted,
+                                                    keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
+                                                    allocator: allocator)
+                context.write(wrapOutboundOut(head), promise: nil)
+            } else {
+                var added = AddedFields()
+                var removed = RemovedFields()
+                if case .added(let addedFields, let removedFields, _)? = edits { (added, removed) = (addedFields, removedFields) }
+                claimHeadBuffer()
+                ResponseHead.notModifiedHit(into: &loopServices.headBuffer, stored: object.headBlock, added: added,
+                                            removing: removed, age: age, requestID: request.id, cacheStatus: status,
+                                            omitting: omitted, keepAlive: request.keepAlive,
+                                            http10KeepAlive: request.isHTTP10)
+                context.write(wrapOutboundOut(loopServices.headBuffer), promise: nil)
+            }
         } else if let answer = rangeAnswer(request, status: object.status, length: object.bodyLength,
                                            etag: object.etag, lastModified: object.lastModified) {
             let head = rangeHead(answer, fields: fields, length: object.bodyLength, age: age,

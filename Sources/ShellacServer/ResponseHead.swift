@@ -55,37 +55,92 @@ enum ResponseHead {
     /// removed field lines. Lines are found with memchr: the block is a few hundred bytes.
     private static func appendLines(of block: UnsafeRawBufferPointer, removing removed: RemovedFields,
                                     to head: inout HeadWriter) {
-        guard let base = block.baseAddress else { return }
-        var lineStart = 0
-        var line = -1  // the status line
-        while lineStart < block.count {
-            let newline = memchr(base + lineStart, 0x0A, block.count - lineStart)
-            let next = newline.map { UnsafeRawPointer($0) - base + 1 } ?? block.count
-            if !removed.contains(line: line) {
-                head.append(bytes: UnsafeRawBufferPointer(start: base + lineStart, count: next - lineStart))
-            }
-            line += 1
-            lineStart = next
+        forEachLine(of: block) { line, place, _ in
+            if !removed.contains(line: place) { head.append(bytes: line) }
         }
     }
 
-    /// The fields a 304 leaves out: they describe a body it does not carry.
-    private static let representationMetadata: Set<String> = ["content-type", "content-encoding", "content-language",
-                                                             "content-length", "content-range", "transfer-encoding"]
+    /// Whether a field name (its bytes) is one a 304 leaves out: those that describe a body it
+    /// does not carry (RFC 9110 §15.4.5). Told apart by length first: most names are passed
+    /// without a comparison.
+    static func isRepresentationMetadata(_ name: UnsafeRawBufferPointer) -> Bool {
+        func spells(_ known: StaticString) -> Bool {
+            let bytes = UnsafeRawBufferPointer(start: known.utf8Start, count: known.utf8CodeUnitCount)
+            return !zip(bytes, name).contains { $0 != $1 | 0x20 }
+        }
+        switch name.count {
+        case 12: return spells("content-type")
+        case 13: return spells("content-range")
+        case 14: return spells("content-length")
+        case 16: return spells("content-encoding") || spells("content-language")
+        case 17: return spells("transfer-encoding")
+        default: return false
+        }
+    }
 
     /// A 304 for a stored object or fetched head: its fields but those describing the body.
     static func notModified(fields: HTTPFields, age: Int, requestID: String, cacheStatus: CacheStatus,
                             omitting omitted: AutomaticFields = [], keepAlive: Bool, http10KeepAlive: Bool,
                             allocator: ByteBufferAllocator) -> ByteBuffer {
-        // Everything but the representation's own metadata (RFC 9110 §15.4.5), so what vcl_deliver
-        // added (X-Cache, CORS fields) is there as on a 200, as Varnish and nginx send it.
-        var kept = HTTPFields()
-        for field in fields where !representationMetadata.contains(field.name.asciiLowercased()) {
-            kept.add(field.name, field.value)
+        // Everything but the representation's own metadata, so what vcl_deliver added (X-Cache,
+        // CORS fields) is there as on a 200, as Varnish and nginx send it.
+        var kept = fields
+        kept.removeAll { field in
+            var name = field.name
+            return name.withUTF8 { isRepresentationMetadata(UnsafeRawBufferPointer($0)) }
         }
         return full(status: 304, reason: "Not Modified", fields: kept, age: age, requestID: requestID,
                     cacheStatus: cacheStatus, omitting: omitted, framing: .none, keepAlive: keepAlive,
                     http10KeepAlive: http10KeepAlive, allocator: allocator)
+    }
+
+    /// The same for a hit, written from the stored head block (less the lines vcl_deliver
+    /// removed and those a 304 leaves out) and the lines it added, as `hitHead` writes a 200: a
+    /// browser revalidating its copy is as common as a hit, and reading the stored head back
+    /// into a field list to write it again cost as much as the hit itself.
+    static func notModifiedHit(into buffer: inout ByteBuffer, stored: ByteBuffer, added: AddedFields,
+                               removing removed: RemovedFields, age: Int, requestID: String,
+                               cacheStatus: CacheStatus, omitting omitted: AutomaticFields,
+                               keepAlive: Bool, http10KeepAlive: Bool) {
+        let capacity = stored.readableBytes + 32 + added.lines.utf8.count
+            + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
+        buffer.clear()
+        buffer.writeHead(capacity: capacity) { head in
+            head.append("HTTP/1.1 304 Not Modified\r\n")
+            stored.withUnsafeReadableBytes { bytes in
+                forEachLine(of: bytes) { line, place, name in
+                    if place >= 0, !removed.contains(line: place), !isRepresentationMetadata(name) {
+                        head.append(bytes: line)
+                    }
+                }
+            }
+            var lines = added.lines
+            lines.withUTF8 { bytes in
+                forEachLine(of: UnsafeRawBufferPointer(bytes)) { line, _, name in
+                    if !isRepresentationMetadata(name) { head.append(bytes: line) }
+                }
+            }
+            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, omitting: omitted,
+                             keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
+        }
+    }
+
+    /// Calls `body` with each CRLF-ended line of `block` (its end included), its place (from -1:
+    /// the first line of a head block is its status line) and the bytes before its colon.
+    private static func forEachLine(of block: UnsafeRawBufferPointer,
+                                    _ body: (UnsafeRawBufferPointer, Int, UnsafeRawBufferPointer) -> Void) {
+        guard let base = block.baseAddress else { return }
+        var lineStart = 0
+        var place = -1
+        while lineStart < block.count {
+            let newline = memchr(base + lineStart, 0x0A, block.count - lineStart)
+            let next = newline.map { UnsafeRawPointer($0) - base + 1 } ?? block.count
+            let colon = memchr(base + lineStart, 0x3A, next - lineStart).map { UnsafeRawPointer($0) - base } ?? next
+            body(UnsafeRawBufferPointer(start: base + lineStart, count: next - lineStart), place,
+                 UnsafeRawBufferPointer(start: base + lineStart, count: colon - lineStart))
+            place += 1
+            lineStart = next
+        }
     }
 
     static func full(status: Int, reason: String, fields: HTTPFields, age: Int?, requestID: String,

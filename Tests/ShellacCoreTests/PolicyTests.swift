@@ -443,4 +443,17 @@ func recvDecision(_ head: HTTPRequestHead, program: VCLProgram = builtinProgram)
         #expect(!check([("If-None-Match", "\"v2\""), ("If-Modified-Since", lm)]), "If-None-Match takes precedence")
         #expect(!check([]))
     }
+
+    /// If-None-Match lists as browsers and caches send them: blanks around entries and "*",
+    /// empty entries, a weak tag on either side, and near misses (a prefix, another quote).
+    @Test(arguments: [
+        (" \"a\" ,\t\"v1\" ", "\"v1\"", true), ("\t*  ", "\"v1\"", true), ("*, \"x\"", "\"v1\"", false),
+        (",,\"v1\",", "\"v1\"", true), ("W/\"v1\"", "\"v1\"", true), ("\"v1\"", "W/\"v1\"", true),
+        ("\"v\"", "\"v1\"", false), ("\"v1", "\"v1\"", false), ("'v1'", "\"v1\"", false), ("", "\"v1\"", false),
+        ("\"v1\"\t,", "\"v1\"", true), (" , ", "\"v1\"", false), ("\"é\"", "\"é\"", true),
+    ])
+    func ifNoneMatchListsAreReadByteForByte(list: String, etag: String, matches: Bool) {
+        #expect(ConditionalRequest.isNotModified(request: HTTPFields([("If-None-Match", list)]), etag: etag,
+                                                 lastModified: nil) == matches)
+    }
 }

@@ -1,7 +1,7 @@
 // b: basic caching end to end — hit after miss, HEAD, Vary, Cookie pass, Set-Cookie hit-for-miss,
 // conditional 304s, forwarded headers.
 
-import ShellacServer
+@testable import ShellacServer
 import ShellacTestSupport
 import Testing
 
@@ -124,7 +124,7 @@ import Testing
         let lastModified = "Sun, 06 Nov 1994 08:49:37 GMT"
         try await withHarness(script: { _ in
             .ok("tagged", [("Cache-Control", "max-age=60"), ("ETag", "\"v1\""), ("Last-Modified", lastModified),
-                           ("Content-Type", "text/plain"), ("X-Origin-Note", "kept")])
+                           ("Content-Type", "text/plain"), ("Content-Language", "en"), ("X-Origin-Note", "kept")])
         }) { h in
             let miss = try await h.get("/t", [("If-None-Match", "\"v1\"")])
             #expect(miss.status == 304, "validators are answered by us even on a miss")
@@ -135,6 +135,10 @@ import Testing
             // Everything but what describes the body, as on a 200 (CORS fields, the origin's own).
             #expect(hit.header("X-Origin-Note") == "kept")
             #expect(hit.header("Content-Type") == nil && hit.header("Content-Length") == nil)
+            #expect(hit.header("Content-Language") == nil && hit.header("Last-Modified") == lastModified)
+            #expect(hit.header("Age") != nil && hit.header("X-Varnish") != nil)
+            #expect(hit.header("Cache-Status")?.hasPrefix("Shellac; hit") == true)
+            #expect(hit.text.isEmpty)
             #expect(try await h.get("/t", [("If-Modified-Since", lastModified)]).status == 304)
             #expect(try await h.get("/t", [("If-None-Match", "\"v2\"")]).status == 200)
             #expect(h.origin.count(path: "/t") == 1)
@@ -190,6 +194,24 @@ import Testing
             // An error answer invalidates nothing.
             _ = try await h.get("/other", method: "DELETE")
             #expect(h.server.store.objects == 1)
+        }
+    }
+}
+
+@Suite struct NotModifiedHeadTests {
+    /// Exactly the six fields describing a body are left out of a 304, in any case; names of
+    /// the same lengths or beginnings are kept.
+    @Test func representationMetadataIsTheSixFieldsThatDescribeABody() {
+        func leftOut(_ name: String) -> Bool {
+            Array(name.utf8).withUnsafeBytes { ResponseHead.isRepresentationMetadata($0) }
+        }
+        for name in ["Content-Type", "content-encoding", "CONTENT-LANGUAGE", "Content-Length", "Content-Range",
+                     "Transfer-Encoding"] {
+            #expect(leftOut(name), "\(name)")
+        }
+        for name in ["Cache-Control", "Content-Location", "Last-Modified", "Content-Lengths", "Content-Typo", "ETag",
+                     "Transfer-Encodinx", "Content-MD5", ""] {
+            #expect(!leftOut(name), "\(name)")
         }
     }
 }
