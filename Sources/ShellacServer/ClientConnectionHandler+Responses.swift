@@ -31,16 +31,14 @@ extension ClientConnectionHandler {
         var fields: HTTPFields { Self.fields(of: object, editedBy: edits) }
         if notModified {
             services.counters.increment(.notModified)
-            if case .replaced? = edits {
+            if isReplaced(edits) {
                 let head = ResponseHead.notModified(fields: fields, age: age, requestID: request.id,
                                                     cacheStatus: status, omitting: omitted,
                                                     keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10,
                                                     allocator: allocator)
                 context.write(wrapOutboundOut(head), promise: nil)
             } else {
-                var added = AddedFields()
-                var removed = RemovedFields()
-                if case .added(let addedFields, let removedFields, _)? = edits { (added, removed) = (addedFields, removedFields) }
+                let (added, removed) = Self.storedHeadEdits(edits)
                 claimHeadBuffer()
                 ResponseHead.notModifiedHit(into: &loopServices.headBuffer, stored: object.headBlock, added: added,
                                             removing: removed, age: age, requestID: request.id, cacheStatus: status,
@@ -50,9 +48,19 @@ extension ClientConnectionHandler {
             }
         } else if let answer = rangeAnswer(request, status: object.status, length: object.bodyLength,
                                            etag: object.etag, lastModified: object.lastModified) {
-            let head = rangeHead(answer, fields: fields, length: object.bodyLength, age: age,
-                                 cacheStatus: status, omitting: omitted, request: request)
-            context.write(wrapOutboundOut(head), promise: nil)
+            if case .partial(let range) = answer, !isReplaced(edits) {
+                let (added, removed) = Self.storedHeadEdits(edits)
+                claimHeadBuffer()
+                ResponseHead.partialHit(into: &loopServices.headBuffer, stored: object.headBlock, added: added,
+                                        removing: removed, range: range, length: object.bodyLength, age: age,
+                                        requestID: request.id, cacheStatus: status, omitting: omitted,
+                                        keepAlive: request.keepAlive, http10KeepAlive: request.isHTTP10)
+                context.write(wrapOutboundOut(loopServices.headBuffer), promise: nil)
+            } else {
+                let head = rangeHead(answer, fields: fields, length: object.bodyLength, age: age,
+                                     cacheStatus: status, omitting: omitted, request: request)
+                context.write(wrapOutboundOut(head), promise: nil)
+            }
             if case .partial(let range) = answer {
                 let body = object.body
                 context.write(wrapOutboundOut(body.getSlice(at: body.readerIndex + range.lowerBound,
@@ -70,9 +78,7 @@ extension ClientConnectionHandler {
                 context.write(wrapOutboundOut(object.body), promise: nil)
             }
         } else {
-            var added = AddedFields()
-            var removed = RemovedFields()
-            if case .added(let addedFields, let removedFields, _)? = edits { (added, removed) = (addedFields, removedFields) }
+            let (added, removed) = Self.storedHeadEdits(edits)
             claimHeadBuffer()
             ResponseHead.hitHead(into: &loopServices.headBuffer, stored: object.headBlock,
                                  contentLength: object.contentLength, added: added, removing: removed, age: age,
@@ -85,6 +91,20 @@ extension ClientConnectionHandler {
             }
         }
         needsFlush = true
+    }
+
+    /// Whether vcl_deliver gave the response a head of its own (else the stored head is written,
+    /// with what it added and less what it removed).
+    private func isReplaced(_ edits: ResponseEdits?) -> Bool {
+        if case .replaced? = edits { return true }
+        return false
+    }
+
+    /// What vcl_deliver added to the stored head and removed from it (nothing, unless it edited
+    /// the head without replacing it).
+    static func storedHeadEdits(_ edits: ResponseEdits?) -> (AddedFields, RemovedFields) {
+        if case .added(let added, let removed, _)? = edits { return (added, removed) }
+        return (AddedFields(), RemovedFields())
     }
 
     /// A stored object's fields as vcl_deliver left them.

@@ -64,17 +64,59 @@ enum ResponseHead {
     /// does not carry (RFC 9110 §15.4.5). Told apart by length first: most names are passed
     /// without a comparison.
     static func isRepresentationMetadata(_ name: UnsafeRawBufferPointer) -> Bool {
-        func spells(_ known: StaticString) -> Bool {
-            let bytes = UnsafeRawBufferPointer(start: known.utf8Start, count: known.utf8CodeUnitCount)
-            return !zip(bytes, name).contains { $0 != $1 | 0x20 }
-        }
         switch name.count {
-        case 12: return spells("content-type")
-        case 13: return spells("content-range")
-        case 14: return spells("content-length")
-        case 16: return spells("content-encoding") || spells("content-language")
-        case 17: return spells("transfer-encoding")
+        case 12: return spells("content-type", name)
+        case 13: return spells("content-range", name)
+        case 14: return spells("content-length", name)
+        case 16: return spells("content-encoding", name) || spells("content-language", name)
+        case 17: return spells("transfer-encoding", name)
         default: return false
+        }
+    }
+
+    /// Whether `name` is `known` (lower case, of the same length) in any case.
+    private static func spells(_ known: StaticString, _ name: UnsafeRawBufferPointer) -> Bool {
+        let bytes = UnsafeRawBufferPointer(start: known.utf8Start, count: known.utf8CodeUnitCount)
+        return !zip(bytes, name).contains { $0 != $1 | 0x20 }
+    }
+
+    /// A 206 for a hit, written from the stored head block as `hitHead` writes a 200 (reading the
+    /// stored head back into a field list cost a ranged hit, a video's or a PDF's, twice a hit):
+    /// the stored lines less those vcl_deliver removed, its additions, then Content-Range (any
+    /// other in the head is replaced) and Content-Length for `range` of a `length`-byte body.
+    static func partialHit(into buffer: inout ByteBuffer, stored: ByteBuffer, added: AddedFields,
+                           removing removed: RemovedFields, range: ClosedRange<Int>, length: Int, age: Int,
+                           requestID: String, cacheStatus: CacheStatus, omitting omitted: AutomaticFields,
+                           keepAlive: Bool, http10KeepAlive: Bool) {
+        let capacity = stored.readableBytes + 64 + 3 * HeadWriter.maxDecimalLength + added.lines.utf8.count
+            + perResponseLength(requestID: requestID, cacheStatus: cacheStatus)
+        buffer.clear()
+        buffer.writeHead(capacity: capacity) { head in
+            head.append("HTTP/1.1 206 Partial Content\r\n")
+            stored.withUnsafeReadableBytes { bytes in
+                forEachLine(of: bytes) { line, place, name in
+                    if place >= 0, !removed.contains(line: place), !(name.count == 13 && spells("content-range", name)) {
+                        head.append(bytes: line)
+                    }
+                }
+            }
+            var lines = added.lines
+            lines.withUTF8 { bytes in
+                forEachLine(of: UnsafeRawBufferPointer(bytes)) { line, _, name in
+                    if !(name.count == 13 && spells("content-range", name)) { head.append(bytes: line) }
+                }
+            }
+            head.append("Content-Range: bytes ")
+            head.append(decimal: range.lowerBound)
+            head.append(UInt8(ascii: "-"))
+            head.append(decimal: range.upperBound)
+            head.append(UInt8(ascii: "/"))
+            head.append(decimal: length)
+            head.append("\r\nContent-Length: ")
+            head.append(decimal: range.count)
+            head.append("\r\n")
+            writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, omitting: omitted,
+                             keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
         }
     }
 

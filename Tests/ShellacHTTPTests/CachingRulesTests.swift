@@ -244,6 +244,8 @@ import Testing
         ("items=0-1", .full),
         ("bytes=x-1", .full),
         ("bytes=", .full),
+        ("BYTES=0-1", .partial(0...1)), (" bytes=0-1\t", .partial(0...1)), ("bytes= 5 - 9", .partial(5...9)),
+        ("bytes=0-1234567890123456789", .full), ("bytes=-", .full), ("bytes==0-1", .full), ("bytes:0-1", .full),
     ])
     func singleRanges(header: String, answer: RangeRequest.Answer) {
         #expect(RangeRequest.parse(header, length: 300) == answer)

@@ -18,6 +18,11 @@ import Testing
             #expect(hit.status == 206)
             #expect(hit.text == String(Self.body.suffix(5)))
             #expect(hit.header("Cache-Status")?.contains("hit") == true)
+            // A hit's 206 is the stored head with its range: the origin's fields, one Content-Range,
+            // the range's Content-Length.
+            #expect(hit.header("Content-Range") == "bytes 995-999/1000" && hit.header("Content-Length") == "5")
+            #expect(hit.header("ETag") == "\"r\"" && hit.header("Cache-Control") == "max-age=60")
+            #expect(hit.headers.filter { $0.0.lowercased().hasPrefix("content-") }.count == 2)
             #expect(h.origin.count(path: "/r") == 1)
         }
     }
