@@ -1,5 +1,6 @@
 // Dates, Cache-Control, freshness lifetime and age (RFC 9111 §4.2), Vary and hop-by-hop rules.
 
+import ShellacTestSupport
 import Testing
 @testable import ShellacHTTP
 
@@ -130,6 +131,21 @@ import Testing
                                                                                 ("accept-encoding", "br")]))
         #expect(a == b)
         #expect(a == ["gzip,br", nil])
+    }
+
+    /// The normalised values agree with their definition (split at commas dropping empty
+    /// items, each item trimmed, all joined with ",") over random lists of one to three fields.
+    @Test func normalisedValuesAgreeWithTheirDefinition() {
+        var random = SeededGenerator(state: 9110)
+        let pieces = ["a", "bc", " ", "\t", ",", ", ", " ,", "é"]
+        for _ in 0..<3_000 {
+            let values = (0..<Int.random(in: 1...3, using: &random)).map { _ in
+                (0..<Int.random(in: 0...6, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            }
+            let defined = values.flatMap { $0.split(separator: ",").map { String($0.trimmingOWS()) } }.joined(separator: ",")
+            let fields = HTTPFields(values.map { ("X-V", $0) })
+            #expect(Vary.values(for: ["x-v"], in: fields) == [defined], "\(values)")
+        }
     }
 
     @Test func hopByHopFieldsAreStripped() {
