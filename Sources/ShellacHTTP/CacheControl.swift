@@ -52,7 +52,7 @@ public struct CacheControl: Sendable, Equatable {
                 if bytes[index] == UInt8(ascii: "\"") { inQuotes.toggle() }
                 guard bytes[index] == UInt8(ascii: ","), !inQuotes else { continue }
             }
-            directive(bytes, Self.trimmed(bytes, start..<index))
+            directive(bytes, bytes.trimmingOWS(start..<index))
             start = index + 1
         }
     }
@@ -64,11 +64,11 @@ public struct CacheControl: Sendable, Equatable {
             apply(name: UnsafeBufferPointer(rebasing: bytes[item]), value: nil)
             return
         }
-        var value = Self.trimmed(bytes, (equals + 1)..<item.upperBound)
+        var value = bytes.trimmingOWS((equals + 1)..<item.upperBound)
         if value.count >= 2, bytes[value.lowerBound] == UInt8(ascii: "\""), bytes[value.upperBound - 1] == UInt8(ascii: "\"") {
             value = (value.lowerBound + 1)..<(value.upperBound - 1)
         }
-        apply(name: UnsafeBufferPointer(rebasing: bytes[Self.trimmed(bytes, item.lowerBound..<equals)]),
+        apply(name: UnsafeBufferPointer(rebasing: bytes[bytes.trimmingOWS(item.lowerBound..<equals)]),
               value: UnsafeBufferPointer(rebasing: bytes[value]))
     }
 
@@ -103,12 +103,4 @@ public struct CacheControl: Sendable, Equatable {
         }
     }
 
-    /// `range` without leading and trailing spaces and tabs.
-    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
-        var lower = range.lowerBound
-        var upper = range.upperBound
-        while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
-        while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
-        return lower..<upper
-    }
 }

@@ -34,14 +34,14 @@ public enum ConditionalRequest {
         return list.withUTF8 { list in
             etag.withUTF8 { tag in
                 let ours = weak(tag, 0..<tag.count)
-                let whole = trimmed(list, 0..<list.count)
+                let whole = list.trimmingOWS(0..<list.count)
                 if whole.count == 1 && list[whole.lowerBound] == UInt8(ascii: "*") { return true }
                 var start = whole.lowerBound
                 while start < whole.upperBound {
                     var end = start
                     while end < whole.upperBound, list[end] != UInt8(ascii: ",") { end += 1 }
                     if end > start {
-                        let entry = weak(list, trimmed(list, start..<end))
+                        let entry = weak(list, list.trimmingOWS(start..<end))
                         if entry.count == ours.count, ours.isEmpty
                             || memcmp(list.baseAddress! + entry.lowerBound, tag.baseAddress! + ours.lowerBound, ours.count) == 0 {
                             return true
@@ -52,14 +52,6 @@ public enum ConditionalRequest {
                 return false
             }
         }
-    }
-
-    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
-        var lower = range.lowerBound
-        var upper = range.upperBound
-        while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
-        while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
-        return lower..<upper
     }
 
     /// Weak comparison drops the W/ prefix.

@@ -455,6 +455,18 @@ extension StringProtocol {
     }
 }
 
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// `range` of these bytes without the spaces and tabs at either end (a list item or a
+    /// value read as bytes, RFC 9110 §5.6.3).
+    func trimmingOWS(_ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, self[lower] == 0x20 || self[lower] == 0x09 { lower += 1 }
+        while upper > lower, self[upper - 1] == 0x20 || self[upper - 1] == 0x09 { upper -= 1 }
+        return lower..<upper
+    }
+}
+
 @inline(__always)
 func asciiLower(_ byte: UInt8) -> UInt8 {
     (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte

@@ -25,15 +25,15 @@ public enum RangeRequest {
     }
 
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, length: Int) -> Answer {
-        let whole = trimmed(bytes, 0..<bytes.count)
+        let whole = bytes.trimmingOWS(0..<bytes.count)
         guard whole.count >= 6, bytes[whole.lowerBound + 5] == UInt8(ascii: "="),
               zip(bytes[whole.lowerBound..<(whole.lowerBound + 5)], "bytes".utf8).allSatisfy({ $0 | 0x20 == $1 })
         else { return .full }
-        let spec = trimmed(bytes, (whole.lowerBound + 6)..<whole.upperBound)
+        let spec = bytes.trimmingOWS((whole.lowerBound + 6)..<whole.upperBound)
         guard !bytes[spec].contains(UInt8(ascii: ",")),
               let dash = bytes[spec].firstIndex(of: UInt8(ascii: "-")) else { return .full }
-        let firstText = trimmed(bytes, spec.lowerBound..<dash)
-        let lastText = trimmed(bytes, (dash + 1)..<spec.upperBound)
+        let firstText = bytes.trimmingOWS(spec.lowerBound..<dash)
+        let lastText = bytes.trimmingOWS((dash + 1)..<spec.upperBound)
         func number(_ text: Range<Int>) -> Int? {
             guard !text.isEmpty, text.count <= 18 else { return nil }
             var value = 0
@@ -58,15 +58,6 @@ public enum RangeRequest {
         }
         guard first < length else { return .unsatisfiable }
         return .partial(first...last)
-    }
-
-    /// `range` without the blanks (space, tab) at either end.
-    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
-        var lower = range.lowerBound
-        var upper = range.upperBound
-        while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
-        while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
-        return lower..<upper
     }
 
     /// If-Range (§13.1.5): a strong entity-tag must equal ours; a date must equal Last-Modified.

@@ -93,18 +93,8 @@ enum ResponseHead {
         buffer.clear()
         buffer.writeHead(capacity: capacity) { head in
             head.append("HTTP/1.1 206 Partial Content\r\n")
-            stored.withUnsafeReadableBytes { bytes in
-                forEachLine(of: bytes) { line, place, name in
-                    if place >= 0, !removed.contains(line: place), !(name.count == 13 && spells("content-range", name)) {
-                        head.append(bytes: line)
-                    }
-                }
-            }
-            var lines = added.lines
-            lines.withUTF8 { bytes in
-                forEachLine(of: UnsafeRawBufferPointer(bytes)) { line, _, name in
-                    if !(name.count == 13 && spells("content-range", name)) { head.append(bytes: line) }
-                }
+            appendFieldLines(of: stored, added: added, removing: removed, to: &head) { name in
+                name.count == 13 && spells("content-range", name)
             }
             head.append("Content-Range: bytes ")
             head.append(decimal: range.lowerBound)
@@ -149,21 +139,27 @@ enum ResponseHead {
         buffer.clear()
         buffer.writeHead(capacity: capacity) { head in
             head.append("HTTP/1.1 304 Not Modified\r\n")
-            stored.withUnsafeReadableBytes { bytes in
-                forEachLine(of: bytes) { line, place, name in
-                    if place >= 0, !removed.contains(line: place), !isRepresentationMetadata(name) {
-                        head.append(bytes: line)
-                    }
-                }
-            }
-            var lines = added.lines
-            lines.withUTF8 { bytes in
-                forEachLine(of: UnsafeRawBufferPointer(bytes)) { line, _, name in
-                    if !isRepresentationMetadata(name) { head.append(bytes: line) }
-                }
-            }
+            appendFieldLines(of: stored, added: added, removing: removed, to: &head, leavingOut: isRepresentationMetadata)
             writePerResponse(&head, age: age, requestID: requestID, cacheStatus: cacheStatus, omitting: omitted,
                              keepAlive: keepAlive, http10KeepAlive: http10KeepAlive)
+        }
+    }
+
+    /// A stored head block's field lines (not its status line) less those vcl_deliver removed,
+    /// then the lines it added, each but those whose name `leftOut` picks.
+    private static func appendFieldLines(of stored: ByteBuffer, added: AddedFields, removing removed: RemovedFields,
+                                         to head: inout HeadWriter,
+                                         leavingOut leftOut: (UnsafeRawBufferPointer) -> Bool) {
+        stored.withUnsafeReadableBytes { bytes in
+            forEachLine(of: bytes) { line, place, name in
+                if place >= 0, !removed.contains(line: place), !leftOut(name) { head.append(bytes: line) }
+            }
+        }
+        var lines = added.lines
+        lines.withUTF8 { bytes in
+            forEachLine(of: UnsafeRawBufferPointer(bytes)) { line, _, name in
+                if !leftOut(name) { head.append(bytes: line) }
+            }
         }
     }
 
