@@ -2,9 +2,6 @@
 // pre-serialised block (less the lines of fields vcl_deliver unset) and appends only the
 // per-response fields; streamed and synthetic responses are built whole. Framing is always ours: Content-Length, chunked, or close.
 
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import ShellacCore
 import ShellacHTTP
@@ -52,11 +49,12 @@ enum ResponseHead {
     }
 
     /// A stored head block (status line, then field lines, each ending in CRLF) without the
-    /// removed field lines. Lines are found with memchr: the block is a few hundred bytes.
+    /// removed field lines.
     private static func appendLines(of block: UnsafeRawBufferPointer, removing removed: RemovedFields,
                                     to head: inout HeadWriter) {
-        forEachLine(of: block) { line, place, _ in
-            if !removed.contains(line: place) { head.append(bytes: line) }
+        HeadLines.forEach(in: block) { line in
+            if !removed.contains(line: line.place) { head.append(bytes: line.bytes) }
+            return true
         }
     }
 
@@ -151,35 +149,22 @@ enum ResponseHead {
                                          to head: inout HeadWriter,
                                          leavingOut leftOut: (UnsafeRawBufferPointer) -> Bool) {
         stored.withUnsafeReadableBytes { bytes in
-            forEachLine(of: bytes) { line, place, name in
-                if place >= 0, !removed.contains(line: place), !leftOut(name) { head.append(bytes: line) }
+            HeadLines.forEach(in: bytes) { line in
+                if line.place >= 0, !removed.contains(line: line.place), !leftOut(line.name) {
+                    head.append(bytes: line.bytes)
+                }
+                return true
             }
         }
         var lines = added.lines
         lines.withUTF8 { bytes in
-            forEachLine(of: UnsafeRawBufferPointer(bytes)) { line, _, name in
-                if !leftOut(name) { head.append(bytes: line) }
+            HeadLines.forEach(in: UnsafeRawBufferPointer(bytes), firstPlace: 0) { line in
+                if !leftOut(line.name) { head.append(bytes: line.bytes) }
+                return true
             }
         }
     }
 
-    /// Calls `body` with each CRLF-ended line of `block` (its end included), its place (from -1:
-    /// the first line of a head block is its status line) and the bytes before its colon.
-    private static func forEachLine(of block: UnsafeRawBufferPointer,
-                                    _ body: (UnsafeRawBufferPointer, Int, UnsafeRawBufferPointer) -> Void) {
-        guard let base = block.baseAddress else { return }
-        var lineStart = 0
-        var place = -1
-        while lineStart < block.count {
-            let newline = memchr(base + lineStart, 0x0A, block.count - lineStart)
-            let next = newline.map { UnsafeRawPointer($0) - base + 1 } ?? block.count
-            let colon = memchr(base + lineStart, 0x3A, next - lineStart).map { UnsafeRawPointer($0) - base } ?? next
-            body(UnsafeRawBufferPointer(start: base + lineStart, count: next - lineStart), place,
-                 UnsafeRawBufferPointer(start: base + lineStart, count: colon - lineStart))
-            place += 1
-            lineStart = next
-        }
-    }
 
     static func full(status: Int, reason: String, fields: HTTPFields, age: Int?, requestID: String,
                      cacheStatus: CacheStatus?, omitting omitted: AutomaticFields = [], framing: ResponseFraming,

@@ -260,35 +260,12 @@ public final class StoredObject: Sendable {
     }
 
     /// Calls `visit` with each stored field line's place (0 for the first after the status line),
-    /// name and value bytes, in order, until it returns false. Lines and colons are found with
-    /// memchr: the head is written by us, each line ending in CRLF.
+    /// name and value bytes, in order, until it returns false.
     private func forEachStoredField(_ visit: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         storage.withUnsafeReadableBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            let count = Int(headLength)
-            var lineStart = 0
-            var line = -1  // the status line
-            while lineStart < count {
-                let lineEnd: Int
-                let next: Int
-                if let newline = memchr(base + lineStart, 0x0A, count - lineStart) {
-                    let at = UnsafeRawPointer(newline) - base
-                    lineEnd = at > lineStart && base.load(fromByteOffset: at - 1, as: UInt8.self) == 13 ? at - 1 : at
-                    next = at + 1
-                } else {
-                    lineEnd = count
-                    next = count
-                }
-                defer {
-                    lineStart = next
-                    line += 1
-                }
-                guard line >= 0, let colonPointer = memchr(base + lineStart, 0x3A, lineEnd - lineStart) else { continue }
-                let colon = UnsafeRawPointer(colonPointer) - base
-                var valueStart = colon + 1
-                while valueStart < lineEnd, base.load(fromByteOffset: valueStart, as: UInt8.self) == 0x20 { valueStart += 1 }
-                if !visit(line, UnsafeRawBufferPointer(start: base + lineStart, count: colon - lineStart),
-                          UnsafeRawBufferPointer(start: base + valueStart, count: lineEnd - valueStart)) { return }
+            HeadLines.forEach(in: UnsafeRawBufferPointer(rebasing: raw[0..<Int(headLength)])) { line in
+                guard line.place >= 0, let value = line.value else { return true }
+                return visit(line.place, line.name, value)
             }
         }
     }

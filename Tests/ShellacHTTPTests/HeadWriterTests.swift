@@ -82,3 +82,30 @@ import Testing
         #expect("x-long-header-name-past-fifteen-bytes".equalsIgnoringASCIICase("X-LONG-HEADER-NAME-PAST-FIFTEEN-BYTES"))
     }
 }
+
+@Suite struct HeadLinesTests {
+    /// Places from the status line's -1, whole lines with their ends, names before the colon,
+    /// values past the spaces after it; a line without a colon has no value, and a last line
+    /// without its end is still a line.
+    @Test func linesAreWalkedWithTheirPlacesNamesAndValues() {
+        let block = "HTTP/1.1 200 OK\r\nServer:  nginx\r\nX-Empty:\r\nno colon\r\nLast: end"
+        var seen: [String] = []
+        Array(block.utf8).withUnsafeBytes { bytes in
+            HeadLines.forEach(in: bytes) { line in
+                let text = { (b: UnsafeRawBufferPointer) in String(decoding: b, as: UTF8.self) }
+                seen.append("\(line.place)|\(text(line.bytes))|\(text(line.name))|\(line.value.map(text) ?? "-")")
+                return line.place < 2
+            }
+        }
+        #expect(seen == ["-1|HTTP/1.1 200 OK\r\n||-", "0|Server:  nginx\r\n|Server|nginx", "1|X-Empty:\r\n|X-Empty|",
+                         "2|no colon\r\n||-"])
+        var last: [String] = []
+        Array("A: 1\r\nLast: end".utf8).withUnsafeBytes { bytes in
+            HeadLines.forEach(in: bytes, firstPlace: 0) { line in
+                last.append("\(line.place)|\(String(decoding: line.value!, as: UTF8.self))")
+                return true
+            }
+        }
+        #expect(last == ["0|1", "1|end"])
+    }
+}
