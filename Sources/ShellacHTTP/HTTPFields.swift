@@ -458,7 +458,7 @@ extension StringProtocol {
 extension UnsafeBufferPointer where Element == UInt8 {
     /// `range` of these bytes without the spaces and tabs at either end (a list item or a
     /// value read as bytes, RFC 9110 §5.6.3).
-    func trimmingOWS(_ range: Range<Int>) -> Range<Int> {
+    public func trimmingOWS(_ range: Range<Int>) -> Range<Int> {
         var lower = range.lowerBound
         var upper = range.upperBound
         while lower < upper, self[lower] == 0x20 || self[lower] == 0x09 { lower += 1 }

@@ -54,13 +54,7 @@ public enum Vary {
         while start < bytes.count {
             var end = start
             while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
-            if end > start {
-                var lower = start
-                var upper = end
-                while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
-                while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
-                body(lower..<upper)
-            }
+            if end > start { body(bytes.trimmingOWS(start..<end)) }
             start = end + 1
         }
     }

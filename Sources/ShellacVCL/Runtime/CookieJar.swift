@@ -27,22 +27,13 @@ public struct CookieJar: Sendable, Equatable {
             var index = 0
             while index < bytes.count {
                 while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
-                guard let equals = Self.firstIndex(of: 0x3D, in: bytes, from: index) else { break }
-                let end = Self.firstIndex(of: 0x3B, in: bytes, from: equals + 1) ?? bytes.count
+                guard let equals = bytes[index...].firstIndex(of: 0x3D) else { break }
+                let end = bytes[(equals + 1)...].firstIndex(of: 0x3B) ?? bytes.count
                 set(String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<equals]), as: UTF8.self),
                     String(decoding: UnsafeBufferPointer(rebasing: bytes[(equals + 1)..<end]), as: UTF8.self))
                 index = end + 1
             }
         }
-    }
-
-    private static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
-        var index = start
-        while index < bytes.count {
-            if bytes[index] == byte { return index }
-            index += 1
-        }
-        return nil
     }
 
     /// cookie.set: replaces the cookie's value where it is, or adds it last (an empty name or
@@ -121,12 +112,9 @@ public struct CookieJar: Sendable, Equatable {
             var names: [String] = []
             var start = 0
             while start <= bytes.count {
-                let end = firstIndex(of: 0x2C, in: bytes, from: start) ?? bytes.count
-                var first = start
-                var last = end
-                while first < last, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
-                while last > first, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
-                names.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[first..<last]), as: UTF8.self))
+                let end = bytes[start...].firstIndex(of: 0x2C) ?? bytes.count
+                names.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[bytes.trimmingOWS(start..<end)]),
+                                    as: UTF8.self))
                 start = end + 1
             }
             return names
