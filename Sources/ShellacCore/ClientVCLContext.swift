@@ -113,7 +113,7 @@ public final class ClientVCLContext: VCLContext, RecordsVCLEffects {
             if let edits = response.edits { return edits.omitting(omittedFields) }
         }
         // Only automatic fields left out: the response as it is, without them.
-        return omittedFields.isEmpty ? nil : .added(AddedFields(), removing: RemovedFields(), omitting: omittedFields)
+        return omittedFields.isEmpty ? nil : .added(AddedFields(), removing: FieldLines(), omitting: omittedFields)
     }
 
     public func read(_ variable: VariableID) -> VCLValue {

@@ -21,7 +21,7 @@ public struct ResponseUnderConstruction: Sendable {
     /// Fields set on an untouched stored object, none of which it has (or had before `removed`).
     private(set) var added = AddedFields()
     /// Fields of the stored object unset.
-    private(set) var removed = RemovedFields()
+    private(set) var removed = FieldLines()
     /// Whether the response is written as a head of its own rather than as the stored head with
     /// `added` after it: the status or reason changed, a stored field changed, or there is no
     /// stored head. A flag, so the context reads it in place.
@@ -50,7 +50,7 @@ public struct ResponseUnderConstruction: Sendable {
         self.object = object
         ownFields = fields
         added = AddedFields()
-        removed = RemovedFields()
+        removed = FieldLines()
         replacesHead = object == nil || fields != nil
         edited = false
         isActive = true
@@ -64,7 +64,7 @@ public struct ResponseUnderConstruction: Sendable {
 
     public var fields: HTTPFields {
         if let ownFields { return ownFields }
-        var fields = object?.fields(skipping: removed.lines) ?? HTTPFields()
+        var fields = object?.fields(skipping: removed) ?? HTTPFields()
         added.forEach { name, value in fields.add(name, value) }
         return fields
     }
@@ -73,13 +73,13 @@ public struct ResponseUnderConstruction: Sendable {
         if let ownFields { return ownFields[name] }
         let nameBit = HTTPField.nameBit(name)
         if let value = added.value(of: name, nameBit: nameBit) { return value }
-        return object?.field(named: name, nameBit: nameBit, skipping: removed.lines)
+        return object?.field(named: name, nameBit: nameBit, skipping: removed)
     }
 
     /// Sets `name` to `value`; `line` is its field line when made already (a constant in VCL).
     mutating func set(_ name: String, nameBit: UInt64, _ value: String, line: String? = nil) {
         edited = true
-        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit, skipping: removed.lines),
+        if ownFields == nil, let object, !object.hasField(named: name, nameBit: nameBit, skipping: removed),
            added.set(name, nameBit: nameBit, value, line: line) {
             return
         }
@@ -91,8 +91,8 @@ public struct ResponseUnderConstruction: Sendable {
         if ownFields == nil, let object {
             if added.remove(name, nameBit: nameBit) { edited = true }
             if let lines = object.fieldLines(named: name, nameBit: nameBit) {
-                guard lines & ~removed.lines != 0 else { return }  // none stored, or removed already
-                removed.insert(lines: lines)
+                guard !lines.isSubset(of: removed) else { return }  // none stored, or removed already
+                removed.formUnion(lines)
                 edited = true
                 return
             }
@@ -107,7 +107,7 @@ public struct ResponseUnderConstruction: Sendable {
         guard ownFields == nil else { return }
         ownFields = fields
         added = AddedFields()
-        removed = RemovedFields()
+        removed = FieldLines()
         replacesHead = true
     }
 
@@ -124,7 +124,7 @@ public struct ResponseUnderConstruction: Sendable {
 public enum ResponseEdits: Sendable, Equatable {
     /// The stored head as it is but for the removed fields' lines, followed by the added fields
     /// (none of which it has).
-    case added(AddedFields, removing: RemovedFields, omitting: AutomaticFields)
+    case added(AddedFields, removing: FieldLines, omitting: AutomaticFields)
     /// Boxed: the rare case kept out of line keeps every request-flow action that carries edits
     /// small (a larger one was copied through memcpy at each step, about 250 instructions a hit).
     indirect case replaced(status: Int, reason: String, fields: HTTPFields, omitting: AutomaticFields)
@@ -141,7 +141,7 @@ public enum ResponseEdits: Sendable, Equatable {
         switch self {
         case .replaced(_, _, let replaced, _): return replaced
         case .added(let added, let removed, _):
-            var all = object.fields(skipping: removed.lines)
+            var all = object.fields(skipping: removed)
             added.forEach { name, value in all.add(name, value) }
             return all
         }

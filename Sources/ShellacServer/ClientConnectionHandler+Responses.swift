@@ -102,9 +102,9 @@ extension ClientConnectionHandler {
 
     /// What vcl_deliver added to the stored head and removed from it (nothing, unless it edited
     /// the head without replacing it).
-    static func storedHeadEdits(_ edits: ResponseEdits?) -> (AddedFields, RemovedFields) {
+    static func storedHeadEdits(_ edits: ResponseEdits?) -> (AddedFields, FieldLines) {
         if case .added(let added, let removed, _)? = edits { return (added, removed) }
-        return (AddedFields(), RemovedFields())
+        return (AddedFields(), FieldLines())
     }
 
     /// A stored object's fields as vcl_deliver left them.

@@ -22,7 +22,7 @@ enum ResponseHead {
     /// Written into `buffer`, emptied first: the caller passes one it reuses (a buffer the
     /// channel still holds for an unfinished write is copied, not overwritten).
     static func hitHead(into buffer: inout ByteBuffer, stored: ByteBuffer, contentLength: Int?,
-                        added: AddedFields = AddedFields(), removing removed: RemovedFields = RemovedFields(),
+                        added: AddedFields = AddedFields(), removing removed: FieldLines = FieldLines(),
                         age: Int, requestID: String, cacheStatus: CacheStatus,
                         omitting omitted: AutomaticFields = [], keepAlive: Bool, http10KeepAlive: Bool) {
         let capacity = stored.readableBytes + 18 + HeadWriter.maxDecimalLength
@@ -50,7 +50,7 @@ enum ResponseHead {
 
     /// A stored head block (status line, then field lines, each ending in CRLF) without the
     /// removed field lines.
-    private static func appendLines(of block: UnsafeRawBufferPointer, removing removed: RemovedFields,
+    private static func appendLines(of block: UnsafeRawBufferPointer, removing removed: FieldLines,
                                     to head: inout HeadWriter) {
         HeadLines.forEach(in: block) { line in
             if !removed.contains(line: line.place) { head.append(bytes: line.bytes) }
@@ -83,7 +83,7 @@ enum ResponseHead {
     /// the stored lines less those vcl_deliver removed, its additions, then Content-Range (any
     /// other in the head is replaced) and Content-Length for `range` of a `length`-byte body.
     static func partialHit(into buffer: inout ByteBuffer, stored: ByteBuffer, added: AddedFields,
-                           removing removed: RemovedFields, range: ClosedRange<Int>, length: Int, age: Int,
+                           removing removed: FieldLines, range: ClosedRange<Int>, length: Int, age: Int,
                            requestID: String, cacheStatus: CacheStatus, omitting omitted: AutomaticFields,
                            keepAlive: Bool, http10KeepAlive: Bool) {
         let capacity = stored.readableBytes + 64 + 3 * HeadWriter.maxDecimalLength + added.lines.utf8.count
@@ -129,7 +129,7 @@ enum ResponseHead {
     /// browser revalidating its copy is as common as a hit, and reading the stored head back
     /// into a field list to write it again cost as much as the hit itself.
     static func notModifiedHit(into buffer: inout ByteBuffer, stored: ByteBuffer, added: AddedFields,
-                               removing removed: RemovedFields, age: Int, requestID: String,
+                               removing removed: FieldLines, age: Int, requestID: String,
                                cacheStatus: CacheStatus, omitting omitted: AutomaticFields,
                                keepAlive: Bool, http10KeepAlive: Bool) {
         let capacity = stored.readableBytes + 32 + added.lines.utf8.count
@@ -145,7 +145,7 @@ enum ResponseHead {
 
     /// A stored head block's field lines (not its status line) less those vcl_deliver removed,
     /// then the lines it added, each but those whose name `leftOut` picks.
-    private static func appendFieldLines(of stored: ByteBuffer, added: AddedFields, removing removed: RemovedFields,
+    private static func appendFieldLines(of stored: ByteBuffer, added: AddedFields, removing removed: FieldLines,
                                          to head: inout HeadWriter,
                                          leavingOut leftOut: (UnsafeRawBufferPointer) -> Bool) {
         stored.withUnsafeReadableBytes { bytes in

@@ -188,14 +188,13 @@ public final class StoredObject: Sendable {
 
     /// The stored response fields, read back from the head block (304s, ranges and revalidation
     /// need them; hits do not).
-    public var fields: HTTPFields { fields(skipping: 0) }
+    public var fields: HTTPFields { fields(skipping: FieldLines()) }
 
-    /// The same without the field lines whose bits `skipped` has (bit n: the n-th field line,
-    /// 0 being the first after the status line): the fields vcl_deliver unset.
-    public func fields(skipping skipped: UInt64) -> HTTPFields {
+    /// The same without the lines `skipped` (the fields vcl_deliver unset).
+    public func fields(skipping skipped: FieldLines) -> HTTPFields {
         var fields = HTTPFields()
         forEachStoredField { line, name, value in
-            if !Self.isSkipped(line, skipped) {
+            if !skipped.contains(line: line) {
                 fields.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
             }
             return true
@@ -204,8 +203,8 @@ public final class StoredObject: Sendable {
     }
 
     /// Whether the stored head has a field `name`, given the name's `HTTPField.nameBit`, other
-    /// than on the lines `skipped` has.
-    public func hasField(named name: String, nameBit: UInt64, skipping skipped: UInt64 = 0) -> Bool {
+    /// than on the lines `skipped`.
+    public func hasField(named name: String, nameBit: UInt64, skipping skipped: FieldLines = FieldLines()) -> Bool {
         field(named: name, nameBit: nameBit, skipping: skipped) != nil
     }
 
@@ -215,22 +214,22 @@ public final class StoredObject: Sendable {
         field(named: name, nameBit: HTTPField.nameBit(name))
     }
 
-    /// The same, given the name's `HTTPField.nameBit`, passing over the lines `skipped` has.
-    public func field(named name: String, nameBit: UInt64, skipping skipped: UInt64 = 0) -> String? {
+    /// The same, given the name's `HTTPField.nameBit`, passing over the lines `skipped`.
+    public func field(named name: String, nameBit: UInt64, skipping skipped: FieldLines = FieldLines()) -> String? {
         guard fieldNameBits & nameBit != 0 else { return nil }
         var found: String?
         forEachLine(named: name) { line, value in
-            guard !Self.isSkipped(line, skipped) else { return true }
+            guard !skipped.contains(line: line) else { return true }
             found = String(decoding: value, as: UTF8.self)
             return false
         }
         return found
     }
 
-    /// The places of the field lines named `name` (bit n: the n-th field line), or nil when one
-    /// is past the 64th (a head that long is rebuilt rather than edited line by line).
-    public func fieldLines(named name: String, nameBit: UInt64) -> UInt64? {
-        guard fieldNameBits & nameBit != 0 else { return 0 }
+    /// The field lines named `name`, or nil when one is past the 64th (a head that long is
+    /// rebuilt rather than edited line by line).
+    public func fieldLines(named name: String, nameBit: UInt64) -> FieldLines? {
+        guard fieldNameBits & nameBit != 0 else { return FieldLines() }
         var lines: UInt64? = 0
         forEachLine(named: name) { line, _ in
             guard line < 64, let found = lines else {
@@ -240,11 +239,7 @@ public final class StoredObject: Sendable {
             lines = found | 1 << UInt64(line)
             return true
         }
-        return lines
-    }
-
-    private static func isSkipped(_ line: Int, _ skipped: UInt64) -> Bool {
-        skipped != 0 && line < 64 && skipped & 1 << UInt64(line) != 0
+        return lines.map(FieldLines.init(lines:))
     }
 
     /// Calls `visit` with the place and value of each field line named `name`, until it returns false.

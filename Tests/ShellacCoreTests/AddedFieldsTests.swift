@@ -78,7 +78,7 @@ import Testing
             }
             return edits
         }
-        guard case .added(let added, removing: RemovedFields(), omitting: [])? = try edits("""
+        guard case .added(let added, removing: FieldLines(), omitting: [])? = try edits("""
             set resp.http.X-A = "1"; set resp.http.X-B = "2"; set resp.http.X-A = "3";
             set resp.http.X-Copy = resp.http.X-B; unset resp.http.X-B;
             """) else { Issue.record("expected additions"); return }
@@ -117,10 +117,10 @@ import Testing
         guard case .added(let none, let removed, _)? = try edits("""
             unset resp.http.via; if (resp.http.Via) { set resp.http.X-Wrong = "still there"; }
             """) else { Issue.record("expected a removal"); return }
-        #expect(none.isEmpty && removed == RemovedFields(lines: 1))
+        #expect(none.isEmpty && removed == FieldLines(lines: 1))
         guard case .added(let again, let removedAgain, _)? = try edits("unset resp.http.Via; set resp.http.Via = \"2\";")
         else { Issue.record("expected a removal and an addition"); return }
-        #expect(again.lines == "Via: 2\r\n" && removedAgain == RemovedFields(lines: 1))
+        #expect(again.lines == "Via: 2\r\n" && removedAgain == FieldLines(lines: 1))
         guard case .replaced(_, _, let rebuilt, _)? = try edits("unset resp.http.Via; set resp.status = 203;")
         else { Issue.record("expected a head of its own"); return }
         #expect(rebuilt["Via"] == nil)
