@@ -56,6 +56,13 @@ public struct AddedFields: Sendable, Equatable {
         return found
     }
 
+    /// `fields` followed by these.
+    func appended(to fields: HTTPFields) -> HTTPFields {
+        var all = fields
+        forEach { name, value in all.add(name, value) }
+        return all
+    }
+
     /// Every added field, in order.
     public func forEach(_ body: (_ name: String, _ value: String) -> Void) {
         let bytes = Array(lines.utf8)

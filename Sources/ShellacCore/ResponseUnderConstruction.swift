@@ -64,9 +64,7 @@ public struct ResponseUnderConstruction: Sendable {
 
     public var fields: HTTPFields {
         if let ownFields { return ownFields }
-        var fields = object?.fields(skipping: removed) ?? HTTPFields()
-        added.forEach { name, value in fields.add(name, value) }
-        return fields
+        return added.appended(to: object?.fields(skipping: removed) ?? HTTPFields())
     }
 
     func field(_ name: String) -> String? {
@@ -140,10 +138,7 @@ public enum ResponseEdits: Sendable, Equatable {
     public func applied(to object: StoredObject) -> HTTPFields {
         switch self {
         case .replaced(_, _, let replaced, _): return replaced
-        case .added(let added, let removed, _):
-            var all = object.fields(skipping: removed)
-            added.forEach { name, value in all.add(name, value) }
-            return all
+        case .added(let added, let removed, _): return added.appended(to: object.fields(skipping: removed))
         }
     }
 
@@ -151,10 +146,7 @@ public enum ResponseEdits: Sendable, Equatable {
     public func applied(to fields: HTTPFields) -> HTTPFields {
         switch self {
         case .replaced(_, _, let replaced, _): return replaced
-        case .added(let added, _, _):
-            var all = fields
-            added.forEach { name, value in all.add(name, value) }
-            return all
+        case .added(let added, _, _): return added.appended(to: fields)
         }
     }
 
