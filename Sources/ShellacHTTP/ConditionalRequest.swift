@@ -36,20 +36,12 @@ public enum ConditionalRequest {
                 let ours = weak(tag, 0..<tag.count)
                 let whole = list.trimmingOWS(0..<list.count)
                 if whole.count == 1 && list[whole.lowerBound] == UInt8(ascii: "*") { return true }
-                var start = whole.lowerBound
-                while start < whole.upperBound {
-                    var end = start
-                    while end < whole.upperBound, list[end] != UInt8(ascii: ",") { end += 1 }
-                    if end > start {
-                        let entry = weak(list, list.trimmingOWS(start..<end))
-                        if entry.count == ours.count, ours.isEmpty
-                            || memcmp(list.baseAddress! + entry.lowerBound, tag.baseAddress! + ours.lowerBound, ours.count) == 0 {
-                            return true
-                        }
-                    }
-                    start = end + 1
+                let sawNoMatch = list.forEachListItem(in: whole) { item in
+                    let entry = weak(list, item)
+                    return entry.count != ours.count || !ours.isEmpty
+                        && memcmp(list.baseAddress! + entry.lowerBound, tag.baseAddress! + ours.lowerBound, ours.count) != 0
                 }
-                return false
+                return !sawNoMatch
             }
         }
     }

@@ -465,6 +465,21 @@ extension UnsafeBufferPointer where Element == UInt8 {
         while upper > lower, self[upper - 1] == 0x20 || self[upper - 1] == 0x09 { upper -= 1 }
         return lower..<upper
     }
+
+    /// Calls `body` with each comma-separated item of `range` (a list header's value), trimmed
+    /// of blanks, until it returns false; items of no bytes at all are passed over, as splitting
+    /// at commas does. Returns whether it went through every item.
+    @discardableResult
+    public func forEachListItem(in range: Range<Int>, _ body: (Range<Int>) -> Bool) -> Bool {
+        var start = range.lowerBound
+        while start < range.upperBound {
+            var end = start
+            while end < range.upperBound, self[end] != UInt8(ascii: ",") { end += 1 }
+            if end > start, !body(trimmingOWS(start..<end)) { return false }
+            start = end + 1
+        }
+        return true
+    }
 }
 
 @inline(__always)

@@ -33,29 +33,19 @@ public enum Vary {
                 for value in all {
                     var value = value
                     value.withUTF8 { bytes in
-                        forEachItem(bytes) { item in
+                        bytes.forEachListItem(in: 0..<bytes.count) { item in
                             items += 1
                             if items > 1 {
                                 out[written] = UInt8(ascii: ",")
                                 written += 1
                             }
                             for index in item { out[written] = bytes[index]; written += 1 }
+                            return true
                         }
                     }
                 }
                 return written
             }
-        }
-    }
-
-    /// Calls `body` with each non-empty comma-separated item of `bytes`, trimmed of blanks.
-    private static func forEachItem(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
-        var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
-            if end > start { body(bytes.trimmingOWS(start..<end)) }
-            start = end + 1
         }
     }
 

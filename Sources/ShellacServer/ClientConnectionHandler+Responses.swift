@@ -109,11 +109,7 @@ extension ClientConnectionHandler {
 
     /// A stored object's fields as vcl_deliver left them.
     static func fields(of object: StoredObject, editedBy edits: ResponseEdits?) -> HTTPFields {
-        switch edits {
-        case .replaced(_, _, let replaced, _): return replaced
-        case .added?: return edits!.applied(to: object)
-        case nil: return object.fields
-        }
+        edits?.applied(to: object) ?? object.fields
     }
 
     /// A fetched response's head with our framing; `omitted` are the automatic fields vcl_deliver
