@@ -1,6 +1,6 @@
 // VCLRegex: a VCL regular expression compiled once with the system PCRE2 library (the engine and
 // syntax Varnish uses, JIT-compiled where available). Immutable after compiling; a match or a
-// substitution uses its thread's match data (and a substitution its thread's scratch buffer), so
+// substitution works in its thread's RegexScratch (match data, and a buffer for results), so
 // one compiled regex serves every event loop without a lock.
 
 import CPCRE2
@@ -9,15 +9,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// The key of each thread's match data for `VCLRegex.matches`.
-private let threadMatchDataKey: pthread_key_t = {
-    var key = pthread_key_t()
-    pthread_key_create(&key) { pointer in
-        if let pointer { pcre2_match_data_free_8(OpaquePointer(pointer)) }
-    }
-    return key
-}()
 
 public final class VCLRegex: @unchecked Sendable {
     /// Why a pattern did not compile, and where in it (a byte offset into the pattern).
@@ -96,14 +87,6 @@ public final class VCLRegex: @unchecked Sendable {
         pcre2_code_free_8(code)
     }
 
-    /// Match data with room for the whole match only, one per thread, freed when the thread ends.
-    private static func threadMatchData() -> OpaquePointer? {
-        if let existing = pthread_getspecific(threadMatchDataKey) { return OpaquePointer(existing) }
-        guard let created = pcre2_match_data_create_8(1, nil) else { return nil }
-        pthread_setspecific(threadMatchDataKey, UnsafeRawPointer(created))
-        return created
-    }
-
     /// Whether the pattern matches anywhere in `subject` (VCL's `~`); a match PCRE2 gave up on
     /// throws. Uses the calling thread's one-pair match data: a yes/no answer needs no groups,
     /// and no lock is taken. Takes the subject: reading the bytes of a String the caller still
@@ -161,7 +144,7 @@ public final class VCLRegex: @unchecked Sendable {
             if requiredFirst >= 0, memchr(base, requiredFirst, bytes.count) == nil { return PCRE2_ERROR_NOMATCH }
             if requiredLast >= 0, memchr(base, requiredLast, bytes.count) == nil { return PCRE2_ERROR_NOMATCH }
         }
-        guard let matchData = Self.threadMatchData() else { return PCRE2_ERROR_NOMEMORY }
+        guard let matchData = RegexScratch.forThread()?.matchData else { return PCRE2_ERROR_NOMEMORY }
         return jitted ? pcre2_jit_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil)
             : pcre2_match_8(code, bytes.baseAddress, bytes.count, 0, 0, matchData, nil)
     }
@@ -177,7 +160,7 @@ public final class VCLRegex: @unchecked Sendable {
     /// four of these on every request that carries cookies).
     public func substitute(in subject: String, with replacement: String, all: Bool,
                            longest: Int = .max) throws(SubstitutionError) -> String {
-        guard let scratch = SubstitutionScratch.forThread() else { return subject }
+        guard let scratch = RegexScratch.forSubstitution() else { return subject }
         var subject = subject
         var replacement = replacement
         let outcome = subject.withUTF8 { bytes in
@@ -199,7 +182,7 @@ public final class VCLRegex: @unchecked Sendable {
     }
 
     private func substitute(_ bytes: UnsafeBufferPointer<UInt8>, _ template: UnsafeBufferPointer<UInt8>, all: Bool,
-                            longest: Int, into scratch: SubstitutionScratch) -> SubstitutionOutcome {
+                            longest: Int, into scratch: RegexScratch) -> SubstitutionOutcome {
         let matchData = scratch.matchData
         let ovector = pcre2_get_ovector_pointer_8(matchData)!
         scratch.count = 0
@@ -212,7 +195,7 @@ public final class VCLRegex: @unchecked Sendable {
             if rc == PCRE2_ERROR_NOMATCH { break }
             guard rc >= 0 else { return .failed(.gaveUp(MatchFailure(code: rc))) }
             // 0: more groups than the match data holds; those it holds (\0 to \9) are set.
-            let pairs = rc == 0 ? SubstitutionScratch.pairs : Int(rc)
+            let pairs = rc == 0 ? RegexScratch.pairs : Int(rc)
             matched = true
             let start = ovector[0]
             let end = ovector[1]
@@ -227,7 +210,7 @@ public final class VCLRegex: @unchecked Sendable {
                         if group < pairs {
                             let groupStart = ovector[2 * group]
                             let groupEnd = ovector[2 * group + 1]
-                            if groupStart != SubstitutionScratch.unset, groupEnd >= groupStart, groupEnd <= bytes.count {
+                            if groupStart != RegexScratch.unset, groupEnd >= groupStart, groupEnd <= bytes.count {
                                 scratch.append(bytes, start: groupStart, end: groupEnd)
                             }
                         }

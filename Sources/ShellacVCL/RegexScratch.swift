@@ -1,6 +1,7 @@
-// SubstitutionScratch: what regsub and regsuball work in, one per thread: match data with room
-// for the groups a replacement can name (\0 to \9) and a byte buffer the result is built in, kept
-// between substitutions so that one allocates only the String it returns. Freed with its thread.
+// RegexScratch: what VCL regex matching and substitution work in, one per thread: match data
+// with room for the groups a replacement can name (\0 to \9), and a byte buffer regsub and
+// regsuball build their result in, kept between substitutions so that one allocates only the
+// String it returns. Freed with its thread.
 
 import CPCRE2
 #if canImport(Glibc)
@@ -13,12 +14,12 @@ import Darwin
 private let threadScratchKey: pthread_key_t = {
     var key = pthread_key_t()
     pthread_key_create(&key) { pointer in
-        if let pointer { Unmanaged<SubstitutionScratch>.fromOpaque(pointer).release() }
+        if let pointer { Unmanaged<RegexScratch>.fromOpaque(pointer).release() }
     }
     return key
 }()
 
-final class SubstitutionScratch {
+final class RegexScratch {
     /// Match pairs held: the whole match and groups 1 to 9.
     static let pairs = 10
     /// An ovector entry for a group that took no part in the match (PCRE2_UNSET).
@@ -46,16 +47,22 @@ final class SubstitutionScratch {
         pcre2_match_data_free_8(matchData)
     }
 
-    /// This thread's scratch, made on its first substitution; nil only when PCRE2 has no memory.
-    static func forThread() -> SubstitutionScratch? {
+    /// This thread's scratch, made on its first use; nil only when PCRE2 has no memory.
+    @inline(__always)
+    static func forThread() -> RegexScratch? {
         if let existing = pthread_getspecific(threadScratchKey) {
-            let scratch = Unmanaged<SubstitutionScratch>.fromOpaque(existing).takeUnretainedValue()
-            scratch.shrinkIfLarge()
-            return scratch
+            return Unmanaged<RegexScratch>.fromOpaque(existing).takeUnretainedValue()
         }
-        guard let created = SubstitutionScratch() else { return nil }
+        guard let created = RegexScratch() else { return nil }
         pthread_setspecific(threadScratchKey, Unmanaged.passRetained(created).toOpaque())
         return created
+    }
+
+    /// The same for a substitution: its buffer back to a small size if the last one grew it.
+    static func forSubstitution() -> RegexScratch? {
+        let scratch = forThread()
+        scratch?.shrinkIfLarge()
+        return scratch
     }
 
     @inline(__always)
