@@ -35,6 +35,9 @@ public struct Parameters: Sendable {
               help: "Event loops (threads) serving connections; 0 means one per CPU core."),
         .init(name: "listen_depth", kind: .count, defaultValue: 1024, minimum: 1, maximum: 65535,
               help: "Backlog of the listening socket."),
+        .init(name: "accept_backoff", kind: .duration, defaultValue: 0.05, minimum: 0.001, maximum: 60,
+              help: "After accepting a connection fails (no file descriptors or socket memory left), how "
+                  + "long a listener waits before accepting again; the connections wait in its backlog."),
         .init(name: "http_req_size", kind: .bytes, defaultValue: 32 * 1024, minimum: 256, maximum: 16_777_216,
               help: "Largest request head (request line and header fields); larger gets 431 and a close."),
         .init(name: "http_req_hdr_len", kind: .bytes, defaultValue: 8 * 1024, minimum: 40, maximum: 16_777_216,

@@ -26,10 +26,11 @@ final class AdminServer: Sendable {
 
     /// Binds the listener; commands run through `execute`.
     init(configuration: AdminConfiguration, group: any EventLoopGroup, logger: Logger,
-         execute: @escaping @Sendable ([String]) -> CLIResponse) async throws {
+         acceptFailures: AcceptFailures, execute: @escaping @Sendable ([String]) -> CLIResponse) async throws {
         let secret = configuration.secret
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .pausingAfterFailedAccepts(acceptFailures)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

@@ -10,7 +10,8 @@ public final class Counters: Sendable {
              coalescedWaits, waitinglistFull, synth, notModified, fetches, backendConnectionsOpened,
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
              backendReadsPaused, graceHits, backgroundFetches, staleOnError, revalidated, invalidations,
-             laggingClients, bans, purges, restarts, pipes, vclFailures, backendWaits, backendBusy, probes
+             laggingClients, bans, purges, restarts, pipes, vclFailures, backendWaits, backendBusy, probes,
+             acceptFailures
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -48,6 +49,7 @@ public final class Counters: Sendable {
             case .backendWaits: return "backend_wait"
             case .backendBusy: return "backend_busy"
             case .probes: return "backend_probes"
+            case .acceptFailures: return "sess_fail"
             }
         }
     }

@@ -28,6 +28,7 @@ final class MetricsExporter: Sendable {
         "fetch_failed": ("backend_failures", "Backend fetches that failed"),
         "n_purges": ("purges", "Purges (PURGE, purge commands, tag purges)"),
         "bans_added": ("bans", "Bans added"),
+        "sess_fail": ("accept_failures", "Failed accepts of client connections (out of file descriptors)"),
     ]
 
     static let firstByteBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10),

@@ -135,8 +135,9 @@ public final class ShellacServer: Sendable {
     /// Opens the admin channel (shellacd -T); returns its address.
     @discardableResult
     public func startAdmin(_ configuration: AdminConfiguration) async throws -> SocketAddress? {
-        let server = try await AdminServer(configuration: configuration, group: group, logger: logger) {
-            [weak self] words in
+        let failures = AcceptFailures(services: services, logger: logger, listener: configuration.listen)
+        let server = try await AdminServer(configuration: configuration, group: group, logger: logger,
+                                           acceptFailures: failures) { [weak self] words in
             self?.execute(words) ?? CLIResponse(.close, "shutting down")
         }
         admin.withLockedValue { $0 = server }
@@ -154,6 +155,7 @@ public final class ShellacServer: Sendable {
         }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .pausingAfterFailedAccepts(AcceptFailures(services: services, logger: logger, listener: "\(host):\(port)"))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
@@ -221,6 +223,8 @@ public final class ShellacServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(configuration.parameters.int("listen_depth")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .pausingAfterFailedAccepts(AcceptFailures(services: services, logger: logger,
+                                                      listener: "\(address.host):\(address.port)"))
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: true)

@@ -43,6 +43,20 @@ func withRefusingPort<R>(_ body: (Int) async throws -> R) async rethrows -> R {
     return try await body(port)
 }
 
+/// A blocking socket connected to 127.0.0.1:`port`, or -1.
+private func connectLoopback(port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if connected != 0 { close(fd) }
+    return connected == 0 ? fd : -1
+}
+
 /// A socket bound to 127.0.0.1 on a port the system chose, and that port.
 private func bindLoopbackPort() -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -196,6 +210,53 @@ private func bindLoopbackPort() -> (Int32, Int) {
         let log = process.output
         #expect(log.contains("VCL reload failed; the running VCL stays in use"))
         #expect(log.contains("site.vcl:2:33: error: 'resp.http.Y' is not available in vcl_recv"))
+        await origin.stop()
+    }
+
+    /// Out of file descriptors (a connection flood against a low limit), the listener pauses
+    /// accept_backoff between attempts instead of retrying at once: it failed thousands of times a
+    /// second, an event loop at full CPU, while the flood lasted. Once descriptors are free again
+    /// it serves, and the failures are counted (sess_fail) and logged.
+    @Test func runningOutOfDescriptorsPausesAcceptingInsteadOfSpinning() async throws {
+        let origin = try await TestOrigin { _ in .ok("served") }
+        let port = try freePort()
+        let process = try ChildProcess("/bin/sh", ["-c", "ulimit -n 40 && exec \"$0\" \"$@\"", try shellacdPath(),
+                                                   "-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)",
+                                                   "-p", "threads=1", "-p", "accept_backoff=0.25s"])
+        defer { process.terminate() }
+        let group = MultiThreadedEventLoopGroup.singleton
+        var probe: RawClient?
+        for _ in 0..<200 where probe == nil {
+            probe = try? await RawClient.connect(port: port, group: group)
+            if probe == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let ready = try #require(probe)
+        await ready.close()
+
+        let started = ContinuousClock.now
+        let flood = (0..<60).map { _ in connectLoopback(port: port) }
+        #expect(flood.allSatisfy { $0 >= 0 }, "the backlog takes what the daemon cannot accept")
+        try await Task.sleep(for: .seconds(1))
+        flood.forEach { close($0) }
+
+        var answer: String?
+        for _ in 0..<40 where answer == nil {
+            if let client = try? await RawClient.connect(port: port, group: group) {
+                try await client.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n")
+                answer = try? await client.readResponse().text
+                await client.close()
+            }
+            if answer == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(answer == "served", "accepting resumes once descriptors are free")
+        let elapsed = ContinuousClock.now - started
+        process.signal(SIGTERM)
+        #expect(process.wait(seconds: 10) == 0)
+        let log = process.output
+        #expect(log.contains("accepting a connection failed; waiting before accepting again"))
+        let failures = log.split(separator: " ").first { $0.hasPrefix("sess_fail=") }.flatMap { Int($0.dropFirst(10)) }
+        let bound = Int(elapsed / .milliseconds(250)) + 2
+        #expect((1...bound).contains(failures ?? 0), "\(failures.map(String.init) ?? "no count") failed accepts, at most \(bound)")
         await origin.stop()
     }
 
