@@ -55,6 +55,12 @@ public struct Parameters: Sendable {
               help: "A whole request head must arrive within this time of its first byte (slowloris)."),
         .init(name: "timeout_body", kind: .duration, defaultValue: 10, minimum: 0.01, maximum: 3600,
               help: "Longest pause between two pieces of a request body."),
+        .init(name: "idle_send_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 3600,
+              help: "Longest a client may go without taking any of a response it is behind on; then the "
+                  + "connection is closed."),
+        .init(name: "send_timeout", kind: .duration, defaultValue: 600, minimum: 0.01, maximum: 86400,
+              help: "Longest a connection may stay behind on sending its responses (from when the client "
+                  + "first fell behind); then it is closed."),
         .init(name: "connect_timeout", kind: .duration, defaultValue: 3.5, minimum: 0.01, maximum: 3600,
               help: "Time allowed to open a backend connection."),
         .init(name: "first_byte_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 3600,

@@ -111,6 +111,10 @@ extension ClientConnectionHandler {
                 return
             }
             guard self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else { return }
+            // Not idle while the last response is still going out to a slow reader: the send
+            // watch decides, and the idle time starts once it is all out.
+            let unsent = self.unsentBytes
+            guard unsent == 0 else { return self.watchSending(unsent: unsent) }
             self.closeNow()
         }
     }
@@ -166,6 +170,10 @@ extension ClientConnectionHandler {
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
         }
+        // A client that does not take the rest would hold the connection open for ever.
+        guard !closed else { return }
+        let unsent = unsentBytes
+        if unsent > 0 { watchSending(unsent: unsent) }
     }
 
     func closeNow() {

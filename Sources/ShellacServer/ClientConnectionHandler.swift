@@ -33,6 +33,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// A read was asked of the channel and no input has come of it yet (see requestRead).
     var readRequested = false
     var idleTimer: Scheduled<Void>?
+    /// A client behind on its responses, and the next check of it (see +SendWatch).
+    var sendWatch: SendWatch?
+    var sendCheck: Scheduled<Void>?
     /// When an idle connection is closed; nil while a request is being read or answered.
     var idleDeadline: NIODeadline?
     var headTimer: Scheduled<Void>?
@@ -76,6 +79,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     func handlerRemoved(context: ChannelHandlerContext) {
         closed = true
         cancelTimers()
+        stopWatchingSending()
         dropHeldHead()
         self.context = nil
     }
@@ -102,6 +106,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         pipePeer?.close(promise: nil)
         services.connections.remove(context.channel)
         cancelTimers()
+        stopWatchingSending()
         if let request = current {
             abandon(request)
         }
@@ -149,6 +154,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { sendingDrained() } else { watchSending() }
         current?.fetch?.clientWritabilityChanged(context.channel.isWritable)
         if context.channel.isWritable, let request = current, request.lagging { catchUp(request) }
         if context.channel.isWritable, let request = current, request.gunzipPump != nil { pumpGunzipped(request) }

@@ -11,7 +11,7 @@ public final class Counters: Sendable {
              backendConnectionsReused, backendConnectionsFailed, backendRetries, fetchFailures, truncatedBodies,
              backendReadsPaused, graceHits, backgroundFetches, staleOnError, revalidated, invalidations,
              laggingClients, bans, purges, restarts, pipes, vclFailures, backendWaits, backendBusy, probes,
-             acceptFailures
+             acceptFailures, sendTimeouts
 
         /// Names as Varnish's varnishstat spells the equivalent counters, where there is one.
         public var label: String {
@@ -50,6 +50,7 @@ public final class Counters: Sendable {
             case .backendBusy: return "backend_busy"
             case .probes: return "backend_probes"
             case .acceptFailures: return "sess_fail"
+            case .sendTimeouts: return "sc_tx_error"
             }
         }
     }

@@ -29,6 +29,7 @@ final class MetricsExporter: Sendable {
         "n_purges": ("purges", "Purges (PURGE, purge commands, tag purges)"),
         "bans_added": ("bans", "Bans added"),
         "sess_fail": ("accept_failures", "Failed accepts of client connections (out of file descriptors)"),
+        "sc_tx_error": ("send_timeouts", "Client connections closed for not taking their responses"),
     ]
 
     static let firstByteBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10),

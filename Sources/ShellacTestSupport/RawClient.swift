@@ -32,8 +32,12 @@ public final class RawClient: Sendable {
     private let channel: any Channel
     private let inbox: Inbox
 
-    /// - Parameter reading: false connects without reading, as a stalled client would; `startReading`.
-    public static func connect(port: Int, group: any EventLoopGroup, reading: Bool = true) async throws -> RawClient {
+    /// - Parameters:
+    ///   - reading: false connects without reading, as a stalled client would; `startReading`.
+    ///   - receiveBuffer: the socket's receive buffer (SO_RCVBUF), when small like a slow
+    ///     client's: the kernel then holds little of what the server sends it.
+    public static func connect(port: Int, group: any EventLoopGroup, reading: Bool = true,
+                               receiveBuffer: Int? = nil) async throws -> RawClient {
         let inbox = Inbox()
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -44,6 +48,7 @@ public final class RawClient: Sendable {
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
+        if let receiveBuffer { try await channel.setOption(.socketOption(.so_rcvbuf), value: receiveBuffer).get() }
         return RawClient(channel: channel, inbox: inbox)
     }
 

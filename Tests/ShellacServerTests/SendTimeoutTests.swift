@@ -1,0 +1,117 @@
+// Clients behind on a response, over real sockets: a slow reader gets the whole of a large
+// response however far past timeout_idle it takes; a client that stops reading is cut off after
+// idle_send_timeout, on a hit and on a pass, and counted (sc_tx_error).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NIOCore
+import ShellacTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct SendTimeoutTests {
+    /// With a client's small receive buffer, more than the kernel's socket buffers on loopback
+    /// hold, so part of it waits in the server.
+    static let size = 12 << 20
+    static let body = [UInt8](repeating: UInt8(ascii: "s"), count: size)
+
+    static func origin(_ request: OriginRequest) -> OriginAction {
+        let cacheControl = request.path == "/pass" ? "no-store" : "max-age=60"
+        return .bytes(status: 200, headers: [("Cache-Control", cacheControl)], body: body)
+    }
+
+    @Test func aSlowReaderGetsAllOfALargeHitLongAfterTheIdleTimeout() async throws {
+        try await withHarness(parameters: ["timeout_idle=1s"], budget: 256 << 20, script: Self.origin) { h in
+            #expect(try await h.get("/hit").body.count == Self.size)
+            #expect(try await eventually { h.server.statistics.contains { $0 == ("n_object", 1) } }, "stored")
+            let socket = try SmallBufferSocket(port: h.port)
+            defer { socket.close() }
+            socket.send("GET /hit HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            // The whole response is written at once and the request is over; the idle timer
+            // used to close the connection with the rest of the body still unsent.
+            try await Task.sleep(for: .seconds(2))
+            let (head, bodyBytes) = socket.readResponse()
+            #expect(h.origin.requestCount == 1, "a hit")
+            #expect(bodyBytes == Self.size)
+        }
+    }
+
+    @Test(arguments: ["/hit", "/pass"])
+    func aClientThatStopsReadingIsCutOff(path: String) async throws {
+        try await withHarness(parameters: ["idle_send_timeout=1s", "timeout_idle=30s"], budget: 256 << 20,
+                              script: Self.origin) { h in
+            if path == "/hit" { _ = try await h.get(path) }
+            let c = try await RawClient.connect(port: h.port, group: h.clients, reading: false, receiveBuffer: 4096)
+            try await c.send("GET \(path) HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            let counted = try await eventually {
+                h.server.statistics.contains { $0 == ("sc_tx_error", 1) }
+            }
+            #expect(counted, "the stalled connection is closed and counted")
+            #expect(h.origin.requestCount == 1, "one fetch: the warm-up's for the hit, the pass's own")
+            try? await c.startReading()  // the reset may have closed the channel already
+            let received = try await c.readUntilClose(seconds: 5)
+            #expect(received.utf8.count < Self.size, "cut off, not sent in full")
+            await c.close()
+        }
+    }
+}
+
+/// A blocking socket with a 4 KiB receive buffer, set before it connects (so the window stays
+/// small): the kernel holds little of a response, the server the rest, as for a slow client.
+private struct SmallBufferSocket {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var size: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)  // every read is bounded
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            throw RawClientError(description: "connect: errno \(errno)")
+        }
+    }
+
+    func send(_ text: String) {
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+    }
+
+    /// The head, and how many body bytes came before Content-Length's worth or the end.
+    func readResponse() -> (head: String, bodyBytes: Int) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var received: [UInt8] = []
+        var head: String?
+        var expected = Int.max
+        var bodyBytes = 0
+        while bodyBytes < expected {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            guard count > 0 else { break }
+            if head != nil {
+                bodyBytes += count
+                continue
+            }
+            received += buffer[0..<count]
+            guard let end = received.firstRange(of: Array("\r\n\r\n".utf8)) else { continue }
+            let text = String(decoding: received[..<end.lowerBound], as: UTF8.self)
+            head = text
+            let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            expected = length.flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? Int.max
+            bodyBytes = received.count - end.upperBound
+        }
+        return (head ?? "", bodyBytes)
+    }
+
+    func close() {
+        Glibc.close(fd)
+    }
+}
