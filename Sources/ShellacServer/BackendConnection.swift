@@ -9,6 +9,9 @@ import ShellacHTTP
 
 enum BackendError: Error, CustomStringConvertible {
     case connectFailed(String)
+    /// This machine ran out of what a connection needs (file descriptors, socket memory, local
+    /// ports): nothing is said about the backend, whose health it does not count against.
+    case noLocalResources(String)
     case timeout(String)
     case invalidResponse(String)
     case closed(beforeResponse: Bool)
@@ -41,6 +44,7 @@ enum BackendError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .connectFailed(let why): return "backend connect failed: \(why)"
+        case .noLocalResources(let why): return "backend connect failed, out of local resources: \(why)"
         case .timeout(let which): return "backend \(which) timeout"
         case .invalidResponse(let why): return "invalid backend response: \(why)"
         case .closed(let early): return early ? "backend closed the connection before responding"

@@ -206,8 +206,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             switch result {
             case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
             case .failure(let error):
-                self.services.health.recordConnectFailure(backend, now: self.services.now())
-                self.fail(error as? BackendError ?? .connectFailed("\(error)"))
+                let failure = error as? BackendError ?? .connectFailed("\(error)")
+                if case .noLocalResources = failure {} else {
+                    self.services.health.recordConnectFailure(backend, now: self.services.now())
+                }
+                self.fail(failure)
             }
         }
     }

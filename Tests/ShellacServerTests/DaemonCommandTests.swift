@@ -216,7 +216,9 @@ private func bindLoopbackPort() -> (Int32, Int) {
     /// Out of file descriptors (a connection flood against a low limit), the listener pauses
     /// accept_backoff between attempts instead of retrying at once: it failed thousands of times a
     /// second, an event loop at full CPU, while the flood lasted. Once descriptors are free again
-    /// it serves, and the failures are counted (sess_fail) and logged.
+    /// it serves, and the failures are counted (sess_fail) and logged. Backend connections that
+    /// fail for want of descriptors meanwhile (503) do not count against the backend's health:
+    /// they made it sick, and it went on failing for backend_sick_retry after the flood.
     @Test func runningOutOfDescriptorsPausesAcceptingInsteadOfSpinning() async throws {
         let origin = try await TestOrigin { _ in .ok("served") }
         let port = try freePort()
@@ -230,13 +232,17 @@ private func bindLoopbackPort() -> (Int32, Int) {
             probe = try? await RawClient.connect(port: port, group: group)
             if probe == nil { try await Task.sleep(for: .milliseconds(25)) }
         }
-        let ready = try #require(probe)
-        await ready.close()
+        let held = try #require(probe)  // accepted before the flood
 
         let started = ContinuousClock.now
         let flood = (0..<60).map { _ in connectLoopback(port: port) }
         #expect(flood.allSatisfy { $0 >= 0 }, "the backlog takes what the daemon cannot accept")
         try await Task.sleep(for: .seconds(1))
+        for n in 0..<6 {  // more than backend_failure_threshold
+            try await held.send("GET /during-\(n) HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await held.readResponse().status == 503, "no descriptor for a backend connection")
+        }
+        await held.close()
         flood.forEach { close($0) }
 
         var answer: String?
