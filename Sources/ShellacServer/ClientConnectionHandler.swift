@@ -36,6 +36,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// A client behind on its responses, and the next check of it (see +SendWatch).
     var sendWatch: SendWatch?
     var sendCheck: Scheduled<Void>?
+    /// The channel is not writable: the client is not taking what was written as fast as it
+    /// comes (kept from the writability events, as asking the channel costs a hundred
+    /// instructions). Answering the requests held back meanwhile is to resume (see
+    /// resumeHeldRequests).
+    var clientBehind = false
+    var resumeScheduled = false
     /// When an idle connection is closed; nil while a request is being read or answered.
     var idleDeadline: NIODeadline?
     var headTimer: Scheduled<Void>?
@@ -154,11 +160,27 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { sendingDrained() } else { watchSending() }
+        clientBehind = !context.channel.isWritable
+        if clientBehind { watchSending() } else { sendingDrained() }
+        if !clientBehind, current == nil, buffer.readableBytes > 0 { resumeHeldRequests() }
         current?.fetch?.clientWritabilityChanged(context.channel.isWritable)
         if context.channel.isWritable, let request = current, request.lagging { catchUp(request) }
         if context.channel.isWritable, let request = current, request.gunzipPump != nil { pumpGunzipped(request) }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Requests held back while the client was not taking its responses are answered now, from
+    /// a task of their own: the channel became writable inside a flush, which may be the end of
+    /// answering the request before them.
+    func resumeHeldRequests() {
+        guard !resumeScheduled, !closed, !piping else { return }
+        resumeScheduled = true
+        context.eventLoop.execute {
+            self.resumeScheduled = false
+            guard !self.closed else { return }
+            self.processBuffer()
+            self.readMoreIfWanted()
+        }
     }
 
     /// Writes the pieces a lagging client missed, pulled from its fetch, while its socket takes them.
@@ -200,6 +222,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 // Pipelined heads wait until the current response is done; bodies flow if the fetch wants them.
                 guard parser.isInBody else { break }
                 if let fetch = current.fetch, !fetch.wantsMoreBody { break }
+            } else if clientBehind {
+                // Nor are they answered while the client is not taking the answers already
+                // written: one connection pipelining requests it never read the answers to had
+                // them all answered into memory, without end.
+                break
             }
             let event: HTTPRequestParser.Event?
             do {
@@ -229,6 +256,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
         }
         guard current == nil, !closing, !closed, !piping else { return }
+        // Requests held back until the client takes its responses: the send watch times that.
+        if buffer.readableBytes > 0, clientBehind { return }
         if parser.isMidHead(buffered: buffer.readableBytes) {
             armHeadTimer()
         } else if buffer.readableBytes == 0 {

@@ -1,6 +1,7 @@
 // Clients behind on a response, over real sockets: a slow reader gets the whole of a large
 // response however far past timeout_idle it takes; a client that stops reading is cut off after
-// idle_send_timeout, on a hit and on a pass, and counted (sc_tx_error).
+// idle_send_timeout, on a hit and on a pass, and counted (sc_tx_error); pipelined requests wait
+// while the client is not taking the answers before them.
 
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +54,36 @@ import Testing
             try? await c.startReading()  // the reset may have closed the channel already
             let received = try await c.readUntilClose(seconds: 5)
             #expect(received.utf8.count < Self.size, "cut off, not sent in full")
+            await c.close()
+        }
+    }
+
+    /// A client pipelining requests without reading the answers has only as many answered as
+    /// the sockets hold (it had every one answered into memory, without end); the rest are
+    /// answered as it reads.
+    @Test func pipelinedRequestsWaitForTheClientToTakeTheAnswersBeforeThem() async throws {
+        let piece = [UInt8](repeating: UInt8(ascii: "p"), count: 1 << 20)
+        try await withHarness(budget: 64 << 20, script: { _ in
+            .bytes(status: 200, headers: [("Cache-Control", "max-age=60")], body: piece)
+        }) { h in
+            #expect(try await h.get("/piece").body.count == piece.count)
+            #expect(try await eventually { h.server.statistics.contains { $0 == ("n_object", 1) } }, "stored")
+            let requests = 40
+            let c = try await RawClient.connect(port: h.port, group: h.clients, reading: false)
+            try await c.send(String(repeating: "GET /piece HTTP/1.1\r\nHost: example.com\r\n\r\n", count: requests))
+            func answered() -> Int { h.server.statistics.first { $0.0 == "client_req" }!.1 - 1 }
+            var settled = -1
+            for _ in 0..<50 where settled != answered() {  // until two looks 100 ms apart agree
+                settled = answered()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(settled < requests / 2, "\(settled) of \(requests) answered while the client read none")
+            try await c.startReading()
+            for n in 0..<requests {
+                let response = try await c.readResponse(seconds: 10)
+                #expect(response.body.count == piece.count, "response \(n)")
+            }
+            #expect(answered() == requests)
             await c.close()
         }
     }
