@@ -1,7 +1,9 @@
 // ClientConnectionHandler+Pipe: return(pipe) — unknown methods and WebSocket upgrades. The
 // request head (as vcl_pipe left it) goes to a new backend connection, then bytes flow both ways
-// untouched until either side closes or nothing moves for pipe_timeout. The client connection
-// ends with the pipe. Same event loop and state as the handler.
+// untouched until either side closes or nothing moves for pipe_timeout. Each side is read only
+// while the other takes what it is sent, so a pipe holds at most a socket's worth in memory
+// whoever is slow. The client connection ends with the pipe. Same event loop and state as the
+// handler.
 
 import NIOCore
 import NIOPosix
@@ -25,6 +27,7 @@ extension ClientConnectionHandler {
             .connectTimeout(.duration(request.flow.context.pipeConnectTimeout ?? pool.definition.connectTimeout
                 ?? services.parameters["connect_timeout"]))
             .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: false)
         if pool.definition.path == nil { bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1) }
         let target = NIOLoopBound(self, eventLoop: eventLoop)
         bootstrap
@@ -53,7 +56,8 @@ extension ClientConnectionHandler {
                     bytes.writeBuffer(&handler.buffer)
                     channel.writeAndFlush(bytes, promise: nil)
                     handler.armPipeTimer()
-                    handler.context.read()
+                    channel.read()
+                    handler.readMoreIfWanted()
                 case .failure:
                     handler.piping = false
                     handler.run(request.flow.synth(status: 503, reason: "Backend fetch failed"), request)
@@ -86,8 +90,9 @@ extension ClientConnectionHandler {
     }
 }
 
-/// The backend side of a pipe: what the backend sends goes to the client as it is; when the
-/// backend closes, so does the client connection.
+/// The backend side of a pipe: what the backend sends goes to the client as it is, read while
+/// the client takes it; when the backend closes, so does the client connection. Its own
+/// writability lets the client side read again (see ClientConnectionHandler.readMoreIfWanted).
 final class PipeForwarder: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
@@ -102,6 +107,16 @@ final class PipeForwarder: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         activity()
         peer.writeAndFlush(unwrapInboundIn(data), promise: nil)
+    }
+
+    /// Reads on while the client keeps up; else the client's handler asks again once it drains.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if peer.isWritable { context.read() }
+    }
+
+    /// The backend took what the client sent: the client may be read again.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { peer.read() }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

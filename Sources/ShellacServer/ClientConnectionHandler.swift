@@ -163,6 +163,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         clientBehind = !context.channel.isWritable
         if clientBehind { watchSending() } else { sendingDrained() }
         if !clientBehind, current == nil, buffer.readableBytes > 0 { resumeHeldRequests() }
+        if !clientBehind, piping { pipePeer?.read() }  // the client took the backend's bytes: more
         current?.fetch?.clientWritabilityChanged(context.channel.isWritable)
         if context.channel.isWritable, let request = current, request.lagging { catchUp(request) }
         if context.channel.isWritable, let request = current, request.gunzipPump != nil { pumpGunzipped(request) }
@@ -287,7 +288,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func readMoreIfWanted() {
         if piping {
-            if pipePeer != nil, !closed { context.read() }
+            if let pipePeer, pipePeer.isWritable, !closed { context.read() }
             return
         }
         guard !closed, !closing, !inputClosed, buffer.readableBytes < maxBuffered else { return }
