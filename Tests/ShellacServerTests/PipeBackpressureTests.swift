@@ -11,6 +11,8 @@ import ShellacTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct PipeBackpressureTests {
+    /// Offered by the slow side's peer; what gets through is the sockets' worth (about 10 MB
+    /// here) when each side waits for the other, all of it when not.
     static let total = 64 << 20
 
     static func pipeEverything(to port: Int) -> String {
@@ -25,13 +27,13 @@ import Testing
         let listener = try RawSocket.listen()
         defer { listener.close() }
         try await withHarness(vcl: Self.pipeEverything(to: listener.port), script: { _ in .ok("unused") }) { h in
-            let origin = Task.detached { () -> Int in
+            let origin = Task { await onOwnThread { () -> Int in
                 guard let connection = listener.accept() else { return -1 }
                 defer { connection.close() }
                 _ = connection.readHead()
                 connection.write("HTTP/1.1 200 OK\r\nContent-Length: \(Self.total)\r\n\r\n")
                 return connection.writeUntilStalled(Self.total)
-            }
+            } }
             let client = try await RawClient.connect(port: h.port, group: h.clients, reading: false,
                                                      receiveBuffer: 4096)
             try await client.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -46,11 +48,11 @@ import Testing
         let listener = try RawSocket.listen()
         defer { listener.close() }
         try await withHarness(vcl: Self.pipeEverything(to: listener.port), script: { _ in .ok("unused") }) { h in
-            let origin = Task.detached { listener.accept(receiveBuffer: 4096) }  // and never reads
+            let origin = Task { await onOwnThread { listener.accept(receiveBuffer: 4096) } }  // and never reads
             let client = try RawSocket.connect(port: h.port)
             defer { client.close() }
             client.write("PUT /up HTTP/1.1\r\nHost: a\r\nContent-Length: \(Self.total)\r\n\r\n")
-            let sent = await Task.detached { client.writeUntilStalled(Self.total) }.value
+            let sent = await onOwnThread { client.writeUntilStalled(Self.total) }
             let backend = await origin.value
             defer { backend?.close() }
             #expect(backend != nil, "the pipe reached the backend")
