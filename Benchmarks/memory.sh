@@ -8,41 +8,12 @@
 # SIZE is 1k or 100k. Loopback only; every fill is bounded in time; stops what it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=()
-for tool in varnishd nginx wrk; do command -v "$tool" >/dev/null || need+=("$tool"); done
-if [ "${#need[@]}" -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish nginx wrk >/dev/null
-fi
+source Benchmarks/processes.sh
+install_missing varnishd:varnish nginx:nginx wrk:wrk
 bash scripts/ensure-deps.sh
 BIN="$(bash scripts/build-release.sh shellacd)/shellacd"
 BASE=${BASE_PORT:-37700}
 ORIGIN_PORT=$BASE VARNISH_PORT=$((BASE + 1)) SHELLAC_PORT=$((BASE + 2)) METRICS_PORT=$((BASE + 3))
-WORK=$(mktemp -d)
-chmod 755 "$WORK"  # nginx's workers read the bodies as an unprivileged user
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  sleep 1
-  for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-up() {  # PORT PID: at most 15 s
-  local i
-  for i in $(seq 1 150); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "port $1 never opened" >&2; tail -n 20 "$WORK"/*.out >&2 || true; exit 1
-}
-start() {  # NAME CMD...: in its own session, so its whole group can be stopped
-  local name=$1; shift
-  setsid "$@" >"$WORK/$name.out" 2>&1 &
-  PIDS+=($!)
-}
 rss_kb() {  # PID: its RSS plus its direct children's
   local t c
   t=$(awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)
@@ -55,24 +26,7 @@ rss_kb() {  # PID: its RSS plus its direct children's
 mkdir -p "$WORK/www/static" "$WORK/tmp"
 head -c 1024 /dev/zero | tr '\0' 'a' >"$WORK/www/static/1k"
 head -c 102400 /dev/zero | tr '\0' 'b' >"$WORK/www/static/100k"
-cat >"$WORK/origin.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $WORK/origin.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/tmp/cb; proxy_temp_path $WORK/tmp/px;
-  fastcgi_temp_path $WORK/tmp/fc; uwsgi_temp_path $WORK/tmp/uw; scgi_temp_path $WORK/tmp/sc;
-  keepalive_requests 1000000;
-  default_type text/plain;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT;
-    root $WORK/www;
-    location ~ ^/(1k|100k)/ { rewrite ^/([^/]+)/ /static/\$1 break; add_header Cache-Control "max-age=3600"; }
-  }
-}
-EOF
+origin_conf "$ORIGIN_PORT" "location ~ ^/(1k|100k)/ { rewrite ^/([^/]+)/ /static/\$1 break; add_header Cache-Control \"max-age=3600\"; }"
 cat >"$WORK/fill.lua" <<'EOF'
 -- distinct URLs /SIZE/1 .. /SIZE/N, wrapping; one wrk thread
 local i, n, size = 0, 100, "1k"

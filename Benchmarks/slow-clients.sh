@@ -13,41 +13,17 @@
 # Loopback only; every load is bounded in time; stops what it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=()
-for tool in varnishd nginx curl; do command -v "$tool" >/dev/null || need+=("$tool"); done
-if [ "${#need[@]}" -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish nginx curl >/dev/null
-fi
+source Benchmarks/processes.sh
+install_missing varnishd:varnish nginx:nginx curl:curl
 bash scripts/ensure-deps.sh
 BIN=${SHELLACD:-"$(bash scripts/build-release.sh shellacd)/shellacd"}
 BASE=${BASE_PORT:-37800}
 ORIGIN_PORT=$BASE PROXY_PORT=$((BASE + 1))
-WORK=$(mktemp -d)
-chmod 755 "$WORK"  # nginx's workers read the bodies as an unprivileged user
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  sleep 1
-  for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-start() {  # NAME LIMIT CMD...: in its own session (so its group can be stopped), under ulimit -n LIMIT
+limited() {  # NAME LIMIT CMD...: start CMD under ulimit -n LIMIT
   local name=$1 limit=$2; shift 2
-  setsid bash -c "ulimit -n $limit; exec \"\$@\"" bash "$@" >"$WORK/$name.out" 2>&1 &
-  PIDS+=($!)
+  start "$name" bash -c "ulimit -n $limit; exec \"\$@\"" bash "$@"
 }
 stop_last() { kill -TERM -- "-${PIDS[-1]}" 2>/dev/null || true; sleep 1; }
-up() {  # PORT: at most 15 s
-  local i
-  for i in $(seq 1 150); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "port $1 never opened" >&2; tail -n 20 "$WORK"/*.out >&2 || true; exit 1
-}
 server_pid() {  # the process serving the port: Varnish's child, or shellacd itself
   local leader=${PIDS[-1]} child
   child=$(pgrep -P "$leader" | tail -n 1 || true)
@@ -59,24 +35,8 @@ mkdir -p "$WORK/www/static" "$WORK/tmp"
 head -c 102400 /dev/zero | tr '\0' 'b' >"$WORK/www/static/100k"
 head -c 20000000 /dev/zero >"$WORK/www/static/20m"
 head -c 200000000 /dev/zero >"$WORK/www/static/200m"
-cat >"$WORK/origin.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $WORK/origin.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/tmp/cb; proxy_temp_path $WORK/tmp/px;
-  fastcgi_temp_path $WORK/tmp/fc; uwsgi_temp_path $WORK/tmp/uw; scgi_temp_path $WORK/tmp/sc;
-  default_type text/plain;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT;
-    root $WORK/www;
-    location /static/ { add_header Cache-Control "max-age=3600"; }
-    location /pipe/ { alias $WORK/www/static/; }
-  }
-}
-EOF
+origin_conf "$ORIGIN_PORT" "location /static/ { add_header Cache-Control \"max-age=3600\"; }
+    location /pipe/ { alias $WORK/www/static/; }"
 cat >"$WORK/site.vcl" <<EOF
 vcl 4.1;
 backend origin { .host = "127.0.0.1"; .port = "$ORIGIN_PORT"; }
@@ -124,21 +84,21 @@ EOF
 
 flood() {  # NAME PORT CMD...
   local name=$1 port=$2; shift 2
-  start "$name-flood" 256 "$@"; up "$port"
+  limited "$name-flood" 256 "$@"; up "$port" "${PIDS[-1]}"
   curl -s -o /dev/null "http://127.0.0.1:$port/static/100k"
   printf '%-8s flood     ' "$name"; timeout 30 python3 "$WORK/probe.py" flood "$port" "$(server_pid)" || echo "failed"
   stop_last
 }
 probe() {  # CASE NAME PORT CMD...
   local case=$1 name=$2 port=$3; shift 3
-  start "$name-$case" 4096 "$@"; up "$port"
+  limited "$name-$case" 4096 "$@"; up "$port" "${PIDS[-1]}"
   curl -s -o /dev/null "http://127.0.0.1:$port/static/100k"
   printf '%-8s %-9s ' "$name" "$case"; timeout 30 python3 "$WORK/probe.py" "$case" "$port" "$(server_pid)" || echo "failed"
   stop_last
 }
 slowread() {  # NAME PORT CMD...
   local name=$1 port=$2; shift 2
-  start "$name-slowread" 4096 "$@"; up "$port"
+  limited "$name-slowread" 4096 "$@"; up "$port" "${PIDS[-1]}"
   curl -s -o /dev/null "http://127.0.0.1:$port/static/20m"
   printf '%-8s slowread  ' "$name"
   curl -s -o /dev/null --max-time 40 --limit-rate 1M -w "%{size_download} of 20000000 bytes at 1 MB/s in %{time_total} s\n" \
@@ -146,8 +106,8 @@ slowread() {  # NAME PORT CMD...
   stop_last
 }
 
-start origin 4096 nginx -e "$WORK/origin.err" -p "$WORK" -c "$WORK/origin.conf"
-up "$ORIGIN_PORT"
+start origin nginx -e "$WORK/origin.err" -p "$WORK" -c "$WORK/origin.conf"
+up "$ORIGIN_PORT" "${PIDS[-1]}"
 CASES=${*:-flood pipeline pipe slowread}
 n=0
 for case in $CASES; do

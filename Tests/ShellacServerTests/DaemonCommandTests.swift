@@ -43,20 +43,6 @@ func withRefusingPort<R>(_ body: (Int) async throws -> R) async rethrows -> R {
     return try await body(port)
 }
 
-/// A blocking socket connected to 127.0.0.1:`port`, or -1.
-private func connectLoopback(port: Int) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    if connected != 0 { close(fd) }
-    return connected == 0 ? fd : -1
-}
-
 /// A socket bound to 127.0.0.1 on a port the system chose, and that port.
 private func bindLoopbackPort() -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -235,15 +221,15 @@ private func bindLoopbackPort() -> (Int32, Int) {
         let held = try #require(probe)  // accepted before the flood
 
         let started = ContinuousClock.now
-        let flood = (0..<60).map { _ in connectLoopback(port: port) }
-        #expect(flood.allSatisfy { $0 >= 0 }, "the backlog takes what the daemon cannot accept")
+        let flood = (0..<60).compactMap { _ in try? RawSocket.connect(port: port) }
+        #expect(flood.count == 60, "the backlog takes what the daemon cannot accept")
         try await Task.sleep(for: .seconds(1))
         for n in 0..<6 {  // more than backend_failure_threshold
             try await held.send("GET /during-\(n) HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await held.readResponse().status == 503, "no descriptor for a backend connection")
         }
         await held.close()
-        flood.forEach { close($0) }
+        flood.forEach { $0.close() }
 
         var answer: String?
         for _ in 0..<40 where answer == nil {

@@ -3,11 +3,6 @@
 // idle_send_timeout, on a hit and on a pass, and counted (sc_tx_error); pipelined requests wait
 // while the client is not taking the answers before them.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import NIOCore
 import ShellacTestSupport
 import Testing
@@ -27,9 +22,9 @@ import Testing
         try await withHarness(parameters: ["timeout_idle=2s"], budget: 256 << 20, script: Self.origin) { h in
             #expect(try await h.get("/hit").body.count == Self.size)
             #expect(try await eventually { h.server.statistics.contains { $0 == ("n_object", 1) } }, "stored")
-            let socket = try SmallBufferSocket(port: h.port)
+            let socket = try RawSocket.connect(port: h.port, receiveBuffer: 4096)
             defer { socket.close() }
-            socket.send("GET /hit HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            socket.write("GET /hit HTTP/1.1\r\nHost: example.com\r\n\r\n")
             // The whole response is written at once and the request is over; the idle timer
             // used to close the connection with the rest of the body still unsent.
             try await Task.sleep(for: .seconds(3))
@@ -86,61 +81,5 @@ import Testing
             #expect(answered() == requests)
             await c.close()
         }
-    }
-}
-
-/// A blocking socket with a 4 KiB receive buffer, set before it connects (so the window stays
-/// small): the kernel holds little of a response, the server the rest, as for a slow client.
-private struct SmallBufferSocket: Sendable {
-    let fd: Int32
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var size: Int32 = 4096
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)  // every read is bounded
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            throw RawClientError(description: "connect: errno \(errno)")
-        }
-    }
-
-    func send(_ text: String) {
-        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-    }
-
-    /// How many body bytes came, up to Content-Length's worth or the end.
-    func readBody() -> Int {
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var head: [UInt8] = []
-        var expected: Int?
-        var bodyBytes = 0
-        while bodyBytes < expected ?? Int.max {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            guard count > 0 else { break }
-            guard expected == nil else {
-                bodyBytes += count
-                continue
-            }
-            head += buffer[0..<count]
-            guard let end = head.firstRange(of: Array("\r\n\r\n".utf8)) else { continue }
-            let lines = String(decoding: head[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n")
-            let length = lines.first { $0.lowercased().hasPrefix("content-length:") }
-            expected = length.flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? Int.max
-            bodyBytes = head.count - end.upperBound
-        }
-        return bodyBytes
-    }
-
-    func close() {
-        Glibc.close(fd)
     }
 }
