@@ -157,6 +157,7 @@ struct Shellacd: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "shellacd")
+        DescriptorLimit.raise(logger: logger)
         let server: ShellacServer
         do {
             server = try ShellacServer(configuration: configuration, logger: logger)

@@ -199,6 +199,36 @@ private func bindLoopbackPort() -> (Int32, Int) {
         await origin.stop()
     }
 
+    /// A shell's low soft limit on file descriptors is raised to the hard limit at startup (each
+    /// connection takes one); a limit that cannot go higher is warned about.
+    @Test func theDescriptorLimitIsRaisedToTheHardLimit() async throws {
+        let port = try freePort()
+        var hard = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &hard)
+        try #require(hard.rlim_max > 300, "the test needs a hard limit above 300")
+        for (shell, raised) in [("ulimit -S -n 300", true), ("ulimit -n 300", false)] {
+            let process = try ChildProcess("/bin/sh", ["-c", "\(shell) && exec \"$0\" \"$@\"", try shellacdPath(),
+                                                       "-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:9", "-p", "threads=1"])
+            defer { process.terminate() }
+            var limits = ""
+            for _ in 0..<200 where !limits.contains("Max open files") || !process.output.contains("listening") {
+                try await Task.sleep(for: .milliseconds(25))
+                limits = (try? String(contentsOfFile: "/proc/\(process.pid)/limits", encoding: .utf8)) ?? ""
+            }
+            let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) ?? ""
+            let numbers = line.split(separator: " ").compactMap { Int($0) }
+            if raised {
+                #expect(numbers.count == 2 && numbers[0] == numbers[1] && numbers[0] > 300, "\(line)")
+                #expect(process.output.contains("file descriptor limit raised to the hard limit"))
+            } else {
+                #expect(numbers == [300, 300], "\(line)")
+                #expect(process.output.contains("few file descriptors"))
+            }
+            process.signal(SIGTERM)
+            #expect(process.wait(seconds: 10) == 0)
+        }
+    }
+
     /// Out of file descriptors (a connection flood against a low limit), the listener pauses
     /// accept_backoff between attempts instead of retrying at once: it failed thousands of times a
     /// second, an event loop at full CPU, while the flood lasted. Once descriptors are free again
