@@ -248,7 +248,7 @@ public struct Parameters: Sendable {
     /// the others are read once at startup (sizes, pools, threads) and need a restart.
     public static let changeableWhileRunning: Set<String> = [
         "timeout_idle", "timeout_req", "timeout_body", "first_byte_timeout", "between_bytes_timeout",
-        "default_ttl", "default_grace", "default_keep", "uncacheable_ttl", "waitinglist_timeout", "shutdown_timeout",
+        "idle_send_timeout", "send_timeout", "accept_backoff", "default_ttl", "default_grace", "default_keep", "uncacheable_ttl", "waitinglist_timeout", "shutdown_timeout",
         "max_restarts", "max_retries", "pipe_timeout", "backend_wait_timeout", "backend_wait_max",
         "http_gzip_support",
     ]
