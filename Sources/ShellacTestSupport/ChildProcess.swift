@@ -97,6 +97,16 @@ public final class ChildProcess: @unchecked Sendable {
         return exitStatus
     }
 
+    /// As `wait`, for async tests: it polls with Task.sleep rather than blocking the thread (a
+    /// blocked thread of Swift's cooperative pool stalls other tests' tasks).
+    public func exit(within seconds: Double) async -> Int32? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return exitStatus
+    }
+
     /// The exit status; the child must have ended (`wait`).
     public var terminationStatus: Int32 { exitStatus ?? -1 }
 

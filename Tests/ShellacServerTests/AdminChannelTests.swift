@@ -205,12 +205,12 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
         try "interop\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
         defer { unlink(secretFile) }
         try await withAdmin(secret: "interop\n", script: { _ in .ok("page") }) { _, port in
-            let ping = try runTool("/usr/bin/varnishadm", ["-T", "127.0.0.1:\(port)", "-S", secretFile, "ping"])
+            let ping = try await runTool("/usr/bin/varnishadm", ["-T", "127.0.0.1:\(port)", "-S", secretFile, "ping"])
             #expect(ping.status == 0)
             #expect(ping.output.hasPrefix("PONG "))
-            let list = try runTool("/usr/bin/varnishadm", ["-T", "127.0.0.1:\(port)", "-S", secretFile, "backend.list"])
+            let list = try await runTool("/usr/bin/varnishadm", ["-T", "127.0.0.1:\(port)", "-S", secretFile, "backend.list"])
             #expect(list.output.contains("default"))
-            let wrong = try runTool("/usr/bin/varnishadm", ["-T", "127.0.0.1:\(port)", "-S", "/dev/null", "ping"])
+            let wrong = try await runTool("/usr/bin/varnishadm", ["-T", "127.0.0.1:\(port)", "-S", "/dev/null", "ping"])
             #expect(wrong.status != 0)
         }
     }
@@ -232,14 +232,14 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
             let attributes = try FileManager.default.attributesOfItem(atPath: socketPath)
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
             let adm = try shellacdPath().replacingOccurrences(of: "/shellacd", with: "/shellacadm")
-            let status = try runTool(adm, ["-T", "unix:\(socketPath)", "-S", secretPath, "status"])
+            let status = try await runTool(adm, ["-T", "unix:\(socketPath)", "-S", secretPath, "status"])
             #expect(status.status == 0)
             #expect(status.output == "Child in state running\n")
             try "another secret\n".write(toFile: secretPath, atomically: true, encoding: .utf8)
-            let wrong = try runTool(adm, ["-T", "unix:\(socketPath)", "-S", secretPath, "status"])
+            let wrong = try await runTool(adm, ["-T", "unix:\(socketPath)", "-S", secretPath, "status"])
             #expect(wrong.status == 2)
             #expect(wrong.output.contains("authentication failed"))
-            let missing = try runTool(adm, ["-T", "unix:\(socketPath)", "-S", base + ".nonexistent", "status"])
+            let missing = try await runTool(adm, ["-T", "unix:\(socketPath)", "-S", base + ".nonexistent", "status"])
             #expect(missing.status == 2)
             #expect(missing.output.contains("the secret file \(base).nonexistent cannot be read"))
         }
@@ -247,11 +247,11 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
 }
 
 /// Runs a tool to completion (bounded), returning its exit status and output.
-func runTool(_ path: String, _ arguments: [String], seconds: Double = 10) throws -> RunResult {
+func runTool(_ path: String, _ arguments: [String], seconds: Double = 10) async throws -> RunResult {
     let child = try ChildProcess(path, arguments)
-    if child.wait(seconds: seconds) == nil {
+    if await child.exit(within: seconds) == nil {
         child.terminate()
-        child.wait(seconds: 5)
+        _ = await child.exit(within: 5)
     }
     return RunResult(status: child.terminationStatus, output: child.output)
 }

@@ -24,8 +24,8 @@ struct RunResult {
 }
 
 /// Runs shellacd to completion (bounded: it is killed after `seconds`).
-func runShellacd(_ arguments: [String], seconds: Double = 10) throws -> RunResult {
-    try runTool(try shellacdPath(), arguments, seconds: seconds)
+func runShellacd(_ arguments: [String], seconds: Double = 10) async throws -> RunResult {
+    try await runTool(try shellacdPath(), arguments, seconds: seconds)
 }
 
 /// A free loopback port (bound then released).
@@ -70,41 +70,41 @@ private func bindLoopbackPort() -> (Int32, Int) {
         (["-C"], "give it with -f FILE"),
         (["-x", "everything"], "try -x parameters, -x builtin or -x variables"),
     ])
-    func badArgumentsSayWhatIsWrong(arguments: [String], message: String) throws {
-        let result = try runShellacd(arguments)
+    func badArgumentsSayWhatIsWrong(arguments: [String], message: String) async throws {
+        let result = try await runShellacd(arguments)
         #expect(result.status != 0)
         #expect(result.output.contains(message), "\(result.output)")
     }
 
-    @Test func vclIsCheckedWithDiagnosticsAndAnExitCode() throws {
+    @Test func vclIsCheckedWithDiagnosticsAndAnExitCode() async throws {
         let directory = NSTemporaryDirectory() + "shellac-vcl-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let good = directory + "/good.vcl"
         try "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; .port = \"8000\"; }\n"
             .write(toFile: good, atomically: true, encoding: .utf8)
-        let ok = try runShellacd(["-C", "-f", good])
+        let ok = try await runShellacd(["-C", "-f", good])
         #expect(ok.status == 0)
         #expect(ok.output.contains("VCL OK"))
 
         let bad = directory + "/bad.vcl"
         try "vcl 4.1;\nsub vcl_recv {\n    set resp.http.X = \"1\";\n}\nsub vcl_fetch { }\n"
             .write(toFile: bad, atomically: true, encoding: .utf8)
-        let failed = try runShellacd(["-C", "-f", bad])
+        let failed = try await runShellacd(["-C", "-f", bad])
         #expect(failed.status != 0)
         #expect(failed.output.contains("bad.vcl:3:9: error: 'resp.http.X' cannot be set in vcl_recv"))
         #expect(failed.output.contains("    set resp.http.X = \"1\";\n        ^~~~~~~~~~~"))
         #expect(failed.output.contains("hint: it is called vcl_backend_response in VCL 4"))
         #expect(failed.output.contains("2 errors"))
 
-        let builtin = try runShellacd(["-x", "builtin"])
+        let builtin = try await runShellacd(["-x", "builtin"])
         #expect(builtin.status == 0)
         #expect(builtin.output.hasPrefix("vcl 4.1;"))
         #expect(builtin.output.contains("sub vcl_backend_response"))
     }
 
-    @Test func parameterTableIsPrinted() throws {
-        let result = try runShellacd(["-x", "parameters", "-p", "timeout_idle=7s"])
+    @Test func parameterTableIsPrinted() async throws {
+        let result = try await runShellacd(["-x", "parameters", "-p", "timeout_idle=7s"])
         #expect(result.status == 0)
         #expect(result.output.contains("http_req_size"))
         #expect(result.output.contains("timeout_idle\n    Value: 7 [seconds]"))
@@ -137,7 +137,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(process.isRunning, "SIGHUP does not end the daemon")
 
         process.signal(SIGTERM)
-        #expect(process.wait(seconds: 10) == 0)
+        #expect(await process.exit(within: 10) == 0)
         #expect(!FileManager.default.fileExists(atPath: pidFile), "the pid file is removed on exit")
         let log = process.output
         #expect(log.contains("stopped"))
@@ -192,7 +192,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(origin.requestCount == 1, "the cache survives reloads")
 
         process.signal(SIGTERM)
-        #expect(process.wait(seconds: 10) == 0)
+        #expect(await process.exit(within: 10) == 0)
         let log = process.output
         #expect(log.contains("VCL reload failed; the running VCL stays in use"))
         #expect(log.contains("site.vcl:2:33: error: 'resp.http.Y' is not available in vcl_recv"))
@@ -225,7 +225,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
                 #expect(process.output.contains("few file descriptors"))
             }
             process.signal(SIGTERM)
-            #expect(process.wait(seconds: 10) == 0)
+            #expect(await process.exit(within: 10) == 0)
         }
     }
 
@@ -273,7 +273,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(answer == "served", "accepting resumes once descriptors are free")
         let elapsed = ContinuousClock.now - started
         process.signal(SIGTERM)
-        #expect(process.wait(seconds: 10) == 0)
+        #expect(await process.exit(within: 10) == 0)
         let log = process.output
         #expect(log.contains("accepting a connection failed; waiting before accepting again"))
         let failures = log.split(separator: " ").first { $0.hasPrefix("sess_fail=") }.flatMap { Int($0.dropFirst(10)) }
@@ -297,24 +297,24 @@ private func bindLoopbackPort() -> (Int32, Int) {
         ])
         defer { process.terminate() }
         let adm = try shellacdPath().replacingOccurrences(of: "/shellacd", with: "/shellacadm")
-        var ping = try runTool(adm, ["-n", work, "ping"])
+        var ping = try await runTool(adm, ["-n", work, "ping"])
         for _ in 0..<200 where ping.status != 0 {
             try await Task.sleep(for: .milliseconds(25))
-            ping = try runTool(adm, ["-n", work, "ping"])
+            ping = try await runTool(adm, ["-n", work, "ping"])
         }
         #expect(ping.status == 0)
         #expect(ping.output.hasPrefix("PONG "))
         let attributes = try FileManager.default.attributesOfItem(atPath: work + "/_.secret")
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "the generated secret is private")
-        let unknown = try runTool(adm, ["-n", work, "vcl.frobnicate"])
+        let unknown = try await runTool(adm, ["-n", work, "vcl.frobnicate"])
         #expect(unknown.status == 1)
         #expect(unknown.output.contains("Unknown request 'vcl.frobnicate'"))
-        let json = try runTool(adm, ["-n", work, "-j", "backend.list"])
+        let json = try await runTool(adm, ["-n", work, "-j", "backend.list"])
         #expect(json.status == 0)
         #expect(json.output.contains("\"name\": \"default\""))
         let interactive = try ChildProcess(adm, ["-n", work], input: true)
         interactive.send("status\nquit\n")
-        #expect(interactive.wait(seconds: 10) != nil)
+        #expect(await interactive.exit(within: 10) != nil)
         let transcript = interactive.output
         #expect(transcript.contains("shellac> Child in state running"))
         let proxied = try await RawClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton)
@@ -331,7 +331,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         }
         #expect(logged, "the access log is written within a second")
         let noDaemon = try await withRefusingPort { free in
-            try runTool(adm, ["-T", "127.0.0.1:\(free)", "-S", work + "/_.secret", "ping"])
+            try await runTool(adm, ["-T", "127.0.0.1:\(free)", "-S", work + "/_.secret", "ping"])
         }
         #expect(noDaemon.status == 2)
         #expect(noDaemon.output.contains("cannot connect"))
