@@ -26,7 +26,9 @@ struct RecentFieldValues: Sendable {
         var value = ""
     }
 
-    /// By CommonFieldNames slot; empty until the first message (count 0: nothing seen yet).
+    /// By CommonFieldNames slot, up to the highest slot seen so far (count 0: nothing seen yet):
+    /// a client connection's requests use the first few names, and every open connection holds
+    /// its own list.
     private var entries: [Entry] = []
     let remembers: Bool
     /// The last head's lines with the fields they made.
@@ -41,8 +43,7 @@ struct RecentFieldValues: Sendable {
     /// checked as a field value when first read), else nil.
     mutating func value(slot: Int, _ bytes: UnsafeRawBufferPointer) -> String? {
         let count = bytes.count
-        guard remembers, count <= Self.maxRememberedLength, count > 0 else { return nil }
-        if entries.isEmpty { entries = [Entry](repeating: Entry(), count: CommonFieldNames.slotCount) }
+        guard remembers, count <= Self.maxRememberedLength, count > 0, slot < entries.count else { return nil }
         let (first, last) = CommonFieldNames.words(Self.lastBytes(of: bytes))
         return entries.withUnsafeBufferPointer { entries -> String? in
             let entry = entries[slot]
@@ -56,7 +57,8 @@ struct RecentFieldValues: Sendable {
 
     /// Remembers `value`, made from `bytes`, as the last value seen for the common field in `slot`.
     mutating func remember(_ value: String, bytes: UnsafeRawBufferPointer, slot: Int) {
-        guard !entries.isEmpty, bytes.count <= Self.maxRememberedLength else { return }
+        guard remembers, bytes.count <= Self.maxRememberedLength else { return }
+        if slot >= entries.count { entries.append(contentsOf: repeatElement(Entry(), count: slot + 1 - entries.count)) }
         let (first, last) = CommonFieldNames.words(Self.lastBytes(of: bytes))
         entries[slot] = Entry(count: bytes.count, first: first, last: last, value: value)
     }
