@@ -229,6 +229,10 @@ public final class ShellacServer: Sendable {
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            // Each connection keeps its receive buffer while it is open; 1 KiB (SwiftNIO starts
+            // at 2) holds a browser's request head, and grows for larger input as SwiftNIO sees it.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024,
+                                                                                       maximum: 65536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let loopServices = loops[ObjectIdentifier(channel.eventLoop)]!
