@@ -1,5 +1,5 @@
 // ClientConnectionHandler+SendWatch: a client that falls behind on a response is watched (see
-// SendWatch) and the connection closed when it stops taking the response (idle_send_timeout) or
+// SendWatch) and the connection reset when it stops taking the response (idle_send_timeout) or
 // stays behind too long (send_timeout). The watch starts when the channel stops being writable,
 // when an idle connection still holds unsent bytes, and when a connection is closed after its
 // last response; it costs nothing while responses fit in the socket. Same event loop and state

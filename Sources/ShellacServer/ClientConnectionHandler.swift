@@ -1,10 +1,11 @@
 // ClientConnectionHandler: one client connection. Parses requests with the strict parser,
 // enforces the idle, head (slowloris) and body timeouts, answers pipelined requests strictly in
-// order (the next head is not parsed until the current response is done), runs each request's
-// RequestFlow and carries out its actions: hits are written from the stored buffers, misses and
-// passes stream from a BusyFetch. Reading is explicit (autoRead off), so buffered input stays
-// bounded. Confined to the channel's event loop. Writing responses lives in +Responses, the end
-// of a response, timers and closing in +Lifecycle.
+// order (the next head is not parsed until the current response is done and the client is taking
+// the answers already written), runs each request's RequestFlow and carries out its actions:
+// hits are written from the stored buffers, misses and passes stream from a BusyFetch. Reading is
+// explicit (autoRead off), so buffered input stays bounded. Confined to the channel's event loop.
+// Writing responses lives in +Responses, the end of a response, timers and closing in
+// +Lifecycle, clients behind on their responses in +SendWatch, return(pipe) in +Pipe.
 
 import NIOCore
 import ShellacCore
