@@ -67,7 +67,7 @@ final class AcceptPauseHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let error = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) else {
+        guard let error = error as? IOError, error.isLocalShortage else {
             context.fireErrorCaught(error)
             return
         }
@@ -85,6 +85,15 @@ final class AcceptPauseHandler: ChannelInboundHandler, RemovableChannelHandler {
         resume?.cancel()
         resume = nil
         context.fireChannelInactive()
+    }
+}
+
+extension IOError {
+    /// This machine, not the peer, ran out of what a connection needs: file descriptors (of the
+    /// process or the system), socket memory, or local ports. Listeners pause on it; a backend's
+    /// health does not count it.
+    var isLocalShortage: Bool {
+        [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL].contains(errnoCode)
     }
 }
 

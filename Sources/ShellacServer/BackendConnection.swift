@@ -31,6 +31,12 @@ enum BackendError: Error, CustomStringConvertible {
     /// that was sent already): vcl_backend_error makes a 503, as for a failed fetch.
     case notRetried(String)
 
+    /// Whether a failed connect says something about the backend (passive health counts it).
+    var countsAgainstBackend: Bool {
+        if case .noLocalResources = self { return false }
+        return true
+    }
+
     /// The status a client gets when nothing of the response reached it yet.
     var status: Int {
         switch self {

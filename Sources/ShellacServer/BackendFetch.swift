@@ -207,7 +207,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
             case .success(let connection): self.connected(connection, reused: false, at: self.services.now())
             case .failure(let error):
                 let failure = error as? BackendError ?? .connectFailed("\(error)")
-                if case .noLocalResources = failure {} else {
+                if failure.countsAgainstBackend {
                     self.services.health.recordConnectFailure(backend, now: self.services.now())
                 }
                 self.fail(failure)

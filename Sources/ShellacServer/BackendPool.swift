@@ -49,10 +49,6 @@ final class BackendPool: @unchecked Sendable {
         return nil
     }
 
-    /// Errors of this machine rather than of the backend: out of file descriptors (of the process
-    /// or the system), of socket memory, or of local ports.
-    static let localShortages: Set<CInt> = [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL]
-
     /// A new connection, bypassing the idle list (used to retry after a reused one failed).
     /// `timeout`: bereq.connect_timeout when VCL set it, else the backend's own, else the
     /// parameter as it is now (the fetch resolves it).
@@ -87,7 +83,7 @@ final class BackendPool: @unchecked Sendable {
             }
             .flatMapErrorThrowing { error in
                 counters.increment(.backendConnectionsFailed)
-                if let io = error as? IOError, Self.localShortages.contains(io.errnoCode) {
+                if let io = error as? IOError, io.isLocalShortage {
                     throw BackendError.noLocalResources("\(error)")
                 }
                 throw BackendError.connectFailed("\(error)")

@@ -113,8 +113,7 @@ extension ClientConnectionHandler {
             guard self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else { return }
             // Not idle while the last response is still going out to a slow reader: the send
             // watch decides, and the idle time starts once it is all out.
-            let unsent = self.unsentBytes
-            guard unsent == 0 else { return self.watchSending(unsent: unsent) }
+            guard !self.watchSendingIfUnsent() else { return }
             self.closeNow()
         }
     }
@@ -171,9 +170,7 @@ extension ClientConnectionHandler {
             channel.close(promise: nil)
         }
         // A client that does not take the rest would hold the connection open for ever.
-        guard !closed else { return }
-        let unsent = unsentBytes
-        if unsent > 0 { watchSending(unsent: unsent) }
+        watchSendingIfUnsent()
     }
 
     func closeNow() {

@@ -16,19 +16,29 @@ import NIOCore
 import ShellacCore
 
 extension ClientConnectionHandler {
-    /// Starts watching the client, unless a watch is on already. `unsent`: the bytes the channel
-    /// holds, where the caller has read them already. A watch begins at most once a check
-    /// interval (it lasts until a check finds the client caught up), so reading them is rare.
-    func watchSending(unsent: Int? = nil) {
+    /// Starts watching the client, unless a watch is on already. A watch begins at most once a
+    /// check interval (it lasts until a check finds the client caught up), so reading what the
+    /// channel holds is rare. (The channel's drains are told to the watch as they happen.)
+    func watchSending() {
         guard sendWatch == nil, !closed else { return }
-        let watch = SendWatch(now: Self.seconds(.now()), unsent: unsent ?? unsentBytes)
-        sendWatch = watch
-        scheduleSendCheck(at: watch.firstCheck(sendLimits))
+        startWatch(unsent: unsentBytes)
     }
 
-    /// The channel's buffer drained to its low mark: the client is taking the response.
-    func sendingDrained() {
-        sendWatch?.drained()
+    /// Starts watching if the channel still holds bytes the client has not taken (an idle
+    /// connection, or one closing after its last response); whether it does.
+    @discardableResult
+    func watchSendingIfUnsent() -> Bool {
+        guard !closed else { return false }
+        let unsent = unsentBytes
+        guard unsent > 0 else { return false }
+        if sendWatch == nil { startWatch(unsent: unsent) }
+        return true
+    }
+
+    private func startWatch(unsent: Int) {
+        let watch = SendWatch(now: Self.seconds(.now()), unsent: unsent)
+        sendWatch = watch
+        scheduleSendCheck(at: watch.firstCheck(sendLimits))
     }
 
     /// Bytes written to the channel and not yet handed to the socket.
@@ -43,7 +53,8 @@ extension ClientConnectionHandler {
     }
 
     private var sendLimits: SendWatch.Limits {
-        SendWatch.Limits(idle: services.parameters["idle_send_timeout"], total: services.parameters["send_timeout"])
+        let parameters = services.parameters
+        return SendWatch.Limits(idle: parameters["idle_send_timeout"], total: parameters["send_timeout"])
     }
 
     private func scheduleSendCheck(at seconds: Double) {

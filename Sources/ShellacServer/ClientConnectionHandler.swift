@@ -162,12 +162,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         clientBehind = !context.channel.isWritable
-        if clientBehind { watchSending() } else { sendingDrained() }
-        if !clientBehind, current == nil, buffer.readableBytes > 0 { resumeHeldRequests() }
-        if !clientBehind, piping { pipePeer?.read() }  // the client took the backend's bytes: more
-        current?.fetch?.clientWritabilityChanged(context.channel.isWritable)
-        if context.channel.isWritable, let request = current, request.lagging { catchUp(request) }
-        if context.channel.isWritable, let request = current, request.gunzipPump != nil { pumpGunzipped(request) }
+        current?.fetch?.clientWritabilityChanged(!clientBehind)
+        if clientBehind {
+            watchSending()
+        } else {
+            sendWatch?.drained()
+            if piping { pipePeer?.read() }  // the client took the backend's bytes: more
+            if current == nil, buffer.readableBytes > 0 { resumeHeldRequests() }
+            if let request = current, request.lagging { catchUp(request) }
+            if let request = current, request.gunzipPump != nil { pumpGunzipped(request) }
+        }
         context.fireChannelWritabilityChanged()
     }
 
