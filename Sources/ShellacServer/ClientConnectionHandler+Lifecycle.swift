@@ -118,11 +118,14 @@ extension ClientConnectionHandler {
         }
     }
 
+    /// Like the idle check, the head, body, wait and pipe timers hold the handler strongly (a weak
+    /// reference gives it a side table, and every later retain of it takes the slower path for
+    /// the rest of the connection); closing cancels them (cancelTimers, abandon, channelInactive).
     func armHeadTimer() {
         guard headTimer == nil else { return }
         let timeout = TimeAmount.duration(services.parameters["timeout_req"])
-        headTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, self.current == nil, !self.closed else { return }
+        headTimer = context.eventLoop.scheduleTask(in: timeout) {
+            guard self.current == nil, !self.closed else { return }
             self.headTimer = nil
             self.writeSynthetic(status: 408, reason: "Request Timeout", requestID: self.services.requestID(),
                                 isHEAD: false, keepAlive: false)
@@ -133,8 +136,8 @@ extension ClientConnectionHandler {
     func armBodyTimer() {
         bodyTimer?.cancel()
         let timeout = TimeAmount.duration(services.parameters["timeout_body"])
-        bodyTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, !self.closed, let request = self.current, !request.bodyComplete else { return }
+        bodyTimer = context.eventLoop.scheduleTask(in: timeout) {
+            guard !self.closed, let request = self.current, !request.bodyComplete else { return }
             request.done = true
             self.unsubscribe(request)
             if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }  // a shared fetch serves others

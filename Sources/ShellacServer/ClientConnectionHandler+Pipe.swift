@@ -78,8 +78,8 @@ extension ClientConnectionHandler {
     /// Closes the pipe after pipe_timeout without traffic in either direction.
     func armPipeTimer() {
         let timeout = TimeAmount.duration(services.parameters["pipe_timeout"])
-        pipeTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-            guard let self, !self.closed else { return }
+        pipeTimer = context.eventLoop.scheduleTask(in: timeout) {
+            guard !self.closed else { return }
             if NIODeadline.now() - self.pipeActivity >= timeout {
                 self.pipePeer?.close(promise: nil)
                 self.closeNow()

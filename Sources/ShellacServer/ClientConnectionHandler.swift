@@ -487,8 +487,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
             }
             if request.waiting {
                 let timeout = TimeAmount.duration(services.parameters["waitinglist_timeout"])
-                request.waitTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
-                    guard let self, request.waiting || request.awaitingCompletion, self.current === request else {
+                request.waitTimer = context.eventLoop.scheduleTask(in: timeout) {
+                    guard request.waiting || request.awaitingCompletion, self.current === request else {
                         return
                     }
                     request.waiting = false
