@@ -95,8 +95,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         services.counters.increment(.clientConnections)
         services.connections.add(context.channel)
         let remote = context.channel.remoteAddress, local = context.channel.localAddress
-        addresses = ClientAddresses(client: remote?.ipAddress ?? "0.0.0.0", clientPort: remote?.port ?? 0,
-                                    server: local?.ipAddress ?? "0.0.0.0", serverPort: local?.port ?? 0)
+        addresses = ClientAddresses(client: remote?.addressText ?? "0.0.0.0", clientPort: remote?.port ?? 0,
+                                    server: local?.addressText ?? "0.0.0.0", serverPort: local?.port ?? 0)
         if services.isDraining {
             closeNow()
             return
