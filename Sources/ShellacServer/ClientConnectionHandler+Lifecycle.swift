@@ -167,13 +167,20 @@ extension ClientConnectionHandler {
         closing = true
         cancelTimers()
         writeHeldHead()
-        let channel = context.channel
         needsFlush = false
+        context.flush()
+        guard !closed else { return }  // the flush failed, and the channel is closed already
+        // Usually all of it went out with the flush and the connection closes now. Otherwise it
+        // closes once the rest is out, and a client that does not take the rest is watched (it
+        // would hold the connection open for ever).
+        guard watchSendingIfUnsent() else {
+            context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
         }
-        // A client that does not take the rest would hold the connection open for ever.
-        watchSendingIfUnsent()
     }
 
     func closeNow() {
