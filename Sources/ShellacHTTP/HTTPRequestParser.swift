@@ -22,8 +22,10 @@ public struct HTTPRequestParser {
 
     private var state: State = .head(scanned: 0)
     public let limits: HTTPParserLimits
-    /// Common fields' values from the last head, reused when the next repeats them.
-    private var recentValues = RecentFieldValues()
+    /// Common fields' values from the last head, reused when the next repeats them. Kept from
+    /// a connection's second request on: many connections send one request, and remembering its
+    /// lines (about 5,000 instructions and the memory they take) would be for nothing.
+    private var recentValues = RecentFieldValues(remembers: false)
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
         self.limits = limits
@@ -103,6 +105,7 @@ public struct HTTPRequestParser {
             state = .head(scanned: scanned)
             return nil
         case .complete(let length):
+            defer { recentValues.remembers = true }
             return try HeadParser.take(length, from: &buffer) { raw throws(HTTPParseError) in
                 try Self.head(raw, limits: limits, recent: &recentValues)
             }

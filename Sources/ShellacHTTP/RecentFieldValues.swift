@@ -30,7 +30,8 @@ struct RecentFieldValues: Sendable {
     /// a client connection's requests use the first few names, and every open connection holds
     /// its own list.
     private var entries: [Entry] = []
-    let remembers: Bool
+    /// Whether values and lines are kept at all.
+    var remembers: Bool
     /// The last head's lines with the fields they made.
     var lines = RecentFieldLines()
 
