@@ -92,33 +92,30 @@ extension ClientConnectionHandler {
 
     /// The connection is idle from now: it is closed once `timeout_idle` passes without a request.
     /// Keep-alive connections go idle after every response, so this only moves a deadline; the
-    /// one scheduled check, when it fires early, looks again at the deadline it finds.
+    /// loop's IdleTimeouts looks at the connection when the deadline it was given comes, and then
+    /// again at the one it finds.
     func armIdleTimer() {
         let deadline = NIODeadline.now() + .duration(loopServices.perRequest.idleTimeout)
         idleDeadline = deadline
-        if idleTimer == nil { scheduleIdleCheck(at: deadline) }
+        if idleHandle == nil { loopServices.idleConnections.add(self, at: deadline) }
     }
 
-    /// The check holds the handler strongly, so no weak reference sends the handler's retains to
-    /// the slower side-table path; it keeps a closed handler alive at most until it fires.
-    private func scheduleIdleCheck(at deadline: NIODeadline) {
-        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) {
-            self.idleTimer = nil
-            guard !self.closed else { return }
-            guard let deadline = self.idleDeadline else { return }  // busy with a request
-            if deadline > .now() {
-                self.scheduleIdleCheck(at: deadline)
-                return
-            }
-            guard self.current == nil, !self.parser.isMidHead(buffered: self.buffer.readableBytes) else { return }
-            // Not idle while the last response is still going out to a slow reader: the send
-            // watch decides, and the idle time starts once it is all out.
-            guard !self.watchSendingIfUnsent() else { return }
-            self.closeNow()
+    /// IdleTimeouts' look at the connection once its deadline came (it is out of the heap now).
+    func idleCheck(now: NIODeadline) {
+        guard !closed else { return }
+        guard let deadline = idleDeadline else { return }  // busy with a request: armed again after it
+        if deadline > now {
+            loopServices.idleConnections.add(self, at: deadline)
+            return
         }
+        guard current == nil, !parser.isMidHead(buffered: buffer.readableBytes) else { return }
+        // Not idle while the last response is still going out to a slow reader: the send watch
+        // decides, and the idle time starts once it is all out.
+        guard !watchSendingIfUnsent() else { return }
+        closeNow()
     }
 
-    /// Like the idle check, the head, body, wait and pipe timers hold the handler strongly (a weak
+    /// Like IdleTimeouts, the head, body, wait and pipe timers hold the handler strongly (a weak
     /// reference gives it a side table, and every later retain of it takes the slower path for
     /// the rest of the connection); closing cancels them (cancelTimers, abandon, channelInactive).
     func armHeadTimer() {
@@ -154,10 +151,9 @@ extension ClientConnectionHandler {
 
     func cancelTimers() {
         idleDeadline = nil
-        idleTimer?.cancel()
+        loopServices.idleConnections.remove(self)
         headTimer?.cancel()
         bodyTimer?.cancel()
-        idleTimer = nil
         headTimer = nil
         bodyTimer = nil
     }

@@ -33,7 +33,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var flushScheduled = false
     /// A read was asked of the channel and no input has come of it yet (see requestRead).
     var readRequested = false
-    var idleTimer: Scheduled<Void>?
+    /// The connection's place in its loop's IdleTimeouts, while it has one.
+    var idleHandle: DeadlineHeap<ClientConnectionHandler>.Handle?
     /// A client behind on its responses, and the next check of it (see +SendWatch).
     var sendWatch: SendWatch?
     var sendCheck: Scheduled<Void>?

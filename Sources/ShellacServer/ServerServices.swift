@@ -186,6 +186,8 @@ final class LoopServices: @unchecked Sendable {
     private var pools: [String: (pool: BackendPool, target: BackendTarget)] = [:]
     /// Client flushes asked for while a backend read is handled, done at its end.
     let flushes = FlushBatch()
+    /// The idle client connections and when each is due to be looked at.
+    let idleConnections: IdleTimeouts
     /// The buffer response heads (of hits and of streamed responses) are written into, reused
     /// from one response to the next: by then the channel has usually written it and let it go
     /// (if not, writing a new head into it copies it first, as ByteBuffer does). A buffer and its
@@ -204,6 +206,7 @@ final class LoopServices: @unchecked Sendable {
 
     init(eventLoop: any EventLoop, services: ServerServices, parameters: Parameters) {
         self.eventLoop = eventLoop
+        self.idleConnections = IdleTimeouts(eventLoop: eventLoop)
         self.services = services
         self.parameters = parameters
         self.counters = services.counters
@@ -292,6 +295,7 @@ final class LoopServices: @unchecked Sendable {
 
     func closeAll() {
         for entry in pools.values { entry.pool.closeAll() }
+        idleConnections.removeAll()
     }
 }
 

@@ -147,6 +147,25 @@ import Testing
         }
     }
 
+    /// The idle deadline moves with every request: a connection asking again before it comes is
+    /// kept past its first deadline; one that connects and says nothing is closed too.
+    @Test func requestsKeepAConnectionPastItsFirstIdleDeadline() async throws {
+        try await withHarness(parameters: ["timeout_idle=1s"], script: { _ in .ok("x") }) { h in
+            let silent = try await h.client()
+            let c = try await h.client()
+            for _ in 0..<4 {
+                try await c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(try await c.readResponse().text == "x")
+                try await Task.sleep(for: .milliseconds(600))
+            }
+            // 2.4 s in, more than twice the timeout: still open, and answering.
+            try await c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await c.readResponse().text == "x")
+            _ = try await c.readUntilClose(seconds: 6)
+            _ = try await silent.readUntilClose(seconds: 2)
+        }
+    }
+
     @Test func chunkedRequestBodyIsStreamedToTheBackend() async throws {
         try await withHarness(script: { request in .ok("got \(request.body.count)", [("Cache-Control", "no-store")]) }) { h in
             let c = try await h.client()
