@@ -52,12 +52,10 @@ let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
 let server = try ServerBootstrap(group: group)
     .serverChannelOption(ChannelOptions.backlog, value: 1024)
     .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-    .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { client in
         let relay = Relay()
         return client.pipeline.addHandler(relay).flatMap {
             ClientBootstrap(group: client.eventLoop)
-                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { backend in backend.pipeline.addHandler(Relay(peer: client)) }
                 .connect(host: "127.0.0.1", port: backendPort)
                 .map { backend in relay.connected(to: backend) }

@@ -55,11 +55,8 @@ final class BackendPool: @unchecked Sendable {
     func connect(timeout: Double) -> EventLoopFuture<BackendConnection> {
         let handler = BackendConnectionHandler(flushes: flushes)
         let counters = self.counters
-        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(.duration(timeout))
-        if definition.path == nil {
-            bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)  // not for Unix sockets
-        }
-        return bootstrap
+        // SwiftNIO sets TCP_NODELAY on a client bootstrap's connections (not on Unix sockets).
+        return ClientBootstrap(group: eventLoop).connectTimeout(.duration(timeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(handler)

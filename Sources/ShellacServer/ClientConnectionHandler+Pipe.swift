@@ -23,12 +23,11 @@ extension ClientConnectionHandler {
         request.responseStarted = true
         let client = context.channel
         let eventLoop = context.eventLoop
-        var bootstrap = ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.duration(request.flow.context.pipeConnectTimeout ?? pool.definition.connectTimeout
                 ?? services.parameters["connect_timeout"]))
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
-        if pool.definition.path == nil { bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1) }
         let target = NIOLoopBound(self, eventLoop: eventLoop)
         bootstrap
             .channelInitializer { channel in

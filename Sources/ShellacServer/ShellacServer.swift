@@ -155,8 +155,6 @@ public final class ShellacServer: Sendable {
         }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Accepted connections inherit TCP_NODELAY from the listening socket.
-            .serverChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .pausingAfterFailedAccepts(AcceptFailures(services: services, logger: logger, listener: "\(host):\(port)"))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -225,13 +223,12 @@ public final class ShellacServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(configuration.parameters.int("listen_depth")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Accepted connections inherit TCP_NODELAY from the listening socket.
-            .serverChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .pausingAfterFailedAccepts(AcceptFailures(services: services, logger: logger,
                                                       listener: "\(address.host):\(address.port)"))
             // The connection's options are set here, directly, rather than as the bootstrap's
             // child options: SwiftNIO applies those one future at a time, about 10,000
             // instructions an option, which made accepting a connection cost more than a hit.
+            // TCP_NODELAY comes from the listening socket, where SwiftNIO sets it.
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.setClientOptions(channel)

@@ -145,6 +145,50 @@ private func bindLoopbackPort() -> (Int32, Int) {
         await origin.stop()
     }
 
+    /// Run as an unprivileged user (here as nobody when the tests run as root), the daemon
+    /// listens, accepts, fetches and caches: it sets no socket option that needs privilege (it
+    /// once asked for SO_DEBUG where it meant TCP_NODELAY, and as any user but root every client
+    /// connection and backend connect then failed).
+    @Test func servesAsAnUnprivilegedUser() async throws {
+        let origin = try await TestOrigin { request in
+            request.target.hasPrefix("/pass") ? .ok("passed", [("Cache-Control", "no-store")]) : .ok("cached")
+        }
+        let port = try freePort()
+        // A copy of the binary and a work directory that any user can reach.
+        let directory = NSTemporaryDirectory() + "shellac-unprivileged-\(port)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory)
+        let binary = directory + "/shellacd"
+        try FileManager.default.copyItem(atPath: try shellacdPath(), toPath: binary)
+        let arguments = ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-n", directory + "/work",
+                         "-p", "threads=1"]
+        let process = getuid() == 0
+            ? try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary]
+                               + arguments)
+            : try ChildProcess(binary, arguments)
+        defer { process.terminate() }
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        var client: RawClient?
+        for _ in 0..<200 where client == nil && process.isRunning {
+            client = try? await RawClient.connect(port: port, group: group)
+            if client == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let c = try #require(client, "no listener: \(process.output)")
+        for _ in 0..<2 {
+            try await c.send("GET /pass HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await c.readResponse().text == "passed")
+            try await c.send("GET /page HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try await c.readResponse().text == "cached")
+        }
+        #expect(origin.requests.map(\.target) == ["/pass", "/page", "/pass"])
+        await c.close()
+        process.signal(SIGTERM)
+        #expect(await process.exit(within: 10) == 0)
+        await origin.stop()
+    }
+
     /// `shellacd -f`: the VCL runs; SIGHUP reloads the edited file; a broken edit leaves the
     /// running VCL in place, with the diagnostics in the log.
     @Test func runsAVCLFileAndReloadsItOnSIGHUP() async throws {
