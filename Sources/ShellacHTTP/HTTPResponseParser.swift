@@ -21,8 +21,10 @@ public struct HTTPResponseParser {
 
     private var state: State = .idle
     private let limits: HTTPParserLimits
-    /// Common fields' values from the last head, reused when the next repeats them.
-    private var recentValues = RecentFieldValues()
+    /// Common fields' values from the last head, reused when the next repeats them. Kept from
+    /// a connection's second response on: a backend that closes after each response (as many
+    /// app servers do) would have them remembered for nothing, about 15,000 instructions each.
+    private var recentValues = RecentFieldValues(remembers: false)
     /// Whether heads come without their hop-by-hop fields and Content-Length (see LeftOutFields).
     private let omitsHopByHop: Bool
 
@@ -99,6 +101,7 @@ public struct HTTPResponseParser {
                 return nil
             }
             var leftOut: LeftOutFields? = omitsHopByHop ? LeftOutFields() : nil
+            defer { recentValues.remembers = true }
             var head = try HeadParser.take(length, from: &buffer) { raw throws(HTTPParseError) in
                 try Self.head(raw, limits: limits, recent: &recentValues, leavingOut: &leftOut,
                               keepingContentLength: wasHEAD)

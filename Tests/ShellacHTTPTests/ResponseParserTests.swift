@@ -20,6 +20,28 @@ func parseResponse(_ text: String, head: Bool = false, eof: Bool = false, omitsH
 }
 
 @Suite struct ResponseParserTests {
+    /// A backend connection's responses share a repeated head's field list from the third on:
+    /// the first is not remembered (many backends close after one response), the second is.
+    @Test func repeatedResponseHeadsShareFromTheSecondOn() throws {
+        var parser = HTTPResponseParser(omitsHopByHop: true)
+        func fields() throws -> HTTPFields? {
+            parser.expectResponse(requestWasHEAD: false)
+            var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nServer: app\r\nCache-Control: max-age=60\r\n"
+                                        + "Content-Type: text/html\r\nContent-Length: 2\r\n\r\nok")
+            var head: HTTPFields?
+            while parser.isExpectingResponse, let event = try parser.next(from: &buffer) {
+                if case .head(let h) = event { head = h.fields }
+            }
+            return head
+        }
+        let first = try #require(try fields())
+        let second = try #require(try fields())
+        let third = try #require(try fields())
+        #expect(first == second && second == third)
+        #expect(!second.sharesStorage(with: first))
+        #expect(third.sharesStorage(with: second))
+    }
+
     @Test func contentLengthBody() {
         let r = parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA")
         #expect(r.error == nil)
