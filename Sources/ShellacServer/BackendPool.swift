@@ -24,10 +24,13 @@ final class BackendPool: @unchecked Sendable {
 
     /// Flushes the client connections its connections' reads wrote to.
     private let flushes: FlushBatch
+    private let liveHandlers: LiveObjects?
 
     init(eventLoop: any EventLoop, address: SocketAddress, definition: BackendDefinition, parameters: Parameters,
-         counters: Counters, metrics: MetricsExporter.BackendMetrics? = nil, flushes: FlushBatch = FlushBatch()) {
+         counters: Counters, metrics: MetricsExporter.BackendMetrics? = nil, flushes: FlushBatch = FlushBatch(),
+         liveHandlers: LiveObjects? = nil) {
         self.metrics = metrics
+        self.liveHandlers = liveHandlers
         self.flushes = flushes
         self.eventLoop = eventLoop
         self.address = address
@@ -53,7 +56,7 @@ final class BackendPool: @unchecked Sendable {
     /// `timeout`: bereq.connect_timeout when VCL set it, else the backend's own, else the
     /// parameter as it is now (the fetch resolves it).
     func connect(timeout: Double) -> EventLoopFuture<BackendConnection> {
-        let handler = BackendConnectionHandler(flushes: flushes)
+        let handler = BackendConnectionHandler(flushes: flushes, live: liveHandlers)
         let counters = self.counters
         // SwiftNIO sets TCP_NODELAY on a client bootstrap's connections (not on Unix sockets).
         return ClientBootstrap(group: eventLoop).connectTimeout(.duration(timeout))

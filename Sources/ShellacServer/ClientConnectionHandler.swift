@@ -68,11 +68,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         self.expectsProxyHeader = expectsProxyHeader
         self.parser = HTTPRequestParser(limits: services.limits)
         self.maxBuffered = services.limits.maxHeadSize + 64 * 1024
-        services.liveClientHandlers.add(1, ordering: .relaxed)
+        services.liveClientHandlers.made()
     }
 
     deinit {
-        services.liveClientHandlers.subtract(1, ordering: .relaxed)
+        services.liveClientHandlers.freed()
     }
 
     // MARK: channel events

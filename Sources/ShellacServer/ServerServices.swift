@@ -54,9 +54,11 @@ final class ServerServices: Sendable {
     let counters: Counters
     let dateCache = DateHeaderCache()
     let connections = ConnectionRegistry()
-    /// Client connection handlers alive: made per connection and freed after it closes, so this
-    /// returns to the number of open connections (a test holds it to that: no handler leaks).
-    let liveClientHandlers = Atomic<Int>(0)
+    /// Connection handlers alive, client and backend: made per connection and freed after it
+    /// closes, so each returns to the number of open connections (tests hold them to that: no
+    /// handler leaks).
+    let liveClientHandlers = LiveObjects()
+    let liveBackendHandlers = LiveObjects()
     private let nextRequestID = Atomic<Int>(1)
     private let drainFlag = Atomic<Bool>(false)
     private let active: Mutex<ActiveVCL>
@@ -288,7 +290,7 @@ final class LoopServices: @unchecked Sendable {
         pools[backend]?.pool.closeAll()
         let pool = BackendPool(eventLoop: eventLoop, address: address, definition: definition,
                                parameters: parameters, counters: counters, metrics: metrics.metrics(for: backend),
-                               flushes: flushes)
+                               flushes: flushes, liveHandlers: services.liveBackendHandlers)
         pools[backend] = (pool, target)
         return (pool, target)
     }
@@ -318,3 +320,11 @@ final class ConnectionRegistry: Sendable {
 
 /// Sent down each client pipeline when the server starts draining.
 struct DrainEvent: Sendable {}
+
+/// How many objects of one kind are alive (see ServerServices.liveClientHandlers).
+final class LiveObjects: Sendable {
+    private let alive = Atomic<Int>(0)
+    func made() { alive.add(1, ordering: .relaxed) }
+    func freed() { alive.subtract(1, ordering: .relaxed) }
+    var count: Int { alive.load(ordering: .relaxed) }
+}

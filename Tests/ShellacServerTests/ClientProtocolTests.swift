@@ -315,11 +315,31 @@ import Testing
             await client.close()
             // A handler is freed once its pipeline lets go of it, just after the close.
             let deadline = ContinuousClock.now + .seconds(5)
-            while h.server.services.liveClientHandlers.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            while h.server.services.liveClientHandlers.count > 0, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
-            let live = h.server.services.liveClientHandlers.load(ordering: .relaxed)
+            let live = h.server.services.liveClientHandlers.count
             #expect(live == 0)
+        }
+    }
+
+    /// An origin that closes its connection after every response (as app servers without
+    /// keep-alive do): each backend connection's handler is freed once it closes.
+    @Test func closedBackendConnectionsFreeTheirHandlers() async throws {
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nx"
+        try await withHarness(parameters: ["threads=1"], script: { _ in .raw(response, close: true) }) { h in
+            let client = try await h.client()
+            for _ in 0..<20 {
+                try await client.send("GET /pass HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                #expect(try await client.readResponse().text == "x")
+            }
+            await client.close()
+            let deadline = ContinuousClock.now + .seconds(5)
+            while h.server.services.liveBackendHandlers.count > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(h.origin.requests.count == 20)
+            #expect(h.server.services.liveBackendHandlers.count == 0)
         }
     }
 }
