@@ -154,6 +154,8 @@ private func bindLoopbackPort() -> (Int32, Int) {
             request.target.hasPrefix("/pass") ? .ok("passed", [("Cache-Control", "no-store")]) : .ok("cached")
         }
         let port = try freePort()
+        let adminPort = try freePort()
+        let metricsPort = try freePort()
         // A copy of the binary and a work directory that any user can reach.
         let directory = NSTemporaryDirectory() + "shellac-unprivileged-\(port)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -162,7 +164,8 @@ private func bindLoopbackPort() -> (Int32, Int) {
         let binary = directory + "/shellacd"
         try FileManager.default.copyItem(atPath: try shellacdPath(), toPath: binary)
         let arguments = ["-a", "127.0.0.1:\(port)", "-b", "127.0.0.1:\(origin.port)", "-n", directory + "/work",
-                         "-p", "threads=1"]
+                         "-T", "127.0.0.1:\(adminPort)", "-p", "threads=1",
+                         "-p", "metrics_listen=127.0.0.1:\(metricsPort)"]
         let process = getuid() == 0
             ? try ChildProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary]
                                + arguments)
@@ -184,6 +187,14 @@ private func bindLoopbackPort() -> (Int32, Int) {
         }
         #expect(origin.requests.map(\.target) == ["/pass", "/page", "/pass"])
         await c.close()
+        // The admin channel and the metrics listener answer too.
+        let adm = try shellacdPath().replacingOccurrences(of: "/shellacd", with: "/shellacadm")
+        let ping = try await runTool(adm, ["-n", directory + "/work", "ping"])
+        #expect(ping.status == 0 && ping.output.hasPrefix("PONG "), "\(ping.output)")
+        let scraper = try await RawClient.connect(port: metricsPort, group: group)
+        try await scraper.send("GET /metrics HTTP/1.1\r\nHost: m\r\n\r\n")
+        #expect(try await scraper.readResponse().text.contains("shellac_requests_total 4"))
+        await scraper.close()
         process.signal(SIGTERM)
         #expect(await process.exit(within: 10) == 0)
         await origin.stop()
