@@ -14,9 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source Benchmarks/processes.sh
-install_missing varnishd:varnish nginx:nginx curl:curl
-bash scripts/ensure-deps.sh
-BIN=${SHELLACD:-"$(bash scripts/build-release.sh shellacd)/shellacd"}
+prepare
 BASE=${BASE_PORT:-37900}
 ORIGIN_PORT=$BASE CLOSING_PORT=$((BASE + 1)) SHELLAC_PORT=$((BASE + 2)) VARNISH_PORT=$((BASE + 3))
 NGINX_PORT=$((BASE + 4))

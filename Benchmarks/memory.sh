@@ -9,9 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source Benchmarks/processes.sh
-install_missing varnishd:varnish nginx:nginx wrk:wrk
-bash scripts/ensure-deps.sh
-BIN="$(bash scripts/build-release.sh shellacd)/shellacd"
+prepare wrk:wrk
 BASE=${BASE_PORT:-37700}
 ORIGIN_PORT=$BASE VARNISH_PORT=$((BASE + 1)) SHELLAC_PORT=$((BASE + 2)) METRICS_PORT=$((BASE + 3))
 rss_kb() {  # PID: its RSS plus its direct children's

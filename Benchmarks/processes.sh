@@ -1,7 +1,7 @@
-# Sourced by benchmark scripts: the tools they need (installed with apt-get when missing), a
-# work directory, the servers a script starts (each in a session of its own, so its whole group
-# can be stopped), stopping them all and removing the directory on exit, waiting for a server's
-# port, and the nginx origin's configuration.
+# Sourced by benchmark scripts: the tools they need (installed with apt-get when missing) and
+# the shellacd to measure, a work directory, the servers a script starts (each in a session of
+# its own, so its whole group can be stopped), stopping them all and removing the directory on
+# exit, waiting for a server's port, and the nginx origin's configuration.
 
 install_missing() {  # TOOL:PACKAGE ...: installs the packages of the tools not on the PATH
   local need=() pair
@@ -10,6 +10,13 @@ install_missing() {  # TOOL:PACKAGE ...: installs the packages of the tools not 
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   fi
+}
+
+prepare() {  # [TOOL:PACKAGE ...]: Varnish, nginx, curl and these when missing, the build's
+  # dependencies, and BIN: $SHELLACD when set (an older build to compare), else this tree's
+  install_missing varnishd:varnish nginx:nginx curl:curl "$@"
+  bash scripts/ensure-deps.sh
+  BIN=${SHELLACD:-"$(bash scripts/build-release.sh shellacd)/shellacd"}
 }
 
 WORK=$(mktemp -d)

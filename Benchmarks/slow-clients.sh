@@ -14,9 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source Benchmarks/processes.sh
-install_missing varnishd:varnish nginx:nginx curl:curl
-bash scripts/ensure-deps.sh
-BIN=${SHELLACD:-"$(bash scripts/build-release.sh shellacd)/shellacd"}
+prepare
 BASE=${BASE_PORT:-37800}
 ORIGIN_PORT=$BASE PROXY_PORT=$((BASE + 1))
 limited() {  # NAME LIMIT CMD...: start CMD under ulimit -n LIMIT
