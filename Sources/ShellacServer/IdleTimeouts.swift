@@ -33,8 +33,6 @@ final class IdleTimeouts {
         due.remove(handle)
     }
 
-    var count: Int { due.count }
-
     private func schedule(at deadline: NIODeadline) {
         wakeAt = deadline
         wake = eventLoop.scheduleTask(deadline: deadline) { self.fire() }
@@ -51,11 +49,11 @@ final class IdleTimeouts {
         if wake == nil, let next = due.firstDeadline { schedule(at: .uptimeNanoseconds(next)) }
     }
 
-    /// Stops the wake-up (the loop is going away); the handlers are let go.
-    func removeAll() {
+    /// Cancels the wake-up: the loop is going away (its connections, closed by then, have taken
+    /// themselves out).
+    func stop() {
         wake?.cancel()
         wake = nil
         wakeAt = nil
-        due = DeadlineHeap()
     }
 }

@@ -297,7 +297,7 @@ final class LoopServices: @unchecked Sendable {
 
     func closeAll() {
         for entry in pools.values { entry.pool.closeAll() }
-        idleConnections.removeAll()
+        idleConnections.stop()
     }
 }
 
