@@ -12,6 +12,9 @@ final class IdleTimeouts {
     private var due = DeadlineHeap<ClientConnectionHandler>()
     private var wake: Scheduled<Void>?
     private var wakeAt: NIODeadline?
+    /// While the due connections are looked at (any added meanwhile wait for the wake-up set
+    /// for the earliest deadline once that is done).
+    private var firing = false
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -22,6 +25,7 @@ final class IdleTimeouts {
     func add(_ handler: ClientConnectionHandler, at deadline: NIODeadline) {
         if let handle = handler.idleHandle { due.remove(handle) }
         handler.idleHandle = due.insert(handler, deadline: deadline.uptimeNanoseconds)
+        if firing { return }
         if let wakeAt, wakeAt <= deadline { return }
         wake?.cancel()
         schedule(at: deadline)
@@ -42,11 +46,13 @@ final class IdleTimeouts {
         wake = nil
         wakeAt = nil
         let now = NIODeadline.now()
+        firing = true
         while let handler = due.popExpired(now: now.uptimeNanoseconds) {
             handler.idleHandle = nil
             handler.idleCheck(now: now)  // may add it again
         }
-        if wake == nil, let next = due.firstDeadline { schedule(at: .uptimeNanoseconds(next)) }
+        firing = false
+        if let next = due.firstDeadline { schedule(at: .uptimeNanoseconds(next)) }
     }
 
     /// Cancels the wake-up: the loop is going away (its connections, closed by then, have taken
