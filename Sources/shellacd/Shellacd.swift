@@ -164,9 +164,11 @@ struct Shellacd: AsyncParsableCommand {
         } catch let error as BackendAddressError {
             throw ValidationError(error.message)
         }
+        // The secret first: a work directory that cannot be written stops the daemon before it
+        // listens rather than after.
+        let secret = try adminAddress.map { _ in try Self.adminSecret(file: secretFile, workDirectory: workDirectory) }
         try await server.start()
-        if let adminAddress {
-            let secret = try Self.adminSecret(file: secretFile, workDirectory: workDirectory)
+        if let adminAddress, let secret {
             do {
                 try await server.startAdmin(AdminConfiguration(listen: adminAddress, secret: secret))
             } catch {
@@ -265,8 +267,7 @@ struct Shellacd: AsyncParsableCommand {
             }
             return Array(data)
         }
-        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try createWorkDirectory(workDirectory)
         let path = workDirectory + "/_.secret"
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined() + "\n"
@@ -276,6 +277,23 @@ struct Shellacd: AsyncParsableCommand {
         }
         chmod(path, 0o600)
         return Array(secret.utf8)
+    }
+
+    /// The work directory (mode 0700), its parents made as needed; an error names the system's
+    /// reason (Foundation's own words for it name none).
+    static func createWorkDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) == 0 { return }
+        var code = errno
+        if code == ENOENT {
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                     withIntermediateDirectories: true)
+            if mkdir(path, 0o700) == 0 { return }
+            code = errno
+        }
+        var info = stat()
+        if code == EEXIST, stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
+        throw ValidationError("-n \(path): cannot create the work directory (\(String(cString: strerror(code)))); "
+                              + "name one this user can write with -n DIR, or give the secret with -S FILE")
     }
 
     /// "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces).

@@ -69,6 +69,8 @@ private func bindLoopbackPort() -> (Int32, Int) {
         (["-f", "/nonexistent/shellac.vcl"], "cannot read the VCL file"),
         (["-C"], "give it with -f FILE"),
         (["-x", "everything"], "try -x parameters, -x builtin or -x variables"),
+        (["-b", "127.0.0.1:80", "-a", "127.0.0.1:0", "-T", "127.0.0.1:0", "-n", "/dev/null/shellac"],
+         "-n /dev/null/shellac: cannot create the work directory (Not a directory)"),
     ])
     func badArgumentsSayWhatIsWrong(arguments: [String], message: String) async throws {
         let result = try await runShellacd(arguments)
