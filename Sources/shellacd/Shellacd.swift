@@ -164,9 +164,51 @@ struct Shellacd: AsyncParsableCommand {
         } catch let error as BackendAddressError {
             throw ValidationError(error.message)
         }
-        // The secret first: a work directory that cannot be written stops the daemon before it
-        // listens rather than after.
+        // The signals, the secret and the pid file before listening (see signals(); a directory
+        // that cannot be written stops the daemon before it listens rather than after).
+        let signals = Self.signals()
         let secret = try adminAddress.map { _ in try Self.adminSecret(file: secretFile, workDirectory: workDirectory) }
+        if let pidFile { try Self.writePID(to: pidFile) }
+        do {
+            try await startListeners(server, secret: secret, metricsListen: metricsListen)
+        } catch {
+            if let pidFile { unlink(pidFile) }
+            throw error
+        }
+        let reload: @Sendable () -> Void = { [vclFile] in
+            guard let vclFile else {
+                logger.notice("SIGHUP: nothing to reload (started with -b, not -f)")
+                return
+            }
+            Self.reload(vclFile, into: server, logger: logger)
+        }
+        let log = configuration.accessLog
+        let reopen: @Sendable () -> Void = {
+            do {
+                try log?.reopen()
+                logger.notice("access log reopened")
+            } catch {
+                logger.error("access log could not be reopened", metadata: ["error": "\(error)"])
+            }
+        }
+        var stoppedBy = "SIGTERM"
+        waiting: for await number in signals {
+            switch number {
+            case SIGHUP: reload()
+            case SIGUSR1: reopen()
+            default:
+                stoppedBy = number == SIGINT ? "SIGINT" : "SIGTERM"
+                break waiting
+            }
+        }
+        logger.info("draining", metadata: ["signal": "\(stoppedBy)"])
+        await server.shutdown()
+        if let pidFile { unlink(pidFile) }
+    }
+
+    /// The client listeners, then the admin channel and the metrics listener when asked for
+    /// (`metricsListen`: the option's, or the metrics_listen parameter's).
+    private func startListeners(_ server: ShellacServer, secret: [UInt8]?, metricsListen: String?) async throws {
         try await server.start()
         if let adminAddress, let secret {
             do {
@@ -185,27 +227,6 @@ struct Shellacd: AsyncParsableCommand {
                 throw ValidationError("--metrics-listen \(metricsListen): \(error)")
             }
         }
-        if let pidFile { try Self.writePID(to: pidFile) }
-        let reload: @Sendable () -> Void = { [vclFile] in
-            guard let vclFile else {
-                logger.notice("SIGHUP: nothing to reload (started with -b, not -f)")
-                return
-            }
-            Self.reload(vclFile, into: server, logger: logger)
-        }
-        let log = configuration.accessLog
-        let reopen: @Sendable () -> Void = {
-            do {
-                try log?.reopen()
-                logger.notice("access log reopened")
-            } catch {
-                logger.error("access log could not be reopened", metadata: ["error": "\(error)"])
-            }
-        }
-        let signal = await Self.waitForTermination(reload: reload, reopenLog: reopen)
-        logger.info("draining", metadata: ["signal": "\(signal)"])
-        await server.shutdown()
-        if let pidFile { unlink(pidFile) }
     }
 
     /// Compiles and loads `path` with its includes and the builtin VCL (as the daemon would);
@@ -326,45 +347,29 @@ struct Shellacd: AsyncParsableCommand {
         fclose(file)
     }
 
-    /// Suspends until SIGTERM or SIGINT arrives; returns its name. SIGHUP runs `reload`, SIGUSR1
-    /// `reopenLog`.
-    static func waitForTermination(reload: @escaping @Sendable () -> Void,
-                                   reopenLog: @escaping @Sendable () -> Void) async -> String {
-        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            let queue = DispatchQueue(label: "shellacd.signals")
-            let resumed = SignalLatch(continuation)
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP"), (SIGUSR1, "SIGUSR1")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                if number == SIGHUP {
-                    source.setEventHandler { reload() }
-                } else if number == SIGUSR1 {
-                    source.setEventHandler { reopenLog() }
-                } else {
-                    source.setEventHandler { resumed.fire(name) }
-                }
-                source.resume()
-                SignalLatch.keep(source)
-            }
+    /// The signals the daemon acts on, as they come: SIGTERM and SIGINT (drain and stop), SIGHUP
+    /// (reload the VCL) and SIGUSR1 (reopen the access log). Set up before the daemon listens:
+    /// each source takes a descriptor, and a connection flood at startup could otherwise take
+    /// them all and leave SIGTERM ignored.
+    static func signals() -> AsyncStream<Int32> {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let queue = DispatchQueue(label: "shellacd.signals")
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            SignalSources.keep(source)
         }
+        return stream
     }
 }
 
-/// Resumes the waiting continuation once, whichever signal comes first; keeps the sources alive.
-final class SignalLatch: @unchecked Sendable {
-    private var continuation: CheckedContinuation<String, Never>?
+/// Keeps the signal sources alive for the life of the process.
+enum SignalSources {
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
 
-    init(_ continuation: CheckedContinuation<String, Never>) {
-        self.continuation = continuation
-    }
-
-    /// Called on the serial signal queue only.
-    func fire(_ name: String) {
-        continuation?.resume(returning: name)
-        continuation = nil
-    }
-
+    /// Called from the daemon's start, before anything else runs.
     static func keep(_ source: any DispatchSourceSignal) {
         sources.append(source)
     }
