@@ -104,6 +104,8 @@ public final class ShellacServer: Sendable {
     private let probes: HealthProbes
     /// VCLs loaded by name (vcl.load), the one the daemon started with first.
     let vclRegistry: LockedValue<[LoadedVCL]>
+    /// How many reloads this daemon has made (their names count them).
+    private let reloads = LockedValue(0)
     private let admin = LockedValue<AdminServer?>(nil)
     private let metricsListener = LockedValue<(any Channel)?>(nil)
     private let logger: Logger
@@ -347,6 +349,29 @@ public final class ShellacServer: Sendable {
         logger.notice("VCL in use", metadata: ["name": "\(name)",
                                                "backends": "\(program.backends.map(\.name).joined(separator: ","))"])
     }
+
+    /// A reload of the daemon's VCL file (SIGHUP): `program` becomes the VCL in use under a new
+    /// name, reload-N (N counting this daemon's reloads; a name loaded by hand is skipped). Of
+    /// the reloads before it only the last stays loaded, for vcl.use to go back to: every reload
+    /// stayed loaded before, so a daemon reloaded every few minutes kept every program it had
+    /// run, and two reloads in one second shared a name (vcl.use and vcl.show then gave the first).
+    @discardableResult
+    public func reload(_ program: VCLProgram) throws -> String {
+        let taken = Set(loadedVCLs)
+        let name = reloads.withLockedValue { count -> String in
+            repeat { count += 1 } while taken.contains("reload-\(count)")
+            return "reload-\(count)"
+        }
+        try use(program, name: name)
+        vclRegistry.withLockedValue { registry in
+            let kept = Set(registry.map(\.name).filter { $0.hasPrefix("reload-") }.suffix(2))
+            registry.removeAll { $0.name.hasPrefix("reload-") && !kept.contains($0.name) }
+        }
+        return name
+    }
+
+    /// The names of the loaded VCLs, in the order they were loaded (as vcl.list shows them).
+    public var loadedVCLs: [String] { vclRegistry.withLockedValue { $0.map(\.name) } }
 
     /// Every counter plus the store's gauges, named as varnishstat names their equivalents.
     public var statistics: [(String, Int)] {

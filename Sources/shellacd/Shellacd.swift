@@ -269,7 +269,7 @@ struct Shellacd: AsyncParsableCommand {
     static func reload(_ path: String, into server: ShellacServer, logger: Logger) {
         do {
             let program = try load(path)
-            try server.use(program, name: "reload-\(Int(Date().timeIntervalSince1970))")
+            try server.reload(program)
         } catch let error as VCLProgram.LoadError {
             logger.error("VCL reload failed; the running VCL stays in use", metadata: ["file": "\(path)"])
             FileHandle.standardError.write(Data((error.rendered + "\n").utf8))

@@ -778,6 +778,22 @@ import Testing
         }
     }
 
+    /// Reloads (SIGHUP) each get a name of their own, and only the last one before the VCL in
+    /// use stays loaded with it: a daemon reloaded for months does not keep every program.
+    @Test func reloadsKeepOnlyTheOneBefore() async throws {
+        let vcl = "vcl 4.1;\nbackend b { .host = \"127.0.0.1\"; .port = \"ORIGIN_PORT\"; }\n"
+        try await withHarness(vcl: vcl, script: { _ in .ok("x") }) { h in
+            let program = try loadVCL(vcl.replacingOccurrences(of: "ORIGIN_PORT", with: "\(h.origin.port)"))
+            try h.server.use(program, name: "mine")  // loaded by hand: the reloads leave it alone
+            var names: [String] = []
+            for _ in 0..<5 { names.append(try h.server.reload(program)) }
+            #expect(Set(names).count == 5, "\(names)")
+            #expect(h.server.activeVCL.name == names[4])
+            #expect(h.server.loadedVCLs == ["boot", "mine", names[3], names[4]])
+            #expect(try await h.get("/").text == "x")
+        }
+    }
+
     @Test func hashAndHitDecisionsComeFromTheVCL() async throws {
         let vcl = """
         vcl 4.1;
