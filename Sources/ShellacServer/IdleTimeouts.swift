@@ -20,10 +20,10 @@ final class IdleTimeouts {
         self.eventLoop = eventLoop
     }
 
-    /// Looks at `handler` (handler.idleCheck) at `deadline`. The handle it keeps takes it out
-    /// again (`remove`); a handler is in at most once.
+    /// Looks at `handler` (handler.idleCheck) at `deadline`; it must not be in already (its
+    /// idleHandle nil). The handle it keeps takes it out again (`remove`).
     func add(_ handler: ClientConnectionHandler, at deadline: NIODeadline) {
-        if let handle = handler.idleHandle { due.remove(handle) }
+        assert(handler.idleHandle == nil, "a connection is in its loop's idle heap at most once")
         handler.idleHandle = due.insert(handler, deadline: deadline.uptimeNanoseconds)
         if firing { return }
         if let wakeAt, wakeAt <= deadline { return }

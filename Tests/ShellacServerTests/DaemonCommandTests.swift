@@ -28,6 +28,18 @@ func runShellacd(_ arguments: [String], seconds: Double = 10) async throws -> Ru
     try await runTool(try shellacdPath(), arguments, seconds: seconds)
 }
 
+/// A connection to the daemon `process` once its listener on `port` is up (waiting at most
+/// about 5 s); failing with the daemon's output when it never comes up.
+func connectToDaemon(port: Int, _ process: ChildProcess) async throws -> RawClient {
+    for _ in 0..<200 where process.isRunning {
+        if let client = try? await RawClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton) {
+            return client
+        }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    throw RawClientError(description: "no listener on port \(port): \(process.output)")
+}
+
 /// A free loopback port (bound then released).
 func freePort() throws -> Int {
     let (fd, port) = bindLoopbackPort()
@@ -132,14 +144,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
                                                             "-P", pidFile, "-p", "threads=1"])
         defer { process.terminate() }
 
-        // Wait (bounded) for the listener.
-        let group = MultiThreadedEventLoopGroup.singleton
-        var client: RawClient?
-        for _ in 0..<200 where client == nil {
-            client = try? await RawClient.connect(port: port, group: group)
-            if client == nil { try await Task.sleep(for: .milliseconds(25)) }
-        }
-        let c = try #require(client)
+        let c = try await connectToDaemon(port: port, process)
         try await c.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(try await c.readResponse().text == "through the daemon")
         await c.close()
@@ -187,12 +192,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         defer { process.terminate() }
 
         let group = MultiThreadedEventLoopGroup.singleton
-        var client: RawClient?
-        for _ in 0..<200 where client == nil && process.isRunning {
-            client = try? await RawClient.connect(port: port, group: group)
-            if client == nil { try await Task.sleep(for: .milliseconds(25)) }
-        }
-        let c = try #require(client, "no listener: \(process.output)")
+        let c = try await connectToDaemon(port: port, process)
         for _ in 0..<2 {
             try await c.send("GET /pass HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try await c.readResponse().text == "passed")
@@ -312,12 +312,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
                                                    "-p", "threads=1", "-p", "accept_backoff=0.25s"])
         defer { process.terminate() }
         let group = MultiThreadedEventLoopGroup.singleton
-        var probe: RawClient?
-        for _ in 0..<200 where probe == nil {
-            probe = try? await RawClient.connect(port: port, group: group)
-            if probe == nil { try await Task.sleep(for: .milliseconds(25)) }
-        }
-        let held = try #require(probe)  // accepted before the flood
+        let held = try await connectToDaemon(port: port, process)  // accepted before the flood
 
         let started = ContinuousClock.now
         let flood = (0..<60).compactMap { _ in try? RawSocket.connect(port: port) }
