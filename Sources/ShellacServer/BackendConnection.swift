@@ -25,6 +25,9 @@ enum BackendError: Error, CustomStringConvertible {
     case busy(String)
     /// vcl_backend_fetch / vcl_backend_response returned abandon, or the VCL failed.
     case abandoned(String)
+    /// The only client of a private fetch went away, or its request body broke off: nothing
+    /// is said about the backend, and no fetch failure is counted.
+    case clientGone
     /// return(error(STATUS, REASON)): vcl_backend_error makes the response.
     case vclError(Int, String)
     /// The VCL asked for a retry that cannot be made (max_retries reached, or a request body
@@ -60,6 +63,7 @@ enum BackendError: Error, CustomStringConvertible {
         case .noBackend: return "no backend available"
         case .busy(let why): return "backend at max_connections: \(why)"
         case .abandoned(let why): return "fetch abandoned: \(why)"
+        case .clientGone: return "fetch abandoned: the client went away"
         case .vclError(_, let reason): return reason
         case .notRetried(let why): return "not retried: \(why)"
         }

@@ -281,11 +281,11 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         connection.endBody(chunked: isChunked)
     }
 
-    /// The client's body broke off: the backend must not see a request that looks complete.
+    /// The client went away (or its body broke off: the backend must not see a request that
+    /// looks complete). Failing discards the connection before closing it, so its close is not
+    /// taken for a reused connection failing, which would retry for a client long gone.
     func abort() {
-        guard !finished else { return }
-        connection?.channel.close(promise: nil)
-        fail(.abandoned("the client went away"))
+        fail(.clientGone)
     }
 
     // MARK: backend events
@@ -632,7 +632,10 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
     /// vcl_backend_error for a fetch that produced nothing for the client yet.
     private func backendError(for error: BackendError) -> ErrorHandling {
         let now = services.now()
-        if case .abandoned = error { return .none }
+        switch error {
+        case .abandoned, .clientGone: return .none
+        default: break
+        }
         if fetch.mode != .pass, case .serverError = error { return .none }
         if fetch.mode != .pass,
            services.store.staleForError(fetch.key, requestFields: request.fields, now: now) != nil {
@@ -682,11 +685,13 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         finished = true
         bodySource = nil
         releaseSlot()
-        sentMetrics?.recordFetch(failed: true)
         chunks.removeAll()
         heldChunk = nil
-        services.counters.increment(.fetchFailures)
-        if fetchedHead != nil { services.counters.increment(.truncatedBodies) }
+        if case .clientGone = error {} else {
+            sentMetrics?.recordFetch(failed: true)
+            services.counters.increment(.fetchFailures)
+            if fetchedHead != nil { services.counters.increment(.truncatedBodies) }
+        }
         if case .cacheable = fetch.mode {
             services.store.release(fetch.key, busy: fetch.busy, hitForMissTTL: nil, now: services.now())
         }

@@ -1,6 +1,6 @@
 // c: concurrent misses, streaming to waiters, uncacheable answers under concurrency, memory budget.
 
-import ShellacServer
+@testable import ShellacServer
 import ShellacTestSupport
 import Testing
 
@@ -385,6 +385,27 @@ import Testing
             let r10 = try await h.get("/r")
             #expect(r10.text == "fresh")
             #expect(h.server.counters[.backendRetries] >= 1)
+        }
+    }
+
+    @Test func aClientLeavingDuringAPassEndsItsFetchWithoutARetry() async throws {
+        // Closing the backend connection of an abandoned fetch must not look like a reused
+        // connection failing: that retried the request on a new connection for a client long gone.
+        try await withHarness(parameters: ["threads=1"], script: { request in
+            .ok("late", [("Cache-Control", "no-store")], delayMilliseconds: request.path == "/warm" ? 0 : 2_000)
+        }) { h in
+            _ = try await h.get("/warm")  // leaves a reusable connection in the pool
+            let c = try RawSocket.connect(port: h.port)
+            c.write("GET /slow HTTP/1.1\r\nHost: a\r\nCookie: session=1\r\n\r\n")  // a pass
+            #expect(try await eventually { h.origin.count(path: "/slow") == 1 })
+            c.reset()
+            // The backend connection is closed (nothing more of it is wanted), and the backend is
+            // not blamed: a client leaving is no fetch failure.
+            #expect(try await eventually { h.server.services.liveBackendHandlers.count == 0 })
+            #expect(h.server.counters[.fetchFailures] == 0)
+            #expect(h.server.counters[.backendRetries] == 0)
+            #expect(h.server.counters[.backendConnectionsOpened] == 1)
+            #expect(h.origin.count(path: "/slow") == 1)
         }
     }
 

@@ -129,4 +129,12 @@ struct RawSocket: Sendable {
     func close() {
         Glibc.close(fd)
     }
+
+    /// Closes with a reset (SO_LINGER 0), as a client whose process died or whose network broke:
+    /// the server learns at once that nothing more can be sent, unlike after an ordinary close.
+    func reset() {
+        var abort = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
+        Glibc.close(fd)
+    }
 }
