@@ -49,6 +49,11 @@ public struct Parameters: Sendable {
         .init(name: "http_req_body_max", kind: .bytes, defaultValue: 100 * 1024 * 1024, minimum: 0,
               maximum: Double(Int64.max),
               help: "Largest request body forwarded to a backend; larger gets 413 and a close."),
+        .init(name: "http_req_body_discard", kind: .bytes, defaultValue: 1024 * 1024, minimum: 0,
+              maximum: Double(Int64.max),
+              help: "Most of a request body read and dropped after its response ended first (an app "
+                  + "answering 401 or 413 before taking the upload), so the connection stays open; "
+                  + "a longer rest closes it."),
         .init(name: "timeout_idle", kind: .duration, defaultValue: 5, minimum: 0.01, maximum: 3600,
               help: "How long an idle keep-alive client connection is kept open."),
         .init(name: "timeout_req", kind: .duration, defaultValue: 10, minimum: 0.01, maximum: 3600,
@@ -250,7 +255,7 @@ public struct Parameters: Sendable {
         "timeout_idle", "timeout_req", "timeout_body", "first_byte_timeout", "between_bytes_timeout",
         "idle_send_timeout", "send_timeout", "accept_backoff", "default_ttl", "default_grace", "default_keep", "uncacheable_ttl", "waitinglist_timeout", "shutdown_timeout",
         "max_restarts", "max_retries", "pipe_timeout", "backend_wait_timeout", "backend_wait_max",
-        "http_gzip_support",
+        "http_gzip_support", "http_req_body_discard",
     ]
 
     /// The table as `shellacd -x parameters` prints it (or one parameter of it).

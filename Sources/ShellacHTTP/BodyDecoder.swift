@@ -43,6 +43,15 @@ struct BodyDecoder {
         return false
     }
 
+    /// What remains of a body of announced length; nil when the framing does not say.
+    var bytesLeft: Int? {
+        switch state {
+        case .length(let remaining): return remaining
+        case .done: return 0
+        default: return nil
+        }
+    }
+
     /// The next piece of body from `buffer`, `.end` when the body is complete, or nil for more input.
     mutating func next(from buffer: inout ByteBuffer) throws(HTTPParseError) -> Output? {
         while true {

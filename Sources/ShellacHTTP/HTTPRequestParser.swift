@@ -43,6 +43,13 @@ public struct HTTPRequestParser {
         return false
     }
 
+    /// The bytes of the current body still to come when its length was announced; nil for a
+    /// chunked body, or between requests.
+    public var bodyBytesLeft: Int? {
+        if case .body(let decoder) = state { return decoder.bytesLeft }
+        return nil
+    }
+
     /// The next event parsed from `buffer`, or nil when more bytes are needed.
     public mutating func next(from buffer: inout ByteBuffer) throws(HTTPParseError) -> Event? {
         do {

@@ -19,8 +19,8 @@ extension ClientConnectionHandler {
             fetch.abort()
         }
         current = nil
-        let reusable = request.keepAlive && request.bodyComplete && !closing && !services.isDraining
-            && !inputClosed
+        let reusable = request.keepAlive && !closing && !services.isDraining && !inputClosed
+            && (request.bodyComplete || discardsRest(of: request))
         if !reusable {
             if inputClosed && request.bodyComplete && !closing && !services.isDraining {
                 // Half-closed client: answer any complete requests it already sent, then close.
@@ -57,6 +57,19 @@ extension ClientConnectionHandler {
         request.waitTimer?.cancel()
         unsubscribe(request)
         if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }
+    }
+
+    /// The response ended before its request's body (an app answering 401 or 413 before taking
+    /// the upload, a synthetic answer to a POST): the rest is read and dropped so the connection
+    /// carries the next request, as long as it is within http_req_body_discard. Closing instead
+    /// would leave the client's unread upload to reset the connection. A client that expected
+    /// 100 Continue and was not sent one sends no body: that connection closes.
+    func discardsRest(of request: ClientRequest) -> Bool {
+        guard parser.isInBody, !request.expectsContinue || request.fetch != nil else { return false }
+        let limit = services.parameters.int("http_req_body_discard")
+        if let left = parser.bodyBytesLeft, left > limit { return false }
+        discardLeft = limit
+        return true
     }
 
     /// Writes made for a fetch's events (which arrive outside this channel's reads) go out together
@@ -134,7 +147,12 @@ extension ClientConnectionHandler {
         bodyTimer?.cancel()
         let timeout = TimeAmount.duration(services.parameters["timeout_body"])
         bodyTimer = context.eventLoop.scheduleTask(in: timeout) {
-            guard !self.closed, let request = self.current, !request.bodyComplete else { return }
+            guard !self.closed else { return }
+            guard let request = self.current else {
+                if self.discardLeft != nil { self.closeNow() }  // the rest being dropped stopped coming
+                return
+            }
+            guard !request.bodyComplete else { return }
             request.done = true
             self.unsubscribe(request)
             if let fetch = request.fetch, fetch.isPrivate { fetch.abort() }  // a shared fetch serves others

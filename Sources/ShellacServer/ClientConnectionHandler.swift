@@ -48,6 +48,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     var idleDeadline: NIODeadline?
     var headTimer: Scheduled<Void>?
     var bodyTimer: Scheduled<Void>?
+    /// A response ended before its request's body: the rest is read and dropped, up to this many
+    /// more bytes (see discardsRest). Nil otherwise.
+    var discardLeft: Int?
     /// client.ip, server.ip (and their ports), remote.ip and local.ip for this connection's requests.
     var addresses = ClientAddresses(client: "0.0.0.0", server: "0.0.0.0")
     /// The last Accept-Encoding normalisation on this connection (its requests' heads repeat).
@@ -252,10 +255,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
                 headTimer = nil
                 startRequest(consume head)
             case .body(let chunk)?:
-                current?.fetch?.requestBodyPart(chunk)
+                if let current {
+                    current.fetch?.requestBodyPart(chunk)
+                } else if let left = discardLeft {
+                    guard left >= chunk.readableBytes else {
+                        closeAfterFlush()  // more than is worth reading to keep the connection
+                        break reading
+                    }
+                    discardLeft = left - chunk.readableBytes
+                }
             case .end?:
                 bodyTimer?.cancel()
                 bodyTimer = nil
+                discardLeft = nil
                 if let current {
                     current.bodyComplete = true
                     current.fetch?.requestBodyEnd()
@@ -265,7 +277,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
         guard current == nil, !closing, !closed, !piping else { return }
         // Requests held back until the client takes its responses: the send watch times that.
         if buffer.readableBytes > 0, clientBehind { return }
-        if parser.isMidHead(buffered: buffer.readableBytes) {
+        if parser.isInBody {
+            armBodyTimer()  // the rest of a body being dropped
+        } else if parser.isMidHead(buffered: buffer.readableBytes) {
             armHeadTimer()
         } else if buffer.readableBytes == 0 {
             if inputClosed { closeAfterFlush() } else { armIdleTimer() }
@@ -330,6 +344,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, @unchecked Sendable 
     /// A malformed request: answer with its status and close; nothing after it is parsed.
     func reject(_ error: HTTPParseError) {
         services.counters.increment(.clientBadRequests)
+        if current == nil, discardLeft != nil {
+            closeAfterFlush()  // the body being dropped is malformed: its response is out already
+            return
+        }
         if let request = current {
             // Stop listening before aborting, so the aborted fetch cannot answer for us.
             request.done = true

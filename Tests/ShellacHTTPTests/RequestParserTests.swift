@@ -86,6 +86,26 @@ func bodyText(_ events: [HTTPRequestParser.Event]) -> String {
         #expect(bodyText(events) == "abc")
     }
 
+    @Test func whatRemainsOfABodyIsKnownOnlyWhenItsLengthWasAnnounced() throws {
+        var parser = HTTPRequestParser()
+        var buffer = ByteBuffer(string: "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabcd")
+        #expect(parser.bodyBytesLeft == nil)
+        _ = try parser.next(from: &buffer)  // the head
+        #expect(parser.bodyBytesLeft == 10)
+        _ = try parser.next(from: &buffer)  // "abcd"
+        #expect(parser.bodyBytesLeft == 6)
+        buffer.writeString("efghij")
+        _ = try parser.next(from: &buffer)
+        #expect(try parser.next(from: &buffer) == .end)
+        #expect(parser.bodyBytesLeft == nil)
+
+        var chunked = HTTPRequestParser()
+        var input = ByteBuffer(string: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
+        _ = try chunked.next(from: &input)
+        #expect(chunked.isInBody)
+        #expect(chunked.bodyBytesLeft == nil)
+    }
+
     @Test func http10WithoutHostIsAccepted() {
         let (events, error) = parseAll("GET / HTTP/1.0\r\n\r\n")
         #expect(error == nil)
