@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 "ShellacHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strict

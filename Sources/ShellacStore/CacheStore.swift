@@ -1,9 +1,11 @@
 // CacheStore: the in-memory object store. Keys map to an object head holding the variants of
 // one resource (Vary), the fetch in progress for it (coalescing) and a hit-for-miss marker.
 // Sharded by key digest; each shard is a Mutex around its key table, LRU list and expiry heap,
-// so event loops rarely contend. One memory budget covers all shards; inserting past it evicts
-// least recently used objects. Pure: time arrives as `now`, no I/O.
+// so event loops rarely contend. One memory budget covers all shards and hit-for-miss markers
+// count against it as well: going past it evicts least recently used objects and the oldest
+// markers. Pure: time arrives as `now`, no I/O.
 
+import DequeModule
 import HeapModule
 import NIOCore
 import ShellacHTTP
@@ -56,6 +58,13 @@ public final class CacheStore: Sendable {
         static func < (a: Self, b: Self) -> Bool { a.at < b.at }
     }
 
+    /// A marker's place in the eviction order: when it was set. One whose marker has ended (or
+    /// was set again since) is skipped when it comes up.
+    struct MarkerEntry: Sendable {
+        var since: Double
+        var digest: UInt64
+    }
+
     struct Shard: Sendable {
         var heads = KeyTable()
         var lru = LRUList()
@@ -63,6 +72,27 @@ public final class CacheStore: Sendable {
         /// its entry behind (finding it would cost a search or an index in every object), so the
         /// queue is rebuilt from what is stored once stale entries outnumber live ones.
         var expiry = Heap<ExpiryEntry>()
+        /// The shard's markers, oldest first, and how many of the entries are still live.
+        var markers = Deque<MarkerEntry>()
+        var markerCount = 0
+
+        func isLive(_ entry: MarkerEntry) -> Bool { heads[entry.digest]?.markerSince == entry.since }
+
+        /// When the oldest live marker was set; drops the ended ones in front of it.
+        mutating func oldestMarkerSince() -> Double? {
+            while let first = markers.first {
+                if isLive(first) { return first.since }
+                markers.removeFirst()
+            }
+            return nil
+        }
+
+        /// Drops the entries of ended markers once they outnumber the live ones: markers that end
+        /// by expiring leave theirs behind, and eviction may never come to pop them.
+        mutating func compactMarkersIfStale() {
+            guard markers.count > 2 * markerCount + 64 else { return }
+            markers = Deque(markers.filter(isLive))
+        }
 
         /// Rebuilds the expiry queue when it holds more than twice the entries the stored objects
         /// and markers need: linear in the shard's size, and needed at most once for as many
@@ -129,6 +159,27 @@ public final class CacheStore: Sendable {
         objectCount.add(-count, ordering: .relaxed)
     }
 
+    /// A marker was set: it counts against the budget and joins the eviction order.
+    private func markerSet(cost: Int, digest: UInt64, now: Double, in shard: inout Shard) {
+        guard cost > 0 else { return }
+        shard.markerCount += 1
+        shard.markers.append(MarkerEntry(since: now, digest: digest))
+        shard.compactMarkersIfStale()
+        usedBytes.add(cost, ordering: .relaxed)
+    }
+
+    /// A marker ended (`cost` 0: there was none).
+    private func markerEnded(cost: Int, in shard: inout Shard) {
+        guard cost > 0 else { return }
+        shard.markerCount -= 1
+        usedBytes.add(-cost, ordering: .relaxed)
+    }
+
+    /// Live markers, in every shard.
+    public var markers: Int { shards.reduce(0) { $0 + $1.withLock { $0.markerCount } } }
+    /// Entries in the shards' marker queues (tests watch it stay bounded).
+    var pendingMarkerEntries: Int { shards.reduce(0) { $0 + $1.withLock { $0.markers.count } } }
+
     /// Takes an object out of its shard's LRU list and the tag index (every removal goes through here).
     private func detach(_ object: StoredObject, from shard: inout Shard) {
         shard.lru.remove(object)
@@ -138,6 +189,7 @@ public final class CacheStore: Sendable {
     /// Empties a head that turned out to hold another key's objects (two keys with one digest):
     /// the newcomer takes the slot, and the other key's variants count as evicted.
     private func displace(_ head: inout Head, shard: inout Shard) {
+        markerEnded(cost: head.clearMarker(), in: &shard)
         let variants = head.variants
         for object in variants { detach(object, from: &shard) }
         if !variants.isEmpty {
@@ -291,7 +343,7 @@ public final class CacheStore: Sendable {
                     if headChanged { shard.heads[key.digest] = head }
                     return head.markerPasses ? .hitForPass : .hitForMiss
                 }
-                head.clearMarker()
+                markerEnded(cost: head.clearMarker(), in: &shard)
             }
             let busy = BusyFetch(key: key, maxWaiters: maxWaiters, bansBefore: newestBan)
             head.busy = busy
@@ -329,7 +381,7 @@ public final class CacheStore: Sendable {
             var head = shard.heads[object.digest] ?? Head()
             if !head.holds(keyOf: object) { displace(&head, shard: &shard) }
             if let fetch, head.busy === fetch { head.busy = nil }
-            head.clearMarker()
+            markerEnded(cost: head.clearMarker(), in: &shard)
             var freed = 0
             head.variants.removeAll { old in
                 guard old.varyNames == object.varyNames, old.varyValues == object.varyValues else { return false }
@@ -371,22 +423,22 @@ public final class CacheStore: Sendable {
     public func release(_ key: CacheKey, busy fetch: BusyFetch?, hitForMissTTL: Double?, passes: Bool = false,
                         now: Double) {
         let digest = key.digest
-        shards[shard(for: digest)].withLock { shard in
-            let newMarker = shard.heads.update(digest) { head -> Bool in
+        let markerAdded: Bool = shards[shard(for: digest)].withLock { shard in
+            let cost = shard.heads.update(digest) { head -> Int in
                 // A head taken over by another key with the same digest is left to it.
-                guard head.holds(key) else { return false }
+                guard head.holds(key) else { return 0 }
                 if let fetch, head.busy === fetch { head.busy = nil }
-                guard let ttl = hitForMissTTL, ttl > 0 else { return false }
+                guard let ttl = hitForMissTTL, ttl > 0 else { return 0 }
                 // Every request under a hit-for-miss marker renews it. One expiry entry per marker
                 // is enough: when it comes due, `expire` files a renewed marker again.
-                let isNew = head.hitForMissUntil == nil
-                head.setMarker(for: key, until: now + ttl, passes: passes)
-                return isNew
+                return head.setMarker(for: key, until: now + ttl, passes: passes, now: now)
             }
-            if newMarker, let ttl = hitForMissTTL {
-                shard.expiry.insert(ExpiryEntry(at: now + ttl, digest: digest))
-            }
+            guard cost > 0, let ttl = hitForMissTTL else { return false }
+            shard.expiry.insert(ExpiryEntry(at: now + ttl, digest: digest))
+            markerSet(cost: cost, digest: digest, now: now, in: &shard)
+            return true
         }
+        if markerAdded { evictIfNeeded() }
     }
 
     /// Removes every object past ttl + grace + keep and expired markers; returns how many objects went.
@@ -421,7 +473,7 @@ public final class CacheStore: Sendable {
             let objects = Array(head.variants)
             for object in objects { detach(object, from: &shard) }
             head.variants.removeAll()
-            head.clearMarker()
+            markerEnded(cost: head.clearMarker(), in: &shard)
             shard.heads[key.digest] = head.isEmpty ? nil : head
             return objects
         }
@@ -527,7 +579,7 @@ public final class CacheStore: Sendable {
         }
         var markerLapsed = false
         if let until = head.hitForMissUntil, until <= now {
-            head.clearMarker()
+            markerEnded(cost: head.clearMarker(), in: &shard)
             markerLapsed = true
         }
         if removed > 0 {
@@ -537,19 +589,30 @@ public final class CacheStore: Sendable {
         return (removed, removed > 0 || markerLapsed)
     }
 
-    /// Evicts least recently used objects until the budget holds. Each shard keeps its own LRU
-    /// list; the victim is the oldest of the shard tails, so eviction order is global.
+    /// Evicts least recently used objects and the oldest markers until the budget holds. Each
+    /// shard keeps its own LRU list and marker queue; the victim is the oldest of the shards'
+    /// LRU tails and first markers, so eviction order is global. A marker's age is the time it
+    /// was set: one evicted early costs one request that fetches alone and sets it again.
     private func evictIfNeeded() {
         while usedBytes.load(ordering: .relaxed) > budget {
-            var oldest: (index: Int, lastUsed: Double)?
+            var oldest: (index: Int, time: Double, isMarker: Bool)?
             for index in shards.indices {
-                if let tailUse = shards[index].withLock({ $0.lru.tail?.lastUsed }),
-                   oldest == nil || tailUse < oldest!.lastUsed {
-                    oldest = (index, tailUse)
+                let (objectUse, markerSince) = shards[index].withLock { ($0.lru.tail?.lastUsed, $0.oldestMarkerSince()) }
+                if let objectUse, oldest == nil || objectUse < oldest!.time {
+                    oldest = (index, objectUse, false)
+                }
+                if let markerSince, oldest == nil || markerSince < oldest!.time {
+                    oldest = (index, markerSince, true)
                 }
             }
             guard let oldest else { return }
             shards[oldest.index].withLock { shard in
+                if oldest.isMarker {
+                    guard let entry = shard.markers.popFirst() else { return }
+                    let cost = shard.heads.update(entry.digest) { $0.markerSince == entry.since ? $0.clearMarker() : 0 }
+                    markerEnded(cost: cost, in: &shard)
+                    return
+                }
                 guard let victim = shard.lru.tail else { return }
                 detach(victim, from: &shard)
                 if var head = shard.heads[victim.digest] {

@@ -21,6 +21,8 @@ extension CacheStore {
             var otherVariants: [StoredObject] = []
             var busy: BusyFetch?
             var hitForMissUntil: Double?
+            /// When the marker was set (renewing it keeps this): its place in the eviction order.
+            var markerSince = 0.0
             var markerPasses = false
             /// The key the marker was set for (variants and a fetch know their own).
             var markerKey: CacheKey?
@@ -36,6 +38,7 @@ extension CacheStore {
                 copy.otherVariants = otherVariants
                 copy.busy = busy
                 copy.hitForMissUntil = hitForMissUntil
+                copy.markerSince = markerSince
                 copy.markerPasses = markerPasses
                 copy.markerKey = markerKey
                 return copy
@@ -122,19 +125,33 @@ extension CacheStore {
         /// The marker is hit-for-pass (pass the request) rather than hit-for-miss (fetch alone).
         var markerPasses: Bool { box?.markerPasses ?? false }
 
-        /// Sets a hit-for-miss (or, when `passes`, hit-for-pass) marker for `key` until `until`.
-        mutating func setMarker(for key: CacheKey, until: Double, passes: Bool) {
+        /// When the key's marker was set, if it has one.
+        var markerSince: Double? { box?.hitForMissUntil == nil ? nil : box?.markerSince }
+
+        /// Sets a hit-for-miss (or, when `passes`, hit-for-pass) marker for `key` until `until`, or
+        /// renews the one there. Returns what a new marker costs the memory budget (0 on renewal).
+        mutating func setMarker(for key: CacheKey, until: Double, passes: Bool, now: Double) -> Int {
+            let isNew = box?.hitForMissUntil == nil
             changeBox {
                 $0.hitForMissUntil = until
                 $0.markerPasses = passes
                 $0.markerKey = key
+                if isNew { $0.markerSince = now }
             }
+            return isNew ? Self.markerCost(key) : 0
         }
 
-        /// Ends the marker.
-        mutating func clearMarker() {
-            if box != nil { changeBox { $0.hitForMissUntil = nil; $0.markerPasses = false; $0.markerKey = nil } }
+        /// Ends the marker; returns what it cost the memory budget (0 when there was none).
+        mutating func clearMarker() -> Int {
+            guard let box, box.hitForMissUntil != nil, let key = box.markerKey else { return 0 }
+            changeBox { $0.hitForMissUntil = nil; $0.markerPasses = false; $0.markerKey = nil }
+            return Self.markerCost(key)
         }
+
+        /// A marker's share of memory: its box, its key's text, and its entries in the key table,
+        /// the expiry queue and the eviction queue (about 250 bytes for a 40-byte key, measured as
+        /// the growth of the process over a million markers).
+        static func markerCost(_ key: CacheKey) -> Int { 200 + key.value.utf8.count }
 
         var isEmpty: Bool { firstVariant == nil && busy == nil && hitForMissUntil == nil }
 

@@ -104,6 +104,25 @@ import Testing
         }
     }
 
+    @Test func hitForMissMarkersStayWithinTheStorageBudget() async throws {
+        // Each new URL of an uncacheable page leaves a marker for uncacheable_ttl: a client
+        // adding a random query string made them without bound, outside -s.
+        let budget = 32 * 1024
+        try await withHarness(budget: budget, script: { _ in .ok("x", [("Cache-Control", "no-store")]) }) { h in
+            let c = try await h.client()
+            for index in 0..<1_000 {
+                try await c.send("GET /page?r=\(index) HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                #expect(try await c.readResponse().text == "x")
+            }
+            await c.close()
+            #expect(h.server.store.bytesStored <= budget)
+            #expect(h.server.store.markers > 50 && h.server.store.markers < 200, "\(h.server.store.markers) markers")
+            // The newest URLs still have theirs: a second request fetches alone, without waiting.
+            let again = try await h.get("/page?r=999")
+            #expect(again.header("Cache-Status")?.contains("hit-for-miss") == true)
+        }
+    }
+
     @Test func responsesWithoutFreshnessAreNotReusedByDefault() async throws {
         try await withHarness(script: { _ in .ok("x", []) }) { h in
             _ = try await h.get("/n")

@@ -148,6 +148,57 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         #expect(store.objects == 0 && store.pendingExpiries == 0)
     }
 
+    @Test func markersCountAgainstTheBudgetUntilTheyEnd() throws {
+        let store = CacheStore(budget: 1 << 20)
+        let cost = CacheStore.Head.markerCost(key("/a"))
+        store.release(try #require(expectMiss(store, "/a")), hitForMissTTL: 120, now: t0)
+        #expect(store.bytesStored == cost && store.markers == 1)
+        store.release(BusyFetch(key: key("/a"), maxWaiters: 1), hitForMissTTL: 120, now: t0 + 1)
+        #expect(store.bytesStored == cost, "a renewal costs nothing more")
+        store.insert(object("/a"), completing: nil, now: t0 + 2)  // a cacheable answer replaces it
+        #expect(store.bytesStored == object("/a").size && store.markers == 0)
+        store.invalidate(key("/a"))
+        store.release(try #require(expectMiss(store, "/b")), hitForMissTTL: 120, now: t0)
+        store.release(try #require(expectMiss(store, "/c")), hitForMissTTL: 120, now: t0)
+        store.invalidate(key("/b"))  // a purge takes the marker too
+        #expect(store.markers == 1)
+        store.expire(now: t0 + 120)
+        #expect(store.bytesStored == 0 && store.markers == 0)
+    }
+
+    @Test func uniqueUncacheableURLsCannotGrowTheStorePastItsBudget() throws {
+        // One marker per URL: a client adding a random query to an uncacheable page made one
+        // each time, outside the budget, for uncacheable_ttl (a million in 20 s at full speed).
+        let budget = 100 * CacheStore.Head.markerCost(key("/u0000"))
+        let store = CacheStore(budget: budget, shardCount: 4)
+        store.insert(object("/kept", ttl: 3_600), completing: nil, now: t0)
+        for index in 0..<5_000 {
+            let path = "/u" + String(1_000_000 + index).dropFirst(3)
+            let now = t0 + 1 + Double(index) / 1_000
+            store.release(try #require(expectMiss(store, path, now: now)), hitForMissTTL: 120, now: now)
+            #expect(store.bytesStored <= budget)
+        }
+        #expect(store.markers >= 90 && store.markers <= 100)
+        #expect(store.pendingMarkerEntries <= 2 * store.markers + 4 * 64)
+        // The oldest went first (the object, used before any marker was set, among them);
+        // the newest still stand.
+        expectMiss(store, "/kept", now: t0 + 6)
+        expectMiss(store, "/u0000", now: t0 + 6)
+        guard case .hitForMiss = store.lookup(key("/u4999"), requestFields: HTTPFields(), now: t0 + 6) else {
+            Issue.record("the newest marker was evicted"); return
+        }
+    }
+
+    @Test func endedMarkersDoNotPileUpInTheEvictionQueue() throws {
+        let store = CacheStore(budget: 1 << 20, shardCount: 1)
+        for index in 0..<10_000 {
+            let now = t0 + Double(index)
+            store.release(try #require(expectMiss(store, "/m", now: now)), hitForMissTTL: 0.5, now: now)
+        }
+        #expect(store.markers == 1)
+        #expect(store.pendingMarkerEntries <= 2 + 64)
+    }
+
     @Test func cacheableResponseReplacesTheHitForMissMarker() throws {
         let store = CacheStore(budget: 1 << 20)
         store.release(try #require(expectMiss(store, "/a")), hitForMissTTL: 120, now: t0)
