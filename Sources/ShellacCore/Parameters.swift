@@ -120,7 +120,14 @@ public struct Parameters: Sendable {
         .init(name: "pipe_timeout", kind: .duration, defaultValue: 60, minimum: 0.01, maximum: 86400,
               help: "A piped connection (return(pipe), WebSocket) closes after this long without traffic."),
         .init(name: "expiry_interval", kind: .duration, defaultValue: 1, minimum: 0.01, maximum: 3600,
-              help: "How often expired objects are removed from the store."),
+              help: "How often expired objects are removed from the store (and the ban lurker runs)."),
+        .init(name: "ban_cutoff", kind: .count, defaultValue: 5_000, minimum: 0, maximum: 10_000_000,
+              help: "Most bans kept: past it, objects not yet checked against the oldest are removed as "
+                  + "if banned, so a lookup never tests a longer list (bans on req.* wait for lookups). "
+                  + "0: no limit."),
+        .init(name: "ban_lurker_batch", kind: .count, defaultValue: 100_000, minimum: 0, maximum: 100_000_000,
+              help: "Most tests of obj.* bans against stored objects each expiry run (the ban lurker); "
+                  + "0 leaves them to lookups."),
         .init(name: "http_gzip_support", kind: .bool, defaultValue: 1, minimum: 0, maximum: 1,
               help: "As in Varnish: fetches for the cache ask the backend for gzip, one stored gzip copy "
                   + "serves every client (Vary: Accept-Encoding is not told apart) and is decompressed for "
@@ -255,7 +262,7 @@ public struct Parameters: Sendable {
         "timeout_idle", "timeout_req", "timeout_body", "first_byte_timeout", "between_bytes_timeout",
         "idle_send_timeout", "send_timeout", "accept_backoff", "default_ttl", "default_grace", "default_keep", "uncacheable_ttl", "waitinglist_timeout", "shutdown_timeout",
         "max_restarts", "max_retries", "pipe_timeout", "backend_wait_timeout", "backend_wait_max",
-        "http_gzip_support", "http_req_body_discard",
+        "http_gzip_support", "http_req_body_discard", "ban_cutoff", "ban_lurker_batch",
     ]
 
     /// The table as `shellacd -x parameters` prints it (or one parameter of it).

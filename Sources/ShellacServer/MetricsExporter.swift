@@ -28,6 +28,7 @@ final class MetricsExporter: Sendable {
         "fetch_failed": ("backend_failures", "Backend fetches that failed"),
         "n_purges": ("purges", "Purges (PURGE, purge commands, tag purges)"),
         "bans_added": ("bans", "Bans added"),
+        "bans_lurker_obj_killed_cutoff": ("ban_cutoff_removals", "Objects removed because the ban list outgrew ban_cutoff"),
         "sess_fail": ("accept_failures", "Failed accepts of client connections (out of file descriptors)"),
         "sc_tx_error": ("send_timeouts", "Client connections closed for not taking their responses"),
     ]
@@ -100,7 +101,7 @@ final class MetricsExporter: Sendable {
         }
         let values = Dictionary(statistics, uniquingKeysWith: { a, _ in a })
         for (label, name, help) in [("n_object", "objects", "Objects stored"),
-                                    ("g_bytes", "bytes_stored", "Bytes of memory the stored objects take"),
+                                    ("g_bytes", "bytes_stored", "Bytes of memory the stored objects and hit-for-miss markers take"),
                                     ("bans", "bans_active", "Bans still being applied")] {
             registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "shellac", metricName: name, unitName: "",
                                                                 helpText: help)).set(to: Double(values[label] ?? 0))

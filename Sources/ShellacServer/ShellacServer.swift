@@ -199,8 +199,10 @@ public final class ShellacServer: Sendable {
         let clock = configuration.clock
         let interval = TimeAmount.duration(p["expiry_interval"])
         let accessLog = configuration.accessLog
+        let parameters = services.parameters
         let expiry = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            store.expire(now: clock())
+            store.expire(now: clock(), banCutoff: parameters.int("ban_cutoff"),
+                         lurkerBatch: parameters.int("ban_lurker_batch"))
             accessLog?.flush()
         }
         let dns = Task.detached { [services, logger, configuration] in
@@ -377,6 +379,7 @@ public final class ShellacServer: Sendable {
     public var statistics: [(String, Int)] {
         counters.snapshot + [("n_object", store.objects), ("g_bytes", store.bytesStored),
                              ("n_lru_nuked", store.evictions), ("n_expired", store.expired),
-                             ("bans_obj_killed", store.banned), ("bans", store.banList.count)]
+                             ("bans_obj_killed", store.banned),
+                             ("bans_lurker_obj_killed_cutoff", store.cutOff), ("bans", store.banList.count)]
     }
 }

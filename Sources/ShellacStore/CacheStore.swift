@@ -43,6 +43,13 @@ public protocol BanTest: Sendable {
     func matches(_ object: StoredObject, url: String?, requestFields: HTTPFields?) -> Bool
     /// The expression as given (ban.list).
     var text: String { get }
+    /// Whether it can be tested without a request (only obj.* conditions): the ban lurker tests
+    /// such bans in the background, so they are dropped without waiting for lookups.
+    var needsNoRequest: Bool { get }
+}
+
+extension BanTest {
+    public var needsNoRequest: Bool { false }
 }
 
 public final class CacheStore: Sendable {
@@ -128,6 +135,7 @@ public final class CacheStore: Sendable {
     private let evictedCount = Atomic<Int>(0)
     private let expiredCount = Atomic<Int>(0)
     private let bannedCount = Atomic<Int>(0)
+    private let cutOffCount = Atomic<Int>(0)
     /// Bans newer than some stored object, oldest first; ids count up from 1.
     private let bans = Mutex<[Ban]>([])
     private let lastBanID = Atomic<Int>(0)
@@ -150,6 +158,8 @@ public final class CacheStore: Sendable {
     public var expired: Int { expiredCount.load(ordering: .relaxed) }
     /// Objects removed because a ban matched them.
     public var banned: Int { bannedCount.load(ordering: .relaxed) }
+    /// Objects removed because the ban list outgrew the cutoff before they were checked.
+    public var cutOff: Int { cutOffCount.load(ordering: .relaxed) }
     /// Every stored object's tags (surrogate keys) → the keys holding objects with that tag.
     private let tagIndex = TagIndex()
 
@@ -258,28 +268,90 @@ public final class CacheStore: Sendable {
         let newest = lastBanID.load(ordering: .relaxed)
         let checked = object.bansChecked
         guard checked < newest else { return false }
-        let pending = bans.withLock { $0.filter { $0.id > checked } }
-        for ban in pending where ban.test.matches(object, url: url, requestFields: requestFields) {
+        let list = bans.withLock { $0 }  // shares the list's storage: nothing is copied
+        for ban in list[Self.firstBan(after: checked, in: list)...]
+        where ban.test.matches(object, url: url, requestFields: requestFields) {
             return true
         }
         object.markBansChecked(upTo: newest)
         return false
     }
 
-    /// Drops bans every stored object has been checked against (or is newer than).
-    private func trimBans() {
-        guard lastBanID.load(ordering: .relaxed) > 0, !bans.withLock({ $0.isEmpty }) else { return }
+    /// The index of the first ban in `list` (oldest first) newer than ban `id`.
+    private static func firstBan(after id: Int, in list: [Ban]) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle].id <= id { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The ban lurker, then the ban list's trim; run with expiry.
+    ///
+    /// An object behind on bans is tested against the newer ones that need no request (obj.*),
+    /// oldest first and at most `lurkerBatch` tests a run: a match removes it; otherwise it is
+    /// marked checked up to the first ban that needs a request, which only a lookup can test.
+    /// Past `cutoff` bans (0: no limit), objects not yet checked against the oldest of them are
+    /// removed as if banned (Varnish's ban_cutoff): otherwise a long list makes a lookup of a
+    /// cold object test all of it, and keeps every ban. Then the bans every object has been
+    /// checked against are dropped.
+    private func lurkAndTrimBans(cutoff: Int, lurkerBatch: Int) {
+        guard lastBanID.load(ordering: .relaxed) > 0 else { return }
+        let list = bans.withLock { $0 }
+        guard let newest = list.last?.id else { return }
+        let cutoffID = cutoff > 0 && list.count > cutoff ? list[list.count - cutoff - 1].id : 0
+        let lurking = list.contains { $0.test.needsNoRequest }
+        var tests = lurkerBatch
         var oldest = Int.max
         for index in shards.indices {
             shards[index].withLock { shard in
-                for (_, head) in shard.heads {
-                    for object in head.variants { oldest = min(oldest, object.bansChecked) }
+                var doomed: [(digest: UInt64, object: StoredObject, cut: Bool)] = []
+                for (digest, head) in shard.heads {
+                    for object in head.variants {
+                        if object.bansChecked < cutoffID {
+                            doomed.append((digest, object, true))
+                        } else if lurking, tests > 0, object.bansChecked < newest,
+                                  Self.lurkerFindsBan(for: object, in: list, tests: &tests) {
+                            doomed.append((digest, object, false))
+                        } else {
+                            oldest = min(oldest, object.bansChecked)
+                        }
+                    }
                     // A fetch still running stores an object to be checked against bans since it began.
                     if let busy = head.busy, !busy.isFinished { oldest = min(oldest, busy.bansBefore) }
                 }
+                guard !doomed.isEmpty else { return }
+                var cut = 0, freed = 0
+                for (digest, object, isCut) in doomed {
+                    guard var head = shard.heads[digest] else { continue }
+                    head.variants.removeAll { $0 === object }
+                    shard.heads[digest] = head.isEmpty ? nil : head
+                    detach(object, from: &shard)
+                    freed += object.size
+                    if isCut { cut += 1 }
+                }
+                forget(objects: doomed.count, bytes: freed)
+                cutOffCount.add(cut, ordering: .relaxed)
+                bannedCount.add(doomed.count - cut, ordering: .relaxed)
             }
         }
         bans.withLock { $0.removeAll { $0.id <= oldest } }
+    }
+
+    /// Tests `object` against the bans in `list` newer than it that need no request, in order,
+    /// up to the first that needs one; true when one matches. Otherwise the object is marked
+    /// checked as far as it got.
+    private static func lurkerFindsBan(for object: StoredObject, in list: [Ban], tests: inout Int) -> Bool {
+        var checked = object.bansChecked
+        for ban in list[firstBan(after: checked, in: list)...] {
+            guard tests > 0, ban.test.needsNoRequest else { break }
+            tests -= 1
+            if ban.test.matches(object, url: nil, requestFields: nil) { return true }
+            checked = ban.id
+        }
+        if checked > object.bansChecked { object.markBansChecked(upTo: checked) }
+        return false
     }
 
     private func shard(for digest: UInt64) -> Int {
@@ -441,9 +513,10 @@ public final class CacheStore: Sendable {
         if markerAdded { evictIfNeeded() }
     }
 
-    /// Removes every object past ttl + grace + keep and expired markers; returns how many objects went.
+    /// Removes every object past ttl + grace + keep and expired markers, then runs the ban lurker
+    /// (see lurkAndTrimBans); returns how many objects expired.
     @discardableResult
-    public func expire(now: Double) -> Int {
+    public func expire(now: Double, banCutoff: Int = 0, lurkerBatch: Int = 100_000) -> Int {
         var removed = 0
         for index in shards.indices {
             removed += shards[index].withLock { shard in
@@ -460,7 +533,7 @@ public final class CacheStore: Sendable {
                 return count
             }
         }
-        trimBans()
+        lurkAndTrimBans(cutoff: banCutoff, lurkerBatch: lurkerBatch)
         return removed
     }
 

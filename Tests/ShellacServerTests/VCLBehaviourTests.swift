@@ -875,6 +875,58 @@ import Testing
             #expect(h.origin.requestCount == 2)
         }
     }
+
+    /// The lurker-friendly ban of Varnish's docs: on a header the object carries, tested in the
+    /// background, so the matching objects go and the ban is dropped with no request for them.
+    @Test func anObjectBanIsAppliedInTheBackground() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            if (req.method == "BAN") {
+                ban("obj.http.X-Section == " + req.http.X-Section);
+                return (synth(200, "Banned"));
+            }
+        }
+        """
+        try await withHarness(parameters: ["expiry_interval=0.05s"], vcl: vcl, script: { request in
+            .ok("page", [("Cache-Control", "max-age=600"),
+                         ("X-Section", request.path.hasPrefix("/news") ? "news" : "other")])
+        }) { h in
+            for path in ["/news/1", "/news/2", "/about"] { _ = try await h.get(path) }
+            #expect(h.server.store.objects == 3)
+            let ban = try await h.get("/", [("X-Section", "news")], method: "BAN")
+            #expect(ban.status == 200)
+            #expect(try await eventually { h.server.store.objects == 1 && h.server.store.banList.isEmpty })
+            #expect(h.server.store.banned == 2)
+            #expect(try await h.get("/about").text == "page")
+            #expect(h.origin.requestCount == 3, "/about was still cached")
+        }
+    }
+
+    /// Bans on req.* wait for lookups; past ban_cutoff, objects not checked against the oldest
+    /// go, and the list stays that short.
+    @Test func theBanListStaysWithinTheCutoff() async throws {
+        let vcl = """
+        vcl 4.1;
+        backend b { .host = "127.0.0.1"; .port = "ORIGIN_PORT"; }
+        sub vcl_recv {
+            if (req.method == "BAN") { ban("req.url ~ " + req.http.X-Ban-Url); return (synth(200, "Banned")); }
+        }
+        """
+        try await withHarness(parameters: ["expiry_interval=0.05s", "ban_cutoff=5"], vcl: vcl, script: { _ in
+            .ok("page", [("Cache-Control", "max-age=600")])
+        }) { h in
+            _ = try await h.get("/cold")
+            for index in 0..<20 {
+                _ = try await h.get("/", [("X-Ban-Url", "^/nothing/\(index)$")], method: "BAN")
+            }
+            #expect(try await eventually { h.server.store.banList.count <= 5 })
+            #expect(h.server.store.objects == 0 && h.server.store.cutOff == 1)
+            _ = try await h.get("/cold")
+            #expect(h.origin.count(path: "/cold") == 2)
+        }
+    }
 }
 
 /// A counter scripts can share across event loops.

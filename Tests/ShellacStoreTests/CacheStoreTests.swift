@@ -433,6 +433,87 @@ func expectMiss(_ store: CacheStore, _ path: String, fields: HTTPFields = HTTPFi
         #expect(store.banList.isEmpty, "every object has been checked against the ban: it is dropped")
     }
 
+    /// An obj.* ban (as `obj.http.X-URL ~ ^/news`): testable without a request.
+    struct StoredURLBan: BanTest {
+        let prefix: String
+        var text: String { "obj.http.X-URL ~ ^\(prefix)" }
+        var needsNoRequest: Bool { true }
+        func matches(_ object: StoredObject, url: String?, requestFields: HTTPFields?) -> Bool {
+            object.key.firstPart.hasPrefix(prefix)
+        }
+    }
+
+    @Test func theLurkerAppliesObjectBansWithoutWaitingForLookups() {
+        let store = CacheStore(budget: 1 << 20)
+        store.insert(object("/news/1"), completing: nil, now: t0)
+        store.insert(object("/about"), completing: nil, now: t0)
+        store.ban(StoredURLBan(prefix: "/news"), now: t0 + 1)
+        store.expire(now: t0 + 2)
+        #expect(store.objects == 1 && store.banned == 1)
+        #expect(store.banList.isEmpty, "every object was tested in the background: the ban is done")
+    }
+
+    @Test func theLurkerStopsAtABanOnlyALookupCanTest() {
+        let store = CacheStore(budget: 1 << 20)
+        store.insert(object("/about"), completing: nil, now: t0)
+        store.ban(StoredURLBan(prefix: "/news"), now: t0 + 1)
+        store.ban(URLPrefixBan(prefix: "/old"), now: t0 + 2)  // needs the request's URL
+        store.ban(StoredURLBan(prefix: "/about"), now: t0 + 3)
+        store.expire(now: t0 + 4)
+        #expect(store.objects == 1, "the ban after the request ban waits for it")
+        #expect(store.banList.map(\.text) == ["req.url ~ ^/old", "obj.http.X-URL ~ ^/about"],
+                "the first ban was tested against everything and is dropped")
+        expectMiss(store, "/about", now: t0 + 5)  // a lookup tests the rest, in order
+        #expect(store.banned == 1)
+    }
+
+    @Test func theLurkerDoesAtMostItsBatchOfTestsARun() {
+        let store = CacheStore(budget: 1 << 20, shardCount: 1)
+        for index in 0..<10 { store.insert(object("/news/\(index)"), completing: nil, now: t0) }
+        store.ban(StoredURLBan(prefix: "/news"), now: t0 + 1)
+        store.expire(now: t0 + 2, lurkerBatch: 3)
+        #expect(store.objects == 7)
+        store.expire(now: t0 + 3, lurkerBatch: 3)
+        #expect(store.objects == 4 && store.banList.count == 1)
+        store.expire(now: t0 + 4, lurkerBatch: 10)
+        #expect(store.objects == 0 && store.banList.isEmpty)
+    }
+
+    @Test func pastTheCutoffObjectsNotCheckedAgainstTheOldestBansGo() {
+        let store = CacheStore(budget: 1 << 20)
+        store.insert(object("/cold"), completing: nil, now: t0)
+        store.insert(object("/hot"), completing: nil, now: t0)
+        for index in 1...10 {
+            store.ban(URLPrefixBan(prefix: "/gone\(index)"), now: t0 + Double(index))
+            // /hot is requested after every ban, so it is always checked against all of them.
+            guard case .hit = store.lookup(key("/hot"), requestFields: HTTPFields(), url: "/hot", now: t0 + Double(index)) else {
+                Issue.record("/hot matches no ban"); return
+            }
+        }
+        store.insert(object("/new"), completing: nil, now: t0 + 11)
+        store.expire(now: t0 + 12, banCutoff: 3)
+        #expect(store.cutOff == 1 && store.objects == 2, "only /cold was behind the cutoff")
+        #expect(store.banList.isEmpty, "everything left is checked against every ban")
+        expectMiss(store, "/cold", now: t0 + 13)
+        guard case .hit = store.lookup(key("/hot"), requestFields: HTTPFields(), url: "/hot", now: t0 + 13) else {
+            Issue.record("/hot stays"); return
+        }
+    }
+
+    @Test func aFetchThatBeganBeforeTheCutoffKeepsTheBansMadeSince() {
+        let store = CacheStore(budget: 1 << 20)
+        guard case .miss(let fetch, _) = store.lookup(key("/slow"), requestFields: HTTPFields(), url: "/slow",
+                                                      now: t0) else {
+            Issue.record("a miss"); return
+        }
+        for index in 1...10 { store.ban(URLPrefixBan(prefix: "/gone\(index)"), now: t0 + Double(index)) }
+        store.ban(URLPrefixBan(prefix: "/slow"), now: t0 + 11)
+        store.expire(now: t0 + 12, banCutoff: 3)
+        #expect(store.banList.count == 11, "what the fetch stores must still meet every ban made since it began")
+        store.insert(object("/slow"), completing: fetch, now: t0 + 13)
+        expectMiss(store, "/slow", now: t0 + 14)
+    }
+
     /// A ban made while a fetch runs applies to what it stores (the backend may have answered
     /// before the ban), as in Varnish; the ban is kept until that fetch is done. Objects were
     /// marked checked against every ban made before they were stored, so a ban issued between a
