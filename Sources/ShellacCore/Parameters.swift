@@ -43,7 +43,12 @@ public struct Parameters: Sendable {
         .init(name: "http_req_hdr_len", kind: .bytes, defaultValue: 8 * 1024, minimum: 40, maximum: 16_777_216,
               help: "Largest single header field line in a request; larger gets 431 and a close."),
         .init(name: "http_max_hdr", kind: .count, defaultValue: 100, minimum: 8, maximum: 65535,
-              help: "Most header fields in a request; more gets 431 and a close."),
+              help: "Most header fields in a request (431 and a close) or a backend response (502)."),
+        .init(name: "http_resp_size", kind: .bytes, defaultValue: 64 * 1024, minimum: 256, maximum: 16_777_216,
+              help: "Largest backend response head (status line and header fields); larger is a failed "
+                  + "fetch (502)."),
+        .init(name: "http_resp_hdr_len", kind: .bytes, defaultValue: 8 * 1024, minimum: 40, maximum: 16_777_216,
+              help: "Largest single header field line in a backend response; larger is a failed fetch (502)."),
         .init(name: "http_url_len", kind: .bytes, defaultValue: 8 * 1024, minimum: 16, maximum: 16_777_216,
               help: "Longest request target (URL); longer gets 414 and a close."),
         .init(name: "http_req_body_max", kind: .bytes, defaultValue: 100 * 1024 * 1024, minimum: 0,

@@ -29,13 +29,13 @@ public struct HTTPResponseParser {
     private let omitsHopByHop: Bool
 
     /// Backend heads may be larger than client heads; bodies are unlimited here (the store caps them).
+    public static let defaultLimits = HTTPParserLimits(maxHeadSize: 64 * 1024, maxFieldCount: 200, maxBodySize: Int.max)
+
     /// `omitsHopByHop`: each head's field list leaves out Connection and the fields it names,
     /// Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-* and (but for the answer to a
     /// HEAD) Content-Length, what a proxy removes from a response it forwards; the head's framing
     /// and `keepAlive` still say what they said.
-    public init(limits: HTTPParserLimits = HTTPParserLimits(maxHeadSize: 64 * 1024, maxFieldCount: 200,
-                                                             maxBodySize: Int.max),
-                omitsHopByHop: Bool = false) {
+    public init(limits: HTTPParserLimits = Self.defaultLimits, omitsHopByHop: Bool = false) {
         self.limits = limits
         self.omitsHopByHop = omitsHopByHop
     }

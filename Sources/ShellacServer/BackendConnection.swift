@@ -88,7 +88,7 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     typealias OutboundOut = ByteBuffer
 
     /// Heads come without their hop-by-hop fields: nothing forwards or stores those.
-    private var parser = HTTPResponseParser(omitsHopByHop: true)
+    private var parser: HTTPResponseParser
     private var buffer = ByteBuffer()
     private var receivedAnything = false
     /// The response's current time limit (first byte, then between bytes) and its name; nil while
@@ -109,7 +109,8 @@ final class BackendConnectionHandler: ChannelInboundHandler, @unchecked Sendable
 
     private let live: LiveObjects?
 
-    init(flushes: FlushBatch = FlushBatch(), live: LiveObjects? = nil) {
+    init(limits: HTTPParserLimits = HTTPResponseParser.defaultLimits, flushes: FlushBatch = FlushBatch(), live: LiveObjects? = nil) {
+        parser = HTTPResponseParser(limits: limits, omitsHopByHop: true)
         self.flushes = flushes
         self.live = live
         live?.made()

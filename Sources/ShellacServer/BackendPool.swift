@@ -6,6 +6,7 @@
 import NIOCore
 import NIOPosix
 import ShellacCore
+import ShellacHTTP
 import ShellacVCL
 
 /// Confined to `eventLoop` (hence unchecked Sendable, for futures).
@@ -25,6 +26,8 @@ final class BackendPool: @unchecked Sendable {
     /// Flushes the client connections its connections' reads wrote to.
     private let flushes: FlushBatch
     private let liveHandlers: LiveObjects?
+    /// How large a response head its connections take.
+    private let responseLimits: HTTPParserLimits
 
     init(eventLoop: any EventLoop, address: SocketAddress, definition: BackendDefinition, parameters: Parameters,
          counters: Counters, metrics: MetricsExporter.BackendMetrics? = nil, flushes: FlushBatch = FlushBatch(),
@@ -37,6 +40,10 @@ final class BackendPool: @unchecked Sendable {
         self.definition = definition
         self.idleTimeout = .duration(parameters["backend_idle_timeout"])
         self.maxIdle = parameters.int("backend_max_idle")
+        self.responseLimits = HTTPParserLimits(maxHeadSize: parameters.int("http_resp_size"),
+                                               maxFieldLineSize: parameters.int("http_resp_hdr_len"),
+                                               maxFieldCount: parameters.int("http_max_hdr"),
+                                               maxBodySize: Int.max)  // bodies: the store caps them
         self.counters = counters
     }
 
@@ -56,7 +63,7 @@ final class BackendPool: @unchecked Sendable {
     /// `timeout`: bereq.connect_timeout when VCL set it, else the backend's own, else the
     /// parameter as it is now (the fetch resolves it).
     func connect(timeout: Double) -> EventLoopFuture<BackendConnection> {
-        let handler = BackendConnectionHandler(flushes: flushes, live: liveHandlers)
+        let handler = BackendConnectionHandler(limits: responseLimits, flushes: flushes, live: liveHandlers)
         let counters = self.counters
         // SwiftNIO sets TCP_NODELAY on a client bootstrap's connections (not on Unix sockets).
         return ClientBootstrap(group: eventLoop).connectTimeout(.duration(timeout))

@@ -216,6 +216,29 @@ func isHealthy(_ h: Harness, _ name: String) -> Bool? { status(h, name)?.healthy
 }
 
 @Suite(.timeLimit(.minutes(1))) struct BackendLimitTests {
+    @Test func backendResponseHeadsAreBoundedByTheirParameters() async throws {
+        let script: TestOrigin.Script = { request in
+            switch request.path {
+            case "/long-line": .ok("x", [("Cache-Control", "no-store"), ("X-Big", String(repeating: "a", count: 2_000))])
+            case "/many": .ok("x", [("Cache-Control", "no-store")] + (0..<20).map { ("X-F\($0)", "v") })
+            default: .ok("x", [("Cache-Control", "no-store"), ("X-Head", String(repeating: "b", count: 2_500))])
+            }
+        }
+        try await withHarness(script: script) { h in
+            for path in ["/long-line", "/many", "/big-head"] {
+                let status = try await h.get(path).status
+                #expect(status == 200, "\(path)")
+            }
+        }
+        try await withHarness(parameters: ["http_resp_hdr_len=1k", "http_max_hdr=16", "http_resp_size=2k"],
+                              script: script) { h in
+            for path in ["/long-line", "/many", "/big-head"] {
+                let status = try await h.get(path).status
+                #expect(status == 502, "\(path)")
+            }
+        }
+    }
+
     @Test func maxConnectionsQueuesFetchesInOrder() async throws {
         let arrivals = Mutex<[ContinuousClock.Instant]>([])
         let origin = try await TestOrigin { _ in
