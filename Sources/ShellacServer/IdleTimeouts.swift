@@ -7,7 +7,7 @@
 import NIOCore
 import ShellacCore
 
-final class IdleTimeouts {
+final class IdleTimeouts: @unchecked Sendable {
     private let eventLoop: any EventLoop
     private var due = DeadlineHeap<ClientConnectionHandler>()
     private var wake: Scheduled<Void>?

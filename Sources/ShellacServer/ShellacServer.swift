@@ -109,7 +109,7 @@ public final class ShellacServer: Sendable {
     private let admin = LockedValue<AdminServer?>(nil)
     private let metricsListener = LockedValue<(any Channel)?>(nil)
     private let logger: Logger
-    private let state = LockedValue<(listeners: [any Channel], expiry: RepeatedTask?, dns: Task<Void, Never>?)>(
+    private let state = LockedValue<(listeners: [any Channel], expiry: Task<Void, Never>?, dns: Task<Void, Never>?)>(
         ([], nil, nil))
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -195,15 +195,16 @@ public final class ShellacServer: Sendable {
             for listener in listeners { try? await listener.close() }
             throw error
         }
-        let store = self.store
-        let clock = configuration.clock
-        let interval = TimeAmount.duration(p["expiry_interval"])
-        let accessLog = configuration.accessLog
-        let parameters = services.parameters
-        let expiry = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            store.expire(now: clock(), banCutoff: parameters.int("ban_cutoff"),
-                         lurkerBatch: parameters.int("ban_lurker_batch"))
-            accessLog?.flush()
+        // Off the event loops: a run walks the store (the ban lurker tests bans as it goes) and
+        // writes out the access log, which would hold up every connection of a loop meanwhile.
+        let expiry = Task.detached { [store, parameters = services.parameters, clock = configuration.clock,
+                                      accessLog = configuration.accessLog, interval = p["expiry_interval"]] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+                store.expire(now: clock(), banCutoff: parameters.int("ban_cutoff"),
+                             lurkerBatch: parameters.int("ban_lurker_batch"))
+                accessLog?.flush()
+            }
         }
         let dns = Task.detached { [services, logger, configuration] in
             await Self.followBackendAddresses(services: services, resolve: configuration.resolve, logger: logger)
