@@ -189,11 +189,13 @@ public final class ShellacServer: Sendable {
         let addresses = [ListenAddress(host: configuration.listenHost, port: configuration.listenPort,
                                        acceptsProxyProtocol: configuration.acceptsProxyProtocol)]
             + configuration.moreListeners
-        do {
-            for address in addresses { listeners.append(try await bind(address)) }
-        } catch {
-            for listener in listeners { try? await listener.close() }
-            throw error
+        for address in addresses {
+            do {
+                listeners.append(try await bind(address))
+            } catch {
+                for listener in listeners { try? await listener.close() }
+                throw ListenFailure(address: "\(address.host):\(address.port)", error: error)
+            }
         }
         // Off the event loops: a run walks the store (the ban lurker tests bans as it goes) and
         // writes out the access log, which would hold up every connection of a loop meanwhile.

@@ -209,12 +209,16 @@ struct Shellacd: AsyncParsableCommand {
     /// The client listeners, then the admin channel and the metrics listener when asked for
     /// (`metricsListen`: the option's, or the metrics_listen parameter's).
     private func startListeners(_ server: ShellacServer, secret: [UInt8]?, metricsListen: String?) async throws {
-        try await server.start()
+        do {
+            try await server.start()
+        } catch let failure as ListenFailure {
+            throw ValidationError("-a \(failure)")
+        }
         if let adminAddress, let secret {
             do {
                 try await server.startAdmin(AdminConfiguration(listen: adminAddress, secret: secret))
             } catch {
-                throw ValidationError("-T \(adminAddress): cannot open the admin channel: \(error)")
+                throw ValidationError("-T \(ListenFailure(address: adminAddress, error: error))")
             }
             try? (adminAddress + "\n").write(toFile: workDirectory + "/_.admin", atomically: true, encoding: .utf8)
         }
@@ -224,7 +228,7 @@ struct Shellacd: AsyncParsableCommand {
                 try await server.startMetrics(host: host == "0.0.0.0" && !metricsListen.hasPrefix("0.0.0.0") ? "127.0.0.1" : host,
                                               port: port)
             } catch {
-                throw ValidationError("--metrics-listen \(metricsListen): \(error)")
+                throw ValidationError("--metrics-listen \(ListenFailure(address: metricsListen, error: error))")
             }
         }
     }

@@ -88,6 +88,22 @@ private func bindLoopbackPort() -> (Int32, Int) {
         #expect(result.output.contains(message), "\(result.output)")
     }
 
+    @Test func aPortInUseSaysSoForEachListener() async throws {
+        let taken = try RawSocket.listen()
+        defer { taken.close() }
+        let address = "127.0.0.1:\(taken.port)"
+        let cases = [(["-a", address], "-a \(address): cannot listen: Address already in use"),
+                     (["-a", "127.0.0.1:0", "-T", address, "-n", NSTemporaryDirectory() + "shellac-port-\(getpid())"],
+                      "-T \(address): cannot listen: Address already in use"),
+                     (["-a", "127.0.0.1:0", "--metrics-listen", address],
+                      "--metrics-listen \(address): cannot listen: Address already in use")]
+        for (arguments, message) in cases {
+            let result = try await runShellacd(["-b", "127.0.0.1:80"] + arguments)
+            #expect(result.status != 0)
+            #expect(result.output.contains(message), "\(result.output)")
+        }
+    }
+
     /// Files the daemon must write are checked before it listens: it stops with the reason
     /// rather than start serving and then exit.
     @Test(arguments: [
