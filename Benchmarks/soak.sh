@@ -110,7 +110,9 @@ adm() { "$ADM" -T "127.0.0.1:$ADMIN_PORT" -S "$WORK/adm/_.secret" "$@"; }
     sleep 0.2
   done
 ) &
+ADMIN_LOOP=$!
 timeout $((DURATION + 30)) python3 "$WORK/misbehave.py" "$SHELLAC_PORT" "$DURATION" >"$WORK/misbehave.out" 2>&1 &
+MISBEHAVE=$!
 timeout $((DURATION + 30)) wrk -t1 -c50 -d"${DURATION}s" -s "$WORK/mix.lua" "http://127.0.0.1:$SHELLAC_PORT/" \
   >"$WORK/wrk.out" 2>&1 &
 WRK=$!
@@ -121,8 +123,7 @@ for i in $(seq 0 15 "$DURATION"); do
     "$(ls "/proc/$SHELLAC_PID/fd" | wc -l)"
   if [ "$i" -lt "$DURATION" ]; then sleep 15; fi
 done
-wait "$WRK" || true
-wait
+wait "$WRK" "$MISBEHAVE" "$ADMIN_LOOP" || true
 echo; grep -E "requests in|Requests/sec|errors|Non-2xx" "$WORK/wrk.out" || true
 echo "misbehaving clients: $(cat "$WORK/misbehave.out")"
 echo; adm stats | awk '$2 != 0'
