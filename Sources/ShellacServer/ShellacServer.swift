@@ -155,11 +155,15 @@ public final class ShellacServer: Sendable {
             guard let self else { return "" }
             return self.services.metrics.scrape(statistics: self.statistics, backends: self.backendStatus)
         }
+        // A scraper's keep-alive connection is closed after timeout_idle without a request, like a
+        // client's: otherwise every connection ever opened to the port could stay open.
+        let idle = TimeAmount.duration(configuration.parameters["timeout_idle"])
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .pausingAfterFailedAccepts(AcceptFailures(services: services, logger: logger, listener: "\(host):\(port)"))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(MetricsHandler(scrape: scrape))
                 }
