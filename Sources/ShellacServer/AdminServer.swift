@@ -1,7 +1,8 @@
 // AdminServer: the admin channel's listener (loopback TCP or a Unix socket with mode 0600) and
 // its connections. Speaks Varnish's CLI protocol: a challenge on connect when a secret is set,
-// nothing but `auth` until it is answered (a wrong answer is logged and the connection closed),
-// then one command per line, each answered with status, length and body.
+// nothing but `auth` until it is answered (a wrong answer is logged and the connection closed;
+// no answer within timeout_req closes it too), then one command per line, each answered with
+// status, length and body.
 
 import Foundation
 import Logging
@@ -25,7 +26,7 @@ final class AdminServer: Sendable {
     private let channel: any Channel
 
     /// Binds the listener; commands run through `execute`.
-    init(configuration: AdminConfiguration, group: any EventLoopGroup, logger: Logger,
+    init(configuration: AdminConfiguration, group: any EventLoopGroup, logger: Logger, authTimeout: TimeAmount,
          acceptFailures: AcceptFailures, execute: @escaping @Sendable ([String]) -> CLIResponse) async throws {
         let secret = configuration.secret
         let bootstrap = ServerBootstrap(group: group)
@@ -34,7 +35,7 @@ final class AdminServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        AdminConnection(secret: secret, logger: logger, execute: execute))
+                        AdminConnection(secret: secret, logger: logger, authTimeout: authTimeout, execute: execute))
                 }
             }
         if configuration.listen.hasPrefix("unix:") {
@@ -72,10 +73,16 @@ final class AdminConnection: ChannelInboundHandler, @unchecked Sendable {
     private var challenge = ""
     private var authenticated: Bool
     private var pending: [UInt8] = []
+    /// How long a connection may take to authenticate, and the timer that holds it to that: a
+    /// connection that never answers the challenge would otherwise stay open for good.
+    private let authTimeout: TimeAmount
+    private var authTimer: Scheduled<Void>?
 
-    init(secret: [UInt8]?, logger: Logger, execute: @escaping @Sendable ([String]) -> CLIResponse) {
+    init(secret: [UInt8]?, logger: Logger, authTimeout: TimeAmount,
+         execute: @escaping @Sendable ([String]) -> CLIResponse) {
         self.secret = secret
         self.logger = logger
+        self.authTimeout = authTimeout
         self.execute = execute
         self.authenticated = secret == nil
     }
@@ -86,7 +93,17 @@ final class AdminConnection: ChannelInboundHandler, @unchecked Sendable {
         } else {
             challenge = CLIAuthentication.challenge()
             send(CLIResponse(.authenticate, "\(challenge)\n\nAuthentication required.\n"), context: context)
+            authTimer = context.eventLoop.scheduleTask(in: authTimeout) {
+                guard !self.authenticated, context.channel.isActive else { return }
+                self.send(CLIResponse(.close, "Authentication timed out"), context: context, thenClose: true)
+            }
         }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        authTimer?.cancel()
+        authTimer = nil
+        context.fireChannelInactive()
     }
 
     static let banner = "-----------------------------\nShellac admin channel\n-----------------------------\n\n"
@@ -123,6 +140,8 @@ final class AdminConnection: ChannelInboundHandler, @unchecked Sendable {
             }
             if CLIAuthentication.matches(words[1], CLIAuthentication.answer(challenge: challenge, secret: secret)) {
                 authenticated = true
+                authTimer?.cancel()
+                authTimer = nil
                 send(CLIResponse(.ok, Self.banner), context: context)
             } else {
                 logger.warning("admin authentication failed", metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])

@@ -139,6 +139,7 @@ public final class ShellacServer: Sendable {
     public func startAdmin(_ configuration: AdminConfiguration) async throws -> SocketAddress? {
         let failures = AcceptFailures(services: services, logger: logger, listener: configuration.listen)
         let server = try await AdminServer(configuration: configuration, group: group, logger: logger,
+                                           authTimeout: .duration(self.configuration.parameters["timeout_req"]),
                                            acceptFailures: failures) { [weak self] words in
             self?.execute(words) ?? CLIResponse(.close, "shutting down")
         }

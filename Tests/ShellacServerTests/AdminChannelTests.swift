@@ -40,9 +40,9 @@ struct AdminSession {
 }
 
 /// A harness with the admin channel open on a free loopback port.
-func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escaping TestOrigin.Script,
-               _ body: (Harness, Int) async throws -> Void) async throws {
-    try await withHarness(vcl: vcl, script: script) { h in
+func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, parameters: [String] = [],
+               script: @escaping TestOrigin.Script, _ body: (Harness, Int) async throws -> Void) async throws {
+    try await withHarness(parameters: parameters, vcl: vcl, script: script) { h in
         let port = try freePort()
         try await h.server.startAdmin(AdminConfiguration(listen: "127.0.0.1:\(port)", secret: Array(secret.utf8)))
         try await body(h, port)
@@ -66,6 +66,22 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, script: @escapin
             let failed = try await wrong.authenticate("not the secret\n")
             #expect(failed.status == 500)
             _ = try await wrong.client.readUntilClose(seconds: 2)
+        }
+    }
+
+    @Test func aConnectionThatDoesNotAuthenticateInTimeIsClosed() async throws {
+        try await withAdmin(parameters: ["timeout_req=0.3s"], script: { _ in .ok("x") }) { _, port in
+            let silent = try await AdminSession.open(port)
+            #expect(try await silent.receive().status == 107)
+            #expect(try await silent.receive().body == "Authentication timed out")
+            _ = try await silent.client.readUntilClose(seconds: 3)
+            #expect(silent.client.isClosed)
+
+            // Once in, a session is not timed: an operator may take a while between commands.
+            let good = try await AdminSession.open(port)
+            #expect(try await good.authenticate("s3cret\n").status == 200)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await good.send("ping").body.hasPrefix("PONG "))
         }
     }
 
