@@ -2,7 +2,7 @@
 // its connections. Speaks Varnish's CLI protocol: a challenge on connect when a secret is set,
 // nothing but `auth` until it is answered (a wrong answer is logged and the connection closed;
 // no answer within timeout_req closes it too), then one command per line, each answered with
-// status, length and body.
+// status, length and body. Commands run off the event loops, one at a time per connection.
 
 import Foundation
 import Logging
@@ -77,6 +77,8 @@ final class AdminConnection: ChannelInboundHandler, @unchecked Sendable {
     /// connection that never answers the challenge would otherwise stay open for good.
     private let authTimeout: TimeAmount
     private var authTimer: Scheduled<Void>?
+    /// A command is running (off the event loop); the lines after it wait their turn.
+    private var running = false
 
     init(secret: [UInt8]?, logger: Logger, authTimeout: TimeAmount,
          execute: @escaping @Sendable ([String]) -> CLIResponse) {
@@ -112,14 +114,21 @@ final class AdminConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         pending += buffer.readBytes(length: buffer.readableBytes) ?? []
-        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+        handleLines(context: context)
+    }
+
+    /// Handles the complete lines received, in order, until one starts a command.
+    private func handleLines(context: ChannelHandlerContext) {
+        while !running, let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
             var line = String(decoding: pending[..<newline], as: UTF8.self)
             pending.removeFirst(newline + 1)
             if line.hasSuffix("\r") { line.removeLast() }
             handle(line, context: context)
             if !context.channel.isActive { return }
         }
-        if pending.count > Self.maxLine {
+        // A line that does not end, or more commands queued behind a running one than a few lines' worth.
+        let limit = running ? 16 * Self.maxLine : Self.maxLine
+        if pending.count > limit {
             send(CLIResponse(.close, "Command line too long"), context: context, thenClose: true)
         }
     }
@@ -155,7 +164,27 @@ final class AdminConnection: ChannelInboundHandler, @unchecked Sendable {
         case "quit":
             send(CLIResponse(.close, "Closing CLI connection"), context: context, thenClose: true)
         default:
-            send(execute(words), context: context)
+            run(words, context: context)
+        }
+    }
+
+    /// Runs a command off the event loop, then answers it and goes on with the lines after it:
+    /// a ban or a purge by URL walks every stored object (half a second for half a million), and
+    /// the loop's client connections would wait for it.
+    private func run(_ words: [String], context: ChannelHandlerContext) {
+        running = true
+        let execute = self.execute
+        let loop = context.eventLoop
+        let connection = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        Task.detached {
+            let response = execute(words)
+            loop.execute {
+                let (handler, context) = connection.value
+                handler.running = false
+                guard context.channel.isActive else { return }
+                handler.send(response, context: context)
+                handler.handleLines(context: context)
+            }
         }
     }
 

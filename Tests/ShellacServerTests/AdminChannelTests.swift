@@ -9,19 +9,24 @@ import ShellacServer
 import ShellacTestSupport
 import Testing
 
-/// A raw admin connection: reads framed responses.
-struct AdminSession {
+/// A raw admin connection: reads framed responses. Used by one test task at a time.
+final class AdminSession: @unchecked Sendable {
     let client: RawClient
+    /// Bytes read past the last response (responses to commands sent together arrive together).
+    private var unread: [UInt8] = []
+
+    private init(client: RawClient) {
+        self.client = client
+    }
 
     static func open(_ port: Int) async throws -> AdminSession {
         AdminSession(client: try await RawClient.connect(port: port, group: MultiThreadedEventLoopGroup.singleton))
     }
 
     func receive(seconds: Double = 5) async throws -> CLIResponse {
-        var bytes = Array(try await client.readUntil("\n", seconds: seconds).utf8)
         while true {
-            if let response = try CLIResponse.decode(&bytes) { return response }
-            bytes += Array(try await client.readUntil("\n", seconds: seconds).utf8)
+            if let response = try CLIResponse.decode(&unread) { return response }
+            unread += Array(try await client.readUntil("\n", seconds: seconds).utf8)
         }
     }
 
@@ -82,6 +87,19 @@ func withAdmin(secret: String = "s3cret\n", vcl: String? = nil, parameters: [Str
             _ = try await silent.client.readUntilClose(seconds: 3)
             #expect(silent.client.isClosed)
             #expect(try await good.send("ping").body.hasPrefix("PONG "))
+        }
+    }
+
+    @Test func commandsSentTogetherAreAnsweredInOrder() async throws {
+        // Each runs off the event loop; the next waits until the one before is answered.
+        try await withAdmin(script: { _ in .ok("x") }) { _, port in
+            let session = try await AdminSession.open(port)
+            #expect(try await session.authenticate("s3cret\n").status == 200)
+            try await session.client.send("param.show default_ttl\nping\nparam.set nope 1\nban.list\n")
+            #expect(try await session.receive().body.hasPrefix("default_ttl"))
+            #expect(try await session.receive().body.hasPrefix("PONG "))
+            #expect(try await session.receive().status == 106)
+            #expect(try await session.receive().body.hasPrefix("Present bans:"))
         }
     }
 
