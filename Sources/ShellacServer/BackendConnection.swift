@@ -34,6 +34,12 @@ enum BackendError: Error, CustomStringConvertible {
     /// that was sent already): vcl_backend_error makes a 503, as for a failed fetch.
     case notRetried(String)
 
+    /// Whether the fetch failed on the backend's side: a client leaving is counted as nothing.
+    var isFetchFailure: Bool {
+        if case .clientGone = self { return false }
+        return true
+    }
+
     /// Whether a failed connect says something about the backend (passive health counts it).
     var countsAgainstBackend: Bool {
         if case .noLocalResources = self { return false }

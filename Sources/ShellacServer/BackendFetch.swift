@@ -687,7 +687,7 @@ final class BackendFetch: BackendExchangeDelegate, @unchecked Sendable {
         releaseSlot()
         chunks.removeAll()
         heldChunk = nil
-        if case .clientGone = error {} else {
+        if error.isFetchFailure {
             sentMetrics?.recordFetch(failed: true)
             services.counters.increment(.fetchFailures)
             if fetchedHead != nil { services.counters.increment(.truncatedBodies) }

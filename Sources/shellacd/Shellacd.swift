@@ -217,6 +217,8 @@ struct Shellacd: AsyncParsableCommand {
         if let adminAddress, let secret {
             do {
                 try await server.startAdmin(AdminConfiguration(listen: adminAddress, secret: secret))
+            } catch let error as BackendAddressError {
+                throw ValidationError(error.message)  // -T is not HOST:PORT or unix:/path; it says so
             } catch {
                 throw ValidationError("-T \(ListenFailure(address: adminAddress, error: error))")
             }

@@ -81,6 +81,7 @@ private func bindLoopbackPort() -> (Int32, Int) {
         (["-f", "/nonexistent/shellac.vcl"], "cannot read the VCL file"),
         (["-C"], "give it with -f FILE"),
         (["-x", "everything"], "try -x parameters, -x builtin or -x variables"),
+        (["-b", "127.0.0.1:80", "-a", "127.0.0.1:0", "-T", "nonsense"], "Error: -T nonsense: expected HOST:PORT"),
     ])
     func badArgumentsSayWhatIsWrong(arguments: [String], message: String) async throws {
         let result = try await runShellacd(arguments)
